@@ -1,0 +1,280 @@
+/**
+ * The JobStore contract: the only seam between the queue and a database backend.
+ *
+ * Every method is async (so a networked backend fits unchanged), takes one params object, and is
+ * named noun+verb. Times are epoch milliseconds; callers pass `now` so that tests and backends with
+ * a database clock can decide what "now" means. Inputs are validated by the store itself (see
+ * `validation.ts`); invalid input throws a `ValidationError` naming the field and writes nothing.
+ *
+ * Every write that ends or changes a running job is *fenced*: it carries the `leaseToken` the claim
+ * handed out, and is ignored when the job has since been re-claimed (its token moved on) or is no
+ * longer running. A fenced-out write returns `false`/`applied: false` rather than throwing, because
+ * losing a lease is an expected event, not a bug.
+ *
+ * The conformance suite in `test/store/conformance.ts` is the executable form of this contract;
+ * every backend runs it unchanged.
+ */
+import type { AttemptOutcome, FinishedState, JobState, OrphanPolicy } from './states.js';
+
+/** A job as stored. `TData` and `TResult` are JSON values. */
+export interface Job<TData = unknown, TResult = unknown> {
+  id: number;
+  type: string;
+  data: TData;
+  status: JobState;
+  /** Higher runs first. */
+  priority: number;
+  /** Not claimed before this time. */
+  runAt: number;
+  /** Attempts spent so far (a snooze or a shutdown hand-back does not spend one). */
+  attempts: number;
+  maxAttempts: number;
+  /** Worker id holding the lease while running. */
+  leaseOwner: string | null;
+  /** Fencing token: increases on every claim; writes for a running job must carry the current one. */
+  leaseToken: number;
+  leaseExpiresAt: number | null;
+  progress: unknown;
+  result: TResult | null;
+  error: string | null;
+  uniqueKey: string | null;
+  groupKey: string | null;
+  timeoutMs: number | null;
+  orphan: OrphanPolicy;
+  cancelRequestedAt: number | null;
+  createdAt: number;
+  updatedAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+}
+
+/** What a caller supplies to create a job; everything but `type` has a default. */
+export interface NewJob {
+  type: string;
+  data?: unknown;
+  /** Default 0. Integer in [-1e6, 1e6]; higher first. */
+  priority?: number;
+  /** Epoch ms or Date; default now. */
+  runAt?: number | Date;
+  /** Default 3 (at least 1). */
+  maxAttempts?: number;
+  /** While a queued or running job holds this key, creating another returns that job instead. */
+  uniqueKey?: string | null;
+  /** Jobs sharing a group key never run at the same time; they run in priority/runAt/id order. */
+  groupKey?: string | null;
+  /** Per-attempt time limit in ms; null for none. */
+  timeoutMs?: number | null;
+  /** What the rescuer does when this job's worker vanishes. Default `retry`. */
+  orphan?: OrphanPolicy;
+}
+
+export interface JobCreateResult {
+  job: Job;
+  /** False when an active job already held the unique key: `job` is that job. */
+  created: boolean;
+}
+
+export interface JobCreateManyItem {
+  id: number;
+  created: boolean;
+}
+
+export type JobSortKey = 'id' | 'createdAt' | 'runAt' | 'priority' | 'updatedAt';
+
+export interface JobListParams {
+  status?: JobState[];
+  type?: string[];
+  groupKey?: string;
+  createdAfter?: number | Date;
+  createdBefore?: number | Date;
+  /** Opaque cursor from a previous page's `nextCursor`. */
+  cursor?: string | null;
+  /** Default 50, at most 500. */
+  limit?: number;
+  /** One of the whitelisted keys; prefix `-` for descending. Default `-id` (newest first). */
+  sort?: string;
+}
+
+export interface JobListResult {
+  jobs: Job[];
+  /** Pass back as `cursor` to get the next page; null on the last page. */
+  nextCursor: string | null;
+  /** Number of jobs matching the filter; exact when `totalExact`, otherwise a lower bound. */
+  total: number;
+  totalExact: boolean;
+}
+
+export interface JobPatch {
+  priority?: number;
+  runAt?: number | Date;
+  data?: unknown;
+  maxAttempts?: number;
+}
+
+export interface JobClaimParams {
+  workerId: string;
+  /** Only jobs of these types are claimed. */
+  types: readonly string[];
+  /** At most this many jobs. */
+  limit: number;
+  now: number;
+  /** Lease length in ms: the job is presumed orphaned if not heartbeated before it runs out. */
+  leaseMs: number;
+  /** Per-type running limits, counted across every process using the database. */
+  typeLimits?: Readonly<Record<string, number>>;
+}
+
+/** A lease reference: the job id and the fencing token its claim returned. */
+export interface LeaseRef {
+  id: number;
+  token: number;
+}
+
+export interface HeartbeatResult {
+  id: number;
+  /** False when the lease was lost (job re-claimed, finished or rescued): stop working on it. */
+  alive: boolean;
+  /** True when someone asked to cancel the job: abort the handler. */
+  cancelRequested: boolean;
+}
+
+/** How an attempt ended, as reported by the worker. Each is fenced by `token`. */
+export type JobOutcome =
+  | { kind: 'completed'; id: number; token: number; result?: unknown }
+  /** Re-queued at `retryAt` when given and attempts remain; otherwise final `failed`. */
+  | { kind: 'failed'; id: number; token: number; error: string; retryAt?: number | null }
+  /** Re-queued at `runAt` without spending an attempt. */
+  | { kind: 'snoozed'; id: number; token: number; runAt: number; error?: string }
+  | { kind: 'cancelled'; id: number; token: number; error?: string }
+  /** Handed back unstarted or interrupted by shutdown: re-queued now, no attempt spent. */
+  | { kind: 'released'; id: number; token: number };
+
+export interface JobFinishResult {
+  id: number;
+  /** False when the write was fenced out (the lease was lost). */
+  applied: boolean;
+  /** The state the job ended in when applied. */
+  status: JobState | null;
+}
+
+export interface JobCancelParams {
+  ids?: number[];
+  /** Cancel every active job matching this filter (at least one of type, status). */
+  filter?: { type?: string[]; status?: JobState[] };
+  now: number;
+  reason?: string;
+}
+
+export interface JobCancelResult {
+  /** Queued jobs that became cancelled at once. */
+  cancelled: number;
+  /** Running jobs that received a cancel request their worker will act on. */
+  requested: number;
+  /** Ids of the running jobs that received a request (so in-process workers can act at once). */
+  requestedIds: number[];
+}
+
+export interface JobRescueResult {
+  retried: number[];
+  failed: number[];
+  cancelled: number[];
+}
+
+export interface JobAttempt {
+  jobId: number;
+  attempt: number;
+  leaseToken: number;
+  workerId: string;
+  startedAt: number;
+  finishedAt: number | null;
+  outcome: AttemptOutcome;
+  error: string | null;
+}
+
+export interface TypeStats {
+  type: string;
+  queued: number;
+  running: number;
+  completed: number;
+  failed: number;
+  cancelled: number;
+}
+
+export interface JobStats {
+  byStatus: Record<JobState, number>;
+  byType: TypeStats[];
+  /** Queued jobs whose runAt has passed (ready to run now). */
+  due: number;
+  lastMinute: { completed: number; failed: number };
+  lastHour: { completed: number; failed: number };
+  /** Mean ms from runAt to start, and from start to finish, over the jobs finished in the last hour. */
+  meanWaitMs: number | null;
+  meanRunMs: number | null;
+  /** Per-minute finished counts for the last hour, oldest first (for charts). */
+  throughput: { minute: number; completed: number; failed: number }[];
+}
+
+export type RetentionMs = Partial<Record<FinishedState, number>>;
+
+export interface JobCleanupParams {
+  now: number;
+  /** Delete finished jobs whose finish time is older than this many ms, per state. */
+  olderThan: RetentionMs;
+  /** Rows per transaction (default 1,000; at most 10,000). Bounds how long the write lock is held. */
+  batchSize?: number;
+  /** Called after each batch with the running total. */
+  onProgress?: (deleted: number) => void;
+}
+
+export interface JobCleanupResult {
+  deleted: number;
+  batches: number;
+  /** Longest single batch transaction, in ms. */
+  maxBatchMs: number;
+}
+
+export interface JobStore {
+  /** Create one job. With a unique key held by an active job, returns that job (`created: false`). */
+  jobCreate(params: { job: NewJob; now: number }): Promise<JobCreateResult>;
+  /** Create many jobs in one transaction: all or none. Items follow input order. */
+  jobCreateMany(params: { jobs: NewJob[]; now: number }): Promise<JobCreateManyItem[]>;
+  /** One job, or null. */
+  jobGet(params: { id: number }): Promise<Job | null>;
+  /** A filtered, cursor-paginated page of jobs. */
+  jobList(params: JobListParams): Promise<JobListResult>;
+  /** Change a queued job. NotFoundError if missing; StateConflictError unless queued. */
+  jobUpdate(params: { id: number; patch: JobPatch; now: number }): Promise<Job>;
+  /** Put a failed or cancelled job back in the queue with fresh attempts. */
+  jobRetry(params: { id: number; now: number }): Promise<Job>;
+  /**
+   * Claim up to `limit` due jobs atomically: highest priority, then runAt, then id. Never two
+   * running jobs of one group key; never more running jobs of a type than `typeLimits[type]`.
+   * Each claimed job is `running` with a new lease token and one more attempt.
+   */
+  jobClaim(params: JobClaimParams): Promise<Job[]>;
+  /** Extend leases. Tells, per job, whether the lease is still held and whether cancel was asked. */
+  jobHeartbeat(params: { leases: LeaseRef[]; workerId: string; leaseMs: number; now: number }): Promise<HeartbeatResult[]>;
+  /** Record a running job's progress (any small JSON value). False when the lease was lost. */
+  jobProgress(params: { id: number; token: number; progress: unknown; now: number }): Promise<boolean>;
+  /** Record how attempts ended, all in one transaction; each outcome is fenced by its token. */
+  jobFinish(params: { outcomes: JobOutcome[]; now: number }): Promise<JobFinishResult[]>;
+  /** Cancel queued jobs at once; ask running ones to stop. */
+  jobCancel(params: JobCancelParams): Promise<JobCancelResult>;
+  /** Running jobs whose lease expired: retry or fail each per its orphan policy (cancel if asked). */
+  jobRescue(params: { now: number; limit?: number }): Promise<JobRescueResult>;
+  /** A job's attempt history, oldest first. */
+  jobAttempts(params: { id: number }): Promise<JobAttempt[]>;
+  /** Earliest runAt among queued jobs of these types, or null. Lets a worker sleep until then. */
+  jobNextRunAt(params: { types: readonly string[] }): Promise<number | null>;
+  /** Queue statistics; cheap at millions of rows. */
+  jobStats(params: { now: number }): Promise<JobStats>;
+  /** Delete finished jobs past retention, in bounded batches. */
+  jobCleanup(params: JobCleanupParams): Promise<JobCleanupResult>;
+  /**
+   * Watch for commits by other processes. `onChange` fires (at most once per `intervalMs`) after
+   * another connection changed the database. Returns a function that stops watching.
+   */
+  changesWatch(params: { intervalMs: number; onChange: () => void }): () => void;
+  /** Release the connection. Further calls reject. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,132 @@
+/**
+ * Opening the SQLite database file safely.
+ *
+ * `openDatabase` creates the file (and its directory) when missing, refuses files it must not touch
+ * (written by a newer agentq, corrupt, zero-length, not SQLite), then sets the connection up: WAL,
+ * busy_timeout, foreign keys, and the chosen `synchronous` level, and applies pending migrations.
+ *
+ * synchronous:
+ * - `NORMAL` (default): in WAL mode a commit is durable once the WAL is checkpointed or synced;
+ *   a power loss (not a process crash) can roll back the last few commits. Never corrupts.
+ * - `FULL`: every commit is fsynced before it returns; survives power loss, costs throughput.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { homedir } from 'node:os';
+import { DatabaseCorruptError, DatabaseTooNewError, DatabaseUnavailableError } from '../errors.js';
+import { LATEST_VERSION, migrations } from './migrations.js';
+
+export type SqliteDatabase = Database.Database;
+export type Synchronous = 'NORMAL' | 'FULL';
+
+export interface OpenDatabaseOptions {
+  /** File path; default `~/.agentq/agentq.db` (or `$AGENTQ_DATA_DIR/agentq.db`). `:memory:` for tests. */
+  path?: string;
+  synchronous?: Synchronous;
+  /** How long a writer waits for the lock before SQLITE_BUSY. Default 10,000 ms. */
+  busyTimeoutMs?: number;
+  /** Run PRAGMA quick_check on an existing file before using it. Default true. */
+  check?: boolean;
+}
+
+export function defaultDataDir(): string {
+  return process.env.AGENTQ_DATA_DIR ?? resolve(homedir(), '.agentq');
+}
+
+export function defaultDatabasePath(): string {
+  return resolve(defaultDataDir(), 'agentq.db');
+}
+
+function sqliteCode(err: unknown): string {
+  return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : '';
+}
+
+/** Inspect an existing file read-only: refuse newer schemas and corruption before any write. */
+function inspectExisting(path: string, check: boolean): void {
+  let probe: SqliteDatabase | undefined;
+  try {
+    probe = new Database(path, { readonly: true, fileMustExist: true });
+    const version = probe.pragma('user_version', { simple: true }) as number;
+    if (version > LATEST_VERSION) throw new DatabaseTooNewError(path, version, LATEST_VERSION);
+    if (check) {
+      const rows = probe.pragma('quick_check') as { quick_check: string }[];
+      const problems = rows.map((r) => r.quick_check).filter((r) => r !== 'ok');
+      if (problems.length > 0) throw new DatabaseCorruptError(path, `quick_check: ${problems.slice(0, 3).join('; ')}`);
+    }
+  } catch (err) {
+    if (err instanceof DatabaseTooNewError || err instanceof DatabaseCorruptError) throw err;
+    const code = sqliteCode(err);
+    if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
+      throw new DatabaseCorruptError(path, 'not a SQLite database or damaged header');
+    }
+    throw new DatabaseUnavailableError(path, err instanceof Error ? err.message : String(err), { cause: err });
+  } finally {
+    probe?.close();
+  }
+}
+
+export function openDatabase(options: OpenDatabaseOptions = {}): SqliteDatabase {
+  const path = options.path ?? defaultDatabasePath();
+  const synchronous = options.synchronous ?? 'NORMAL';
+  if (synchronous !== 'NORMAL' && synchronous !== 'FULL') {
+    throw new DatabaseUnavailableError(path, `synchronous must be "NORMAL" or "FULL" (got ${String(synchronous)})`);
+  }
+  const memory = path === ':memory:';
+  if (!memory) {
+    let size: number | null = null;
+    try {
+      size = statSync(path).size;
+    } catch {
+      size = null;
+    }
+    if (size === 0) {
+      throw new DatabaseCorruptError(path, 'the file is empty (0 bytes), perhaps from an interrupted start; delete it to create a fresh database');
+    }
+    if (size === null) {
+      try {
+        mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      } catch (err) {
+        throw new DatabaseUnavailableError(path, `cannot create its directory (${(err as Error).message})`, { cause: err });
+      }
+    } else {
+      inspectExisting(path, options.check ?? true);
+    }
+  }
+  let db: SqliteDatabase;
+  try {
+    db = new Database(path, { timeout: options.busyTimeoutMs ?? 10_000 });
+  } catch (err) {
+    throw new DatabaseUnavailableError(path, (err as Error).message, { cause: err });
+  }
+  try {
+    if (!memory) {
+      const mode = db.pragma('journal_mode = WAL', { simple: true }) as string;
+      if (mode !== 'wal') throw new DatabaseUnavailableError(path, `could not enable WAL (journal_mode is ${mode})`);
+    }
+    db.pragma(`synchronous = ${synchronous}`);
+    db.pragma('foreign_keys = ON');
+    // Keep the WAL from growing without bound under a long reader: checkpoint often, truncate to 64 MiB.
+    db.pragma('journal_size_limit = 67108864');
+    migrate(db, path);
+  } catch (err) {
+    db.close();
+    if (sqliteCode(err) === 'SQLITE_READONLY' || sqliteCode(err).startsWith('SQLITE_CANTOPEN')) {
+      throw new DatabaseUnavailableError(path, 'the file or its directory is read-only; fix its permissions or choose another --data-dir', { cause: err });
+    }
+    throw err;
+  }
+  return db;
+}
+
+/** Apply every pending migration, each in its own IMMEDIATE transaction. */
+export function migrate(db: SqliteDatabase, path = db.name): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > LATEST_VERSION) throw new DatabaseTooNewError(path, current, LATEST_VERSION);
+  for (const migration of migrations.slice(current)) {
+    db.transaction(() => {
+      db.exec(migration.sql);
+      db.pragma(`user_version = ${migration.version}`);
+    }).immediate();
+  }
+}

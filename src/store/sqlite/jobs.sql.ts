@@ -1,0 +1,173 @@
+/**
+ * Every SQL statement of the SQLite job store. Each starts with one line saying what it does, its
+ * parameters and what it returns. State names are interpolated as literals (from JOB_STATES) so
+ * that SQLite can use the partial indexes, which only apply to literal predicates.
+ */
+import { JOB_STATES as S } from '../states.js';
+
+const q = (state: string): string => `'${state}'`;
+const QUEUED = q(S.queued);
+const RUNNING = q(S.running);
+const COMPLETED = q(S.completed);
+const FAILED = q(S.failed);
+const CANCELLED = q(S.cancelled);
+
+export const SQL = {
+  jobInsert: `
+-- Insert one job unless an active job holds its unique key. Params: @type @data @priority @runAt @maxAttempts @uniqueKey @groupKey @timeoutMs @orphan @now. Returns: changes 1 and lastInsertRowid, or changes 0 on a key conflict.
+INSERT INTO jobs (type, data, priority, run_at, max_attempts, unique_key, group_key, timeout_ms, orphan, created_at, updated_at)
+VALUES (@type, @data, @priority, @runAt, @maxAttempts, @uniqueKey, @groupKey, @timeoutMs, @orphan, @now, @now)
+ON CONFLICT DO NOTHING`,
+
+  jobByActiveUniqueKey: `
+-- The active job holding a unique key. Params: ? unique key. Returns: the row or nothing.
+SELECT * FROM jobs WHERE unique_key = ? AND status IN (${QUEUED}, ${RUNNING})`,
+
+  jobById: `
+-- One job. Params: ? id. Returns: the row or nothing.
+SELECT * FROM jobs WHERE id = ?`,
+
+  jobUpdateQueued: `
+-- Change a queued job's editable fields; NULL keeps the old value. Params: @id @priority @runAt @data @maxAttempts @now. Returns: the row if it was queued.
+UPDATE jobs SET
+  priority = coalesce(@priority, priority),
+  run_at = coalesce(@runAt, run_at),
+  data = coalesce(@data, data),
+  max_attempts = coalesce(@maxAttempts, max_attempts),
+  updated_at = @now
+WHERE id = @id AND status = ${QUEUED}
+RETURNING *`,
+
+  jobRetry: `
+-- Re-queue a failed or cancelled job with fresh attempts, due now. Params: @id @now. Returns: the row if it was failed or cancelled.
+UPDATE jobs SET status = ${QUEUED}, attempts = 0, run_at = @now, error = NULL, result = NULL, progress = NULL,
+  cancel_requested_at = NULL, finished_at = NULL, started_at = NULL, updated_at = @now
+WHERE id = @id AND status IN (${FAILED}, ${CANCELLED})
+RETURNING *`,
+
+  claimCandidates: `
+-- Due queued jobs of the given types whose group has no running job, in claim order. Params: @now @types (JSON array) @scan. Returns: id, type, group_key.
+SELECT id, type, group_key FROM jobs INDEXED BY jobs_claim
+WHERE status = ${QUEUED} AND run_at <= @now
+  AND type IN (SELECT value FROM json_each(@types))
+  AND (group_key IS NULL OR NOT EXISTS (
+    SELECT 1 FROM jobs AS r INDEXED BY jobs_running_group WHERE r.group_key = jobs.group_key AND r.status = ${RUNNING}))
+ORDER BY priority DESC, run_at, id
+LIMIT @scan`,
+
+  runningCountsByType: `
+-- Running jobs per type, from the trigger-kept counters. Params: @types (JSON array). Returns: type, n.
+SELECT type, n FROM job_counts WHERE status = ${RUNNING} AND type IN (SELECT value FROM json_each(@types))`,
+
+  claimMark: `
+-- Take one queued job: running, new lease and token, one more attempt. Params: @id @workerId @expires @now. Returns: changes 1 if it was still queued.
+UPDATE jobs SET status = ${RUNNING}, attempts = attempts + 1, lease_owner = @workerId, lease_token = lease_token + 1,
+  lease_expires_at = @expires, started_at = @now, updated_at = @now, progress = NULL
+WHERE id = @id AND status = ${QUEUED}`,
+
+  attemptInsert: `
+-- Open an attempt record for a claim. Params: @jobId @token @attempt @workerId @now. Returns: nothing.
+INSERT INTO job_attempts (job_id, lease_token, attempt, worker_id, started_at) VALUES (@jobId, @token, @attempt, @workerId, @now)`,
+
+  attemptClose: `
+-- Close an attempt record. Params: @jobId @token @now @outcome @error. Returns: nothing.
+UPDATE job_attempts SET finished_at = @now, outcome = @outcome, error = @error WHERE job_id = @jobId AND lease_token = @token`,
+
+  heartbeat: `
+-- Extend a held lease. Params: @id @token @workerId @expires. Returns: cancel_requested_at if the lease is still held.
+UPDATE jobs SET lease_expires_at = @expires
+WHERE id = @id AND lease_token = @token AND lease_owner = @workerId AND status = ${RUNNING}
+RETURNING cancel_requested_at`,
+
+  progressSet: `
+-- Record progress of a held lease. Params: @id @token @progress @now. Returns: id if the lease is still held.
+UPDATE jobs SET progress = @progress, updated_at = @now
+WHERE id = @id AND lease_token = @token AND status = ${RUNNING}
+RETURNING id`,
+
+  leaseRow: `
+-- The fields a finishing write decides on. Params: ? id. Returns: status, type, run_at, started_at, attempts, max_attempts, lease_token, cancel_requested_at.
+SELECT status, type, run_at, started_at, attempts, max_attempts, lease_token, cancel_requested_at FROM jobs WHERE id = ?`,
+
+  finishFinal: `
+-- End a running job for good (completed, failed or cancelled). Params: @id @token @status @result @error @now. Returns: changes 1 if fenced in.
+UPDATE jobs SET status = @status, result = @result, error = @error, finished_at = @now, updated_at = @now,
+  lease_owner = NULL, lease_expires_at = NULL
+WHERE id = @id AND lease_token = @token AND status = ${RUNNING}`,
+
+  finishRequeue: `
+-- Put a running job back in the queue at @runAt; @refund 1 gives the attempt back (snooze, release). Params: @id @token @runAt @refund @error @now. Returns: changes 1 if fenced in.
+UPDATE jobs SET status = ${QUEUED}, run_at = @runAt, attempts = attempts - @refund, error = coalesce(@error, error),
+  finished_at = NULL, updated_at = @now, lease_owner = NULL, lease_expires_at = NULL
+WHERE id = @id AND lease_token = @token AND status = ${RUNNING}`,
+
+  cancelQueuedByIds: `
+-- Cancel queued jobs by id. Params: @ids (JSON array) @reason @now. Returns: id and type of each cancelled job.
+UPDATE jobs SET status = ${CANCELLED}, error = @reason, finished_at = @now, updated_at = @now
+WHERE id IN (SELECT value FROM json_each(@ids)) AND status = ${QUEUED}
+RETURNING id, type`,
+
+  cancelRequestByIds: `
+-- Ask running jobs to stop. Params: @ids (JSON array) @now. Returns: id of each job asked.
+UPDATE jobs SET cancel_requested_at = @now, updated_at = @now
+WHERE id IN (SELECT value FROM json_each(@ids)) AND status = ${RUNNING} AND cancel_requested_at IS NULL
+RETURNING id`,
+
+  activeIdsByFilter: (where: string): string => `
+-- Ids of active jobs matching a filter. Params: @types @statuses (JSON arrays, may be null). Returns: id.
+SELECT id FROM jobs WHERE status IN (${QUEUED}, ${RUNNING}) ${where}`,
+
+  rescueCandidates: `
+-- Running jobs whose lease expired, oldest expiry first. Params: @now @limit. Returns: id, lease_token, lease_owner, orphan.
+SELECT id, lease_token, lease_owner, orphan FROM jobs INDEXED BY jobs_running_lease
+WHERE status = ${RUNNING} AND lease_expires_at < @now
+ORDER BY lease_expires_at LIMIT @limit`,
+
+  attemptsByJob: `
+-- A job's attempt history, oldest first. Params: ? job id. Returns: attempt rows.
+SELECT * FROM job_attempts WHERE job_id = ? ORDER BY lease_token`,
+
+  nextRunAt: `
+-- Earliest run_at among queued jobs of the given types. Params: @types (JSON array). Returns: run_at or nothing.
+SELECT run_at FROM jobs INDEXED BY jobs_queued_run_at
+WHERE status = ${QUEUED} AND type IN (SELECT value FROM json_each(@types))
+ORDER BY run_at LIMIT 1`,
+
+  countsAll: `
+-- Live counters. Params: none. Returns: type, status, n (zero rows omitted).
+SELECT type, status, n FROM job_counts WHERE n > 0 ORDER BY type, status`,
+
+  scheduledCount: `
+-- Queued jobs not yet due. Params: ? now. Returns: n.
+SELECT count(*) AS n FROM jobs INDEXED BY jobs_queued_run_at WHERE status = ${QUEUED} AND run_at > ?`,
+
+  throughputSince: `
+-- Finished-job buckets since a minute. Params: ? first minute (epoch minutes). Returns: minute, completed, failed, wait/run sums, summed over types.
+SELECT minute, sum(completed) AS completed, sum(failed) AS failed, sum(wait_ms_sum) AS wait_ms_sum, sum(run_ms_sum) AS run_ms_sum
+FROM job_throughput WHERE minute >= ? GROUP BY minute ORDER BY minute`,
+
+  countAdd: `
+-- Add to a (type, status) counter. Params: @type @status @n (may be negative). Returns: nothing.
+INSERT INTO job_counts (type, status, n) VALUES (@type, @status, @n)
+ON CONFLICT (type, status) DO UPDATE SET n = n + excluded.n`,
+
+  throughputAdd: `
+-- Add finished jobs to a (minute, type) bucket. Params: @minute @type @completed @failed @waitMs @runMs. Returns: nothing.
+INSERT INTO job_throughput (minute, type, completed, failed, wait_ms_sum, run_ms_sum)
+VALUES (@minute, @type, @completed, @failed, @waitMs, @runMs)
+ON CONFLICT (minute, type) DO UPDATE SET
+  completed = completed + excluded.completed, failed = failed + excluded.failed,
+  wait_ms_sum = wait_ms_sum + excluded.wait_ms_sum, run_ms_sum = run_ms_sum + excluded.run_ms_sum`,
+
+  throughputPrune: `
+-- Drop throughput buckets older than a minute. Params: ? epoch minute. Returns: nothing.
+DELETE FROM job_throughput WHERE minute < ?`,
+
+  cleanupSelect: (status: string): string => `
+-- One batch of '${status}' jobs finished before a time. Params: @before @limit. Returns: id, type.
+SELECT id, type FROM jobs INDEXED BY jobs_${status}_at WHERE status = ${q(status)} AND finished_at < @before LIMIT @limit`,
+
+  deleteByIds: `
+-- Delete jobs by id (their attempts cascade). Params: ? ids (JSON array). Returns: changes.
+DELETE FROM jobs WHERE id IN (SELECT value FROM json_each(?))`,
+} as const;

@@ -1,0 +1,876 @@
+/**
+ * The SQLite implementation of the JobStore contract (see `../contract.ts`).
+ *
+ * better-sqlite3 is synchronous; the methods are async only to honour the contract. Each method is
+ * one short transaction; multi-statement writes run `BEGIN IMMEDIATE` so that two processes never
+ * deadlock upgrading a read lock, and busy waits are handled by SQLite's busy_timeout.
+ */
+import type { Statement } from 'better-sqlite3';
+import type {
+  HeartbeatResult,
+  Job,
+  JobAttempt,
+  JobCancelParams,
+  JobCancelResult,
+  JobClaimParams,
+  JobCleanupParams,
+  JobCleanupResult,
+  JobCreateManyItem,
+  JobCreateResult,
+  JobFinishResult,
+  JobListParams,
+  JobListResult,
+  JobOutcome,
+  JobPatch,
+  JobRescueResult,
+  JobStats,
+  JobStore,
+  LeaseRef,
+  NewJob,
+  TypeStats,
+} from '../contract.js';
+import { AgentqError, DatabaseFullError, DatabaseUnavailableError, NotFoundError, StateConflictError, ValidationError } from '../errors.js';
+import { ATTEMPT_OUTCOMES, FINISHED_STATES, JOB_STATES, JOB_STATE_LIST, ORPHAN_POLICIES, type AttemptOutcome, type JobState, type OrphanPolicy } from '../states.js';
+import {
+  LIMITS,
+  decodeCursor,
+  encodeCursor,
+  serializeJson,
+  validateErrorText,
+  validateId,
+  validateInteger,
+  validateJobType,
+  validateKey,
+  validateLimit,
+  validateNewJob,
+  validateNow,
+  validatePatch,
+  validateSort,
+  validateStatusList,
+  validateTime,
+  validateTypeList,
+  validateWorkerId,
+  type NormalizedJob,
+} from '../validation.js';
+import { openDatabase, type OpenDatabaseOptions, type SqliteDatabase } from './database.js';
+import { SQL } from './jobs.sql.js';
+
+interface JobRow {
+  id: number;
+  type: string;
+  data: string;
+  status: JobState;
+  priority: number;
+  run_at: number;
+  attempts: number;
+  max_attempts: number;
+  lease_owner: string | null;
+  lease_token: number;
+  lease_expires_at: number | null;
+  progress: string | null;
+  result: string | null;
+  error: string | null;
+  unique_key: string | null;
+  group_key: string | null;
+  timeout_ms: number | null;
+  orphan: OrphanPolicy;
+  cancel_requested_at: number | null;
+  created_at: number;
+  updated_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+}
+
+interface AttemptRow {
+  job_id: number;
+  lease_token: number;
+  attempt: number;
+  worker_id: string;
+  started_at: number;
+  finished_at: number | null;
+  outcome: AttemptOutcome;
+  error: string | null;
+}
+
+const parse = (text: string | null): unknown => (text === null ? null : JSON.parse(text));
+
+export function rowToJob(row: JobRow): Job {
+  return {
+    id: row.id,
+    type: row.type,
+    data: parse(row.data),
+    status: row.status,
+    priority: row.priority,
+    runAt: row.run_at,
+    attempts: row.attempts,
+    maxAttempts: row.max_attempts,
+    leaseOwner: row.lease_owner,
+    leaseToken: row.lease_token,
+    leaseExpiresAt: row.lease_expires_at,
+    progress: parse(row.progress),
+    result: parse(row.result),
+    error: row.error,
+    uniqueKey: row.unique_key,
+    groupKey: row.group_key,
+    timeoutMs: row.timeout_ms,
+    orphan: row.orphan,
+    cancelRequestedAt: row.cancel_requested_at,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+  };
+}
+
+const SORT_COLUMNS = { id: 'id', createdAt: 'created_at', runAt: 'run_at', priority: 'priority', updatedAt: 'updated_at' } as const;
+/** A filtered total is counted up to this many rows; beyond it the total is a lower bound. */
+const TOTAL_COUNT_CAP = 10_000;
+const MINUTE = 60_000;
+
+/** Turn SQLite's resource errors into typed ones; pass everything else through. */
+export function translateSqliteError(err: unknown): unknown {
+  if (err instanceof AgentqError) return err;
+  const code = typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : '';
+  if (code === 'SQLITE_FULL') return new DatabaseFullError({ cause: err });
+  if (code.startsWith('SQLITE_BUSY')) {
+    return new DatabaseUnavailableError('(busy)', 'the database stayed locked past busy_timeout; another process holds a long write. Retry shortly', { cause: err });
+  }
+  if (code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_IOERR') || code.startsWith('SQLITE_CANTOPEN')) {
+    return new DatabaseUnavailableError('(io)', `${code}: check the disk and the file's permissions`, { cause: err });
+  }
+  return err;
+}
+
+export interface SqliteJobStoreOptions extends OpenDatabaseOptions {
+  /** Use an already-open connection instead of opening `path`. The store will not close it. */
+  db?: SqliteDatabase;
+  /** Largest accepted `data`/`result` as JSON bytes. Default 1 MiB. */
+  maxDataBytes?: number;
+}
+
+export class SqliteJobStore implements JobStore {
+  readonly db: SqliteDatabase;
+  readonly maxDataBytes: number;
+  private readonly ownsDb: boolean;
+  private closed = false;
+  private readonly stmts: { [K in keyof typeof SQL]: (typeof SQL)[K] extends string ? Statement : never };
+  private readonly dynamic = new Map<string, Statement>();
+  private readonly cleanupStmts: Map<string, Statement>;
+  private readonly tx: { immediate: <T>(fn: (tally: Tally) => T) => T };
+
+  constructor(options: SqliteJobStoreOptions = {}) {
+    this.maxDataBytes = options.maxDataBytes === undefined
+      ? LIMITS.defaultMaxDataBytes
+      : validateInteger('maxDataBytes', options.maxDataBytes, 1, 256 * 1024 * 1024);
+    this.ownsDb = options.db === undefined;
+    this.db = options.db ?? openDatabase(options);
+    const prepared: Record<string, Statement> = {};
+    for (const [name, sql] of Object.entries(SQL)) {
+      if (typeof sql === 'string') prepared[name] = this.db.prepare(sql);
+    }
+    this.stmts = prepared as typeof this.stmts;
+    this.cleanupStmts = new Map(FINISHED_STATES.map((s) => [s, this.db.prepare(SQL.cleanupSelect(s))]));
+    // One transaction wrapper for the store's lifetime: creating one per call costs more than the insert.
+    const tx = this.db.transaction((fn: (tally: Tally) => unknown) => {
+      const tally = new Tally();
+      const result = fn(tally);
+      this.flush(tally);
+      return result;
+    });
+    this.tx = { immediate: <T>(fn: (tally: Tally) => T): T => tx.immediate(fn) as T };
+  }
+
+  private check(): void {
+    if (this.closed) throw new AgentqError('STORE_CLOSED', 'the job store is closed; create a new one to keep working');
+  }
+
+  /**
+   * Run `fn` in an IMMEDIATE transaction with a tally of state changes; the counters and throughput
+   * buckets it collects are written in the same transaction, so they can never drift from the rows.
+   */
+  private write<T>(fn: (tally: Tally) => T): T {
+    this.check();
+    try {
+      return this.tx.immediate(fn);
+    } catch (err) {
+      throw translateSqliteError(err);
+    }
+  }
+
+  private flush(tally: Tally): void {
+    for (const c of tally.counts.values()) if (c.n !== 0) this.stmts.countAdd.run(c);
+    for (const b of tally.buckets.values()) this.stmts.throughputAdd.run(b);
+  }
+
+  private read<T>(fn: () => T): T {
+    this.check();
+    try {
+      return fn();
+    } catch (err) {
+      throw translateSqliteError(err);
+    }
+  }
+
+  private prepareDynamic(sql: string): Statement {
+    let stmt = this.dynamic.get(sql);
+    if (stmt === undefined) {
+      stmt = this.db.prepare(sql);
+      this.dynamic.set(sql, stmt);
+    }
+    return stmt;
+  }
+
+  private insertOne(job: NormalizedJob, now: number, tally: Tally): JobCreateResult {
+    const info = this.stmts.jobInsert.run({ ...job, now });
+    if (info.changes === 1) {
+      tally.move(job.type, null, JOB_STATES.queued);
+      return { job: newJobRecord(Number(info.lastInsertRowid), job, now), created: true };
+    }
+    // Only a unique-key conflict makes the insert a no-op (the id is an alias of rowid).
+    const existing = this.stmts.jobByActiveUniqueKey.get(job.uniqueKey) as JobRow;
+    return { job: rowToJob(existing), created: false };
+  }
+
+  jobCreate(params: { job: NewJob; now: number }): Promise<JobCreateResult> {
+    const now = validateNow(params.now);
+    const job = validateNewJob(params.job, now, this.maxDataBytes);
+    return Promise.resolve(this.write((tally) => this.insertOne(job, now, tally)));
+  }
+
+  jobCreateMany(params: { jobs: NewJob[]; now: number }): Promise<JobCreateManyItem[]> {
+    const now = validateNow(params.now);
+    if (!Array.isArray(params.jobs)) throw new ValidationError('jobs', `must be an array of jobs (got ${typeof params.jobs})`);
+    if (params.jobs.length > LIMITS.batchMax * 10) {
+      throw new ValidationError('jobs', `must hold at most ${LIMITS.batchMax * 10} jobs per call; split the batch`);
+    }
+    const jobs = params.jobs.map((job, i) => {
+      try {
+        return validateNewJob(job, now, this.maxDataBytes, `jobs[${i}]`);
+      } catch (err) {
+        if (err instanceof ValidationError) throw new ValidationError(`jobs[${i}].${err.field}`, err.message.slice(err.field.length + 2));
+        throw err;
+      }
+    });
+    const insert = this.stmts.jobInsert;
+    const byKey = this.stmts.jobByActiveUniqueKey;
+    return Promise.resolve(
+      this.write((tally) =>
+        jobs.map((job) => {
+          const info = insert.run({ ...job, now });
+          if (info.changes === 1) {
+            tally.move(job.type, null, JOB_STATES.queued);
+            return { id: Number(info.lastInsertRowid), created: true };
+          }
+          return { id: (byKey.get(job.uniqueKey) as JobRow).id, created: false };
+        }),
+      ),
+    );
+  }
+
+  jobGet(params: { id: number }): Promise<Job | null> {
+    const id = validateId(params.id);
+    const row = this.read(() => this.stmts.jobById.get(id) as JobRow | undefined);
+    return Promise.resolve(row === undefined ? null : rowToJob(row));
+  }
+
+  jobList(params: JobListParams = {}): Promise<JobListResult> {
+    const statuses = params.status === undefined ? null : validateStatusList(params.status);
+    const types = params.type === undefined ? null : validateTypeList(params.type);
+    const groupKey = params.groupKey === undefined ? null : validateKey('groupKey', params.groupKey);
+    const after = params.createdAfter === undefined ? null : validateTime('createdAfter', params.createdAfter);
+    const before = params.createdBefore === undefined ? null : validateTime('createdBefore', params.createdBefore);
+    const limit = params.limit === undefined ? LIMITS.listLimitDefault : validateLimit(params.limit);
+    const sort = validateSort(params.sort ?? '-id');
+    const cursor = params.cursor === undefined || params.cursor === null ? null : decodeCursor(params.cursor);
+
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (statuses !== null && statuses.length > 0) {
+      where.push(`status IN (${statuses.map(() => '?').join(', ')})`);
+      args.push(...statuses);
+    }
+    if (types !== null && types.length > 0) {
+      where.push(`type IN (${types.map(() => '?').join(', ')})`);
+      args.push(...types);
+    }
+    if (groupKey !== null) {
+      where.push('group_key = ?');
+      args.push(groupKey);
+    }
+    if (after !== null) {
+      where.push('created_at >= ?');
+      args.push(after);
+    }
+    if (before !== null) {
+      where.push('created_at < ?');
+      args.push(before);
+    }
+    const filterWhere = [...where];
+    const filterArgs = [...args];
+    const column = SORT_COLUMNS[sort.key];
+    const cmp = sort.descending ? '<' : '>';
+    const dir = sort.descending ? 'DESC' : 'ASC';
+    if (cursor !== null) {
+      if (column === 'id') {
+        where.push(`id ${cmp} ?`);
+        args.push(cursor[1]);
+      } else {
+        where.push(`(${column}, id) ${cmp} (?, ?)`);
+        args.push(cursor[0], cursor[1]);
+      }
+    }
+    const whereSql = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+    const order = column === 'id' ? `id ${dir}` : `${column} ${dir}, id ${dir}`;
+    const sql = `SELECT * FROM jobs ${whereSql} ORDER BY ${order} LIMIT ?`;
+
+    return Promise.resolve(
+      this.read(() => {
+        const rows = this.prepareDynamic(sql).all(...args, limit + 1) as JobRow[];
+        const page = rows.slice(0, limit).map(rowToJob);
+        const last = page.at(-1);
+        const nextCursor = rows.length > limit && last !== undefined
+          ? encodeCursor(column === 'id' ? last.id : (rows[limit - 1] as unknown as Record<string, number>)[column] as number, last.id)
+          : null;
+        const { total, totalExact } = this.countMatching(filterWhere, filterArgs, statuses, types, groupKey, after, before);
+        return { jobs: page, nextCursor, total, totalExact };
+      }),
+    );
+  }
+
+  /** Exact totals from the counters when the filter is by status/type only; else a capped count. */
+  private countMatching(
+    where: string[], args: unknown[], statuses: JobState[] | null, types: string[] | null,
+    groupKey: string | null, after: number | null, before: number | null,
+  ): { total: number; totalExact: boolean } {
+    if (groupKey === null && after === null && before === null) {
+      const rows = this.stmts.countsAll.all() as { type: string; status: JobState; n: number }[];
+      const total = rows
+        .filter((r) => (statuses === null || statuses.length === 0 || statuses.includes(r.status)) &&
+          (types === null || types.length === 0 || types.includes(r.type)))
+        .reduce((sum, r) => sum + r.n, 0);
+      return { total, totalExact: true };
+    }
+    const sql = `SELECT count(*) AS n FROM (SELECT 1 FROM jobs WHERE ${where.join(' AND ')} LIMIT ${TOTAL_COUNT_CAP + 1})`;
+    const n = (this.prepareDynamic(sql).get(...args) as { n: number }).n;
+    return n > TOTAL_COUNT_CAP ? { total: TOTAL_COUNT_CAP, totalExact: false } : { total: n, totalExact: true };
+  }
+
+  jobUpdate(params: { id: number; patch: JobPatch; now: number }): Promise<Job> {
+    const id = validateId(params.id);
+    const now = validateNow(params.now);
+    const patch = validatePatch(params.patch, this.maxDataBytes);
+    return Promise.resolve(
+      this.write(() => {
+        const row = this.stmts.jobUpdateQueued.get({
+          id,
+          now,
+          priority: patch.priority ?? null,
+          runAt: patch.runAt ?? null,
+          data: patch.data ?? null,
+          maxAttempts: patch.maxAttempts ?? null,
+        }) as JobRow | undefined;
+        if (row !== undefined) return rowToJob(row);
+        const current = this.stmts.jobById.get(id) as JobRow | undefined;
+        if (current === undefined) throw new NotFoundError('job', id);
+        throw new StateConflictError(`job ${id} is ${current.status}; only queued jobs can be changed (retry it first if it failed or was cancelled)`);
+      }),
+    );
+  }
+
+  jobRetry(params: { id: number; now: number }): Promise<Job> {
+    const id = validateId(params.id);
+    const now = validateNow(params.now);
+    return Promise.resolve(
+      this.write((tally) => {
+        const current = this.stmts.jobById.get(id) as JobRow | undefined;
+        if (current === undefined) throw new NotFoundError('job', id);
+        if (current.unique_key !== null) {
+          const holder = this.stmts.jobByActiveUniqueKey.get(current.unique_key) as JobRow | undefined;
+          if (holder !== undefined && holder.id !== id) {
+            throw new StateConflictError(`job ${id} cannot be retried: active job ${holder.id} holds its unique key "${current.unique_key}"`);
+          }
+        }
+        const row = this.stmts.jobRetry.get({ id, now }) as JobRow | undefined;
+        if (row === undefined) {
+          throw new StateConflictError(`job ${id} is ${current.status}; only failed or cancelled jobs can be retried`);
+        }
+        tally.move(row.type, current.status, JOB_STATES.queued);
+        return rowToJob(row);
+      }),
+    );
+  }
+
+  jobClaim(params: JobClaimParams): Promise<Job[]> {
+    const workerId = validateWorkerId(params.workerId);
+    const types = validateTypeList(params.types, 'types');
+    const limit = validateInteger('limit', params.limit, 0, LIMITS.batchMax);
+    const now = validateNow(params.now);
+    const leaseMs = validateInteger('leaseMs', params.leaseMs, 1, LIMITS.timeoutMs);
+    const typeLimits = params.typeLimits ?? {};
+    for (const [type, max] of Object.entries(typeLimits)) {
+      validateJobType(type, 'typeLimits');
+      validateInteger(`typeLimits.${type}`, max, 0, LIMITS.batchMax);
+    }
+    if (limit === 0 || types.length === 0) return Promise.resolve([]);
+    return Promise.resolve(
+      this.write((tally) => {
+        // Room left per limited type, counted across every process from the trigger-kept counters.
+        const room = new Map<string, number>();
+        const limitedTypes = types.filter((t) => typeLimits[t] !== undefined);
+        if (limitedTypes.length > 0) {
+          const running = new Map(
+            (this.stmts.runningCountsByType.all({ types: JSON.stringify(limitedTypes) }) as { type: string; n: number }[])
+              .map((r) => [r.type, r.n]),
+          );
+          for (const t of limitedTypes) room.set(t, Math.max(0, (typeLimits[t] as number) - (running.get(t) ?? 0)));
+        }
+        const eligible = types.filter((t) => room.get(t) !== 0);
+        if (eligible.length === 0) return [];
+        // Over-fetch a little: rows dropped below (a second job of one group, a full type) leave room for others.
+        const scan = Math.min(LIMITS.batchMax, limit * 2 + 8);
+        const candidates = this.stmts.claimCandidates.all({ now, types: JSON.stringify(eligible), scan }) as {
+          id: number; type: string; group_key: string | null;
+        }[];
+        const groups = new Set<string>();
+        const claimed: Job[] = [];
+        const expires = now + leaseMs;
+        for (const c of candidates) {
+          if (claimed.length >= limit) break;
+          if (c.group_key !== null && groups.has(c.group_key)) continue;
+          const left = room.get(c.type);
+          if (left !== undefined) {
+            if (left <= 0) continue;
+            room.set(c.type, left - 1);
+          }
+          if (c.group_key !== null) groups.add(c.group_key);
+          // Inside this IMMEDIATE transaction the candidate is still queued: the update always applies.
+          this.stmts.claimMark.run({ id: c.id, workerId, expires, now });
+          const row = this.stmts.jobById.get(c.id) as JobRow;
+          this.stmts.attemptInsert.run({ jobId: row.id, token: row.lease_token, attempt: row.attempts, workerId, now });
+          tally.move(row.type, JOB_STATES.queued, JOB_STATES.running);
+          claimed.push(rowToJob(row));
+        }
+        return claimed;
+      }),
+    );
+  }
+
+  jobHeartbeat(params: { leases: LeaseRef[]; workerId: string; leaseMs: number; now: number }): Promise<HeartbeatResult[]> {
+    const workerId = validateWorkerId(params.workerId);
+    const now = validateNow(params.now);
+    const leaseMs = validateInteger('leaseMs', params.leaseMs, 1, LIMITS.timeoutMs);
+    const leases = validateLeases(params.leases);
+    if (leases.length === 0) return Promise.resolve([]);
+    const expires = now + leaseMs;
+    return Promise.resolve(
+      this.write(() =>
+        leases.map(({ id, token }) => {
+          const row = this.stmts.heartbeat.get({ id, token, workerId, expires }) as { cancel_requested_at: number | null } | undefined;
+          return { id, alive: row !== undefined, cancelRequested: row !== undefined && row.cancel_requested_at !== null };
+        }),
+      ),
+    );
+  }
+
+  jobProgress(params: { id: number; token: number; progress: unknown; now: number }): Promise<boolean> {
+    const id = validateId(params.id);
+    const token = validateInteger('token', params.token, 0, Number.MAX_SAFE_INTEGER);
+    const now = validateNow(params.now);
+    const progress = serializeJson('progress', params.progress, 65_536);
+    return Promise.resolve(this.write(() => this.stmts.progressSet.get({ id, token, progress, now }) !== undefined));
+  }
+
+  jobFinish(params: { outcomes: JobOutcome[]; now: number }): Promise<JobFinishResult[]> {
+    const now = validateNow(params.now);
+    if (!Array.isArray(params.outcomes)) throw new ValidationError('outcomes', 'must be an array of job outcomes');
+    const outcomes = params.outcomes.map((o, i) => this.normalizeOutcome(o, i));
+    if (outcomes.length === 0) return Promise.resolve([]);
+    return Promise.resolve(this.write((tally) => outcomes.map((o) => this.applyOutcome(o, now, tally))));
+  }
+
+  private normalizeOutcome(o: JobOutcome, i: number): NormalizedOutcome {
+    const field = `outcomes[${i}]`;
+    if (typeof o !== 'object' || (o as unknown) === null) throw new ValidationError(field, 'must be an outcome object');
+    const id = validateId(o.id, `${field}.id`);
+    const token = validateInteger(`${field}.token`, o.token, 0, Number.MAX_SAFE_INTEGER);
+    switch (o.kind) {
+      case 'completed':
+        return { kind: o.kind, id, token, result: serializeJson(`${field}.result`, o.result, this.maxDataBytes) };
+      case 'failed':
+        return {
+          kind: o.kind, id, token,
+          error: validateErrorText(o.error, `${field}.error`),
+          retryAt: o.retryAt === undefined || o.retryAt === null ? null : validateTime(`${field}.retryAt`, o.retryAt),
+        };
+      case 'snoozed':
+        return {
+          kind: o.kind, id, token,
+          runAt: validateTime(`${field}.runAt`, o.runAt),
+          error: o.error === undefined ? null : validateErrorText(o.error, `${field}.error`),
+        };
+      case 'cancelled':
+        return { kind: o.kind, id, token, error: o.error === undefined ? 'cancelled' : validateErrorText(o.error, `${field}.error`) };
+      case 'released':
+        return { kind: o.kind, id, token };
+      default:
+        throw new ValidationError(`${field}.kind`, `must be one of completed, failed, snoozed, cancelled, released (got ${JSON.stringify((o as { kind: unknown }).kind)})`);
+    }
+  }
+
+  private applyOutcome(o: NormalizedOutcome, now: number, tally: Tally): JobFinishResult {
+    const lease = this.stmts.leaseRow.get(o.id) as LeaseRow | undefined;
+    if (lease?.status !== JOB_STATES.running || lease.lease_token !== o.token) {
+      return { id: o.id, applied: false, status: null };
+    }
+    const cancelAsked = lease.cancel_requested_at !== null;
+    let next: Settlement;
+    switch (o.kind) {
+      case 'completed':
+        next = { status: JOB_STATES.completed, result: o.result, error: null, outcome: ATTEMPT_OUTCOMES.completed };
+        break;
+      case 'failed':
+        if (cancelAsked) next = { status: JOB_STATES.cancelled, result: null, error: o.error, outcome: ATTEMPT_OUTCOMES.cancelled };
+        else if (o.retryAt !== null && lease.attempts < lease.max_attempts) {
+          next = { status: JOB_STATES.queued, runAt: o.retryAt, refund: 0, error: o.error, outcome: ATTEMPT_OUTCOMES.retrying };
+        } else next = { status: JOB_STATES.failed, result: null, error: o.error, outcome: ATTEMPT_OUTCOMES.failed };
+        break;
+      case 'snoozed':
+        next = cancelAsked
+          ? { status: JOB_STATES.cancelled, result: null, error: 'cancelled', outcome: ATTEMPT_OUTCOMES.cancelled }
+          : { status: JOB_STATES.queued, runAt: o.runAt, refund: 1, error: o.error, outcome: ATTEMPT_OUTCOMES.snoozed };
+        break;
+      case 'cancelled':
+        next = { status: JOB_STATES.cancelled, result: null, error: o.error, outcome: ATTEMPT_OUTCOMES.cancelled };
+        break;
+      case 'released':
+        next = cancelAsked
+          ? { status: JOB_STATES.cancelled, result: null, error: 'cancelled', outcome: ATTEMPT_OUTCOMES.cancelled }
+          : { status: JOB_STATES.queued, runAt: lease.run_at, refund: 1, error: null, outcome: ATTEMPT_OUTCOMES.released };
+        break;
+    }
+    this.settle(o.id, o.token, lease, next, now, tally);
+    return { id: o.id, applied: true, status: next.status };
+  }
+
+  /** Write the end of an attempt: the job row, its attempt record and the counters. */
+  private settle(id: number, token: number, lease: LeaseRow, next: Settlement, now: number, tally: Tally): void {
+    if (next.status === JOB_STATES.queued) {
+      this.stmts.finishRequeue.run({ id, token, runAt: next.runAt, refund: next.refund, error: next.error, now });
+    } else {
+      this.stmts.finishFinal.run({ id, token, status: next.status, result: next.result, error: next.error, now });
+    }
+    tally.finish(lease.type, next.status, lease.run_at, lease.started_at, now);
+    const attemptError = next.outcome === ATTEMPT_OUTCOMES.completed || next.outcome === ATTEMPT_OUTCOMES.released ? null : next.error;
+    this.stmts.attemptClose.run({ jobId: id, token, now, outcome: next.outcome, error: attemptError });
+  }
+
+  jobCancel(params: JobCancelParams): Promise<JobCancelResult> {
+    const now = validateNow(params.now);
+    const reason = params.reason === undefined ? 'cancelled' : validateErrorText(params.reason, 'reason');
+    let ids: number[] | null = null;
+    if (params.ids !== undefined) {
+      if (!Array.isArray(params.ids)) throw new ValidationError('ids', 'must be an array of job ids');
+      if (params.ids.length > LIMITS.batchMax) throw new ValidationError('ids', `must hold at most ${LIMITS.batchMax} ids; split the request`);
+      ids = params.ids.map((id, i) => validateId(id, `ids[${i}]`));
+    }
+    let filterSql: string | null = null;
+    const filterArgs: unknown[] = [];
+    if (params.filter !== undefined) {
+      const filter = params.filter as unknown;
+      if (typeof filter !== 'object' || filter === null) throw new ValidationError('filter', 'must be an object with type and/or status');
+      const { type, status } = params.filter;
+      if (type === undefined && status === undefined) {
+        throw new ValidationError('filter', 'must name at least a type or a status; to cancel everything pass every state explicitly');
+      }
+      const parts: string[] = [];
+      if (type !== undefined) {
+        const types = validateTypeList(type, 'filter.type');
+        parts.push(`AND type IN (${types.map(() => '?').join(', ')})`);
+        filterArgs.push(...types);
+      }
+      if (status !== undefined) {
+        const statuses = validateStatusList(status, 'filter.status');
+        parts.push(`AND status IN (${statuses.map(() => '?').join(', ')})`);
+        filterArgs.push(...statuses);
+      }
+      filterSql = SQL.activeIdsByFilter(parts.join(' '));
+    }
+    if (ids === null && filterSql === null) throw new ValidationError('ids', 'give ids or a filter of jobs to cancel');
+    return Promise.resolve(
+      this.write((tally) => {
+        const all = new Set<number>(ids ?? []);
+        if (filterSql !== null) {
+          for (const r of this.prepareDynamic(filterSql).all(...filterArgs) as { id: number }[]) all.add(r.id);
+        }
+        const list = JSON.stringify([...all]);
+        const rows = this.stmts.cancelQueuedByIds.all({ ids: list, reason, now }) as { id: number; type: string }[];
+        for (const r of rows) tally.move(r.type, JOB_STATES.queued, JOB_STATES.cancelled);
+        const cancelled = rows.length;
+        const requestedIds = (this.stmts.cancelRequestByIds.all({ ids: list, now }) as { id: number }[]).map((r) => r.id);
+        return { cancelled, requested: requestedIds.length, requestedIds };
+      }),
+    );
+  }
+
+  jobRescue(params: { now: number; limit?: number }): Promise<JobRescueResult> {
+    const now = validateNow(params.now);
+    const limit = params.limit === undefined ? 1_000 : validateInteger('limit', params.limit, 1, LIMITS.batchMax);
+    return Promise.resolve(
+      this.write((tally) => {
+        const result: JobRescueResult = { retried: [], failed: [], cancelled: [] };
+        const candidates = this.stmts.rescueCandidates.all({ now, limit }) as {
+          id: number; lease_token: number; lease_owner: string | null; orphan: OrphanPolicy;
+        }[];
+        for (const c of candidates) {
+          const lease = this.stmts.leaseRow.get(c.id) as LeaseRow;
+          const error = `orphaned: worker ${c.lease_owner ?? '?'} stopped renewing its lease (crashed, killed or stalled)`;
+          let next: Settlement;
+          if (lease.cancel_requested_at !== null) {
+            next = { status: JOB_STATES.cancelled, result: null, error: 'cancelled', outcome: ATTEMPT_OUTCOMES.cancelled };
+            result.cancelled.push(c.id);
+          } else if (c.orphan === ORPHAN_POLICIES.retry && lease.attempts < lease.max_attempts) {
+            next = { status: JOB_STATES.queued, runAt: now, refund: 0, error, outcome: ATTEMPT_OUTCOMES.orphaned };
+            result.retried.push(c.id);
+          } else {
+            next = { status: JOB_STATES.failed, result: null, error, outcome: ATTEMPT_OUTCOMES.orphaned };
+            result.failed.push(c.id);
+          }
+          this.settle(c.id, c.lease_token, lease, next, now, tally);
+        }
+        return result;
+      }),
+    );
+  }
+
+  jobAttempts(params: { id: number }): Promise<JobAttempt[]> {
+    const id = validateId(params.id);
+    const rows = this.read(() => this.stmts.attemptsByJob.all(id) as AttemptRow[]);
+    return Promise.resolve(
+      rows.map((r) => ({
+        jobId: r.job_id,
+        attempt: r.attempt,
+        leaseToken: r.lease_token,
+        workerId: r.worker_id,
+        startedAt: r.started_at,
+        finishedAt: r.finished_at,
+        outcome: r.outcome,
+        error: r.error,
+      })),
+    );
+  }
+
+  jobNextRunAt(params: { types: readonly string[] }): Promise<number | null> {
+    const types = validateTypeList(params.types, 'types');
+    if (types.length === 0) return Promise.resolve(null);
+    const row = this.read(() => this.stmts.nextRunAt.get({ types: JSON.stringify(types) }) as { run_at: number } | undefined);
+    return Promise.resolve(row === undefined ? null : row.run_at);
+  }
+
+  jobStats(params: { now: number }): Promise<JobStats> {
+    const now = validateNow(params.now);
+    return Promise.resolve(
+      this.read(() => {
+        const byStatus = Object.fromEntries(JOB_STATE_LIST.map((s) => [s, 0])) as Record<JobState, number>;
+        const byTypeMap = new Map<string, TypeStats>();
+        for (const r of this.stmts.countsAll.all() as { type: string; status: JobState; n: number }[]) {
+          byStatus[r.status] += r.n;
+          let t = byTypeMap.get(r.type);
+          if (t === undefined) {
+            t = { type: r.type, queued: 0, running: 0, completed: 0, failed: 0, cancelled: 0 };
+            byTypeMap.set(r.type, t);
+          }
+          t[r.status] += r.n;
+        }
+        const scheduled = (this.stmts.scheduledCount.get(now) as { n: number }).n;
+        const nowMinute = Math.floor(now / MINUTE);
+        const buckets = this.stmts.throughputSince.all(nowMinute - 59) as {
+          minute: number; completed: number; failed: number; wait_ms_sum: number; run_ms_sum: number;
+        }[];
+        const byMinute = new Map(buckets.map((b) => [b.minute, b]));
+        const throughput = Array.from({ length: 60 }, (_, i) => {
+          const minute = nowMinute - 59 + i;
+          const b = byMinute.get(minute);
+          return { minute: minute * MINUTE, completed: b?.completed ?? 0, failed: b?.failed ?? 0 };
+        });
+        // The last 60 s: this minute so far plus the unelapsed share of the previous minute.
+        const share = 1 - (now % MINUTE) / MINUTE;
+        const cur = throughput[59] as { completed: number; failed: number };
+        const prev = throughput[58] as { completed: number; failed: number };
+        const lastMinute = {
+          completed: cur.completed + Math.round(prev.completed * share),
+          failed: cur.failed + Math.round(prev.failed * share),
+        };
+        let done = 0;
+        let wait = 0;
+        let run = 0;
+        const lastHour = { completed: 0, failed: 0 };
+        for (const b of buckets) {
+          lastHour.completed += b.completed;
+          lastHour.failed += b.failed;
+          done += b.completed + b.failed;
+          wait += b.wait_ms_sum;
+          run += b.run_ms_sum;
+        }
+        return {
+          byStatus,
+          byType: [...byTypeMap.values()],
+          due: byStatus.queued - scheduled,
+          lastMinute,
+          lastHour,
+          meanWaitMs: done === 0 ? null : wait / done,
+          meanRunMs: done === 0 ? null : run / done,
+          throughput,
+        };
+      }),
+    );
+  }
+
+  async jobCleanup(params: JobCleanupParams): Promise<JobCleanupResult> {
+    const now = validateNow(params.now);
+    const batchSize = params.batchSize === undefined ? 1_000 : validateInteger('batchSize', params.batchSize, 1, LIMITS.batchMax);
+    const olderThan = params.olderThan as unknown;
+    if (typeof olderThan !== 'object' || olderThan === null) {
+      throw new ValidationError('olderThan', 'must be an object of retention ages in ms per finished state, e.g. { completed: 604800000 }');
+    }
+    const plan: [string, number][] = [];
+    for (const [state, age] of Object.entries(olderThan)) {
+      if (!(FINISHED_STATES as readonly string[]).includes(state)) {
+        throw new ValidationError(`olderThan.${state}`, `is not a finished state; use ${FINISHED_STATES.join(', ')}`);
+      }
+      plan.push([state, now - validateInteger(`olderThan.${state}`, age, 0, LIMITS.epochMs)]);
+    }
+    const result: JobCleanupResult = { deleted: 0, batches: 0, maxBatchMs: 0 };
+    for (const [state, before] of plan) {
+      const stmt = this.cleanupStmts.get(state) as Statement;
+      for (;;) {
+        const t0 = performance.now();
+        const n = this.write((tally) => {
+          const batch = stmt.all({ before, limit: batchSize }) as { id: number; type: string }[];
+          if (batch.length > 0) this.stmts.deleteByIds.run(JSON.stringify(batch.map((r) => r.id)));
+          for (const r of batch) tally.move(r.type, state as JobState, null);
+          return batch.length;
+        });
+        result.maxBatchMs = Math.max(result.maxBatchMs, performance.now() - t0);
+        result.batches += 1;
+        result.deleted += n;
+        params.onProgress?.(result.deleted);
+        if (n < batchSize) break;
+        // Let other connections and this process's event loop in between batches.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    }
+    // Throughput buckets older than a day serve no stat; drop them with the rows.
+    this.write(() => this.stmts.throughputPrune.run(Math.floor(now / MINUTE) - 24 * 60));
+    return result;
+  }
+
+  changesWatch(params: { intervalMs: number; onChange: () => void }): () => void {
+    const intervalMs = validateInteger('intervalMs', params.intervalMs, 1, 3_600_000);
+    this.check();
+    let version = this.db.pragma('data_version', { simple: true }) as number;
+    const timer = setInterval(() => {
+      if (this.closed) return;
+      const next = this.db.pragma('data_version', { simple: true }) as number;
+      if (next !== version) {
+        version = next;
+        params.onChange();
+      }
+    }, intervalMs);
+    timer.unref();
+    return () => {
+      clearInterval(timer);
+    };
+  }
+
+  close(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      if (this.ownsDb) this.db.close();
+    }
+    return Promise.resolve();
+  }
+}
+
+interface LeaseRow {
+  status: JobState;
+  type: string;
+  run_at: number;
+  started_at: number | null;
+  attempts: number;
+  max_attempts: number;
+  lease_token: number;
+  cancel_requested_at: number | null;
+}
+
+/** How a running job's attempt ends: back in the queue, or in a final state. */
+type Settlement =
+  | { status: 'queued'; runAt: number; refund: 0 | 1; error: string | null; outcome: AttemptOutcome }
+  | { status: 'completed' | 'failed' | 'cancelled'; result: string | null; error: string | null; outcome: AttemptOutcome };
+
+/** State changes collected during one transaction, written to the counters before it commits. */
+class Tally {
+  readonly counts = new Map<string, { type: string; status: string; n: number }>();
+  readonly buckets = new Map<string, { minute: number; type: string; completed: number; failed: number; waitMs: number; runMs: number }>();
+
+  private add(type: string, status: string, n: number): void {
+    const key = `${type}\u0000${status}`;
+    const c = this.counts.get(key);
+    if (c === undefined) this.counts.set(key, { type, status, n });
+    else c.n += n;
+  }
+
+  /** One job of `type` moved from one state to another; null means created or deleted. */
+  move(type: string, from: JobState | null, to: JobState | null): void {
+    if (from !== null) this.add(type, from, -1);
+    if (to !== null) this.add(type, to, 1);
+  }
+
+  /** A running job ended in `status`: move it, and count it in the throughput bucket if final. */
+  finish(type: string, status: JobState, runAt: number, startedAt: number | null, now: number): void {
+    this.move(type, JOB_STATES.running, status);
+    if (status !== JOB_STATES.completed && status !== JOB_STATES.failed) return;
+    const minute = Math.floor(now / MINUTE);
+    const key = `${minute}\u0000${type}`;
+    let b = this.buckets.get(key);
+    if (b === undefined) {
+      b = { minute, type, completed: 0, failed: 0, waitMs: 0, runMs: 0 };
+      this.buckets.set(key, b);
+    }
+    const started = startedAt ?? now;
+    if (status === JOB_STATES.completed) b.completed += 1;
+    else b.failed += 1;
+    b.waitMs += Math.max(0, started - runAt);
+    b.runMs += Math.max(0, now - started);
+  }
+}
+
+type NormalizedOutcome =
+  | { kind: 'completed'; id: number; token: number; result: string }
+  | { kind: 'failed'; id: number; token: number; error: string; retryAt: number | null }
+  | { kind: 'snoozed'; id: number; token: number; runAt: number; error: string | null }
+  | { kind: 'cancelled'; id: number; token: number; error: string }
+  | { kind: 'released'; id: number; token: number };
+
+function validateLeases(value: unknown): LeaseRef[] {
+  if (!Array.isArray(value)) throw new ValidationError('leases', 'must be an array of { id, token }');
+  return value.map((l: unknown, i) => {
+    if (typeof l !== 'object' || l === null) throw new ValidationError(`leases[${i}]`, 'must be { id, token }');
+    const ref = l as LeaseRef;
+    return { id: validateId(ref.id, `leases[${i}].id`), token: validateInteger(`leases[${i}].token`, ref.token, 0, Number.MAX_SAFE_INTEGER) };
+  });
+}
+
+/** The Job a fresh insert produced, built without reading the row back. */
+function newJobRecord(id: number, job: NormalizedJob, now: number): Job {
+  return {
+    id, type: job.type, data: JSON.parse(job.data) as unknown, status: JOB_STATES.queued, priority: job.priority,
+    runAt: job.runAt, attempts: 0, maxAttempts: job.maxAttempts, leaseOwner: null, leaseToken: 0, leaseExpiresAt: null,
+    progress: null, result: null, error: null, uniqueKey: job.uniqueKey, groupKey: job.groupKey, timeoutMs: job.timeoutMs,
+    orphan: job.orphan, cancelRequestedAt: null, createdAt: now, updatedAt: now, startedAt: null, finishedAt: null,
+  };
+}
+
+/** Open (or create) a SQLite job store. */
+export function createSqliteStore(options: SqliteJobStoreOptions = {}): SqliteJobStore {
+  return new SqliteJobStore(options);
+}

@@ -1,0 +1,236 @@
+/**
+ * The one validation module. The store, the queue, the HTTP API and the CLI all validate through
+ * these functions, so a bad value gets the same message wherever it enters. Each function either
+ * returns the normalised value or throws a `ValidationError` naming the field and saying what a good
+ * value looks like.
+ */
+import { ValidationError } from './errors.js';
+import { JOB_STATE_LIST, ORPHAN_POLICIES, type JobState, type OrphanPolicy } from './states.js';
+import type { JobPatch, JobSortKey, NewJob } from './contract.js';
+
+export const LIMITS = Object.freeze({
+  typeLength: 128,
+  keyLength: 255,
+  priority: 1_000_000,
+  maxAttempts: 1_000,
+  /** setTimeout's own maximum. */
+  timeoutMs: 2_147_483_647,
+  /** Largest valid epoch ms (the JavaScript Date range). */
+  epochMs: 8.64e15,
+  listLimitDefault: 50,
+  listLimitMax: 500,
+  batchMax: 10_000,
+  defaultMaxDataBytes: 1_048_576,
+});
+
+export const DEFAULT_MAX_ATTEMPTS = 3;
+
+/** Dotted names such as `maintenance.cleanup` or `session.run`. */
+export const JOB_TYPE_PATTERN = /^[A-Za-z][A-Za-z0-9_-]*(\.[A-Za-z][A-Za-z0-9_-]*)*$/;
+
+export const SORT_KEYS: readonly JobSortKey[] = Object.freeze(['id', 'createdAt', 'runAt', 'priority', 'updatedAt']);
+
+/** A short, safe rendering of a bad value for an error message. */
+export function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
+  if (value instanceof Date) return `Date(${Number.isNaN(value.getTime()) ? 'Invalid' : value.toISOString()})`;
+  if (Array.isArray(value)) return 'an array';
+  return `a ${typeof value}`;
+}
+
+function fail(field: string, expected: string, value: unknown): never {
+  throw new ValidationError(field, `must be ${expected} (got ${describe(value)})`);
+}
+
+export function validateInteger(field: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    fail(field, `an integer from ${min} to ${max}`, value);
+  }
+  return value;
+}
+
+export function validateJobType(value: unknown, field = 'type'): string {
+  if (typeof value !== 'string' || value.length === 0) fail(field, 'a non-empty job type name such as "email.send"', value);
+  if (value.length > LIMITS.typeLength || !JOB_TYPE_PATTERN.test(value)) {
+    fail(field, `a dotted name of letters, digits, "_" and "-", each part starting with a letter, at most ${LIMITS.typeLength} characters, e.g. "maintenance.cleanup"`, value);
+  }
+  return value;
+}
+
+/** Accepts epoch ms or a Date; returns epoch ms. */
+export function validateTime(field: string, value: unknown): number {
+  if (value instanceof Date) {
+    const ms = value.getTime();
+    if (Number.isNaN(ms)) fail(field, 'a valid date', value);
+    return ms;
+  }
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > LIMITS.epochMs) {
+    fail(field, 'a time as epoch milliseconds (a finite number >= 0) or a valid Date', value);
+  }
+  return Math.floor(value);
+}
+
+export function validateKey(field: string, value: unknown): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'string' || value.length === 0 || value.length > LIMITS.keyLength || value.includes('\0')) {
+    fail(field, `null or a string of 1 to ${LIMITS.keyLength} characters without NUL bytes`, value);
+  }
+  return value;
+}
+
+export function validateOrphan(value: unknown, field = 'orphan'): OrphanPolicy {
+  if (value === ORPHAN_POLICIES.retry || value === ORPHAN_POLICIES.fail) return value;
+  return fail(field, '"retry" or "fail"', value);
+}
+
+export function validateTimeoutMs(value: unknown, field = 'timeoutMs'): number | null {
+  if (value === undefined || value === null) return null;
+  return validateInteger(field, value, 1, LIMITS.timeoutMs);
+}
+
+/** Serialises a JSON value, enforcing the size cap. Returns the JSON text. */
+export function serializeJson(field: string, value: unknown, maxBytes: number): string {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value === undefined ? null : value);
+  } catch (err) {
+    throw new ValidationError(field, `must be JSON-serialisable (${err instanceof Error ? err.message : String(err)})`);
+  }
+  if (typeof text !== 'string') fail(field, 'a JSON value (object, array, string, number, boolean or null)', value);
+  // Byte length only matters when the string could exceed the cap even at one byte per char.
+  if (text.length * 3 > maxBytes && Buffer.byteLength(text) > maxBytes) {
+    throw new ValidationError(field, `is ${Buffer.byteLength(text)} bytes as JSON, over the ${maxBytes}-byte cap; store large payloads elsewhere and pass a reference`);
+  }
+  return text;
+}
+
+export interface NormalizedJob {
+  type: string;
+  data: string;
+  priority: number;
+  runAt: number;
+  maxAttempts: number;
+  uniqueKey: string | null;
+  groupKey: string | null;
+  timeoutMs: number | null;
+  orphan: OrphanPolicy;
+}
+
+export function validateNewJob(job: unknown, now: number, maxDataBytes: number, field = 'job'): NormalizedJob {
+  if (typeof job !== 'object' || job === null || Array.isArray(job)) fail(field, 'an object with at least a "type"', job);
+  const input = job as NewJob;
+  return {
+    type: validateJobType(input.type),
+    data: serializeJson('data', input.data, maxDataBytes),
+    priority: input.priority === undefined ? 0 : validateInteger('priority', input.priority, -LIMITS.priority, LIMITS.priority),
+    runAt: input.runAt === undefined ? now : validateTime('runAt', input.runAt),
+    maxAttempts: input.maxAttempts === undefined ? DEFAULT_MAX_ATTEMPTS : validateInteger('maxAttempts', input.maxAttempts, 1, LIMITS.maxAttempts),
+    uniqueKey: validateKey('uniqueKey', input.uniqueKey),
+    groupKey: validateKey('groupKey', input.groupKey),
+    timeoutMs: validateTimeoutMs(input.timeoutMs),
+    orphan: input.orphan === undefined ? ORPHAN_POLICIES.retry : validateOrphan(input.orphan),
+  };
+}
+
+export interface NormalizedPatch {
+  priority?: number;
+  runAt?: number;
+  data?: string;
+  maxAttempts?: number;
+}
+
+export function validatePatch(patch: unknown, maxDataBytes: number): NormalizedPatch {
+  if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) fail('patch', 'an object', patch);
+  const input = patch as JobPatch & Record<string, unknown>;
+  const allowed = new Set(['priority', 'runAt', 'data', 'maxAttempts']);
+  for (const key of Object.keys(input)) {
+    if (!allowed.has(key)) fail(`patch.${key}`, `absent: only priority, runAt, data and maxAttempts can be changed`, input[key]);
+  }
+  const out: NormalizedPatch = {};
+  if (input.priority !== undefined) out.priority = validateInteger('priority', input.priority, -LIMITS.priority, LIMITS.priority);
+  if (input.runAt !== undefined) out.runAt = validateTime('runAt', input.runAt);
+  if ('data' in input) out.data = serializeJson('data', input.data, maxDataBytes);
+  if (input.maxAttempts !== undefined) out.maxAttempts = validateInteger('maxAttempts', input.maxAttempts, 1, LIMITS.maxAttempts);
+  if (Object.keys(out).length === 0) fail('patch', 'an object with at least one of priority, runAt, data, maxAttempts', patch);
+  return out;
+}
+
+export function validateId(value: unknown, field = 'id'): number {
+  return validateInteger(field, value, 1, Number.MAX_SAFE_INTEGER);
+}
+
+export function validateStatusList(value: unknown, field = 'status'): JobState[] {
+  if (!Array.isArray(value)) fail(field, `an array of states (${JOB_STATE_LIST.join(', ')})`, value);
+  return value.map((item, i) => {
+    if (typeof item !== 'string' || !(JOB_STATE_LIST as readonly string[]).includes(item)) {
+      fail(`${field}[${i}]`, `one of ${JOB_STATE_LIST.join(', ')}`, item);
+    }
+    return item as JobState;
+  });
+}
+
+export function validateTypeList(value: unknown, field = 'type'): string[] {
+  if (!Array.isArray(value)) fail(field, 'an array of job type names', value);
+  return value.map((item, i) => validateJobType(item, `${field}[${i}]`));
+}
+
+export function validateLimit(value: unknown, field = 'limit', max: number = LIMITS.listLimitMax): number {
+  return validateInteger(field, value, 1, max);
+}
+
+export interface ParsedSort {
+  key: JobSortKey;
+  descending: boolean;
+}
+
+export function validateSort(value: unknown): ParsedSort {
+  if (typeof value !== 'string') fail('sort', `one of ${SORT_KEYS.join(', ')}, optionally prefixed with "-"`, value);
+  const descending = value.startsWith('-');
+  const key = descending ? value.slice(1) : value;
+  if (!(SORT_KEYS as readonly string[]).includes(key)) {
+    fail('sort', `one of ${SORT_KEYS.join(', ')}, optionally prefixed with "-"`, value);
+  }
+  return { key: key as JobSortKey, descending };
+}
+
+/** Cursor = base64url JSON `[sortValue, id]` of the last row of the previous page. */
+export function encodeCursor(sortValue: number, id: number): string {
+  return Buffer.from(JSON.stringify([sortValue, id])).toString('base64url');
+}
+
+export function decodeCursor(value: unknown): [number, number] {
+  if (typeof value !== 'string' || value.length > 200) fail('cursor', 'the nextCursor string of a previous page', value);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
+  } catch {
+    parsed = null;
+  }
+  if (
+    !Array.isArray(parsed) || parsed.length !== 2 ||
+    !parsed.every((n) => typeof n === 'number' && Number.isSafeInteger(n))
+  ) {
+    fail('cursor', 'the nextCursor string of a previous page, unchanged', value);
+  }
+  return parsed as [number, number];
+}
+
+export function validateNow(value: unknown): number {
+  return validateTime('now', value);
+}
+
+export function validateWorkerId(value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > LIMITS.keyLength) {
+    fail('workerId', `a string of 1 to ${LIMITS.keyLength} characters`, value);
+  }
+  return value;
+}
+
+export function validateErrorText(value: unknown, field = 'error'): string {
+  if (typeof value !== 'string') fail(field, 'a string', value);
+  // Error text is stored, not trusted: cap it so a runaway message cannot bloat the row.
+  return value.length > 8_192 ? `${value.slice(0, 8_192)}…` : value;
+}

@@ -1,0 +1,22 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    pool: 'forks',
+    coverage: {
+      provider: 'v8',
+      include: ['src/**/*.ts'],
+      exclude: ['src/cli/**', 'src/**/*.d.ts'],
+      reporter: ['text-summary', 'text'],
+      // The job system (store, queue, sessions) is held to 100% lines, per folder.
+      thresholds: {
+        'src/store/**': { lines: 100 },
+        'src/queue/**': { lines: 100 },
+        'src/sessions/**': { lines: 100 },
+      },
+    },
+  },
+});
