@@ -11,7 +11,7 @@
  * - `FULL`: every commit is fsynced before it returns; survives power loss, costs throughput.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { homedir } from 'node:os';
 import { DatabaseCorruptError, DatabaseTooNewError, DatabaseUnavailableError } from '../errors.js';
@@ -38,13 +38,15 @@ export function defaultDatabasePath(): string {
   return resolve(defaultDataDir(), 'agentq.db');
 }
 
-function sqliteCode(err: unknown): string {
-  return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : '';
+/** The `code` of a SQLite error (e.g. `SQLITE_BUSY`), or '' for anything else. */
+export function sqliteCode(err: unknown): string {
+  return typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
 }
 
 /** Inspect an existing file read-only: refuse newer schemas and corruption before any write. */
 function inspectExisting(path: string, check: boolean): void {
   let probe: SqliteDatabase | undefined;
+  const sidecars = [`${path}-wal`, `${path}-shm`].filter((f) => !existsSync(f));
   try {
     probe = new Database(path, { readonly: true, fileMustExist: true });
     const version = probe.pragma('user_version', { simple: true }) as number;
@@ -55,9 +57,12 @@ function inspectExisting(path: string, check: boolean): void {
       if (problems.length > 0) throw new DatabaseCorruptError(path, `quick_check: ${problems.slice(0, 3).join('; ')}`);
     }
   } catch (err) {
+    probe?.close();
+    probe = undefined;
+    removeEmptySidecars(sidecars);
     if (err instanceof DatabaseTooNewError || err instanceof DatabaseCorruptError) throw err;
     const code = sqliteCode(err);
-    if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
+    if (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT')) {
       throw new DatabaseCorruptError(path, 'not a SQLite database or damaged header');
     }
     throw new DatabaseUnavailableError(path, err instanceof Error ? err.message : String(err), { cause: err });
@@ -66,11 +71,18 @@ function inspectExisting(path: string, check: boolean): void {
   }
 }
 
+/** A refused file is left as found: drop the empty WAL/shm files that only the probe created. */
+function removeEmptySidecars(created: string[]): void {
+  const wal = created.find((f) => f.endsWith('-wal'));
+  if (wal !== undefined && existsSync(wal) && statSync(wal).size > 0) return;
+  for (const f of created) rmSync(f, { force: true });
+}
+
 export function openDatabase(options: OpenDatabaseOptions = {}): SqliteDatabase {
   const path = options.path ?? defaultDatabasePath();
-  const synchronous = options.synchronous ?? 'NORMAL';
+  const synchronous: string = options.synchronous ?? 'NORMAL';
   if (synchronous !== 'NORMAL' && synchronous !== 'FULL') {
-    throw new DatabaseUnavailableError(path, `synchronous must be "NORMAL" or "FULL" (got ${String(synchronous)})`);
+    throw new DatabaseUnavailableError(path, `synchronous must be "NORMAL" or "FULL" (got ${synchronous})`);
   }
   const memory = path === ':memory:';
   if (!memory) {

@@ -8,7 +8,6 @@ import { JOB_STATES as S } from '../states.js';
 const q = (state: string): string => `'${state}'`;
 const QUEUED = q(S.queued);
 const RUNNING = q(S.running);
-const COMPLETED = q(S.completed);
 const FAILED = q(S.failed);
 const CANCELLED = q(S.cancelled);
 

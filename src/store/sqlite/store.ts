@@ -1,3 +1,5 @@
+/* The contract is async so that networked backends fit; this one does its work synchronously. */
+/* eslint-disable @typescript-eslint/require-await */
 /**
  * The SQLite implementation of the JobStore contract (see `../contract.ts`).
  *
@@ -52,7 +54,7 @@ import {
   validateWorkerId,
   type NormalizedJob,
 } from '../validation.js';
-import { openDatabase, type OpenDatabaseOptions, type SqliteDatabase } from './database.js';
+import { openDatabase, sqliteCode, type OpenDatabaseOptions, type SqliteDatabase } from './database.js';
 import { SQL } from './jobs.sql.js';
 
 interface JobRow {
@@ -130,7 +132,7 @@ const MINUTE = 60_000;
 /** Turn SQLite's resource errors into typed ones; pass everything else through. */
 export function translateSqliteError(err: unknown): unknown {
   if (err instanceof AgentqError) return err;
-  const code = typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : '';
+  const code = sqliteCode(err);
   if (code === 'SQLITE_FULL') return new DatabaseFullError({ cause: err });
   if (code.startsWith('SQLITE_BUSY')) {
     return new DatabaseUnavailableError('(busy)', 'the database stayed locked past busy_timeout; another process holds a long write. Retry shortly', { cause: err });
@@ -231,13 +233,13 @@ export class SqliteJobStore implements JobStore {
     return { job: rowToJob(existing), created: false };
   }
 
-  jobCreate(params: { job: NewJob; now: number }): Promise<JobCreateResult> {
+  async jobCreate(params: { job: NewJob; now: number }): Promise<JobCreateResult> {
     const now = validateNow(params.now);
     const job = validateNewJob(params.job, now, this.maxDataBytes);
-    return Promise.resolve(this.write((tally) => this.insertOne(job, now, tally)));
+    return (this.write((tally) => this.insertOne(job, now, tally)));
   }
 
-  jobCreateMany(params: { jobs: NewJob[]; now: number }): Promise<JobCreateManyItem[]> {
+  async jobCreateMany(params: { jobs: NewJob[]; now: number }): Promise<JobCreateManyItem[]> {
     const now = validateNow(params.now);
     if (!Array.isArray(params.jobs)) throw new ValidationError('jobs', `must be an array of jobs (got ${typeof params.jobs})`);
     if (params.jobs.length > LIMITS.batchMax * 10) {
@@ -253,7 +255,7 @@ export class SqliteJobStore implements JobStore {
     });
     const insert = this.stmts.jobInsert;
     const byKey = this.stmts.jobByActiveUniqueKey;
-    return Promise.resolve(
+    return (
       this.write((tally) =>
         jobs.map((job) => {
           const info = insert.run({ ...job, now });
@@ -263,17 +265,17 @@ export class SqliteJobStore implements JobStore {
           }
           return { id: (byKey.get(job.uniqueKey) as JobRow).id, created: false };
         }),
-      ),
+      )
     );
   }
 
-  jobGet(params: { id: number }): Promise<Job | null> {
+  async jobGet(params: { id: number }): Promise<Job | null> {
     const id = validateId(params.id);
     const row = this.read(() => this.stmts.jobById.get(id) as JobRow | undefined);
-    return Promise.resolve(row === undefined ? null : rowToJob(row));
+    return (row === undefined ? null : rowToJob(row));
   }
 
-  jobList(params: JobListParams = {}): Promise<JobListResult> {
+  async jobList(params: JobListParams = {}): Promise<JobListResult> {
     const statuses = params.status === undefined ? null : validateStatusList(params.status);
     const types = params.type === undefined ? null : validateTypeList(params.type);
     const groupKey = params.groupKey === undefined ? null : validateKey('groupKey', params.groupKey);
@@ -323,7 +325,7 @@ export class SqliteJobStore implements JobStore {
     const order = column === 'id' ? `id ${dir}` : `${column} ${dir}, id ${dir}`;
     const sql = `SELECT * FROM jobs ${whereSql} ORDER BY ${order} LIMIT ?`;
 
-    return Promise.resolve(
+    return (
       this.read(() => {
         const rows = this.prepareDynamic(sql).all(...args, limit + 1) as JobRow[];
         const page = rows.slice(0, limit).map(rowToJob);
@@ -333,7 +335,7 @@ export class SqliteJobStore implements JobStore {
           : null;
         const { total, totalExact } = this.countMatching(filterWhere, filterArgs, statuses, types, groupKey, after, before);
         return { jobs: page, nextCursor, total, totalExact };
-      }),
+      })
     );
   }
 
@@ -355,11 +357,11 @@ export class SqliteJobStore implements JobStore {
     return n > TOTAL_COUNT_CAP ? { total: TOTAL_COUNT_CAP, totalExact: false } : { total: n, totalExact: true };
   }
 
-  jobUpdate(params: { id: number; patch: JobPatch; now: number }): Promise<Job> {
+  async jobUpdate(params: { id: number; patch: JobPatch; now: number }): Promise<Job> {
     const id = validateId(params.id);
     const now = validateNow(params.now);
     const patch = validatePatch(params.patch, this.maxDataBytes);
-    return Promise.resolve(
+    return (
       this.write(() => {
         const row = this.stmts.jobUpdateQueued.get({
           id,
@@ -373,14 +375,14 @@ export class SqliteJobStore implements JobStore {
         const current = this.stmts.jobById.get(id) as JobRow | undefined;
         if (current === undefined) throw new NotFoundError('job', id);
         throw new StateConflictError(`job ${id} is ${current.status}; only queued jobs can be changed (retry it first if it failed or was cancelled)`);
-      }),
+      })
     );
   }
 
-  jobRetry(params: { id: number; now: number }): Promise<Job> {
+  async jobRetry(params: { id: number; now: number }): Promise<Job> {
     const id = validateId(params.id);
     const now = validateNow(params.now);
-    return Promise.resolve(
+    return (
       this.write((tally) => {
         const current = this.stmts.jobById.get(id) as JobRow | undefined;
         if (current === undefined) throw new NotFoundError('job', id);
@@ -396,11 +398,11 @@ export class SqliteJobStore implements JobStore {
         }
         tally.move(row.type, current.status, JOB_STATES.queued);
         return rowToJob(row);
-      }),
+      })
     );
   }
 
-  jobClaim(params: JobClaimParams): Promise<Job[]> {
+  async jobClaim(params: JobClaimParams): Promise<Job[]> {
     const workerId = validateWorkerId(params.workerId);
     const types = validateTypeList(params.types, 'types');
     const limit = validateInteger('limit', params.limit, 0, LIMITS.batchMax);
@@ -411,8 +413,8 @@ export class SqliteJobStore implements JobStore {
       validateJobType(type, 'typeLimits');
       validateInteger(`typeLimits.${type}`, max, 0, LIMITS.batchMax);
     }
-    if (limit === 0 || types.length === 0) return Promise.resolve([]);
-    return Promise.resolve(
+    if (limit === 0 || types.length === 0) return ([]);
+    return (
       this.write((tally) => {
         // Room left per limited type, counted across every process from the trigger-kept counters.
         const room = new Map<string, number>();
@@ -451,41 +453,41 @@ export class SqliteJobStore implements JobStore {
           claimed.push(rowToJob(row));
         }
         return claimed;
-      }),
+      })
     );
   }
 
-  jobHeartbeat(params: { leases: LeaseRef[]; workerId: string; leaseMs: number; now: number }): Promise<HeartbeatResult[]> {
+  async jobHeartbeat(params: { leases: LeaseRef[]; workerId: string; leaseMs: number; now: number }): Promise<HeartbeatResult[]> {
     const workerId = validateWorkerId(params.workerId);
     const now = validateNow(params.now);
     const leaseMs = validateInteger('leaseMs', params.leaseMs, 1, LIMITS.timeoutMs);
     const leases = validateLeases(params.leases);
-    if (leases.length === 0) return Promise.resolve([]);
+    if (leases.length === 0) return ([]);
     const expires = now + leaseMs;
-    return Promise.resolve(
+    return (
       this.write(() =>
         leases.map(({ id, token }) => {
           const row = this.stmts.heartbeat.get({ id, token, workerId, expires }) as { cancel_requested_at: number | null } | undefined;
           return { id, alive: row !== undefined, cancelRequested: row !== undefined && row.cancel_requested_at !== null };
         }),
-      ),
+      )
     );
   }
 
-  jobProgress(params: { id: number; token: number; progress: unknown; now: number }): Promise<boolean> {
+  async jobProgress(params: { id: number; token: number; progress: unknown; now: number }): Promise<boolean> {
     const id = validateId(params.id);
     const token = validateInteger('token', params.token, 0, Number.MAX_SAFE_INTEGER);
     const now = validateNow(params.now);
     const progress = serializeJson('progress', params.progress, 65_536);
-    return Promise.resolve(this.write(() => this.stmts.progressSet.get({ id, token, progress, now }) !== undefined));
+    return (this.write(() => this.stmts.progressSet.get({ id, token, progress, now }) !== undefined));
   }
 
-  jobFinish(params: { outcomes: JobOutcome[]; now: number }): Promise<JobFinishResult[]> {
+  async jobFinish(params: { outcomes: JobOutcome[]; now: number }): Promise<JobFinishResult[]> {
     const now = validateNow(params.now);
     if (!Array.isArray(params.outcomes)) throw new ValidationError('outcomes', 'must be an array of job outcomes');
     const outcomes = params.outcomes.map((o, i) => this.normalizeOutcome(o, i));
-    if (outcomes.length === 0) return Promise.resolve([]);
-    return Promise.resolve(this.write((tally) => outcomes.map((o) => this.applyOutcome(o, now, tally))));
+    if (outcomes.length === 0) return ([]);
+    return (this.write((tally) => outcomes.map((o) => this.applyOutcome(o, now, tally))));
   }
 
   private normalizeOutcome(o: JobOutcome, i: number): NormalizedOutcome {
@@ -564,7 +566,7 @@ export class SqliteJobStore implements JobStore {
     this.stmts.attemptClose.run({ jobId: id, token, now, outcome: next.outcome, error: attemptError });
   }
 
-  jobCancel(params: JobCancelParams): Promise<JobCancelResult> {
+  async jobCancel(params: JobCancelParams): Promise<JobCancelResult> {
     const now = validateNow(params.now);
     const reason = params.reason === undefined ? 'cancelled' : validateErrorText(params.reason, 'reason');
     let ids: number[] | null = null;
@@ -596,7 +598,7 @@ export class SqliteJobStore implements JobStore {
       filterSql = SQL.activeIdsByFilter(parts.join(' '));
     }
     if (ids === null && filterSql === null) throw new ValidationError('ids', 'give ids or a filter of jobs to cancel');
-    return Promise.resolve(
+    return (
       this.write((tally) => {
         const all = new Set<number>(ids ?? []);
         if (filterSql !== null) {
@@ -608,14 +610,14 @@ export class SqliteJobStore implements JobStore {
         const cancelled = rows.length;
         const requestedIds = (this.stmts.cancelRequestByIds.all({ ids: list, now }) as { id: number }[]).map((r) => r.id);
         return { cancelled, requested: requestedIds.length, requestedIds };
-      }),
+      })
     );
   }
 
-  jobRescue(params: { now: number; limit?: number }): Promise<JobRescueResult> {
+  async jobRescue(params: { now: number; limit?: number }): Promise<JobRescueResult> {
     const now = validateNow(params.now);
     const limit = params.limit === undefined ? 1_000 : validateInteger('limit', params.limit, 1, LIMITS.batchMax);
-    return Promise.resolve(
+    return (
       this.write((tally) => {
         const result: JobRescueResult = { retried: [], failed: [], cancelled: [] };
         const candidates = this.stmts.rescueCandidates.all({ now, limit }) as {
@@ -638,14 +640,14 @@ export class SqliteJobStore implements JobStore {
           this.settle(c.id, c.lease_token, lease, next, now, tally);
         }
         return result;
-      }),
+      })
     );
   }
 
-  jobAttempts(params: { id: number }): Promise<JobAttempt[]> {
+  async jobAttempts(params: { id: number }): Promise<JobAttempt[]> {
     const id = validateId(params.id);
     const rows = this.read(() => this.stmts.attemptsByJob.all(id) as AttemptRow[]);
-    return Promise.resolve(
+    return (
       rows.map((r) => ({
         jobId: r.job_id,
         attempt: r.attempt,
@@ -655,20 +657,20 @@ export class SqliteJobStore implements JobStore {
         finishedAt: r.finished_at,
         outcome: r.outcome,
         error: r.error,
-      })),
+      }))
     );
   }
 
-  jobNextRunAt(params: { types: readonly string[] }): Promise<number | null> {
+  async jobNextRunAt(params: { types: readonly string[] }): Promise<number | null> {
     const types = validateTypeList(params.types, 'types');
-    if (types.length === 0) return Promise.resolve(null);
+    if (types.length === 0) return (null);
     const row = this.read(() => this.stmts.nextRunAt.get({ types: JSON.stringify(types) }) as { run_at: number } | undefined);
-    return Promise.resolve(row === undefined ? null : row.run_at);
+    return (row === undefined ? null : row.run_at);
   }
 
-  jobStats(params: { now: number }): Promise<JobStats> {
+  async jobStats(params: { now: number }): Promise<JobStats> {
     const now = validateNow(params.now);
-    return Promise.resolve(
+    return (
       this.read(() => {
         const byStatus = Object.fromEntries(JOB_STATE_LIST.map((s) => [s, 0])) as Record<JobState, number>;
         const byTypeMap = new Map<string, TypeStats>();
@@ -721,7 +723,7 @@ export class SqliteJobStore implements JobStore {
           meanRunMs: done === 0 ? null : run / done,
           throughput,
         };
-      }),
+      })
     );
   }
 
@@ -782,12 +784,11 @@ export class SqliteJobStore implements JobStore {
     };
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
     if (!this.closed) {
       this.closed = true;
       if (this.ownsDb) this.db.close();
     }
-    return Promise.resolve();
   }
 }
 

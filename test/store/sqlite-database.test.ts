@@ -1,0 +1,228 @@
+import Database from 'better-sqlite3';
+import { chmodSync, existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { defaultDatabasePath, migrate, openDatabase } from '../../src/store/sqlite/database.js';
+import { LATEST_VERSION } from '../../src/store/sqlite/migrations.js';
+import { SQL } from '../../src/store/sqlite/jobs.sql.js';
+import { createSqliteStore, translateSqliteError } from '../../src/store/sqlite/store.js';
+import {
+  DatabaseCorruptError, DatabaseFullError, DatabaseTooNewError, DatabaseUnavailableError, ValidationError,
+} from '../../src/store/errors.js';
+import { tempDir } from '../helpers/temp.js';
+
+let tmp: ReturnType<typeof tempDir>;
+beforeEach(() => {
+  tmp = tempDir();
+});
+afterEach(() => {
+  tmp.cleanup();
+});
+
+describe('openDatabase', () => {
+  it('creates the file and its directory, in WAL with the chosen settings, migrated', () => {
+    const path = join(tmp.dir, 'nested', 'deeper', 'agentq.db');
+    const db = openDatabase({ path, synchronous: 'FULL', busyTimeoutMs: 1234 });
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('synchronous', { simple: true })).toBe(2);
+    expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+    expect(db.pragma('busy_timeout', { simple: true })).toBe(1234);
+    expect(db.pragma('user_version', { simple: true })).toBe(LATEST_VERSION);
+    db.close();
+    expect(statSync(join(tmp.dir, 'nested')).mode & 0o777).toBe(0o700);
+    const again = openDatabase({ path });
+    expect(again.pragma('synchronous', { simple: true })).toBe(1);
+    again.close();
+  });
+
+  it('defaults to ~/.agentq/agentq.db, or AGENTQ_DATA_DIR', () => {
+    const saved = process.env.AGENTQ_DATA_DIR;
+    delete process.env.AGENTQ_DATA_DIR;
+    expect(defaultDatabasePath()).toMatch(/\.agentq[/\\]agentq\.db$/);
+    process.env.AGENTQ_DATA_DIR = tmp.dir;
+    expect(defaultDatabasePath()).toBe(join(tmp.dir, 'agentq.db'));
+    const db = openDatabase();
+    expect(db.name).toBe(join(tmp.dir, 'agentq.db'));
+    db.close();
+    if (saved === undefined) delete process.env.AGENTQ_DATA_DIR;
+    else process.env.AGENTQ_DATA_DIR = saved;
+  });
+
+  it('refuses a database from a newer agentq and leaves it untouched', () => {
+    const path = join(tmp.dir, 'new.db');
+    const raw = new Database(path);
+    raw.pragma(`user_version = ${LATEST_VERSION + 1}`);
+    raw.close();
+    const before = readFileSync(path);
+    expect(() => openDatabase({ path })).toThrow(DatabaseTooNewError);
+    expect(() => openDatabase({ path })).toThrow(/upgrade agentq/);
+    expect(readFileSync(path).equals(before)).toBe(true);
+    expect(existsSync(`${path}-wal`)).toBe(false);
+    const mem = new Database(':memory:');
+    mem.pragma(`user_version = ${LATEST_VERSION + 5}`);
+    expect(() => { migrate(mem); }).toThrow(DatabaseTooNewError);
+  });
+
+  it('refuses a corrupt file, a non-SQLite file and an empty file, leaving them untouched', () => {
+    const good = join(tmp.dir, 'good.db');
+    openDatabase({ path: good }).close();
+    const bytes = readFileSync(good);
+    // Damage the b-tree page headers of every page after the first (the file header stays valid).
+    const pageSize = bytes.readUInt16BE(16);
+    expect(bytes.length).toBeGreaterThan(pageSize * 3);
+    for (let page = 1; page * pageSize < bytes.length; page++) bytes[page * pageSize] = 0x7f;
+    const corrupt = join(tmp.dir, 'corrupt.db');
+    writeFileSync(corrupt, bytes);
+    expect(() => openDatabase({ path: corrupt })).toThrow(DatabaseCorruptError);
+    expect(readFileSync(corrupt).equals(bytes)).toBe(true);
+
+    const text = join(tmp.dir, 'text.db');
+    writeFileSync(text, 'this is not a database, just some text that is long enough to have a header'.repeat(100));
+    expect(() => openDatabase({ path: text })).toThrow(/not a SQLite database/);
+
+    const empty = join(tmp.dir, 'empty.db');
+    writeFileSync(empty, '');
+    expect(() => openDatabase({ path: empty })).toThrow(/empty \(0 bytes\)/);
+    expect(statSync(empty).size).toBe(0);
+    // No stray database (or WAL) was created beside the refused files.
+    expect(readdirSync(tmp.dir).sort()).toEqual(['corrupt.db', 'empty.db', 'good.db', 'text.db']);
+  });
+
+  it('skips quick_check when asked', () => {
+    const path = join(tmp.dir, 'a.db');
+    openDatabase({ path }).close();
+    const db = openDatabase({ path, check: false });
+    db.close();
+  });
+
+  it.skipIf(process.getuid?.() === 0)('explains a read-only file', () => {
+    const path = join(tmp.dir, 'ro.db');
+    openDatabase({ path }).close();
+    chmodSync(path, 0o444);
+    expect(() => openDatabase({ path })).toThrow(DatabaseUnavailableError);
+  });
+
+  it('explains a path it cannot create', () => {
+    const blocker = join(tmp.dir, 'file');
+    writeFileSync(blocker, 'x');
+    expect(() => openDatabase({ path: join(blocker, 'sub', 'db.sqlite') })).toThrow(/cannot create its directory/);
+  });
+
+  it('rejects a bad synchronous setting', () => {
+    expect(() => openDatabase({ path: join(tmp.dir, 'x.db'), synchronous: 'OFF' as never })).toThrow(/synchronous must be/);
+  });
+
+  it('works in memory for tests', () => {
+    const db = openDatabase({ path: ':memory:' });
+    expect(db.pragma('user_version', { simple: true })).toBe(LATEST_VERSION);
+    db.close();
+  });
+});
+
+describe('SQLite store specifics', () => {
+  it('claims, lists, rescues and cleans up through the intended indexes', () => {
+    const store = createSqliteStore({ path: join(tmp.dir, 'plan.db') });
+    const plan = (sql: string, params: unknown): string =>
+      (store.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params) as { detail: string }[]).map((r) => r.detail).join(' | ');
+    const claimPlan = plan(SQL.claimCandidates, { now: 1, types: '[]', scan: 1 });
+    expect(claimPlan).toContain('USING INDEX jobs_claim');
+    expect(claimPlan).toContain('jobs_running_group');
+    expect(claimPlan).not.toContain('TEMP B-TREE');
+    expect(plan(SQL.rescueCandidates, { now: 1, limit: 1 })).toContain('jobs_running_lease');
+    expect(plan(SQL.nextRunAt, { types: '[]' })).toContain('jobs_queued_run_at');
+    expect(plan(SQL.cleanupSelect('completed'), { before: 1, limit: 1 })).toContain('jobs_completed_at');
+    expect(plan('SELECT * FROM jobs WHERE status IN (?) ORDER BY id DESC LIMIT 51', ['queued'])).toMatch(/jobs_status_id.*status=/);
+    expect(plan('SELECT * FROM jobs WHERE type IN (?) AND id < ? ORDER BY id DESC LIMIT 51', ['a', 5])).toMatch(/jobs_type_id/);
+    expect(plan('SELECT * FROM jobs WHERE id < ? ORDER BY id DESC LIMIT 51', [5])).toMatch(/PRIMARY KEY/);
+    expect(plan('SELECT * FROM jobs WHERE group_key = ? ORDER BY id DESC LIMIT 51', ['g'])).toMatch(/jobs_group_id/);
+    expect(plan(SQL.scheduledCount, [1])).toContain('jobs_queued_run_at');
+    void store.close();
+  });
+
+  it('reports commits from another connection through changesWatch', async () => {
+    const path = join(tmp.dir, 'watch.db');
+    const a = createSqliteStore({ path });
+    const b = createSqliteStore({ path });
+    let stop = (): void => undefined;
+    const changed = new Promise<void>((resolve) => {
+      stop = a.changesWatch({ intervalMs: 5, onChange: resolve });
+    });
+    await b.jobCreate({ job: { type: 'x.y' }, now: Date.now() });
+    await changed;
+    stop();
+    await a.close();
+    await b.close();
+  });
+
+  it('does not report its own commits, and stops quietly once closed', async () => {
+    const store = createSqliteStore({ path: join(tmp.dir, 'own.db') });
+    let calls = 0;
+    const stop = store.changesWatch({ intervalMs: 1, onChange: () => { calls += 1; } });
+    await store.jobCreate({ job: { type: 'x.y' }, now: Date.now() });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(calls).toBe(0);
+    await store.close();
+    await new Promise((r) => setTimeout(r, 5));
+    stop();
+    expect(() => store.changesWatch({ intervalMs: 5, onChange: () => undefined })).toThrow(/closed/);
+  });
+
+  it('turns a full database into DatabaseFullError, writing nothing, and recovers when space returns', async () => {
+    const store = createSqliteStore({ path: join(tmp.dir, 'full.db') });
+    const pages = store.db.pragma('page_count', { simple: true }) as number;
+    store.db.pragma(`max_page_count = ${pages + 2}`);
+    const big = 'x'.repeat(3000);
+    let error: unknown;
+    let created = 0;
+    try {
+      for (let i = 0; i < 100; i++) {
+        await store.jobCreate({ job: { type: 'x.y', data: big }, now: 1 });
+        created += 1;
+      }
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(DatabaseFullError);
+    expect((error as Error).message).toMatch(/Free disk space/);
+    expect((await store.jobStats({ now: 1 })).byStatus.queued).toBe(created);
+    expect((store.db.prepare('SELECT count(*) AS n FROM jobs').get() as { n: number }).n).toBe(created);
+    store.db.pragma('max_page_count = 1000000');
+    await store.jobCreate({ job: { type: 'x.y', data: big }, now: 1 });
+    expect((await store.jobStats({ now: 1 })).byStatus.queued).toBe(created + 1);
+    await store.close();
+  });
+
+  it('translates busy and I/O errors, and passes others through', () => {
+    const busy = Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
+    expect(translateSqliteError(busy)).toBeInstanceOf(DatabaseUnavailableError);
+    const io = Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR_WRITE' });
+    expect(String(translateSqliteError(io))).toMatch(/check the disk/);
+    const other = new Error('other');
+    expect(translateSqliteError(other)).toBe(other);
+    expect(translateSqliteError('str')).toBe('str');
+    const typed = new ValidationError('x', 'y');
+    expect(translateSqliteError(typed)).toBe(typed);
+  });
+
+  it('uses a given connection without closing it, and validates maxDataBytes', async () => {
+    const db = openDatabase({ path: ':memory:' });
+    const store = createSqliteStore({ db, maxDataBytes: 10 });
+    await expect(store.jobCreate({ job: { type: 'x.y', data: 'x'.repeat(20) }, now: 1 })).rejects.toThrow(/10-byte cap/);
+    await store.close();
+    expect(db.open).toBe(true);
+    db.close();
+    expect(() => createSqliteStore({ path: ':memory:', maxDataBytes: 0 })).toThrow(ValidationError);
+  });
+
+  it('reports totals as a lower bound past the count cap', async () => {
+    const store = createSqliteStore({ path: ':memory:' });
+    for (let i = 0; i < 11; i++) {
+      await store.jobCreateMany({ now: 1, jobs: Array.from({ length: 1000 }, () => ({ type: 'x.y', groupKey: 'g' })) });
+    }
+    const page = await store.jobList({ groupKey: 'g', limit: 1 });
+    expect(page).toMatchObject({ total: 10_000, totalExact: false });
+    await expect(store.jobCreateMany({ now: 1, jobs: Array.from({ length: 100_001 }, () => ({ type: 'x.y' })) })).rejects.toThrow(/split the batch/);
+    await expect(store.jobCancel({ ids: Array.from({ length: 10_001 }, (_, i) => i + 1), now: 1 })).rejects.toThrow(/split the request/);
+    await store.close();
+  });
+});
