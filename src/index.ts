@@ -1,0 +1,22 @@
+/**
+ * agentq: a durable background job queue on SQLite for Node.js.
+ * The public library surface; see docs/api.md.
+ */
+export { JOB_STATES, JOB_STATE_LIST, FINISHED_STATES, ORPHAN_POLICIES, ATTEMPT_OUTCOMES, isJobState } from './store/states.js';
+export type { JobState, FinishedState, OrphanPolicy, AttemptOutcome } from './store/states.js';
+export * from './store/errors.js';
+export type * from './store/contract.js';
+export { openDatabase, defaultDataDir, defaultDatabasePath } from './store/sqlite/database.js';
+export type { OpenDatabaseOptions, Synchronous } from './store/sqlite/database.js';
+export { SqliteJobStore, createSqliteStore } from './store/sqlite/store.js';
+export type { SqliteJobStoreOptions } from './store/sqlite/store.js';
+export { defineJob, JobRegistry } from './queue/registry.js';
+export type { JobDefinition, JobDefinitionInput, JobContext, JobHandler, JobLogger, AnyJobDefinition, DataOf, ResultOf } from './queue/registry.js';
+export { DEFAULT_RETRY, retryDelay, resolveRetryPolicy } from './queue/retry.js';
+export type { RetryPolicy } from './queue/retry.js';
+export { JobEvents, TypedEmitter } from './queue/events.js';
+export type { JobEventMap, JobEventName } from './queue/events.js';
+export { JobWorker, JobAbortReason, describeThrown } from './queue/worker.js';
+export type { JobWorkerOptions, WorkerStats, IsolationOptions, JobAbortCause } from './queue/worker.js';
+export { JobSystem, createJobSystem } from './system/job-system.js';
+export type { JobSystemOptions, EnqueueOptions, EnqueueResult, SystemStats } from './system/job-system.js';

@@ -1,0 +1,733 @@
+/**
+ * JobWorker: claims jobs from a JobStore and runs them in a better-queue pool.
+ *
+ * Contract:
+ * - At most `concurrency` handlers run at once (better-queue's `concurrent`); at most a type's
+ *   `concurrency` run at once across every process (enforced by the store's claim).
+ * - A job is claimed (leased) before it runs; the lease is heartbeated while it runs; every write
+ *   about it carries the lease's fencing token, so a worker that lost its lease changes nothing.
+ * - Outcomes are batched: every outcome that ends within one event-loop turn is written in one
+ *   store transaction, then its event is emitted.
+ * - Handlers get an AbortSignal. Its reason is a `JobAbortReason`: `cancel`, `timeout`, `lost` or
+ *   `shutdown`. A handler that ignores it is given `abortGraceMs`; then its job is settled without
+ *   it and its slot is reported as stuck (counted, evented) until the handler returns.
+ * - `stop()` claims nothing more, hands back prefetched jobs at once, lets running handlers finish
+ *   within the grace period, then aborts them and hands their jobs back without spending an attempt.
+ */
+import Queue from 'better-queue';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Job, JobFinishResult, JobOutcome, JobStore } from '../store/contract.js';
+import { AgentqError, JobTimeoutError, SnoozeError, UnrecoverableError } from '../store/errors.js';
+import { JOB_STATES } from '../store/states.js';
+import { serializeJson, validateInteger } from '../store/validation.js';
+import { JobEvents } from './events.js';
+import type { AnyJobDefinition, JobContext, JobLogger, JobRegistry } from './registry.js';
+import { retryDelay } from './retry.js';
+
+export type JobAbortCause = 'cancel' | 'timeout' | 'lost' | 'shutdown';
+
+/** The `reason` of an aborted handler's signal. */
+export class JobAbortReason extends Error {
+  /** Why the handler was aborted. */
+  readonly kind: JobAbortCause;
+  constructor(kind: JobAbortCause, message: string) {
+    super(message);
+    this.name = 'AbortError';
+    this.kind = kind;
+  }
+}
+
+export interface IsolationOptions {
+  /** Consecutive failed attempts of one type that pause it. Default 5; 0 turns isolation off. */
+  failures: number;
+  /** How long a paused type stays paused. Default 60,000 ms. */
+  cooldownMs: number;
+}
+
+export interface JobWorkerOptions {
+  store: JobStore;
+  registry: JobRegistry;
+  events?: JobEvents;
+  /** Unique per process; default `<hostname>:<pid>:<random>`. */
+  workerId?: string;
+  /** Handlers running at once. Default 10. */
+  concurrency?: number;
+  /** Extra jobs claimed ahead of a free slot (only types with `prefetch: true`). Default = concurrency. */
+  prefetch?: number;
+  /** Lease length. Default 30,000 ms. */
+  leaseMs?: number;
+  /** Heartbeat (lease renewal and cross-process cancel check) interval. Default min(leaseMs / 3, 1,000). */
+  heartbeatMs?: number;
+  /** Fallback poll when nothing woke the worker. Default 1,000 ms. */
+  pollIntervalMs?: number;
+  /** How often to look for other processes' commits (SQLite data_version). Default 5 ms; 0 = off. */
+  watchIntervalMs?: number;
+  /** How often to rescue expired leases. Default 5,000 ms; 0 = off. */
+  rescueIntervalMs?: number;
+  /** Time a handler gets to settle after its signal aborted. Default 2,000 ms. */
+  abortGraceMs?: number;
+  /** Minimum time between persisted progress writes of one job. Default 250 ms. */
+  progressIntervalMs?: number;
+  isolation?: Partial<IsolationOptions>;
+  /** Time source (tests inject one). Default Date.now. */
+  clock?: () => number;
+  /** Random source for retry jitter. Default Math.random. */
+  random?: () => number;
+  /** Where handler logs and worker problems go besides events. Default: nowhere. */
+  logger?: JobLogger;
+}
+
+export interface WorkerStats {
+  workerId: string;
+  concurrency: number;
+  /** Handlers executing now. */
+  running: number;
+  /** Claimed jobs waiting for a free slot. */
+  prefetched: number;
+  /** Slots held by handlers that ignored their abort signal. */
+  stuck: number;
+  runningByType: Record<string, number>;
+  completed: number;
+  failed: number;
+  retried: number;
+  cancelled: number;
+  pausedTypes: { type: string; until: number; failures: number }[];
+  /** better-queue's own pool statistics. */
+  pool: { total: number; average: number; successRate: number; peak: number };
+}
+
+interface Slot {
+  job: Job;
+  def: AnyJobDefinition;
+  controller: AbortController;
+  state: 'waiting' | 'running';
+  cause: JobAbortCause | null;
+  done: boolean;
+  startedAt: number;
+  timers: NodeJS.Timeout[];
+  progressAt: number;
+  progressPending: { value: string } | null;
+}
+
+interface Pending {
+  slot: Slot;
+  outcome: JobOutcome;
+}
+
+type Settled = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/** A readable message for anything a handler may throw, including non-Errors and circular objects. */
+export function describeThrown(thrown: unknown): string {
+  if (thrown instanceof Error) return thrown.message === '' ? thrown.name : `${thrown.name}: ${thrown.message}`;
+  if (thrown === null || thrown === undefined) return `handler threw ${String(thrown)} (throw an Error to give a reason)`;
+  if (typeof thrown === 'string') return thrown;
+  if (typeof thrown === 'object') {
+    const seen = new WeakSet();
+    try {
+      const text = JSON.stringify(thrown, (_key, value: unknown) => {
+        if (typeof value === 'bigint') return `${value}n`;
+        if (typeof value === 'object' && value !== null) {
+          if (seen.has(value)) return '[Circular]';
+          seen.add(value);
+        }
+        return value;
+      });
+      return `handler threw a non-Error object: ${text.length > 1_000 ? `${text.slice(0, 1_000)}…` : text}`;
+    } catch {
+      return 'handler threw an object that cannot be described';
+    }
+  }
+  if (typeof thrown === 'function') return `handler threw a function (${thrown.name || 'anonymous'}); throw an Error instead`;
+  if (typeof thrown === 'symbol') return `handler threw ${thrown.toString()}`;
+  return `handler threw ${typeof thrown} ${(thrown as number | boolean | bigint).toString()}`;
+}
+
+const NOOP_LOGGER: JobLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+export class JobWorker {
+  readonly workerId: string;
+  readonly events: JobEvents;
+  private readonly store: JobStore;
+  private readonly registry: JobRegistry;
+  private readonly concurrency: number;
+  private readonly prefetch: number;
+  private readonly leaseMs: number;
+  private readonly heartbeatMs: number;
+  private readonly pollIntervalMs: number;
+  private readonly watchIntervalMs: number;
+  private readonly rescueIntervalMs: number;
+  private readonly abortGraceMs: number;
+  private readonly progressIntervalMs: number;
+  private readonly isolation: IsolationOptions;
+  private readonly clock: () => number;
+  private readonly random: () => number;
+  private readonly logger: JobLogger;
+  private readonly pool: Queue<{ id: string; jobId: number; token: number }>;
+
+  private readonly slots = new Map<number, Slot>();
+  private readonly stuck = new Set<Slot>();
+  private pending: Pending[] = [];
+  private flushing = false;
+  private flushScheduled = false;
+  private filling = false;
+  private fillAgain = false;
+  private started = false;
+  private stopping = false;
+  private stopPromise: Promise<void> | null = null;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private wakeTimer: NodeJS.Timeout | null = null;
+  private unwatch: (() => void) | null = null;
+  private unregistry: (() => void) | null = null;
+  private idleWaiters: (() => void)[] = [];
+  private readonly failuresInRow = new Map<string, number>();
+  private readonly paused = new Map<string, { until: number; failures: number; timer: NodeJS.Timeout }>();
+  private readonly counters = { completed: 0, failed: 0, retried: 0, cancelled: 0 };
+  private storeErrorDelayMs = 0;
+
+  constructor(options: JobWorkerOptions) {
+    this.store = options.store;
+    this.registry = options.registry;
+    this.events = options.events ?? new JobEvents();
+    this.workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    this.concurrency = validateInteger('concurrency', options.concurrency ?? 10, 1, 10_000);
+    this.prefetch = validateInteger('prefetch', options.prefetch ?? this.concurrency, 0, 10_000);
+    this.leaseMs = validateInteger('leaseMs', options.leaseMs ?? 30_000, 100, 86_400_000);
+    this.heartbeatMs = validateInteger('heartbeatMs', options.heartbeatMs ?? Math.min(Math.floor(this.leaseMs / 3), 1_000), 10, this.leaseMs);
+    this.pollIntervalMs = validateInteger('pollIntervalMs', options.pollIntervalMs ?? 1_000, 1, 3_600_000);
+    this.watchIntervalMs = validateInteger('watchIntervalMs', options.watchIntervalMs ?? 5, 0, 60_000);
+    this.rescueIntervalMs = validateInteger('rescueIntervalMs', options.rescueIntervalMs ?? 5_000, 0, 3_600_000);
+    this.abortGraceMs = validateInteger('abortGraceMs', options.abortGraceMs ?? 2_000, 0, 600_000);
+    this.progressIntervalMs = validateInteger('progressIntervalMs', options.progressIntervalMs ?? 250, 0, 60_000);
+    this.isolation = {
+      failures: validateInteger('isolation.failures', options.isolation?.failures ?? 5, 0, 1_000_000),
+      cooldownMs: validateInteger('isolation.cooldownMs', options.isolation?.cooldownMs ?? 60_000, 1, 86_400_000),
+    };
+    this.clock = options.clock ?? Date.now;
+    this.random = options.random ?? Math.random;
+    this.logger = options.logger ?? NOOP_LOGGER;
+    this.pool = new Queue<{ id: string; jobId: number; token: number }>(
+      (task: { jobId: number; token: number }, cb: () => void) => {
+        this.process(task.jobId, task.token, cb);
+      },
+      {
+        concurrent: this.concurrency,
+        maxRetries: 0,
+        id: 'id',
+        // better-queue moves tasks through its memory store one per setImmediate; a microtask keeps
+        // that hand-off from costing an event-loop turn per job. Bounded: we never push more than
+        // concurrency + prefetch tasks.
+        setImmediate: queueMicrotask,
+      } as Partial<Queue.QueueOptions<{ id: string; jobId: number; token: number }, unknown>>,
+    );
+  }
+
+  /** Begin claiming and running jobs. */
+  start(): void {
+    if (this.stopPromise !== null) throw new AgentqError('WORKER_STATE', 'a stopped worker cannot be restarted; create a new JobWorker');
+    if (this.started) throw new AgentqError('WORKER_STATE', 'the worker is already started; create another JobWorker to run more');
+    this.started = true;
+    this.timers.push(setInterval(() => { void this.heartbeat(); }, this.heartbeatMs));
+    if (this.rescueIntervalMs > 0) this.timers.push(setInterval(() => { void this.rescue(); }, this.rescueIntervalMs));
+    for (const t of this.timers) t.unref();
+    // The poll timer stays referenced: like a listening server, a started worker keeps its process alive until stop().
+    this.timers.push(setInterval(() => { this.wake(); }, this.pollIntervalMs));
+    if (this.watchIntervalMs > 0) {
+      this.unwatch = this.store.changesWatch({ intervalMs: this.watchIntervalMs, onChange: () => { this.wake(); } });
+    }
+    this.unregistry = this.registry.onChange(() => { this.wake(); });
+    void this.rescue();
+    this.wake();
+  }
+
+  /** Look for work now (called on in-process enqueue, other processes' commits and timers). */
+  wake(): void {
+    if (!this.started || this.stopping) return;
+    if (this.filling) {
+      this.fillAgain = true;
+      return;
+    }
+    this.filling = true;
+    void this.fill().finally(() => {
+      this.filling = false;
+    });
+  }
+
+  /** Abort running handlers of these jobs at once (their store rows already carry the request). */
+  cancelLocal(jobIds: Iterable<number>): void {
+    for (const id of jobIds) {
+      const slot = this.slots.get(id);
+      if (slot !== undefined) this.abort(slot, 'cancel');
+    }
+  }
+
+  /** Un-pause a type isolated after repeated failures. */
+  resumeType(type: string): boolean {
+    const p = this.paused.get(type);
+    if (p === undefined) return false;
+    clearTimeout(p.timer);
+    this.paused.delete(type);
+    this.failuresInRow.delete(type);
+    this.events.emit('type:resumed', { type });
+    this.wake();
+    return true;
+  }
+
+  pausedTypes(): { type: string; until: number; failures: number }[] {
+    return [...this.paused.entries()].map(([type, p]) => ({ type, until: p.until, failures: p.failures }));
+  }
+
+  stats(): WorkerStats {
+    const runningByType: Record<string, number> = {};
+    let running = 0;
+    let prefetched = 0;
+    for (const s of this.slots.values()) {
+      if (s.done) continue;
+      if (s.state === 'running') {
+        running += 1;
+        runningByType[s.job.type] = (runningByType[s.job.type] ?? 0) + 1;
+      } else prefetched += 1;
+    }
+    return {
+      workerId: this.workerId,
+      concurrency: this.concurrency,
+      running,
+      prefetched,
+      stuck: this.stuck.size,
+      runningByType,
+      ...this.counters,
+      pausedTypes: this.pausedTypes(),
+      pool: this.pool.getStats(),
+    };
+  }
+
+  /** True between start() and the end of stop(). */
+  get isRunning(): boolean {
+    return this.started && !this.stopping;
+  }
+
+  /**
+   * Stop: no more claims; prefetched jobs go back at once; running handlers get `graceMs` to
+   * finish, then are aborted and their jobs handed back without spending an attempt.
+   */
+  stop(options: { graceMs?: number } = {}): Promise<void> {
+    this.stopPromise ??= this.shutdown(validateInteger('graceMs', options.graceMs ?? 10_000, 0, 3_600_000));
+    return this.stopPromise;
+  }
+
+  private async shutdown(graceMs: number): Promise<void> {
+    this.stopping = true;
+    for (const t of this.timers.splice(0)) clearInterval(t);
+    if (this.wakeTimer !== null) clearTimeout(this.wakeTimer);
+    this.unwatch?.();
+    this.unregistry?.();
+    for (const p of this.paused.values()) clearTimeout(p.timer);
+    // Keep heartbeating while handlers finish, so their leases do not expire mid-shutdown.
+    const heartbeat = setInterval(() => { void this.heartbeat(); }, this.heartbeatMs);
+    heartbeat.unref();
+    for (const slot of this.slots.values()) if (slot.state === 'waiting') this.abort(slot, 'shutdown');
+    await this.waitIdle(graceMs);
+    for (const slot of this.slots.values()) if (!slot.done) this.abort(slot, 'shutdown');
+    await this.waitIdle(this.abortGraceMs + 100);
+    await this.flush();
+    clearInterval(heartbeat);
+    this.pool.destroy(() => undefined);
+    this.started = false;
+  }
+
+  /** Resolve when no job is in flight and nothing is waiting to be written, or after `ms`. */
+  private waitIdle(ms: number): Promise<void> {
+    if (this.isIdle()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.idleWaiters.push(done);
+    });
+  }
+
+  private isIdle(): boolean {
+    return this.slots.size === 0 && this.pending.length === 0;
+  }
+
+  private notifyIdle(): void {
+    if (!this.isIdle()) return;
+    for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  private claimableTypes(prefetchOnly: boolean): string[] {
+    return this.registry.list()
+      .filter((d) => !this.paused.has(d.type) && (!prefetchOnly || d.prefetch))
+      .map((d) => d.type);
+  }
+
+  private typeLimits(): Record<string, number> {
+    const limits: Record<string, number> = {};
+    for (const d of this.registry.list()) if (d.concurrency !== null) limits[d.type] = d.concurrency;
+    return limits;
+  }
+
+  /** True (once) when a wake-up arrived while a fill was running. */
+  private takeFillRequest(): boolean {
+    const again = this.fillAgain;
+    this.fillAgain = false;
+    return again;
+  }
+
+  private async fill(): Promise<void> {
+    this.fillAgain = false;
+    do {
+      if (this.stopping) return;
+      const free = this.concurrency - this.slots.size - this.stuck.size;
+      let requested = 0;
+      let claimedCount = 0;
+      try {
+        const limits = this.typeLimits();
+        if (free > 0) {
+          requested += free;
+          claimedCount += this.accept(await this.store.jobClaim({
+            workerId: this.workerId, types: this.claimableTypes(false), limit: free, now: this.clock(), leaseMs: this.leaseMs, typeLimits: limits,
+          }));
+        }
+        // Prefetch only when every free slot found work: a short queue needs no jobs held in waiting.
+        const room = this.concurrency + this.prefetch - this.slots.size - this.stuck.size;
+        if (room > 0 && claimedCount === Math.max(0, free)) {
+          requested += room;
+          claimedCount += this.accept(await this.store.jobClaim({
+            workerId: this.workerId, types: this.claimableTypes(true), limit: room, now: this.clock(), leaseMs: this.leaseMs, typeLimits: limits,
+          }));
+        }
+        this.storeErrorDelayMs = 0;
+        if (requested > 0 && claimedCount < requested) await this.armWakeTimer();
+      } catch (err) {
+        this.reportStoreError(err);
+        return;
+      }
+    } while (this.takeFillRequest());
+  }
+
+  /** Sleep until the earliest scheduled job of our types is due (at most one poll interval). */
+  private async armWakeTimer(): Promise<void> {
+    const next = await this.store.jobNextRunAt({ types: this.claimableTypes(false) });
+    if (this.wakeTimer !== null) clearTimeout(this.wakeTimer);
+    this.wakeTimer = null;
+    if (next === null || this.stopping) return;
+    const delay = next - this.clock();
+    // Due but not claimable (its group is busy or its type is at its limit): a finishing job wakes us.
+    if (delay <= 0 || delay >= this.pollIntervalMs) return;
+    this.wakeTimer = setTimeout(() => {
+      this.wakeTimer = null;
+      this.wake();
+    }, delay);
+    this.wakeTimer.unref();
+  }
+
+  private accept(jobs: Job[]): number {
+    for (const job of jobs) {
+      const def = this.registry.get(job.type);
+      const slot: Slot = {
+        job, def: def as AnyJobDefinition, controller: new AbortController(), state: 'waiting', cause: null, done: false,
+        startedAt: 0, timers: [], progressAt: 0, progressPending: null,
+      };
+      this.slots.set(job.id, slot);
+      if (def === undefined) {
+        // Unregistered between claim and now: hand it back untouched.
+        this.record(slot, { kind: 'released', id: job.id, token: job.leaseToken });
+        continue;
+      }
+      this.pool.push({ id: `${job.id}:${job.leaseToken}`, jobId: job.id, token: job.leaseToken });
+    }
+    return jobs.length;
+  }
+
+  private process(jobId: number, token: number, cb: () => void): void {
+    const slot = this.slots.get(jobId);
+    // Settled while waiting (released at shutdown, cancelled, lease lost): nothing to run.
+    if (slot?.job.leaseToken !== token || slot.done) {
+      cb();
+      return;
+    }
+    slot.state = 'running';
+    slot.startedAt = performance.now();
+    const { job, def } = slot;
+    this.events.emit('job:started', { jobId: job.id, type: job.type, attempt: job.attempts, workerId: this.workerId });
+    const timeoutMs = job.timeoutMs ?? def.timeoutMs;
+    if (timeoutMs !== null) {
+      const t = setTimeout(() => { this.abort(slot, 'timeout'); }, timeoutMs);
+      slot.timers.push(t);
+    }
+    const ctx = this.context(slot);
+    // An async wrapper turns a synchronous throw into a rejection like any other.
+    const handler = Promise.resolve().then((): unknown => def.run(job.data, ctx));
+    void handler.then(
+      (value: unknown) => { this.settled(slot, { ok: true, value }, cb); },
+      (error: unknown) => { this.settled(slot, { ok: false, error }, cb); },
+    );
+  }
+
+  private context(slot: Slot): JobContext {
+    const { job } = slot;
+    const log = (level: 'info' | 'warn' | 'error') => (message: string): void => {
+      this.events.emit('job:log', { jobId: job.id, type: job.type, level, message });
+      this.logger[level](`[job ${job.id} ${job.type}] ${message}`);
+    };
+    return {
+      job,
+      jobId: job.id,
+      type: job.type,
+      attempt: job.attempts,
+      maxAttempts: job.maxAttempts,
+      signal: slot.controller.signal,
+      workerId: this.workerId,
+      progress: (value: unknown) => { this.progress(slot, value); },
+      log: { info: log('info'), warn: log('warn'), error: log('error') },
+    };
+  }
+
+  private progress(slot: Slot, value: unknown): void {
+    const text = serializeJson('progress', value, 65_536);
+    if (slot.done) return;
+    slot.progressPending = { value: text };
+    const wait = slot.progressAt + this.progressIntervalMs - performance.now();
+    if (wait > 0) {
+      if (slot.timers.length < 2) slot.timers.push(setTimeout(() => { this.writeProgress(slot); }, wait));
+      return;
+    }
+    this.writeProgress(slot);
+  }
+
+  private writeProgress(slot: Slot): void {
+    const pending = slot.progressPending;
+    if (pending === null || slot.done) return;
+    slot.progressPending = null;
+    slot.progressAt = performance.now();
+    const value = JSON.parse(pending.value) as unknown;
+    this.events.emit('job:progress', { jobId: slot.job.id, type: slot.job.type, progress: value });
+    this.store.jobProgress({ id: slot.job.id, token: slot.job.leaseToken, progress: value, now: this.clock() })
+      .catch((err: unknown) => { this.reportStoreError(err); });
+  }
+
+  /** Abort a job's handler (or settle it directly if it has not started). */
+  private abort(slot: Slot, cause: JobAbortCause): void {
+    if (slot.done || slot.cause !== null) return;
+    slot.cause = cause;
+    const { job } = slot;
+    if (slot.state === 'waiting') {
+      this.record(slot, this.abortOutcome(slot));
+      return;
+    }
+    const message = cause === 'timeout' ? new JobTimeoutError(job.timeoutMs ?? slot.def.timeoutMs ?? 0).message
+      : cause === 'cancel' ? 'job was cancelled'
+        : cause === 'lost' ? 'lease lost: another worker took this job over'
+          : 'worker is shutting down';
+    slot.controller.abort(new JobAbortReason(cause, message));
+    // A handler that ignores its signal: settle the job without it and mark the slot stuck.
+    const grace = setTimeout(() => {
+      if (slot.done) return;
+      this.record(slot, this.abortOutcome(slot));
+      this.stuck.add(slot);
+      this.events.emit('job:stuck', { jobId: job.id, type: job.type, reason: `handler ignored its abort signal (${cause}) for ${this.abortGraceMs} ms` });
+      this.logger.warn(`[job ${job.id} ${job.type}] handler ignored abort (${cause}); its slot stays occupied until it returns`);
+    }, this.abortGraceMs);
+    grace.unref();
+    slot.timers.push(grace);
+  }
+
+  private abortOutcome(slot: Slot): JobOutcome | null {
+    const { id, leaseToken: token } = slot.job;
+    switch (slot.cause) {
+      case 'cancel':
+        return { kind: 'cancelled', id, token };
+      case 'shutdown':
+        return { kind: 'released', id, token };
+      case 'lost':
+        return null;
+      default:
+        return this.failure(slot, new JobTimeoutError(slot.job.timeoutMs ?? slot.def.timeoutMs ?? 0));
+    }
+  }
+
+  private failure(slot: Slot, error: unknown): JobOutcome {
+    const { id, leaseToken: token, attempts } = slot.job;
+    const message = describeThrown(error);
+    if (error instanceof SnoozeError) return { kind: 'snoozed', id, token, runAt: this.clock() + error.delayMs, error: message };
+    if (error instanceof UnrecoverableError) return { kind: 'failed', id, token, error: message, retryAt: null };
+    return { kind: 'failed', id, token, error: message, retryAt: this.clock() + retryDelay(slot.def.retry, attempts, this.random) };
+  }
+
+  private settled(slot: Slot, result: Settled, cb: () => void): void {
+    if (this.stuck.delete(slot)) {
+      // The stuck handler finally returned: its slot is usable again.
+      cb();
+      this.wake();
+      return;
+    }
+    cb();
+    if (slot.done) return;
+    let outcome: JobOutcome | null;
+    if (result.ok) {
+      let text: string;
+      try {
+        text = serializeJson('result', result.value, 1_048_576);
+      } catch (err) {
+        outcome = { kind: 'failed', id: slot.job.id, token: slot.job.leaseToken, error: `handler returned an unstorable result: ${describeThrown(err)}`, retryAt: null };
+        this.record(slot, outcome);
+        return;
+      }
+      outcome = slot.cause === 'lost' ? null : { kind: 'completed', id: slot.job.id, token: slot.job.leaseToken, result: JSON.parse(text) as unknown };
+    } else {
+      outcome = slot.cause === null ? this.failure(slot, result.error) : this.abortOutcome(slot);
+    }
+    this.record(slot, outcome);
+  }
+
+  /** Queue an outcome for the next batched write. `null` = nothing to write (lease lost). */
+  private record(slot: Slot, outcome: JobOutcome | null): void {
+    slot.done = true;
+    for (const t of slot.timers) clearTimeout(t);
+    slot.timers = [];
+    if (outcome === null) {
+      this.slots.delete(slot.job.id);
+      this.events.emit('job:lost', { jobId: slot.job.id, type: slot.job.type });
+      this.notifyIdle();
+      this.wake();
+      return;
+    }
+    this.trackIsolation(slot.job.type, outcome);
+    this.pending.push({ slot, outcome });
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => {
+        this.flushScheduled = false;
+        void this.flush();
+      });
+    }
+  }
+
+  private async flush(): Promise<void> {
+    if (this.flushing || this.pending.length === 0) return;
+    this.flushing = true;
+    const batch = this.pending;
+    this.pending = [];
+    let results: JobFinishResult[];
+    try {
+      results = await this.store.jobFinish({ outcomes: batch.map((p) => p.outcome), now: this.clock() });
+      this.storeErrorDelayMs = 0;
+    } catch (err) {
+      // Keep the outcomes and try again: a full disk or a locked file must not lose a result.
+      this.pending.unshift(...batch);
+      this.flushing = false;
+      this.reportStoreError(err);
+      const retry = setTimeout(() => { void this.flush(); }, this.storeErrorDelayMs);
+      retry.unref();
+      return;
+    }
+    for (const [i, r] of results.entries()) {
+      const { slot, outcome } = batch[i] as Pending;
+      this.slots.delete(slot.job.id);
+      this.emitOutcome(slot, outcome, r);
+    }
+    this.flushing = false;
+    if (this.pending.length > 0) {
+      void this.flush();
+      return;
+    }
+    this.notifyIdle();
+    this.wake();
+  }
+
+  private emitOutcome(slot: Slot, outcome: JobOutcome, r: JobFinishResult): void {
+    const { id: jobId, type, attempts: attempt } = slot.job;
+    if (!r.applied) {
+      this.events.emit('job:lost', { jobId, type });
+      return;
+    }
+    switch (r.status) {
+      case JOB_STATES.completed:
+        this.counters.completed += 1;
+        this.events.emit('job:completed', {
+          jobId, type, result: outcome.kind === 'completed' ? outcome.result : null, durationMs: performance.now() - slot.startedAt,
+        });
+        return;
+      case JOB_STATES.cancelled:
+        this.counters.cancelled += 1;
+        this.events.emit('job:cancelled', { jobId, type });
+        return;
+      case JOB_STATES.failed:
+        this.counters.failed += 1;
+        this.events.emit('job:failed', { jobId, type, error: outcome.kind === 'failed' ? outcome.error : 'failed', attempt });
+        return;
+      default:
+        if (outcome.kind === 'failed') {
+          this.counters.retried += 1;
+          this.events.emit('job:retrying', { jobId, type, error: outcome.error, attempt, runAt: outcome.retryAt ?? 0 });
+        } else if (outcome.kind === 'snoozed') {
+          this.events.emit('job:snoozed', { jobId, type, runAt: outcome.runAt });
+        } else {
+          this.events.emit('job:released', { jobId, type });
+        }
+    }
+  }
+
+  private trackIsolation(type: string, outcome: JobOutcome): void {
+    if (this.isolation.failures === 0) return;
+    if (outcome.kind === 'completed') {
+      this.failuresInRow.delete(type);
+      return;
+    }
+    if (outcome.kind !== 'failed') return;
+    const failures = (this.failuresInRow.get(type) ?? 0) + 1;
+    this.failuresInRow.set(type, failures);
+    if (failures < this.isolation.failures || this.paused.has(type)) return;
+    const until = this.clock() + this.isolation.cooldownMs;
+    const timer = setTimeout(() => { this.resumeType(type); }, this.isolation.cooldownMs);
+    timer.unref();
+    this.paused.set(type, { until, failures, timer });
+    // Jobs of the type claimed ahead of a slot go back rather than run into the same failure.
+    for (const slot of this.slots.values()) {
+      if (slot.job.type === type && slot.state === 'waiting') this.abort(slot, 'shutdown');
+    }
+    this.events.emit('type:paused', { type, until, failures });
+    this.logger.warn(`job type ${type} failed ${failures} times in a row; paused until ${new Date(until).toISOString()}`);
+  }
+
+  private async heartbeat(): Promise<void> {
+    const live = [...this.slots.values()].filter((s) => !s.done);
+    if (live.length === 0) return;
+    try {
+      const results = await this.store.jobHeartbeat({
+        leases: live.map((s) => ({ id: s.job.id, token: s.job.leaseToken })), workerId: this.workerId, leaseMs: this.leaseMs, now: this.clock(),
+      });
+      for (const [i, r] of results.entries()) {
+        const slot = live[i] as Slot;
+        if (!r.alive) this.abort(slot, 'lost');
+        else if (r.cancelRequested) this.abort(slot, 'cancel');
+      }
+    } catch (err) {
+      this.reportStoreError(err);
+    }
+  }
+
+  private async rescue(): Promise<void> {
+    if (this.stopping) return;
+    try {
+      const r = await this.store.jobRescue({ now: this.clock() });
+      if (r.retried.length + r.failed.length + r.cancelled.length > 0) {
+        this.events.emit('job:rescued', r);
+        this.wake();
+      }
+    } catch (err) {
+      this.reportStoreError(err);
+    }
+  }
+
+  private reportStoreError(err: unknown): void {
+    this.storeErrorDelayMs = Math.min(5_000, Math.max(50, this.storeErrorDelayMs * 2));
+    const code = err instanceof AgentqError ? err.code : 'UNKNOWN';
+    const message = describeThrown(err);
+    this.events.emit('worker:error', { error: message, code });
+    this.logger.error(`worker store error (${code}): ${message}; retrying in ${this.storeErrorDelayMs} ms`);
+  }
+}

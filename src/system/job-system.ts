@@ -1,0 +1,243 @@
+/**
+ * The job system: one database, its store, the registry of job definitions and the worker, wired
+ * together, with typed enqueue, start/stop and signal handling.
+ *
+ * `enqueue` is typed by definition (or by the type name of a definition passed in `jobs`): the
+ * wrong data shape is a compile error. `enqueueAny` takes a type name and unknown data, for input
+ * that arrives at run time (HTTP, CLI); it validates through the definition when one is registered.
+ */
+import type { Job, JobCancelResult, JobListParams, JobListResult, JobPatch, JobStats, JobStore, NewJob } from '../store/contract.js';
+import { ValidationError } from '../store/errors.js';
+import type { OpenDatabaseOptions } from '../store/sqlite/database.js';
+import { createSqliteStore } from '../store/sqlite/store.js';
+import { JOB_STATES, type JobState } from '../store/states.js';
+import { LIMITS, validateInteger, validateJobType, validateTime } from '../store/validation.js';
+import { JobEvents } from '../queue/events.js';
+import { JobRegistry, validateJobData, type AnyJobDefinition, type DataOf } from '../queue/registry.js';
+import { JobWorker, type JobWorkerOptions, type WorkerStats } from '../queue/worker.js';
+
+export interface EnqueueOptions {
+  priority?: number;
+  /** When to run (epoch ms or Date). Give this or `delayMs`, not both. */
+  runAt?: number | Date;
+  /** Run this many ms from now. */
+  delayMs?: number;
+  maxAttempts?: number;
+  uniqueKey?: string | null;
+  groupKey?: string | null;
+  timeoutMs?: number | null;
+}
+
+export interface EnqueueResult {
+  job: Job;
+  /** False when an active job held the unique key (`job` is that job). */
+  created: boolean;
+}
+
+export interface JobSystemOptions<Defs extends readonly AnyJobDefinition[]> {
+  /** SQLite file path or open options (default `~/.agentq/agentq.db`). Ignored when `store` is given. */
+  database?: string | OpenDatabaseOptions;
+  /** A ready store (another backend, or a shared one in tests). The system will close it on close(). */
+  store?: JobStore;
+  /** Job definitions to register. */
+  jobs?: Defs;
+  /** Handlers running at once in this process. Default 10. */
+  concurrency?: number;
+  /** Further worker settings. */
+  worker?: Omit<JobWorkerOptions, 'store' | 'registry' | 'events' | 'concurrency'>;
+  /** Largest accepted data/result JSON. Default 1 MiB. */
+  maxDataBytes?: number;
+  /** Time given to running jobs on stop() before they are aborted. Default 10,000 ms. */
+  graceMs?: number;
+}
+
+export interface SystemStats {
+  jobs: JobStats;
+  worker: WorkerStats;
+  /** Types with queued jobs that no handler in this process knows (they wait for a process that does). */
+  unhandledTypes: { type: string; queued: number }[];
+}
+
+type TypeName<Defs extends readonly AnyJobDefinition[]> = Defs[number]['type'];
+type DefinitionOf<Defs extends readonly AnyJobDefinition[], T> = Extract<Defs[number], { type: T }>;
+
+export class JobSystem<Defs extends readonly AnyJobDefinition[] = readonly AnyJobDefinition[]> {
+  readonly store: JobStore;
+  readonly registry = new JobRegistry();
+  readonly events = new JobEvents();
+  readonly worker: JobWorker;
+  private readonly clock: () => number;
+  private readonly graceMs: number;
+  private closed = false;
+  private signalCleanup: (() => void) | null = null;
+
+  constructor(options: JobSystemOptions<Defs> = {}) {
+    this.graceMs = validateInteger('graceMs', options.graceMs ?? 10_000, 0, 3_600_000);
+    this.store = options.store ?? createSqliteStore({
+      ...(typeof options.database === 'string' ? { path: options.database } : options.database),
+      ...(options.maxDataBytes === undefined ? {} : { maxDataBytes: options.maxDataBytes }),
+    });
+    for (const def of options.jobs ?? []) this.registry.register(def);
+    this.clock = options.worker?.clock ?? Date.now;
+    this.worker = new JobWorker({
+      ...options.worker,
+      ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+      store: this.store,
+      registry: this.registry,
+      events: this.events,
+    });
+  }
+
+  /** Enqueue a job of a registered or given definition; data is checked at compile time. */
+  enqueue<D extends AnyJobDefinition>(definition: D, data: DataOf<D>, options?: EnqueueOptions): Promise<EnqueueResult>;
+  enqueue<T extends TypeName<Defs>>(type: T, data: DataOf<DefinitionOf<Defs, T>>, options?: EnqueueOptions): Promise<EnqueueResult>;
+  enqueue(target: AnyJobDefinition | string, data: unknown, options: EnqueueOptions = {}): Promise<EnqueueResult> {
+    return this.enqueueAny(typeof target === 'string' ? target : target.type, data, options, typeof target === 'string' ? undefined : target);
+  }
+
+  /**
+   * Enqueue by type name with data known only at run time. Registered types are validated by their
+   * definition and get its defaults; other types are accepted (a worker elsewhere may know them).
+   */
+  async enqueueAny(type: string, data: unknown, options: EnqueueOptions = {}, definition?: AnyJobDefinition): Promise<EnqueueResult> {
+    const now = this.clock();
+    const job = this.newJob(type, data, options, now, definition);
+    const result = await this.store.jobCreate({ job, now });
+    if (result.created) {
+      this.events.emit('job:enqueued', { job: result.job });
+      this.worker.wake();
+    }
+    return result;
+  }
+
+  /** Enqueue many jobs in one transaction (all or none). */
+  async enqueueMany(items: { type: string; data?: unknown; options?: EnqueueOptions }[]): Promise<{ id: number; created: boolean }[]> {
+    if (!Array.isArray(items)) throw new ValidationError('items', 'must be an array of { type, data, options }');
+    const now = this.clock();
+    const jobs = items.map((item, i) => {
+      try {
+        return this.newJob(item.type, item.data, item.options ?? {}, now);
+      } catch (err) {
+        if (err instanceof ValidationError) throw new ValidationError(`items[${i}].${err.field}`, err.message.slice(err.field.length + 2));
+        throw err;
+      }
+    });
+    const result = await this.store.jobCreateMany({ jobs, now });
+    if (result.some((r) => r.created)) this.worker.wake();
+    return result;
+  }
+
+  private newJob(type: string, data: unknown, options: EnqueueOptions, now: number, given?: AnyJobDefinition): NewJob {
+    validateJobType(type);
+    if (typeof options !== 'object' || (options as unknown) === null) throw new ValidationError('options', 'must be an object');
+    const def = given ?? this.registry.get(type);
+    if (options.runAt !== undefined && options.delayMs !== undefined) {
+      throw new ValidationError('delayMs', 'give either runAt or delayMs, not both');
+    }
+    const runAt = options.delayMs !== undefined
+      ? now + validateInteger('delayMs', options.delayMs, 0, LIMITS.epochMs - now)
+      : options.runAt === undefined ? now : validateTime('runAt', options.runAt);
+    return {
+      type,
+      data: def === undefined ? data : validateJobData(def, data),
+      runAt,
+      priority: options.priority ?? def?.priority ?? 0,
+      maxAttempts: options.maxAttempts ?? def?.retry.maxAttempts,
+      uniqueKey: options.uniqueKey ?? null,
+      groupKey: options.groupKey ?? null,
+      timeoutMs: options.timeoutMs !== undefined ? options.timeoutMs : def?.timeoutMs ?? null,
+      orphan: def?.orphan,
+    };
+  }
+
+  getJob(id: number): Promise<Job | null> {
+    return this.store.jobGet({ id });
+  }
+
+  listJobs(params: JobListParams = {}): Promise<JobListResult> {
+    return this.store.jobList(params);
+  }
+
+  jobAttempts(id: number): ReturnType<JobStore['jobAttempts']> {
+    return this.store.jobAttempts({ id });
+  }
+
+  updateJob(id: number, patch: JobPatch): Promise<Job> {
+    return this.store.jobUpdate({ id, patch, now: this.clock() });
+  }
+
+  async retryJob(id: number): Promise<Job> {
+    const job = await this.store.jobRetry({ id, now: this.clock() });
+    this.worker.wake();
+    return job;
+  }
+
+  /** Cancel jobs: queued ones at once; running ones here are aborted now, elsewhere at their next heartbeat. */
+  async cancel(params: { ids?: number[]; filter?: { type?: string[]; status?: JobState[] }; reason?: string }): Promise<JobCancelResult> {
+    const result = await this.store.jobCancel({ ...params, now: this.clock() });
+    this.worker.cancelLocal(result.requestedIds);
+    return result;
+  }
+
+  async stats(): Promise<SystemStats> {
+    const jobs = await this.store.jobStats({ now: this.clock() });
+    return {
+      jobs,
+      worker: this.worker.stats(),
+      unhandledTypes: jobs.byType.filter((t) => t[JOB_STATES.queued] > 0 && !this.registry.has(t.type))
+        .map((t) => ({ type: t.type, queued: t.queued })),
+    };
+  }
+
+  /** Start processing jobs. */
+  start(): this {
+    this.worker.start();
+    return this;
+  }
+
+  /** Stop processing: see JobWorker.stop. Safe to call more than once. */
+  async stop(options: { graceMs?: number } = {}): Promise<void> {
+    if (this.worker.isRunning) await this.worker.stop({ graceMs: options.graceMs ?? this.graceMs });
+  }
+
+  /** Stop, then release the database. */
+  async close(options: { graceMs?: number } = {}): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.signalCleanup?.();
+    await this.stop(options);
+    await this.store.close();
+  }
+
+  /**
+   * SIGTERM/SIGINT: the first stops gracefully (no new claims, running jobs get the grace period,
+   * the rest go back to the queue unspent) then calls `exit(0)`; a second signal calls `exit(130)` at once.
+   */
+  handleSignals(exit: (code: number) => void = (code) => process.exit(code)): () => void {
+    let signalled = false;
+    const onSignal = (): void => {
+      if (signalled) {
+        exit(130);
+        return;
+      }
+      signalled = true;
+      // Keep listening through the shutdown, so that a second signal still reaches us.
+      this.signalCleanup = null;
+      void this.close().then(() => { exit(0); }, () => { exit(1); });
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    const cleanup = (): void => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+    };
+    this.signalCleanup = cleanup;
+    return cleanup;
+  }
+}
+
+export function createJobSystem<const Defs extends readonly AnyJobDefinition[] = readonly []>(
+  options: JobSystemOptions<Defs> = {},
+): JobSystem<Defs> {
+  return new JobSystem(options);
+}
