@@ -106,14 +106,14 @@ export function defineJob<const TType extends string, TData = unknown, TResult =
 }
 
 /** Run a definition's validator on `data`; returns the data to store. */
-export function validateJobData(def: AnyJobDefinition, data: unknown): unknown {
+export function validateJobData(def: AnyJobDefinition, data: unknown, field = 'data'): unknown {
   if (def.validate === null) return data;
   let out: unknown;
   try {
     out = def.validate(data);
   } catch (err) {
     const detail = err instanceof Error ? err.message : String(err);
-    throw new ValidationError('data', `rejected by the "${def.type}" validator: ${detail}`);
+    throw new ValidationError(field, `rejected by the "${def.type}" validator: ${detail}`);
   }
   return out === undefined ? data : out;
 }

@@ -97,17 +97,20 @@ export interface WorkerStats {
   pool: { total: number; average: number; successRate: number; peak: number };
 }
 
+/** One claimed job, from claim until its outcome is recorded (then it leaves `slots`). */
 interface Slot {
   job: Job;
   def: AnyJobDefinition;
   controller: AbortController;
   state: 'waiting' | 'running';
   cause: JobAbortCause | null;
+  /** Its outcome has been recorded; a handler still running is ignored (or counted stuck). */
   done: boolean;
   startedAt: number;
   timers: NodeJS.Timeout[];
   progressAt: number;
-  progressPending: { value: string } | null;
+  progressPending: string | null;
+  progressTimer: NodeJS.Timeout | null;
 }
 
 interface Pending {
@@ -165,7 +168,10 @@ export class JobWorker {
   private readonly logger: JobLogger;
   private readonly pool: Queue<{ id: string; jobId: number; token: number }>;
 
+  /** Claimed jobs not yet settled, by job id. */
   private readonly slots = new Map<number, Slot>();
+  /** Outcomes in the batch being written now. */
+  private writing = 0;
   private readonly stuck = new Set<Slot>();
   private pending: Pending[] = [];
   private flushing = false;
@@ -183,7 +189,8 @@ export class JobWorker {
   private readonly failuresInRow = new Map<string, number>();
   private readonly paused = new Map<string, { until: number; failures: number; timer: NodeJS.Timeout }>();
   private readonly counters = { completed: 0, failed: 0, retried: 0, cancelled: 0 };
-  private storeErrorDelayMs = 0;
+  /** Backoff before retrying a failed write of outcomes; doubles per failure, resets on success. */
+  private flushBackoffMs = 0;
 
   constructor(options: JobWorkerOptions) {
     this.store = options.store;
@@ -282,7 +289,6 @@ export class JobWorker {
     let running = 0;
     let prefetched = 0;
     for (const s of this.slots.values()) {
-      if (s.done) continue;
       if (s.state === 'running') {
         running += 1;
         runningByType[s.job.type] = (runningByType[s.job.type] ?? 0) + 1;
@@ -327,7 +333,7 @@ export class JobWorker {
     heartbeat.unref();
     for (const slot of this.slots.values()) if (slot.state === 'waiting') this.abort(slot, 'shutdown');
     await this.waitIdle(graceMs);
-    for (const slot of this.slots.values()) if (!slot.done) this.abort(slot, 'shutdown');
+    for (const slot of this.slots.values()) this.abort(slot, 'shutdown');
     await this.waitIdle(this.abortGraceMs + 100);
     await this.flush();
     clearInterval(heartbeat);
@@ -349,7 +355,7 @@ export class JobWorker {
   }
 
   private isIdle(): boolean {
-    return this.slots.size === 0 && this.pending.length === 0;
+    return this.slots.size === 0 && this.pending.length === 0 && this.writing === 0;
   }
 
   private notifyIdle(): void {
@@ -380,7 +386,7 @@ export class JobWorker {
     this.fillAgain = false;
     do {
       if (this.stopping) return;
-      const free = this.concurrency - this.slots.size - this.stuck.size;
+      const free = this.concurrency - this.occupied();
       let requested = 0;
       let claimedCount = 0;
       try {
@@ -392,20 +398,24 @@ export class JobWorker {
           }));
         }
         // Prefetch only when every free slot found work: a short queue needs no jobs held in waiting.
-        const room = this.concurrency + this.prefetch - this.slots.size - this.stuck.size;
+        const room = this.concurrency + this.prefetch - this.occupied();
         if (room > 0 && claimedCount === Math.max(0, free)) {
           requested += room;
           claimedCount += this.accept(await this.store.jobClaim({
             workerId: this.workerId, types: this.claimableTypes(true), limit: room, now: this.clock(), leaseMs: this.leaseMs, typeLimits: limits,
           }));
         }
-        this.storeErrorDelayMs = 0;
         if (requested > 0 && claimedCount < requested) await this.armWakeTimer();
       } catch (err) {
         this.reportStoreError(err);
         return;
       }
     } while (this.takeFillRequest());
+  }
+
+  /** Slots taken: jobs claimed and not yet written back, plus stuck handlers. */
+  private occupied(): number {
+    return this.slots.size + this.pending.length + this.writing + this.stuck.size;
   }
 
   /** Sleep until the earliest scheduled job of our types is due (at most one poll interval). */
@@ -429,11 +439,11 @@ export class JobWorker {
       const def = this.registry.get(job.type);
       const slot: Slot = {
         job, def: def as AnyJobDefinition, controller: new AbortController(), state: 'waiting', cause: null, done: false,
-        startedAt: 0, timers: [], progressAt: 0, progressPending: null,
+        startedAt: 0, timers: [], progressAt: 0, progressPending: null, progressTimer: null,
       };
       this.slots.set(job.id, slot);
-      if (def === undefined) {
-        // Unregistered between claim and now: hand it back untouched.
+      if (def === undefined || this.stopping) {
+        // Unregistered, or stop() began, while the claim was in flight: hand it back unspent.
         this.record(slot, { kind: 'released', id: job.id, token: job.leaseToken });
         continue;
       }
@@ -444,8 +454,8 @@ export class JobWorker {
 
   private process(jobId: number, token: number, cb: () => void): void {
     const slot = this.slots.get(jobId);
-    // Settled while waiting (released at shutdown, cancelled, lease lost): nothing to run.
-    if (slot?.job.leaseToken !== token || slot.done) {
+    // Settled while waiting (released at shutdown, cancelled, type paused): nothing to run.
+    if (slot?.job.leaseToken !== token) {
       cb();
       return;
     }
@@ -486,24 +496,25 @@ export class JobWorker {
     };
   }
 
+  /** Throttled: the latest value is written at most once per progressIntervalMs (trailing edge kept). */
   private progress(slot: Slot, value: unknown): void {
     const text = serializeJson('progress', value, 65_536);
     if (slot.done) return;
-    slot.progressPending = { value: text };
+    slot.progressPending = text;
+    if (slot.progressTimer !== null) return;
     const wait = slot.progressAt + this.progressIntervalMs - performance.now();
     if (wait > 0) {
-      if (slot.timers.length < 2) slot.timers.push(setTimeout(() => { this.writeProgress(slot); }, wait));
+      slot.progressTimer = setTimeout(() => { this.writeProgress(slot, slot.progressPending as string); }, wait);
       return;
     }
-    this.writeProgress(slot);
+    this.writeProgress(slot, text);
   }
 
-  private writeProgress(slot: Slot): void {
-    const pending = slot.progressPending;
-    if (pending === null || slot.done) return;
+  private writeProgress(slot: Slot, text: string): void {
+    slot.progressTimer = null;
     slot.progressPending = null;
     slot.progressAt = performance.now();
-    const value = JSON.parse(pending.value) as unknown;
+    const value = JSON.parse(text) as unknown;
     this.events.emit('job:progress', { jobId: slot.job.id, type: slot.job.type, progress: value });
     this.store.jobProgress({ id: slot.job.id, token: slot.job.leaseToken, progress: value, now: this.clock() })
       .catch((err: unknown) => { this.reportStoreError(err); });
@@ -525,7 +536,6 @@ export class JobWorker {
     slot.controller.abort(new JobAbortReason(cause, message));
     // A handler that ignores its signal: settle the job without it and mark the slot stuck.
     const grace = setTimeout(() => {
-      if (slot.done) return;
       this.record(slot, this.abortOutcome(slot));
       this.stuck.add(slot);
       this.events.emit('job:stuck', { jobId: job.id, type: job.type, reason: `handler ignored its abort signal (${cause}) for ${this.abortGraceMs} ms` });
@@ -565,7 +575,6 @@ export class JobWorker {
       return;
     }
     cb();
-    if (slot.done) return;
     let outcome: JobOutcome | null;
     if (result.ok) {
       let text: string;
@@ -587,9 +596,10 @@ export class JobWorker {
   private record(slot: Slot, outcome: JobOutcome | null): void {
     slot.done = true;
     for (const t of slot.timers) clearTimeout(t);
+    if (slot.progressTimer !== null) clearTimeout(slot.progressTimer);
     slot.timers = [];
+    this.slots.delete(slot.job.id);
     if (outcome === null) {
-      this.slots.delete(slot.job.id);
       this.events.emit('job:lost', { jobId: slot.job.id, type: slot.job.type });
       this.notifyIdle();
       this.wake();
@@ -611,22 +621,25 @@ export class JobWorker {
     this.flushing = true;
     const batch = this.pending;
     this.pending = [];
+    this.writing = batch.length;
     let results: JobFinishResult[];
     try {
       results = await this.store.jobFinish({ outcomes: batch.map((p) => p.outcome), now: this.clock() });
-      this.storeErrorDelayMs = 0;
+      this.flushBackoffMs = 0;
     } catch (err) {
       // Keep the outcomes and try again: a full disk or a locked file must not lose a result.
       this.pending.unshift(...batch);
+      this.writing = 0;
       this.flushing = false;
-      this.reportStoreError(err);
-      const retry = setTimeout(() => { void this.flush(); }, this.storeErrorDelayMs);
+      this.flushBackoffMs = Math.min(5_000, Math.max(50, this.flushBackoffMs * 2));
+      this.reportStoreError(err, `; retrying the write in ${this.flushBackoffMs} ms`);
+      const retry = setTimeout(() => { void this.flush(); }, this.flushBackoffMs);
       retry.unref();
       return;
     }
+    this.writing = 0;
     for (const [i, r] of results.entries()) {
       const { slot, outcome } = batch[i] as Pending;
-      this.slots.delete(slot.job.id);
       this.emitOutcome(slot, outcome, r);
     }
     this.flushing = false;
@@ -694,7 +707,7 @@ export class JobWorker {
   }
 
   private async heartbeat(): Promise<void> {
-    const live = [...this.slots.values()].filter((s) => !s.done);
+    const live = [...this.slots.values()];
     if (live.length === 0) return;
     try {
       const results = await this.store.jobHeartbeat({
@@ -723,11 +736,11 @@ export class JobWorker {
     }
   }
 
-  private reportStoreError(err: unknown): void {
-    this.storeErrorDelayMs = Math.min(5_000, Math.max(50, this.storeErrorDelayMs * 2));
+  /** Store trouble (full disk, locked or unreachable database): report it; the caller retries. */
+  private reportStoreError(err: unknown, retrying = '; will retry'): void {
     const code = err instanceof AgentqError ? err.code : 'UNKNOWN';
     const message = describeThrown(err);
     this.events.emit('worker:error', { error: message, code });
-    this.logger.error(`worker store error (${code}): ${message}; retrying in ${this.storeErrorDelayMs} ms`);
+    this.logger.error(`worker store error (${code}): ${message}${retrying}`);
   }
 }

@@ -119,19 +119,20 @@ export interface NormalizedJob {
   orphan: OrphanPolicy;
 }
 
-export function validateNewJob(job: unknown, now: number, maxDataBytes: number, field = 'job'): NormalizedJob {
-  if (typeof job !== 'object' || job === null || Array.isArray(job)) fail(field, 'an object with at least a "type"', job);
+/** Validate a job to create. `at` prefixes field names (e.g. `jobs[3].`) for batch input. */
+export function validateNewJob(job: unknown, now: number, maxDataBytes: number, at = ''): NormalizedJob {
+  if (typeof job !== 'object' || job === null || Array.isArray(job)) fail(at === '' ? 'job' : at.slice(0, -1), 'an object with at least a "type"', job);
   const input = job as NewJob;
   return {
-    type: validateJobType(input.type),
-    data: serializeJson('data', input.data, maxDataBytes),
-    priority: input.priority === undefined ? 0 : validateInteger('priority', input.priority, -LIMITS.priority, LIMITS.priority),
-    runAt: input.runAt === undefined ? now : validateTime('runAt', input.runAt),
-    maxAttempts: input.maxAttempts === undefined ? DEFAULT_MAX_ATTEMPTS : validateInteger('maxAttempts', input.maxAttempts, 1, LIMITS.maxAttempts),
-    uniqueKey: validateKey('uniqueKey', input.uniqueKey),
-    groupKey: validateKey('groupKey', input.groupKey),
-    timeoutMs: validateTimeoutMs(input.timeoutMs),
-    orphan: input.orphan === undefined ? ORPHAN_POLICIES.retry : validateOrphan(input.orphan),
+    type: validateJobType(input.type, `${at}type`),
+    data: serializeJson(`${at}data`, input.data, maxDataBytes),
+    priority: input.priority === undefined ? 0 : validateInteger(`${at}priority`, input.priority, -LIMITS.priority, LIMITS.priority),
+    runAt: input.runAt === undefined ? now : validateTime(`${at}runAt`, input.runAt),
+    maxAttempts: input.maxAttempts === undefined ? DEFAULT_MAX_ATTEMPTS : validateInteger(`${at}maxAttempts`, input.maxAttempts, 1, LIMITS.maxAttempts),
+    uniqueKey: validateKey(`${at}uniqueKey`, input.uniqueKey),
+    groupKey: validateKey(`${at}groupKey`, input.groupKey),
+    timeoutMs: validateTimeoutMs(input.timeoutMs, `${at}timeoutMs`),
+    orphan: input.orphan === undefined ? ORPHAN_POLICIES.retry : validateOrphan(input.orphan, `${at}orphan`),
   };
 }
 

@@ -110,36 +110,30 @@ export class JobSystem<Defs extends readonly AnyJobDefinition[] = readonly AnyJo
     return result;
   }
 
-  /** Enqueue many jobs in one transaction (all or none). */
-  async enqueueMany(items: { type: string; data?: unknown; options?: EnqueueOptions }[]): Promise<{ id: number; created: boolean }[]> {
-    if (!Array.isArray(items)) throw new ValidationError('items', 'must be an array of { type, data, options }');
+  /** Enqueue many jobs in one transaction (all or none). Each item is `{ type, data, ...options }`. */
+  async enqueueMany(jobs: ({ type: string; data?: unknown } & EnqueueOptions)[]): Promise<{ id: number; created: boolean }[]> {
+    if (!Array.isArray(jobs)) throw new ValidationError('jobs', 'must be an array of { type, data, ...options }');
     const now = this.clock();
-    const jobs = items.map((item, i) => {
-      try {
-        return this.newJob(item.type, item.data, item.options ?? {}, now);
-      } catch (err) {
-        if (err instanceof ValidationError) throw new ValidationError(`items[${i}].${err.field}`, err.message.slice(err.field.length + 2));
-        throw err;
-      }
-    });
-    const result = await this.store.jobCreateMany({ jobs, now });
+    const newJobs = jobs.map(({ type, data, ...options }, i) => this.newJob(type, data, options, now, undefined, `jobs[${i}].`));
+    const result = await this.store.jobCreateMany({ jobs: newJobs, now });
     if (result.some((r) => r.created)) this.worker.wake();
     return result;
   }
 
-  private newJob(type: string, data: unknown, options: EnqueueOptions, now: number, given?: AnyJobDefinition): NewJob {
-    validateJobType(type);
-    if (typeof options !== 'object' || (options as unknown) === null) throw new ValidationError('options', 'must be an object');
+  /** Apply the definition's validation and defaults. `at` prefixes field names for batch input. */
+  private newJob(type: string, data: unknown, options: EnqueueOptions, now: number, given?: AnyJobDefinition, at = ''): NewJob {
+    validateJobType(type, `${at}type`);
+    if (typeof options !== 'object' || (options as unknown) === null) throw new ValidationError(`${at}options`, 'must be an object');
     const def = given ?? this.registry.get(type);
     if (options.runAt !== undefined && options.delayMs !== undefined) {
-      throw new ValidationError('delayMs', 'give either runAt or delayMs, not both');
+      throw new ValidationError(`${at}delayMs`, 'give either runAt or delayMs, not both');
     }
     const runAt = options.delayMs !== undefined
-      ? now + validateInteger('delayMs', options.delayMs, 0, LIMITS.epochMs - now)
-      : options.runAt === undefined ? now : validateTime('runAt', options.runAt);
+      ? now + validateInteger(`${at}delayMs`, options.delayMs, 0, LIMITS.epochMs - now)
+      : options.runAt === undefined ? now : validateTime(`${at}runAt`, options.runAt);
     return {
       type,
-      data: def === undefined ? data : validateJobData(def, data),
+      data: def === undefined ? data : validateJobData(def, data, `${at}data`),
       runAt,
       priority: options.priority ?? def?.priority ?? 0,
       maxAttempts: options.maxAttempts ?? def?.retry.maxAttempts,

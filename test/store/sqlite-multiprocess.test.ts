@@ -22,14 +22,14 @@ it('4 processes claim and complete 10,000 jobs from one file: each exactly once,
   await Promise.all(children.map((c) => waitForLine(c, 'ready')));
   for (const c of children) c.stdin?.end('go\n');
   const reports = (await Promise.all(exits)).map((r) => {
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
+    expect(r.stderr, 'child stderr').toBe('');
+    expect(r.code, 'child exit code').toBe(0);
     return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { workerId: string; completed: number[]; errors: string[] };
   });
-  for (const r of reports) {
-    expect(r.errors).toEqual([]);
-    expect(r.completed.length).toBeGreaterThan(0);
-  }
+  for (const r of reports) expect(r.errors, `errors seen by ${r.workerId}`).toEqual([]);
+  // The processes really contended (on 2 cores one may occasionally be starved of any job).
+  const shares = reports.map((r) => r.completed.length);
+  expect(shares.filter((n) => n > 0).length, `jobs per process: ${shares.join(', ')}`).toBeGreaterThanOrEqual(2);
   const all = reports.flatMap((r) => r.completed);
   expect(all).toHaveLength(N);
   expect(new Set(all).size).toBe(N);

@@ -65,14 +65,36 @@ function inspectExisting(path: string, check: boolean): void {
     if (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT')) {
       throw new DatabaseCorruptError(path, 'not a SQLite database or damaged header');
     }
-    throw new DatabaseUnavailableError(path, err instanceof Error ? err.message : String(err), { cause: err });
+    throw unavailable(path, err);
   } finally {
     probe?.close();
   }
 }
 
-/** A refused file is left as found: drop the empty WAL/shm files that only the probe created. */
-function removeEmptySidecars(created: string[]): void {
+/** Why a file could not be opened, in words that say what to fix. */
+function unavailable(path: string, err: unknown): DatabaseUnavailableError {
+  const code = sqliteCode(err);
+  const detail = code.startsWith('SQLITE_READONLY')
+    ? 'the file or its directory is read-only; fix their permissions or choose another data directory'
+    : code.startsWith('SQLITE_CANTOPEN')
+      ? 'cannot open the file; check that it and its directory exist and that this user may read and write them'
+      : (err as Error).message;
+  return new DatabaseUnavailableError(path, detail, { cause: err });
+}
+
+/** WAL is what lets readers and one writer work at once; refuse a connection that cannot use it. */
+export function ensureWal(db: SqliteDatabase, path: string): void {
+  const mode = db.pragma('journal_mode = WAL', { simple: true }) as string;
+  if (mode !== 'wal') {
+    throw new DatabaseUnavailableError(path, `could not enable WAL (journal_mode is ${mode}); use a local disk, not a network or temporary file system`);
+  }
+}
+
+/**
+ * A refused file is left as found: drop the WAL/shm files that only the probe created. A non-empty
+ * WAL is never removed (another process may have started on the file meanwhile).
+ */
+export function removeEmptySidecars(created: string[]): void {
   const wal = created.find((f) => f.endsWith('-wal'));
   if (wal !== undefined && existsSync(wal) && statSync(wal).size > 0) return;
   for (const f of created) rmSync(f, { force: true });
@@ -109,13 +131,10 @@ export function openDatabase(options: OpenDatabaseOptions = {}): SqliteDatabase 
   try {
     db = new Database(path, { timeout: options.busyTimeoutMs ?? 10_000 });
   } catch (err) {
-    throw new DatabaseUnavailableError(path, (err as Error).message, { cause: err });
+    throw unavailable(path, err);
   }
   try {
-    if (!memory) {
-      const mode = db.pragma('journal_mode = WAL', { simple: true }) as string;
-      if (mode !== 'wal') throw new DatabaseUnavailableError(path, `could not enable WAL (journal_mode is ${mode})`);
-    }
+    if (!memory) ensureWal(db, path);
     db.pragma(`synchronous = ${synchronous}`);
     db.pragma('foreign_keys = ON');
     // Keep the WAL from growing without bound under a long reader: checkpoint often, truncate to 64 MiB.
@@ -123,10 +142,7 @@ export function openDatabase(options: OpenDatabaseOptions = {}): SqliteDatabase 
     migrate(db, path);
   } catch (err) {
     db.close();
-    if (sqliteCode(err) === 'SQLITE_READONLY' || sqliteCode(err).startsWith('SQLITE_CANTOPEN')) {
-      throw new DatabaseUnavailableError(path, 'the file or its directory is read-only; fix its permissions or choose another --data-dir', { cause: err });
-    }
-    throw err;
+    throw err instanceof DatabaseUnavailableError ? err : unavailable(path, err);
   }
   return db;
 }

@@ -245,14 +245,7 @@ export class SqliteJobStore implements JobStore {
     if (params.jobs.length > LIMITS.batchMax * 10) {
       throw new ValidationError('jobs', `must hold at most ${LIMITS.batchMax * 10} jobs per call; split the batch`);
     }
-    const jobs = params.jobs.map((job, i) => {
-      try {
-        return validateNewJob(job, now, this.maxDataBytes, `jobs[${i}]`);
-      } catch (err) {
-        if (err instanceof ValidationError) throw new ValidationError(`jobs[${i}].${err.field}`, err.message.slice(err.field.length + 2));
-        throw err;
-      }
-    });
+    const jobs = params.jobs.map((job, i) => validateNewJob(job, now, this.maxDataBytes, `jobs[${i}].`));
     const insert = this.stmts.jobInsert;
     const byKey = this.stmts.jobByActiveUniqueKey;
     return (
