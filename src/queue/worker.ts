@@ -439,7 +439,7 @@ export class JobWorker {
       const def = this.registry.get(job.type);
       const slot: Slot = {
         job, def: def as AnyJobDefinition, controller: new AbortController(), state: 'waiting', cause: null, done: false,
-        startedAt: 0, timers: [], progressAt: 0, progressPending: null, progressTimer: null,
+        startedAt: 0, timers: [], progressAt: Number.NEGATIVE_INFINITY, progressPending: null, progressTimer: null,
       };
       this.slots.set(job.id, slot);
       if (def === undefined || this.stopping) {
@@ -724,7 +724,6 @@ export class JobWorker {
   }
 
   private async rescue(): Promise<void> {
-    if (this.stopping) return;
     try {
       const r = await this.store.jobRescue({ now: this.clock() });
       if (r.retried.length + r.failed.length + r.cancelled.length > 0) {

@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { JobEvents } from '../../src/queue/events.js';
-import { JobRegistry, defineJob } from '../../src/queue/registry.js';
+import { JobRegistry, defineJob, type AnyJobDefinition } from '../../src/queue/registry.js';
 import { JobAbortReason, JobWorker, describeThrown, type JobWorkerOptions } from '../../src/queue/worker.js';
 import { createSqliteStore, type SqliteJobStore } from '../../src/store/sqlite/store.js';
 import { aborted, deferred, waitForEvent, waitForJob } from '../helpers/jobs.js';
@@ -31,7 +31,7 @@ afterEach(async () => {
   tmp.cleanup();
 });
 
-function worker(defs: ReturnType<typeof defineJob>[], options: Partial<JobWorkerOptions> = {}): { w: JobWorker; events: JobEvents; registry: JobRegistry } {
+function worker(defs: AnyJobDefinition[], options: Partial<JobWorkerOptions> = {}): { w: JobWorker; events: JobEvents; registry: JobRegistry } {
   const registry = new JobRegistry();
   for (const d of defs) registry.register(d);
   const events = new JobEvents();
@@ -225,6 +225,39 @@ describe('races and edges', () => {
     await waitForJob(base, events, id, 'completed');
   });
 
+  it('drops a pending throttled progress write when the job ends first', async () => {
+    const { w, events } = worker([defineJob({
+      type: 'f.quick',
+      run: (_: unknown, ctx) => {
+        ctx.progress(1);
+        ctx.progress(2);
+        return 'done';
+      },
+    })], { progressIntervalMs: 10_000 });
+    const id = await enqueue('f.quick');
+    w.start();
+    const job = await waitForJob(base, events, id, 'completed');
+    expect(job.progress).toBe(1);
+  });
+
+  it('writes outcomes that arrive while a write is in flight right after it', async () => {
+    const gates = [deferred(), deferred()];
+    const { w, events } = worker([defineJob({ type: 'f.pair', run: (i: number) => gates[i]!.promise.then(() => i) })]);
+    const a = (await base.jobCreate({ job: { type: 'f.pair', data: 0 }, now: Date.now() })).job.id;
+    const b = (await base.jobCreate({ job: { type: 'f.pair', data: 1 }, now: Date.now() })).job.id;
+    w.start();
+    while (w.stats().running < 2) await waitForEvent(events, 'job:started');
+    const release = faults.hold('jobFinish');
+    gates[0]!.resolve();
+    while (faults.calls('jobFinish') < 1) await new Promise((r) => setImmediate(r));
+    gates[1]!.resolve();
+    await new Promise((r) => setTimeout(r, 5));
+    release();
+    await waitForJob(base, events, a, 'completed');
+    await waitForJob(base, events, b, 'completed');
+    expect(faults.calls('jobFinish')).toBe(2);
+  });
+
   it('resumes a paused type by itself after the cool-down', async () => {
     let fail = true;
     const { w, events } = worker([defineJob({
@@ -248,14 +281,19 @@ describe('races and edges', () => {
       defineJob({ type: 'f.wait', run: () => gate.promise }),
     ], { isolation: { failures: 1, cooldownMs: 60_000 }, heartbeatMs: 10, pollIntervalMs: 1_000 });
     await enqueue('f.bad');
-    await enqueue('f.wait');
+    const waiting = await enqueue('f.wait');
     await enqueue('f.wait', { runAt: Date.now() + 500 });
+    const started = waitForEvent(events, 'job:started', (e) => e.jobId === waiting);
     w.start();
     await waitForEvent(events, 'type:paused');
-    const stopping = w.stop({ graceMs: 60 });
-    await new Promise((r) => setTimeout(r, 30));
+    await started;
+    const beats = faults.calls('jobHeartbeat');
+    const stopping = w.stop({ graceMs: 5_000 });
+    // Leases are renewed while handlers finish during the grace period.
+    while (faults.calls('jobHeartbeat') < beats + 2) await new Promise((r) => setTimeout(r, 5));
     gate.resolve();
     await stopping;
+    expect((await base.jobGet({ id: waiting }))!.status).toBe('completed');
     expect(w.isRunning).toBe(false);
   });
 

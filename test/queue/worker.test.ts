@@ -352,6 +352,7 @@ describe('shutdown', () => {
     await s.enqueueMany(Array.from({ length: 8 }, () => ({ type: 'test.forever' })));
     s.start();
     await allStarted.promise;
+    expect(s.worker.stats()).toMatchObject({ running: 3, prefetched: 2, runningByType: { 'test.forever': 3 }, stuck: 0 });
     const t0 = performance.now();
     await s.stop({ graceMs: 50 });
     expect(performance.now() - t0).toBeLessThan(2_000);

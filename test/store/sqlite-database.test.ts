@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { chmodSync, existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { defaultDatabasePath, migrate, openDatabase } from '../../src/store/sqlite/database.js';
+import { defaultDatabasePath, ensureWal, migrate, openDatabase, removeEmptySidecars } from '../../src/store/sqlite/database.js';
 import { LATEST_VERSION } from '../../src/store/sqlite/migrations.js';
 import { SQL } from '../../src/store/sqlite/jobs.sql.js';
 import { createSqliteStore, translateSqliteError } from '../../src/store/sqlite/store.js';
@@ -95,11 +95,34 @@ describe('openDatabase', () => {
     db.close();
   });
 
-  it.skipIf(process.getuid?.() === 0)('explains a read-only file', () => {
-    const path = join(tmp.dir, 'ro.db');
-    openDatabase({ path }).close();
-    chmodSync(path, 0o444);
-    expect(() => openDatabase({ path })).toThrow(DatabaseUnavailableError);
+  it('reports quick_check findings as corruption', () => {
+    const path = join(tmp.dir, 'freelist.db');
+    const db = openDatabase({ path });
+    db.exec('CREATE TABLE t (a)');
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    db.close();
+    const bytes = readFileSync(path);
+    bytes.writeUInt32BE(7, 36); // the header's free-page count no longer matches the freelist
+    writeFileSync(path, bytes);
+    expect(() => openDatabase({ path })).toThrow(/quick_check: .*Freelist/s);
+  });
+
+  it('refuses a connection that cannot use WAL', () => {
+    const temp = new Database('');
+    expect(() => { ensureWal(temp, '(temporary)'); }).toThrow(/could not enable WAL/);
+    temp.close();
+  });
+
+  it('never removes a non-empty WAL when cleaning up after a refusal', () => {
+    const wal = join(tmp.dir, 'x.db-wal');
+    const shm = join(tmp.dir, 'x.db-shm');
+    writeFileSync(wal, 'frames');
+    writeFileSync(shm, '');
+    removeEmptySidecars([wal, shm]);
+    expect(existsSync(wal) && existsSync(shm)).toBe(true);
+    writeFileSync(wal, '');
+    removeEmptySidecars([wal, shm]);
+    expect(existsSync(wal) || existsSync(shm)).toBe(false);
   });
 
   it('explains a path it cannot create', () => {
@@ -116,6 +139,51 @@ describe('openDatabase', () => {
     const db = openDatabase({ path: ':memory:' });
     expect(db.pragma('user_version', { simple: true })).toBe(LATEST_VERSION);
     db.close();
+  });
+});
+
+// Permission errors, run as an unprivileged user: root ignores file modes, so drop to `nobody`
+// (effective uid only, restored after each case) where the tests run as root.
+const canDropPrivileges = process.geteuid?.() === 0 && typeof process.seteuid === 'function';
+describe.skipIf(!canDropPrivileges)('openDatabase without permission', () => {
+  function asNobody(fn: () => void): void {
+    chmodSync(tmp.dir, 0o755);
+    process.seteuid!(65534);
+    try {
+      fn();
+    } finally {
+      process.seteuid!(0);
+    }
+  }
+
+  it('explains a read-only WAL database and leaves it untouched', () => {
+    const path = join(tmp.dir, 'ro.db');
+    openDatabase({ path }).close();
+    chmodSync(path, 0o444);
+    const before = readFileSync(path);
+    asNobody(() => { expect(() => openDatabase({ path })).toThrow(/read-only; fix their permissions/); });
+    expect(readFileSync(path).equals(before)).toBe(true);
+    expect(readdirSync(tmp.dir)).toEqual(['ro.db']);
+  });
+
+  it('explains a read-only database in the old journal mode', () => {
+    const path = join(tmp.dir, 'legacy.db');
+    const raw = new Database(path);
+    raw.exec('CREATE TABLE t (a)');
+    raw.close();
+    chmodSync(path, 0o444);
+    asNobody(() => { expect(() => openDatabase({ path })).toThrow(/read-only/); });
+  });
+
+  it('explains an unreadable file and an unwritable directory', () => {
+    const unreadable = join(tmp.dir, 'secret.db');
+    openDatabase({ path: unreadable }).close();
+    chmodSync(unreadable, 0o000);
+    asNobody(() => {
+      expect(() => openDatabase({ path: unreadable })).toThrow(/cannot open the file; check that it and its directory exist/);
+      expect(() => openDatabase({ path: join(tmp.dir, 'new.db') })).toThrow(DatabaseUnavailableError);
+    });
+    expect(existsSync(join(tmp.dir, 'new.db'))).toBe(false);
   });
 });
 
@@ -202,6 +270,12 @@ describe('SQLite store specifics', () => {
     expect(translateSqliteError('str')).toBe('str');
     const typed = new ValidationError('x', 'y');
     expect(translateSqliteError(typed)).toBe(typed);
+  });
+
+  it('passes through errors of a connection closed behind its back', async () => {
+    const store = createSqliteStore({ path: ':memory:' });
+    store.db.close();
+    await expect(store.jobGet({ id: 1 })).rejects.toThrow(/not open/);
   });
 
   it('uses a given connection without closing it, and validates maxDataBytes', async () => {
