@@ -14,7 +14,6 @@
  * - `stop()` claims nothing more, hands back prefetched jobs at once, lets running handlers finish
  *   within the grace period, then aborts them and hands their jobs back without spending an attempt.
  */
-import Queue from 'better-queue';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Job, JobFinishResult, JobOutcome, JobStore } from '../store/contract.js';
@@ -23,6 +22,7 @@ import { JOB_STATES } from '../store/states.js';
 import { serializeJson, validateInteger } from '../store/validation.js';
 import { JobEvents } from './events.js';
 import type { AnyJobDefinition, JobContext, JobLogger, JobRegistry } from './registry.js';
+import { Pool } from './pool.js';
 import { retryDelay } from './retry.js';
 
 export type JobAbortCause = 'cancel' | 'timeout' | 'lost' | 'shutdown';
@@ -101,7 +101,10 @@ export interface WorkerStats {
 interface Slot {
   job: Job;
   def: AnyJobDefinition;
-  controller: AbortController;
+  /** Created when the handler first reads `ctx.signal` (most no-op handlers never do). */
+  controller: AbortController | null;
+  /** Why it was aborted; applied to the signal even if the handler reads it only afterwards. */
+  abortReason: JobAbortReason | null;
   state: 'waiting' | 'running';
   cause: JobAbortCause | null;
   /** Its outcome has been recorded; a handler still running is ignored (or counted stuck). */
@@ -166,7 +169,7 @@ export class JobWorker {
   private readonly clock: () => number;
   private readonly random: () => number;
   private readonly logger: JobLogger;
-  private readonly pool: Queue<{ id: string; jobId: number; token: number }>;
+  private readonly pool: Pool;
 
   /** Claimed jobs not yet settled, by job id. */
   private readonly slots = new Map<number, Slot>();
@@ -213,20 +216,7 @@ export class JobWorker {
     this.clock = options.clock ?? Date.now;
     this.random = options.random ?? Math.random;
     this.logger = options.logger ?? NOOP_LOGGER;
-    this.pool = new Queue<{ id: string; jobId: number; token: number }>(
-      (task: { jobId: number; token: number }, cb: () => void) => {
-        this.process(task.jobId, task.token, cb);
-      },
-      {
-        concurrent: this.concurrency,
-        maxRetries: 0,
-        id: 'id',
-        // better-queue moves tasks through its memory store one per setImmediate; a microtask keeps
-        // that hand-off from costing an event-loop turn per job. Bounded: we never push more than
-        // concurrency + prefetch tasks.
-        setImmediate: queueMicrotask,
-      } as Partial<Queue.QueueOptions<{ id: string; jobId: number; token: number }, unknown>>,
-    );
+    this.pool = new Pool(this.concurrency, (task, done) => { this.process(task.jobId, task.token, done); });
   }
 
   /** Begin claiming and running jobs. */
@@ -255,9 +245,7 @@ export class JobWorker {
       return;
     }
     this.filling = true;
-    void this.fill().finally(() => {
-      this.filling = false;
-    });
+    void this.fill();
   }
 
   /** Abort running handlers of these jobs at once (their store rows already carry the request). */
@@ -303,7 +291,7 @@ export class JobWorker {
       runningByType,
       ...this.counters,
       pausedTypes: this.pausedTypes(),
-      pool: this.pool.getStats(),
+      pool: this.pool.stats(),
     };
   }
 
@@ -337,7 +325,7 @@ export class JobWorker {
     await this.waitIdle(this.abortGraceMs + 100);
     await this.flush();
     clearInterval(heartbeat);
-    this.pool.destroy(() => undefined);
+    this.pool.destroy();
     this.started = false;
   }
 
@@ -382,35 +370,43 @@ export class JobWorker {
     return again;
   }
 
+  /**
+   * Claim until a pass ends with no wake-up pending. `filling` is cleared in the same synchronous
+   * step as the last check (the `finally` below), so a wake-up can never fall between the two.
+   */
   private async fill(): Promise<void> {
     this.fillAgain = false;
-    do {
-      if (this.stopping) return;
-      const free = this.concurrency - this.occupied();
-      let requested = 0;
-      let claimedCount = 0;
-      try {
-        const limits = this.typeLimits();
-        if (free > 0) {
-          requested += free;
-          claimedCount += this.accept(await this.store.jobClaim({
-            workerId: this.workerId, types: this.claimableTypes(false), limit: free, now: this.clock(), leaseMs: this.leaseMs, typeLimits: limits,
-          }));
+    try {
+      do {
+        if (this.stopping) return;
+        const free = this.concurrency - this.occupied();
+        let requested = 0;
+        let claimedCount = 0;
+        try {
+          const limits = this.typeLimits();
+          if (free > 0) {
+            requested += free;
+            claimedCount += this.accept(await this.store.jobClaim({
+              workerId: this.workerId, types: this.claimableTypes(false), limit: free, now: this.clock(), leaseMs: this.leaseMs, typeLimits: limits,
+            }));
+          }
+          // Prefetch only when every free slot found work: a short queue needs no jobs held in waiting.
+          const room = this.concurrency + this.prefetch - this.occupied();
+          if (room > 0 && claimedCount === Math.max(0, free)) {
+            requested += room;
+            claimedCount += this.accept(await this.store.jobClaim({
+              workerId: this.workerId, types: this.claimableTypes(true), limit: room, now: this.clock(), leaseMs: this.leaseMs, typeLimits: limits,
+            }));
+          }
+          if (requested > 0 && claimedCount < requested) await this.armWakeTimer();
+        } catch (err) {
+          this.reportStoreError(err);
+          return;
         }
-        // Prefetch only when every free slot found work: a short queue needs no jobs held in waiting.
-        const room = this.concurrency + this.prefetch - this.occupied();
-        if (room > 0 && claimedCount === Math.max(0, free)) {
-          requested += room;
-          claimedCount += this.accept(await this.store.jobClaim({
-            workerId: this.workerId, types: this.claimableTypes(true), limit: room, now: this.clock(), leaseMs: this.leaseMs, typeLimits: limits,
-          }));
-        }
-        if (requested > 0 && claimedCount < requested) await this.armWakeTimer();
-      } catch (err) {
-        this.reportStoreError(err);
-        return;
-      }
-    } while (this.takeFillRequest());
+      } while (this.takeFillRequest());
+    } finally {
+      this.filling = false;
+    }
   }
 
   /** Slots taken: jobs claimed and not yet written back, plus stuck handlers. */
@@ -438,7 +434,7 @@ export class JobWorker {
     for (const job of jobs) {
       const def = this.registry.get(job.type);
       const slot: Slot = {
-        job, def: def as AnyJobDefinition, controller: new AbortController(), state: 'waiting', cause: null, done: false,
+        job, def: def as AnyJobDefinition, controller: null, abortReason: null, state: 'waiting', cause: null, done: false,
         startedAt: 0, timers: [], progressAt: Number.NEGATIVE_INFINITY, progressPending: null, progressTimer: null,
       };
       this.slots.set(job.id, slot);
@@ -489,7 +485,13 @@ export class JobWorker {
       type: job.type,
       attempt: job.attempts,
       maxAttempts: job.maxAttempts,
-      signal: slot.controller.signal,
+      get signal(): AbortSignal {
+        if (slot.controller === null) {
+          slot.controller = new AbortController();
+          if (slot.abortReason !== null) slot.controller.abort(slot.abortReason);
+        }
+        return slot.controller.signal;
+      },
       workerId: this.workerId,
       progress: (value: unknown) => { this.progress(slot, value); },
       log: { info: log('info'), warn: log('warn'), error: log('error') },
@@ -533,7 +535,8 @@ export class JobWorker {
       : cause === 'cancel' ? 'job was cancelled'
         : cause === 'lost' ? 'lease lost: another worker took this job over'
           : 'worker is shutting down';
-    slot.controller.abort(new JobAbortReason(cause, message));
+    slot.abortReason = new JobAbortReason(cause, message);
+    slot.controller?.abort(slot.abortReason);
     // A handler that ignores its signal: settle the job without it and mark the slot stuck.
     const grace = setTimeout(() => {
       this.record(slot, this.abortOutcome(slot));

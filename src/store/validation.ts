@@ -108,6 +108,8 @@ export function serializeJson(field: string, value: unknown, maxBytes: number): 
 }
 
 export interface NormalizedJob {
+  /** Creation time, bound as @now by the insert. */
+  now: number;
   type: string;
   data: string;
   priority: number;
@@ -124,6 +126,7 @@ export function validateNewJob(job: unknown, now: number, maxDataBytes: number, 
   if (typeof job !== 'object' || job === null || Array.isArray(job)) fail(at === '' ? 'job' : at.slice(0, -1), 'an object with at least a "type"', job);
   const input = job as NewJob;
   return {
+    now,
     type: validateJobType(input.type, `${at}type`),
     data: serializeJson(`${at}data`, input.data, maxDataBytes),
     priority: input.priority === undefined ? 0 : validateInteger(`${at}priority`, input.priority, -LIMITS.priority, LIMITS.priority),

@@ -203,6 +203,27 @@ describe('races and edges', () => {
     release.resolve();
   });
 
+  it('gives a handler that reads its signal only after the abort an already-aborted signal', async () => {
+    const gate = deferred();
+    const seen: unknown[] = [];
+    const { w, events } = worker([defineJob({
+      type: 'f.late',
+      run: async (_: unknown, ctx) => {
+        await gate.promise;
+        seen.push(ctx.signal.aborted, (ctx.signal.reason as JobAbortReason).kind);
+        throw ctx.signal.reason;
+      },
+    })]);
+    const id = await enqueue('f.late');
+    w.start();
+    await waitForEvent(events, 'job:started');
+    await base.jobCancel({ ids: [id], now: Date.now() });
+    w.cancelLocal([id]);
+    gate.resolve();
+    await waitForJob(base, events, id, 'cancelled');
+    expect(seen).toEqual([true, 'cancel']);
+  });
+
   it('throttles progress, keeping the latest value', async () => {
     const gate = deferred();
     const { w, events } = worker([defineJob({

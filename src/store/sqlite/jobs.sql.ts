@@ -64,13 +64,10 @@ UPDATE jobs SET status = ${RUNNING}, attempts = attempts + 1, lease_owner = @wor
   lease_expires_at = @expires, started_at = @now, updated_at = @now, progress = NULL
 WHERE id = @id AND status = ${QUEUED}`,
 
-  attemptInsert: `
--- Open an attempt record for a claim. Params: @jobId @token @attempt @workerId @now. Returns: nothing.
-INSERT INTO job_attempts (job_id, lease_token, attempt, worker_id, started_at) VALUES (@jobId, @token, @attempt, @workerId, @now)`,
-
-  attemptClose: `
--- Close an attempt record. Params: @jobId @token @now @outcome @error. Returns: nothing.
-UPDATE job_attempts SET finished_at = @now, outcome = @outcome, error = @error WHERE job_id = @jobId AND lease_token = @token`,
+  attemptRecord: `
+-- Record how one attempt ended (a running attempt is the job row itself). Params: @jobId @token @attempt @workerId @startedAt @now @outcome @error. Returns: nothing.
+INSERT INTO job_attempts (job_id, lease_token, attempt, worker_id, started_at, finished_at, outcome, error)
+VALUES (@jobId, @token, @attempt, @workerId, @startedAt, @now, @outcome, @error)`,
 
   heartbeat: `
 -- Extend a held lease. Params: @id @token @workerId @expires. Returns: cancel_requested_at if the lease is still held.
@@ -85,8 +82,8 @@ WHERE id = @id AND lease_token = @token AND status = ${RUNNING}
 RETURNING id`,
 
   leaseRow: `
--- The fields a finishing write decides on. Params: ? id. Returns: status, type, run_at, started_at, attempts, max_attempts, lease_token, cancel_requested_at.
-SELECT status, type, run_at, started_at, attempts, max_attempts, lease_token, cancel_requested_at FROM jobs WHERE id = ?`,
+-- The fields a finishing write decides on and records. Params: ? id. Returns: status, type, run_at, started_at, attempts, max_attempts, lease_token, lease_owner, cancel_requested_at.
+SELECT status, type, run_at, started_at, attempts, max_attempts, lease_token, lease_owner, cancel_requested_at FROM jobs WHERE id = ?`,
 
   finishFinal: `
 -- End a running job for good (completed, failed or cancelled). Params: @id @token @status @result @error @now. Returns: changes 1 if fenced in.

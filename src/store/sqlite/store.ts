@@ -55,6 +55,7 @@ import {
   type NormalizedJob,
 } from '../validation.js';
 import { openDatabase, sqliteCode, type OpenDatabaseOptions, type SqliteDatabase } from './database.js';
+import { Checkpointer } from './checkpointer.js';
 import { SQL } from './jobs.sql.js';
 
 interface JobRow {
@@ -144,6 +145,11 @@ export function translateSqliteError(err: unknown): unknown {
 }
 
 export interface SqliteJobStoreOptions extends OpenDatabaseOptions {
+  /**
+   * Who checkpoints the WAL: `background` (default for files this store opens) runs PASSIVE
+   * checkpoints on a worker thread so commits never stall on them; `inline` leaves it to SQLite.
+   */
+  checkpoint?: 'background' | 'inline';
   /** Use an already-open connection instead of opening `path`. The store will not close it. */
   db?: SqliteDatabase;
   /** Largest accepted `data`/`result` as JSON bytes. Default 1 MiB. */
@@ -155,10 +161,12 @@ export class SqliteJobStore implements JobStore {
   readonly maxDataBytes: number;
   private readonly ownsDb: boolean;
   private closed = false;
+  private readonly checkpointer: Checkpointer | null;
   private readonly stmts: { [K in keyof typeof SQL]: (typeof SQL)[K] extends string ? Statement : never };
   private readonly dynamic = new Map<string, Statement>();
   private readonly cleanupStmts: Map<string, Statement>;
   private readonly tx: { immediate: <T>(fn: (tally: Tally) => T) => T };
+  private createGroup: { job: NormalizedJob; resolve: (r: JobCreateResult) => void; reject: (e: unknown) => void }[] = [];
 
   constructor(options: SqliteJobStoreOptions = {}) {
     this.maxDataBytes = options.maxDataBytes === undefined
@@ -166,6 +174,14 @@ export class SqliteJobStore implements JobStore {
       : validateInteger('maxDataBytes', options.maxDataBytes, 1, 256 * 1024 * 1024);
     this.ownsDb = options.db === undefined;
     this.db = options.db ?? openDatabase(options);
+    const background = this.ownsDb && this.db.name !== ':memory:' && (options.checkpoint ?? 'background') === 'background';
+    if (background) {
+      // SQLite still checkpoints by itself past ~40 MB of WAL, should the thread fall behind.
+      this.db.pragma('wal_autocheckpoint = 10000');
+      this.checkpointer = new Checkpointer({ path: this.db.name });
+    } else {
+      this.checkpointer = null;
+    }
     const prepared: Record<string, Statement> = {};
     for (const [name, sql] of Object.entries(SQL)) {
       if (typeof sql === 'string') prepared[name] = this.db.prepare(sql);
@@ -223,7 +239,7 @@ export class SqliteJobStore implements JobStore {
   }
 
   private insertOne(job: NormalizedJob, now: number, tally: Tally): JobCreateResult {
-    const info = this.stmts.jobInsert.run({ ...job, now });
+    const info = this.stmts.jobInsert.run(job);
     if (info.changes === 1) {
       tally.move(job.type, null, JOB_STATES.queued);
       return { job: newJobRecord(Number(info.lastInsertRowid), job, now), created: true };
@@ -233,10 +249,33 @@ export class SqliteJobStore implements JobStore {
     return { job: rowToJob(existing), created: false };
   }
 
+  /**
+   * Group commit: creates issued in the same synchronous run (e.g. concurrent request handlers, or a
+   * loop that does not await each call) share one transaction. Each is validated on its own first;
+   * each resolves only after the shared commit; a write error rejects every create in the group.
+   */
   async jobCreate(params: { job: NewJob; now: number }): Promise<JobCreateResult> {
     const now = validateNow(params.now);
     const job = validateNewJob(params.job, now, this.maxDataBytes);
-    return (this.write((tally) => this.insertOne(job, now, tally)));
+    this.check();
+    return new Promise<JobCreateResult>((resolve, reject) => {
+      this.createGroup.push({ job, resolve, reject });
+      if (this.createGroup.length === 1) queueMicrotask(() => { this.flushCreates(); });
+    });
+  }
+
+  private flushCreates(): void {
+    const group = this.createGroup;
+    if (group.length === 0) return;
+    this.createGroup = [];
+    let results: JobCreateResult[];
+    try {
+      results = this.write((tally) => group.map((c) => this.insertOne(c.job, c.job.now, tally)));
+    } catch (err) {
+      for (const c of group) c.reject(err);
+      return;
+    }
+    for (const [i, c] of group.entries()) c.resolve(results[i] as JobCreateResult);
   }
 
   async jobCreateMany(params: { jobs: NewJob[]; now: number }): Promise<JobCreateManyItem[]> {
@@ -251,7 +290,7 @@ export class SqliteJobStore implements JobStore {
     return (
       this.write((tally) =>
         jobs.map((job) => {
-          const info = insert.run({ ...job, now });
+          const info = insert.run(job);
           if (info.changes === 1) {
             tally.move(job.type, null, JOB_STATES.queued);
             return { id: Number(info.lastInsertRowid), created: true };
@@ -441,7 +480,6 @@ export class SqliteJobStore implements JobStore {
           // Inside this IMMEDIATE transaction the candidate is still queued: the update always applies.
           this.stmts.claimMark.run({ id: c.id, workerId, expires, now });
           const row = this.stmts.jobById.get(c.id) as JobRow;
-          this.stmts.attemptInsert.run({ jobId: row.id, token: row.lease_token, attempt: row.attempts, workerId, now });
           tally.move(row.type, JOB_STATES.queued, JOB_STATES.running);
           claimed.push(rowToJob(row));
         }
@@ -556,7 +594,10 @@ export class SqliteJobStore implements JobStore {
     }
     tally.finish(lease.type, next.status, lease.run_at, lease.started_at, now);
     const attemptError = next.outcome === ATTEMPT_OUTCOMES.completed || next.outcome === ATTEMPT_OUTCOMES.released ? null : next.error;
-    this.stmts.attemptClose.run({ jobId: id, token, now, outcome: next.outcome, error: attemptError });
+    this.stmts.attemptRecord.run({
+      jobId: id, token, attempt: lease.attempts, workerId: lease.lease_owner ?? '?', startedAt: lease.started_at ?? now,
+      now, outcome: next.outcome, error: attemptError,
+    });
   }
 
   async jobCancel(params: JobCancelParams): Promise<JobCancelResult> {
@@ -639,7 +680,14 @@ export class SqliteJobStore implements JobStore {
 
   async jobAttempts(params: { id: number }): Promise<JobAttempt[]> {
     const id = validateId(params.id);
-    const rows = this.read(() => this.stmts.attemptsByJob.all(id) as AttemptRow[]);
+    const [rows, job] = this.read(() => [this.stmts.attemptsByJob.all(id) as AttemptRow[], this.stmts.leaseRow.get(id) as LeaseRow | undefined]);
+    // The attempt in progress is not recorded until it ends: it is the job row itself.
+    if (job?.status === JOB_STATES.running) {
+      rows.push({
+        job_id: id, lease_token: job.lease_token, attempt: job.attempts, worker_id: job.lease_owner ?? '?',
+        started_at: job.started_at ?? 0, finished_at: null, outcome: ATTEMPT_OUTCOMES.running, error: null,
+      });
+    }
     return (
       rows.map((r) => ({
         jobId: r.job_id,
@@ -779,7 +827,11 @@ export class SqliteJobStore implements JobStore {
 
   async close(): Promise<void> {
     if (!this.closed) {
+      // Creates already accepted are written before the connection goes.
+      this.flushCreates();
       this.closed = true;
+      // The checkpointer goes first, so that closing the last connection checkpoints and removes the WAL.
+      await this.checkpointer?.stop();
       if (this.ownsDb) this.db.close();
     }
   }
@@ -793,6 +845,7 @@ interface LeaseRow {
   attempts: number;
   max_attempts: number;
   lease_token: number;
+  lease_owner: string | null;
   cancel_requested_at: number | null;
 }
 

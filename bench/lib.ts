@@ -1,0 +1,46 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface Metric {
+  part: string;
+  metric: string;
+  value: number;
+  unit: string;
+  baseline?: number;
+  ratio?: number;
+  note?: string;
+}
+
+export function emit(m: Metric): void {
+  const round = (n: number): number => (Math.abs(n) >= 100 ? Math.round(n) : Math.round(n * 100) / 100);
+  const out: Metric = { ...m, value: round(m.value) };
+  if (m.baseline !== undefined) {
+    out.baseline = round(m.baseline);
+    out.ratio = Math.round((m.value / m.baseline) * 1000) / 1000;
+  }
+  process.stdout.write(`${JSON.stringify(out)}\n`);
+}
+
+/** A scratch directory removed when `fn` settles. */
+export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), 'agentq-bench-'));
+  try {
+    return await fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i]!;
+}
+
+/** Best of `runs` (highest value): the figure least disturbed by the rest of the machine. */
+export async function bestOf(runs: number, fn: () => Promise<number>): Promise<number> {
+  let best = -Infinity;
+  for (let i = 0; i < runs; i++) best = Math.max(best, await fn());
+  return best;
+}

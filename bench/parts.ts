@@ -1,0 +1,8 @@
+import { storeBench } from './store.js';
+import { workerBench } from './worker.js';
+
+/** Every bench part, by the name `npm run bench -- <part>` takes. */
+export const parts: Record<string, () => Promise<void>> = {
+  store: storeBench,
+  worker: workerBench,
+};

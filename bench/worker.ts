@@ -1,0 +1,140 @@
+/**
+ * Worker bench: drain of pre-enqueued no-op jobs at concurrency 1, 10, 100; an end-to-end run
+ * with producer and worker in one process; enqueue→start latency in-process and from a second
+ * process (200 jobs 20 ms apart, idle worker).
+ */
+import { fork } from 'node:child_process';
+import { join } from 'node:path';
+import type { JobEvents } from '../src/queue/events.js';
+import { defineJob } from '../src/queue/registry.js';
+import { createSqliteStore } from '../src/store/sqlite/store.js';
+import { createJobSystem } from '../src/system/job-system.js';
+import { bestOf, emit, percentile, withTempDir } from './lib.js';
+
+const DRAIN_JOBS = 20_000;
+const E2E_JOBS = 20_000;
+const E2E_IN_FLIGHT = 100;
+const PICKUP_JOBS = 200;
+const PICKUP_GAP_MS = 20;
+
+const noop = defineJob({ type: 'bench.noop', run: () => undefined });
+
+/** Wall-clock epoch ms with sub-millisecond resolution, comparable across processes. */
+export const wallMs = (): number => performance.timeOrigin + performance.now();
+
+/** Resolve once `condition` holds, re-checking after each `event`. */
+const until = (condition: () => boolean, events: JobEvents, event: 'job:completed' | 'job:started' = 'job:completed'): Promise<void> =>
+  new Promise((resolve) => {
+    if (condition()) {
+      resolve();
+      return;
+    }
+    const off = events.on(event, () => {
+      if (condition()) {
+        off();
+        resolve();
+      }
+    });
+  });
+
+async function drain(concurrency: number): Promise<number> {
+  return withTempDir(async (dir) => {
+    const path = join(dir, 'drain.db');
+    const seed = createSqliteStore({ path });
+    const jobs = Array.from({ length: 1_000 }, (_, i) => ({ type: 'bench.noop', data: i }));
+    for (let b = 0; b < DRAIN_JOBS / 1_000; b++) await seed.jobCreateMany({ jobs, now: Date.now() });
+    await seed.close();
+    const system = createJobSystem({ database: path, jobs: [noop], concurrency });
+    let done = 0;
+    system.events.on('job:completed', () => { done += 1; });
+    const t0 = performance.now();
+    system.start();
+    await until(() => done >= DRAIN_JOBS, system.events);
+    const rate = DRAIN_JOBS / ((performance.now() - t0) / 1_000);
+    await system.close();
+    return rate;
+  });
+}
+
+async function endToEnd(concurrency: number): Promise<number> {
+  return withTempDir(async (dir) => {
+    const system = createJobSystem({ database: join(dir, 'e2e.db'), jobs: [noop], concurrency });
+    let done = 0;
+    system.events.on('job:completed', () => { done += 1; });
+    system.start();
+    const t0 = performance.now();
+    // The producer enqueues one job per call (no enqueueMany), up to E2E_IN_FLIGHT calls in flight
+    // at once, like that many request handlers, on the same thread as the worker.
+    for (let i = 0; i < E2E_JOBS; i += E2E_IN_FLIGHT) {
+      await Promise.all(Array.from({ length: E2E_IN_FLIGHT }, () => system.enqueue(noop, undefined)));
+    }
+    await until(() => done >= E2E_JOBS, system.events);
+    const rate = E2E_JOBS / ((performance.now() - t0) / 1_000);
+    await system.close();
+    return rate;
+  });
+}
+
+async function pickupInProcess(): Promise<number[]> {
+  return withTempDir(async (dir) => {
+    const system = createJobSystem({ database: join(dir, 'pickup.db'), jobs: [noop], concurrency: 10 });
+    const enqueuedAt = new Map<number, number>();
+    const latencies: number[] = [];
+    system.events.on('job:started', (e) => {
+      const t = enqueuedAt.get(e.jobId);
+      if (t !== undefined) latencies.push(performance.now() - t);
+    });
+    system.start();
+    for (let i = 0; i < PICKUP_JOBS; i++) {
+      const t = performance.now();
+      const { job } = await system.enqueue(noop, undefined);
+      enqueuedAt.set(job.id, t);
+      await new Promise((r) => setTimeout(r, PICKUP_GAP_MS));
+    }
+    await until(() => latencies.length >= PICKUP_JOBS, system.events, 'job:started');
+    await system.close();
+    return latencies.sort((a, b) => a - b);
+  });
+}
+
+async function pickupCrossProcess(): Promise<number[]> {
+  return withTempDir(async (dir) => {
+    const path = join(dir, 'pickup-x.db');
+    const timed = defineJob({ type: 'bench.timed', run: () => undefined });
+    const system = createJobSystem({ database: path, jobs: [timed], concurrency: 10 });
+    const latencies: number[] = [];
+    const pending = new Map<number, number>();
+    system.events.on('job:started', (e) => {
+      pending.set(e.jobId, wallMs());
+    });
+    system.start();
+    const child = fork(join(import.meta.dirname, 'producer.ts'), [path, String(PICKUP_JOBS), String(PICKUP_GAP_MS)], {
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    await new Promise<void>((resolve, reject) => {
+      child.once('exit', (code) => { if (code === 0) resolve(); else reject(new Error(`producer exited with ${String(code)}`)); });
+    });
+    await until(() => pending.size >= PICKUP_JOBS, system.events, 'job:started');
+    for (const [id, startedAt] of pending) {
+      const job = await system.getJob(id);
+      latencies.push(startedAt - (job!.data as { at: number }).at);
+    }
+    await system.close();
+    return latencies.sort((a, b) => a - b);
+  });
+}
+
+export async function workerBench(): Promise<void> {
+  const part = 'worker';
+  for (const c of [1, 10, 100]) {
+    emit({ part, metric: `drain_c${c}`, value: await bestOf(2, () => drain(c)), unit: 'jobs/s' });
+  }
+  emit({ part, metric: 'e2e_c10', value: await bestOf(2, () => endToEnd(10)), unit: 'jobs/s' });
+  const inproc = await pickupInProcess();
+  emit({ part, metric: 'pickup_inproc_p50', value: percentile(inproc, 50), unit: 'ms' });
+  emit({ part, metric: 'pickup_inproc_p99', value: percentile(inproc, 99), unit: 'ms' });
+  const cross = await pickupCrossProcess();
+  emit({ part, metric: 'pickup_crossproc_p50', value: percentile(cross, 50), unit: 'ms' });
+  emit({ part, metric: 'pickup_crossproc_p99', value: percentile(cross, 99), unit: 'ms' });
+}
