@@ -62,7 +62,7 @@ function rawClaimCompleter(db: Database): () => number {
     for (const j of jobs) {
       const lease = leaseRow.get(j.id) as { lease_token: number; run_at: number; started_at: number; attempts: number; lease_owner: string };
       if (lease.lease_token !== j.lease_token) continue;
-      finish.run({ id: j.id, token: j.lease_token, status: 'completed', result: 'null', error: null, now });
+      finish.run({ id: j.id, token: j.lease_token, status: 'completed', result: 'null', error: null, progress: null, now });
       attemptRecord.run({ jobId: j.id, token: j.lease_token, attempt: lease.attempts, workerId: lease.lease_owner, startedAt: lease.started_at, now, outcome: 'completed', error: null });
       wait += lease.started_at - lease.run_at;
       run += now - lease.started_at;

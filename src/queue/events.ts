@@ -31,6 +31,8 @@ export interface JobEventMap {
   /** A type failed too often in a row and is paused until `until`. */
   'type:paused': { type: string; until: number; failures: number };
   'type:resumed': { type: string };
+  /** A schedule's tick created a job (in this process; other processes may fire other ticks). */
+  'schedule:fired': { name: string; due: number; jobId: number };
   /** The worker could not reach the store (e.g. disk full); it keeps trying. */
   'worker:error': { error: string; code: string };
 }

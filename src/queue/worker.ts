@@ -588,7 +588,12 @@ export class JobWorker {
         this.record(slot, outcome);
         return;
       }
-      outcome = slot.cause === 'lost' ? null : { kind: 'completed', id: slot.job.id, token: slot.job.leaseToken, result: JSON.parse(text) as unknown };
+      // A progress update still waiting on the throttle is written with the completion.
+      const progress = slot.progressPending === null ? undefined : JSON.parse(slot.progressPending) as unknown;
+      if (progress !== undefined) this.events.emit('job:progress', { jobId: slot.job.id, type: slot.job.type, progress });
+      outcome = slot.cause === 'lost' ? null : {
+        kind: 'completed', id: slot.job.id, token: slot.job.leaseToken, result: JSON.parse(text) as unknown, ...(progress === undefined ? {} : { progress }),
+      };
     } else {
       outcome = slot.cause === null ? this.failure(slot, result.error) : this.abortOutcome(slot);
     }

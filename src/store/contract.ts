@@ -140,7 +140,8 @@ export interface HeartbeatResult {
 
 /** How an attempt ended, as reported by the worker. Each is fenced by `token`. */
 export type JobOutcome =
-  | { kind: 'completed'; id: number; token: number; result?: unknown }
+  /** `progress`, when given, is recorded as the final progress (a last throttled update). */
+  | { kind: 'completed'; id: number; token: number; result?: unknown; progress?: unknown }
   /** Re-queued at `retryAt` when given and attempts remain; otherwise final `failed`. */
   | { kind: 'failed'; id: number; token: number; error: string; retryAt?: number | null }
   /** Re-queued at `runAt` without spending an attempt. */
@@ -233,7 +234,90 @@ export interface JobCleanupResult {
   maxBatchMs: number;
 }
 
+/** A recurring schedule: enqueues one job of `type` per tick of `cron` or every `everyMs`. */
+export interface Schedule {
+  name: string;
+  type: string;
+  data: unknown;
+  cron: string | null;
+  everyMs: number | null;
+  /** Time zone the cron expression is read in. */
+  timezone: 'utc' | 'local';
+  priority: number;
+  enabled: boolean;
+  /** Next tick; null when the expression never matches again. */
+  nextRunAt: number | null;
+  lastRunAt: number | null;
+  lastJobId: number | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** A schedule's definition: give exactly one of `cron` and `everyMs`. */
+export interface ScheduleInput {
+  name: string;
+  type: string;
+  data?: unknown;
+  cron?: string | null;
+  everyMs?: number | null;
+  timezone?: 'utc' | 'local';
+  priority?: number;
+  enabled?: boolean;
+}
+
+export interface ScheduleFireResult {
+  /** False when another process fired this tick first, or the schedule changed meanwhile. */
+  fired: boolean;
+  jobId: number | null;
+  nextRunAt: number | null;
+}
+
+export interface MaintenanceProgress {
+  done: number;
+  total: number;
+}
+
+export interface VacuumResult {
+  mode: 'incremental' | 'full';
+  bytesBefore: number;
+  bytesAfter: number;
+  pagesFreed: number;
+}
+
+export interface BackupResult {
+  path: string;
+  bytes: number;
+  pages: number;
+  /** The backup restarted because the database changed during it (then finished in one step). */
+  restarts: number;
+  /** Older automatic backups removed to keep `keep`. */
+  deleted: string[];
+}
+
+export interface BackupOptions {
+  /** Directory for backups (created if missing). */
+  dir: string;
+  /** A plain file name; default `agentq-<UTC time>.db`. */
+  name?: string;
+  /** Automatic backups (`agentq-*.db`) to keep, newest first. Default 7; named backups are never removed. */
+  keep?: number;
+  onProgress?: (p: MaintenanceProgress) => void;
+}
+
+/** Space and safety operations a backend may offer (SQLite does; see its docs for what each costs). */
+export interface StoreMaintenance {
+  /** Directory backups go to by default (beside the database), or null when there is none. */
+  readonly defaultBackupDir: string | null;
+  /** Return free pages to the file system. */
+  vacuum(params?: { onProgress?: (p: MaintenanceProgress) => void }): Promise<VacuumResult>;
+  /** An online, consistent copy, checked after writing; prunes old automatic backups. */
+  backup(params: BackupOptions): Promise<BackupResult>;
+}
+
 export interface JobStore {
+  /** Maintenance operations, when the backend has them. */
+  readonly maintenance?: StoreMaintenance;
+
   /** Create one job. With a unique key held by an active job, returns that job (`created: false`). */
   jobCreate(params: { job: NewJob; now: number }): Promise<JobCreateResult>;
   /** Create many jobs in one transaction: all or none. Items follow input order. */
@@ -270,6 +354,24 @@ export interface JobStore {
   jobStats(params: { now: number }): Promise<JobStats>;
   /** Delete finished jobs past retention, in bounded batches. */
   jobCleanup(params: JobCleanupParams): Promise<JobCleanupResult>;
+  /** Create a schedule; its first tick is the next one after `now`. StateConflictError if the name is taken. */
+  scheduleCreate(params: { schedule: ScheduleInput; now: number }): Promise<Schedule>;
+  /** Replace a schedule's definition (and `enabled`); its next tick is recomputed from `now`. NotFoundError if missing. */
+  scheduleUpdate(params: { schedule: ScheduleInput; now: number }): Promise<Schedule>;
+  scheduleGet(params: { name: string }): Promise<Schedule | null>;
+  scheduleList(): Promise<Schedule[]>;
+  /** True if it existed. Jobs it already enqueued stay. */
+  scheduleDelete(params: { name: string }): Promise<boolean>;
+  /** Enabled schedules whose next tick is due by `now`. */
+  scheduleDue(params: { now: number; limit?: number }): Promise<Schedule[]>;
+  /** The earliest next tick of any enabled schedule, or null. */
+  scheduleNextRunAt(): Promise<number | null>;
+  /**
+   * Fire tick `due` of a schedule: in one transaction, if the schedule still stands at `due`, create
+   * `job` (unique key `schedule:<name>:<due>`) and move the schedule to its next tick after `now`
+   * (ticks missed while nothing ran collapse into this one). Exactly one caller wins each tick.
+   */
+  scheduleFire(params: { name: string; due: number; job: NewJob; now: number }): Promise<ScheduleFireResult>;
   /**
    * Watch for commits by other processes. `onChange` fires (at most once per `intervalMs`) after
    * another connection changed the database. Returns a function that stops watching.

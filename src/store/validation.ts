@@ -6,7 +6,8 @@
  */
 import { ValidationError } from './errors.js';
 import { JOB_STATE_LIST, ORPHAN_POLICIES, type JobState, type OrphanPolicy } from './states.js';
-import type { JobPatch, JobSortKey, NewJob } from './contract.js';
+import type { JobPatch, JobSortKey, NewJob, ScheduleInput } from './contract.js';
+import { cronNext, parseCron } from './cron.js';
 
 export const LIMITS = Object.freeze({
   typeLength: 128,
@@ -237,4 +238,65 @@ export function validateErrorText(value: unknown, field = 'error'): string {
   if (typeof value !== 'string') fail(field, 'a string', value);
   // Error text is stored, not trusted: cap it so a runaway message cannot bloat the row.
   return value.length > 8_192 ? `${value.slice(0, 8_192)}…` : value;
+}
+
+/** Schedule names: 1-128 of letters, digits, `.`, `_`, `:` and `-`. */
+export const SCHEDULE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+/** Interval schedules: at least a second, at most a year. */
+export const SCHEDULE_EVERY_MS = Object.freeze({ min: 1_000, max: 366 * 86_400_000 });
+
+export function validateScheduleName(value: unknown, field = 'name'): string {
+  if (typeof value !== 'string' || !SCHEDULE_NAME_PATTERN.test(value)) {
+    fail(field, 'a schedule name of 1-128 letters, digits, ".", "_", ":" or "-", e.g. "nightly-report"', value);
+  }
+  return value;
+}
+
+export interface NormalizedSchedule {
+  name: string;
+  type: string;
+  data: string;
+  cron: string | null;
+  everyMs: number | null;
+  timezone: 'utc' | 'local';
+  priority: number;
+  enabled: boolean;
+}
+
+export function validateScheduleInput(input: unknown, maxDataBytes: number): NormalizedSchedule {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) fail('schedule', 'an object with name, type and cron or everyMs', input);
+  const s = input as ScheduleInput;
+  const hasCron = s.cron !== undefined && s.cron !== null;
+  const hasEvery = s.everyMs !== undefined && s.everyMs !== null;
+  if (hasCron === hasEvery) {
+    throw new ValidationError(hasCron ? 'everyMs' : 'cron', 'give exactly one of cron (e.g. "0 3 * * *") and everyMs (e.g. 60000)');
+  }
+  const timezone: unknown = s.timezone ?? 'utc';
+  if (timezone !== 'utc' && timezone !== 'local') fail('timezone', '"utc" or "local"', timezone);
+  if (s.enabled !== undefined && typeof s.enabled !== 'boolean') fail('enabled', 'true or false', s.enabled);
+  let cron: string | null = null;
+  if (hasCron) {
+    const parsed = parseCron(s.cron, timezone);
+    if (cronNext(parsed, Date.now()) === null) {
+      throw new ValidationError('cron', `"${parsed.source}" never matches a date (e.g. February 30th); check the day and month fields`);
+    }
+    cron = parsed.source;
+  }
+  return {
+    name: validateScheduleName(s.name),
+    type: validateJobType(s.type),
+    data: serializeJson('data', s.data, maxDataBytes),
+    cron,
+    everyMs: hasEvery ? validateInteger('everyMs', s.everyMs, SCHEDULE_EVERY_MS.min, SCHEDULE_EVERY_MS.max) : null,
+    timezone,
+    priority: s.priority === undefined ? 0 : validateInteger('priority', s.priority, -LIMITS.priority, LIMITS.priority),
+    enabled: s.enabled ?? true,
+  };
+}
+
+/** The next tick strictly after `now`. Interval schedules keep their phase from `anchor`. */
+export function scheduleNextTick(s: Pick<NormalizedSchedule, 'cron' | 'everyMs' | 'timezone'>, now: number, anchor: number): number | null {
+  if (s.cron !== null) return cronNext(parseCron(s.cron, s.timezone), now);
+  const every = s.everyMs as number;
+  return anchor + every * (Math.floor(Math.max(0, now - anchor) / every) + 1);
 }

@@ -6,15 +6,17 @@
  * wrong data shape is a compile error. `enqueueAny` takes a type name and unknown data, for input
  * that arrives at run time (HTTP, CLI); it validates through the definition when one is registered.
  */
-import type { Job, JobCancelResult, JobListParams, JobListResult, JobPatch, JobStats, JobStore, NewJob } from '../store/contract.js';
-import { ValidationError } from '../store/errors.js';
+import type { Job, JobCancelResult, JobListParams, JobListResult, JobPatch, JobStats, JobStore, NewJob, Schedule, ScheduleInput } from '../store/contract.js';
+import { AgentqError, NotFoundError, ValidationError } from '../store/errors.js';
 import type { OpenDatabaseOptions } from '../store/sqlite/database.js';
 import { createSqliteStore } from '../store/sqlite/store.js';
 import { JOB_STATES, type JobState } from '../store/states.js';
 import { LIMITS, validateInteger, validateJobType, validateTime } from '../store/validation.js';
 import { JobEvents } from '../queue/events.js';
 import { JobRegistry, validateJobData, type AnyJobDefinition, type DataOf } from '../queue/registry.js';
-import { JobWorker, type JobWorkerOptions, type WorkerStats } from '../queue/worker.js';
+import { JobWorker, describeThrown, type JobWorkerOptions, type WorkerStats } from '../queue/worker.js';
+import { DEFAULT_MAINTENANCE_SCHEDULES, MAINTENANCE_TYPES, maintenanceJobs, type MaintenanceOptions } from '../queue/maintenance.js';
+import { Scheduler } from '../queue/scheduler.js';
 
 export interface EnqueueOptions {
   priority?: number;
@@ -49,6 +51,24 @@ export interface JobSystemOptions<Defs extends readonly AnyJobDefinition[]> {
   maxDataBytes?: number;
   /** Time given to running jobs on stop() before they are aborted. Default 10,000 ms. */
   graceMs?: number;
+  /** Maintenance jobs and their schedules (cleanup hourly, backup daily, vacuum weekly); false for none. */
+  maintenance?: MaintenanceOptions | false;
+  /** Longest sleep of the scheduler between checks. Default 1,000 ms. */
+  schedulerPollMs?: number;
+}
+
+/** Recurring schedules: each enqueues one job of its type per tick, across all processes. */
+export interface ScheduleApi {
+  /** Create a schedule (data is validated by its job type's definition when registered). */
+  add(schedule: ScheduleInput): Promise<Schedule>;
+  /** Replace a schedule's definition. */
+  update(schedule: ScheduleInput): Promise<Schedule>;
+  get(name: string): Promise<Schedule | null>;
+  list(): Promise<Schedule[]>;
+  enable(name: string): Promise<Schedule>;
+  disable(name: string): Promise<Schedule>;
+  /** True if it existed. */
+  remove(name: string): Promise<boolean>;
 }
 
 export interface SystemStats {
@@ -68,6 +88,11 @@ export class JobSystem<Defs extends readonly AnyJobDefinition[] = readonly AnyJo
   readonly worker: JobWorker;
   private readonly clock: () => number;
   private readonly graceMs: number;
+  readonly schedules: ScheduleApi;
+  /** Settles once start()'s background work (maintenance schedules, scheduler) is done. */
+  ready: Promise<void> = Promise.resolve();
+  private readonly scheduler: Scheduler;
+  private readonly maintenance: MaintenanceOptions | false;
   private closed = false;
   private signalCleanup: (() => void) | null = null;
 
@@ -77,8 +102,19 @@ export class JobSystem<Defs extends readonly AnyJobDefinition[] = readonly AnyJo
       ...(typeof options.database === 'string' ? { path: options.database } : options.database),
       ...(options.maxDataBytes === undefined ? {} : { maxDataBytes: options.maxDataBytes }),
     });
+    this.maintenance = options.maintenance ?? {};
+    if (this.maintenance !== false) for (const def of maintenanceJobs(this.store, this.maintenance)) this.registry.register(def);
     for (const def of options.jobs ?? []) this.registry.register(def);
     this.clock = options.worker?.clock ?? Date.now;
+    this.scheduler = new Scheduler({
+      store: this.store,
+      events: this.events,
+      clock: this.clock,
+      pollIntervalMs: validateInteger('schedulerPollMs', options.schedulerPollMs ?? 1_000, 10, 3_600_000),
+      buildJob: (s) => this.scheduledJob(s),
+      onFired: () => { this.worker.wake(); },
+    });
+    this.schedules = this.scheduleApi();
     this.worker = new JobWorker({
       ...options.worker,
       ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
@@ -183,14 +219,85 @@ export class JobSystem<Defs extends readonly AnyJobDefinition[] = readonly AnyJo
     };
   }
 
-  /** Start processing jobs. */
+  /** Start processing jobs and firing schedules. */
   start(): this {
     this.worker.start();
+    this.ready = this.ensureMaintenanceSchedules().then(() => {
+      if (this.worker.isRunning) this.scheduler.start();
+    });
     return this;
+  }
+
+  /** The job a schedule's tick enqueues: validated and defaulted like any enqueue. */
+  private scheduledJob(s: Schedule): NewJob {
+    try {
+      return this.newJob(s.type, s.data, { priority: s.priority }, this.clock());
+    } catch (err) {
+      // The definition changed since the schedule was saved: enqueue as saved, and say so.
+      this.events.emit('worker:error', { error: `schedule ${s.name}: ${describeThrown(err)}`, code: err instanceof AgentqError ? err.code : 'UNKNOWN' });
+      return { type: s.type, data: s.data, priority: s.priority };
+    }
+  }
+
+  /** Create the configured maintenance schedules if missing; keep a user's enable/disable choice. */
+  private async ensureMaintenanceSchedules(): Promise<void> {
+    if (this.maintenance === false) return;
+    const wanted = { ...DEFAULT_MAINTENANCE_SCHEDULES, ...this.maintenance.schedules };
+    for (const key of ['cleanup', 'backup', 'vacuum'] as const) {
+      const cron = wanted[key];
+      if (cron === false) continue;
+      const name = MAINTENANCE_TYPES[key];
+      try {
+        const existing = await this.store.scheduleGet({ name });
+        if (existing === null) await this.store.scheduleCreate({ schedule: { name, type: name, cron }, now: this.clock() });
+        else if (existing.cron !== cron) {
+          await this.store.scheduleUpdate({ schedule: { name, type: name, cron, enabled: existing.enabled, data: existing.data }, now: this.clock() });
+        }
+      } catch (err) {
+        // Another process created it meanwhile (StateConflictError), or the store is unavailable.
+        if ((err as { code?: string }).code !== 'STATE_CONFLICT') {
+          this.events.emit('worker:error', { error: `maintenance schedule ${name}: ${describeThrown(err)}`, code: err instanceof AgentqError ? err.code : 'UNKNOWN' });
+        }
+      }
+    }
+  }
+
+  private scheduleApi(): ScheduleApi {
+    const checked = (input: ScheduleInput): ScheduleInput => {
+      if (typeof input !== 'object' || (input as unknown) === null) throw new ValidationError('schedule', 'must be an object with name, type and cron or everyMs');
+      const def = typeof input.type === 'string' ? this.registry.get(input.type) : undefined;
+      return def === undefined ? input : { ...input, data: validateJobData(def, input.data) };
+    };
+    const setEnabled = async (name: string, enabled: boolean): Promise<Schedule> => {
+      const s = await this.store.scheduleGet({ name });
+      if (s === null) throw new NotFoundError('schedule', name);
+      const { cron, everyMs, timezone, priority, type, data } = s;
+      const updated = await this.store.scheduleUpdate({ schedule: { name, type, data, cron, everyMs, timezone, priority, enabled }, now: this.clock() });
+      this.scheduler.wake();
+      return updated;
+    };
+    return {
+      add: async (input) => {
+        const s = await this.store.scheduleCreate({ schedule: checked(input), now: this.clock() });
+        this.scheduler.wake();
+        return s;
+      },
+      update: async (input) => {
+        const s = await this.store.scheduleUpdate({ schedule: checked(input), now: this.clock() });
+        this.scheduler.wake();
+        return s;
+      },
+      get: (name) => this.store.scheduleGet({ name }),
+      list: () => this.store.scheduleList(),
+      enable: (name) => setEnabled(name, true),
+      disable: (name) => setEnabled(name, false),
+      remove: (name) => this.store.scheduleDelete({ name }),
+    };
   }
 
   /** Stop processing: see JobWorker.stop. Safe to call more than once. */
   async stop(options: { graceMs?: number } = {}): Promise<void> {
+    this.scheduler.stop();
     if (this.worker.isRunning) await this.worker.stop({ graceMs: options.graceMs ?? this.graceMs });
   }
 

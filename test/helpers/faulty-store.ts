@@ -17,12 +17,14 @@ export interface FaultyStore {
   calls(method: AsyncMethod): number;
 }
 
-export function faultyStore(inner: JobStore): FaultyStore {
+/** `without` hides optional members (e.g. `maintenance`), as a backend lacking them would. */
+export function faultyStore(inner: JobStore, without: (keyof JobStore)[] = []): FaultyStore {
   const failures = new Map<string, { times: number; error: unknown }>();
   const holds = new Map<string, Promise<void>>();
   const counts = new Map<string, number>();
   const store = new Proxy(inner, {
     get(target, prop: string) {
+      if ((without as string[]).includes(prop)) return undefined;
       const value = Reflect.get(target, prop) as unknown;
       if (typeof value !== 'function' || prop === 'changesWatch') {
         return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;

@@ -246,7 +246,7 @@ describe('races and edges', () => {
     await waitForJob(base, events, id, 'completed');
   });
 
-  it('drops a pending throttled progress write when the job ends first', async () => {
+  it('writes a progress update still waiting on the throttle with the completion', async () => {
     const { w, events } = worker([defineJob({
       type: 'f.quick',
       run: (_: unknown, ctx) => {
@@ -258,7 +258,7 @@ describe('races and edges', () => {
     const id = await enqueue('f.quick');
     w.start();
     const job = await waitForJob(base, events, id, 'completed');
-    expect(job.progress).toBe(1);
+    expect(job.progress).toBe(2);
   });
 
   it('writes outcomes that arrive while a write is in flight right after it', async () => {

@@ -167,6 +167,7 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
         ['outcomes[0].retryAt', () => store.jobFinish({ outcomes: [{ kind: 'failed', id: 1, token: 1, error: 'x', retryAt: Number.NaN }], now: T0 })],
         ['outcomes[0].runAt', () => store.jobFinish({ outcomes: [{ kind: 'snoozed', id: 1, token: 1, runAt: -1 }], now: T0 })],
         ['outcomes[0].result', () => store.jobFinish({ outcomes: [{ kind: 'completed', id: 1, token: 1, result: circular }], now: T0 })],
+        ['outcomes[0].progress', () => store.jobFinish({ outcomes: [{ kind: 'completed', id: 1, token: 1, progress: circular }], now: T0 })],
         ['ids', () => store.jobCancel({ now: T0 })],
         ['ids', () => store.jobCancel({ ids: 'all' as never, now: T0 })],
         ['ids[0]', () => store.jobCancel({ ids: [0], now: T0 })],
@@ -379,9 +380,9 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
 
       it('completes with a result', async () => {
         const j = await running();
-        const res = await store.jobFinish({ now: T0 + 500, outcomes: [{ kind: 'completed', id: j.id, token: j.leaseToken, result: { ok: true } }] });
+        const res = await store.jobFinish({ now: T0 + 500, outcomes: [{ kind: 'completed', id: j.id, token: j.leaseToken, result: { ok: true }, progress: 100 }] });
         expect(res).toEqual([{ id: j.id, applied: true, status: 'completed' }]);
-        expect(await store.jobGet({ id: j.id })).toMatchObject({ status: 'completed', result: { ok: true }, finishedAt: T0 + 500, leaseOwner: null, leaseExpiresAt: null });
+        expect(await store.jobGet({ id: j.id })).toMatchObject({ status: 'completed', result: { ok: true }, progress: 100, finishedAt: T0 + 500, leaseOwner: null, leaseExpiresAt: null });
         expect((await store.jobAttempts({ id: j.id }))[0]).toMatchObject({ outcome: 'completed', finishedAt: T0 + 500, error: null });
       });
 
@@ -590,6 +591,88 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
         expect(await store.jobGet({ id: queued.id })).not.toBeNull();
         const again = await store.jobCleanup({ now: T0 + 7 * DAY + 1, olderThan: { completed: 7 * DAY, failed: 30 * DAY } });
         expect(again.deleted).toBe(0);
+      });
+    });
+
+    describe('schedules', () => {
+      const MIN = 60_000;
+      it('creates, reads, lists, updates and deletes schedules', async () => {
+        const s = await store.scheduleCreate({ schedule: { name: 'hourly-report', type: 't.a', data: { k: 1 }, cron: '0 * * * *', priority: 2 }, now: T0 });
+        expect(s).toMatchObject({ name: 'hourly-report', type: 't.a', data: { k: 1 }, cron: '0 * * * *', everyMs: null, timezone: 'utc', priority: 2, enabled: true, lastRunAt: null });
+        expect(s.nextRunAt).toBe(Math.floor(T0 / 3_600_000) * 3_600_000 + 3_600_000);
+        const every = await store.scheduleCreate({ schedule: { name: 'tick', type: 't.b', everyMs: 5_000 }, now: T0 });
+        expect(every.nextRunAt).toBe(T0 + 5_000);
+        await expect(store.scheduleCreate({ schedule: { name: 'tick', type: 't.b', everyMs: 5_000 }, now: T0 })).rejects.toBeInstanceOf(StateConflictError);
+        expect((await store.scheduleList()).map((x) => x.name)).toEqual(['hourly-report', 'tick']);
+        expect(await store.scheduleGet({ name: 'tick' })).toEqual(every);
+        expect(await store.scheduleGet({ name: 'nope' })).toBeNull();
+        const off = await store.scheduleUpdate({ schedule: { name: 'tick', type: 't.b', everyMs: 5_000, enabled: false }, now: T0 + 1 });
+        expect(off).toMatchObject({ enabled: false, nextRunAt: null });
+        const on = await store.scheduleUpdate({ schedule: { name: 'tick', type: 't.b', everyMs: 7_000 }, now: T0 + 2 });
+        expect(on).toMatchObject({ enabled: true, everyMs: 7_000, nextRunAt: T0 + 2 + 7_000 });
+        const same = await store.scheduleUpdate({ schedule: { name: 'tick', type: 't.c', everyMs: 7_000, data: 'x' }, now: T0 + 3 });
+        expect(same).toMatchObject({ type: 't.c', data: 'x', nextRunAt: T0 + 2 + 7_000 });
+        await expect(store.scheduleUpdate({ schedule: { name: 'ghost', type: 't.b', everyMs: 5_000 }, now: T0 })).rejects.toBeInstanceOf(NotFoundError);
+        const disabled = await store.scheduleCreate({ schedule: { name: 'later', type: 't.b', cron: '@daily', enabled: false }, now: T0 });
+        expect(disabled.nextRunAt).toBeNull();
+        expect(await store.scheduleDelete({ name: 'tick' })).toBe(true);
+        expect(await store.scheduleDelete({ name: 'tick' })).toBe(false);
+      });
+
+      it('fires each tick exactly once, collapsing ticks missed while nothing ran', async () => {
+        await store.scheduleCreate({ schedule: { name: 'm', type: 't.a', everyMs: MIN, data: 'payload' }, now: T0 });
+        expect(await store.scheduleNextRunAt()).toBe(T0 + MIN);
+        expect(await store.scheduleDue({ now: T0 + MIN - 1 })).toEqual([]);
+        const [due] = await store.scheduleDue({ now: T0 + MIN });
+        expect(due!.nextRunAt).toBe(T0 + MIN);
+        const fire = { name: 'm', due: T0 + MIN, job: { type: 't.a', data: 'payload' } };
+        const first = await store.scheduleFire({ ...fire, now: T0 + MIN });
+        expect(first).toMatchObject({ fired: true, nextRunAt: T0 + 2 * MIN });
+        const second = await store.scheduleFire({ ...fire, now: T0 + MIN });
+        expect(second).toEqual({ fired: false, jobId: null, nextRunAt: T0 + 2 * MIN });
+        const job = await store.jobGet({ id: first.jobId! });
+        expect(job).toMatchObject({ type: 't.a', data: 'payload', uniqueKey: `schedule:m:${T0 + MIN}` });
+        // Down for 10 minutes: one job for the missed ticks, next tick in phase after now.
+        const late = await store.scheduleFire({ name: 'm', due: T0 + 2 * MIN, job: { type: 't.a' }, now: T0 + 12 * MIN + 5 });
+        expect(late).toMatchObject({ fired: true, nextRunAt: T0 + 13 * MIN });
+        expect((await store.scheduleGet({ name: 'm' }))).toMatchObject({ lastRunAt: T0 + 2 * MIN, lastJobId: late.jobId });
+        expect((await store.jobList({ type: ['t.a'] })).total).toBe(2);
+        await store.scheduleUpdate({ schedule: { name: 'm', type: 't.a', everyMs: MIN, enabled: false }, now: T0 + 13 * MIN });
+        expect((await store.scheduleFire({ name: 'm', due: T0 + 13 * MIN, job: { type: 't.a' }, now: T0 + 13 * MIN })).fired).toBe(false);
+        expect(await store.scheduleNextRunAt()).toBeNull();
+        expect((await store.scheduleFire({ name: 'gone', due: T0, job: { type: 't.a' }, now: T0 })).fired).toBe(false);
+      });
+
+      it('fires cron schedules at their next match after now', async () => {
+        await store.scheduleCreate({ schedule: { name: 'c', type: 't.a', cron: '*/10 * * * *' }, now: T0 });
+        const first = (await store.scheduleGet({ name: 'c' }))!.nextRunAt!;
+        expect(first % (10 * MIN)).toBe(0);
+        const r = await store.scheduleFire({ name: 'c', due: first, job: { type: 't.a' }, now: first + 25 * MIN });
+        expect(r.nextRunAt).toBe(first + 30 * MIN);
+      });
+
+      it.each([
+        ['schedule', () => store.scheduleCreate({ schedule: null as never, now: T0 })],
+        ['name', () => store.scheduleCreate({ schedule: { name: 'bad name', type: 't.a', everyMs: 5_000 }, now: T0 })],
+        ['type', () => store.scheduleCreate({ schedule: { name: 'a', type: 'bad type', everyMs: 5_000 }, now: T0 })],
+        ['cron', () => store.scheduleCreate({ schedule: { name: 'a', type: 't.a' }, now: T0 })],
+        ['everyMs', () => store.scheduleCreate({ schedule: { name: 'a', type: 't.a', cron: '@daily', everyMs: 5_000 }, now: T0 })],
+        ['everyMs', () => store.scheduleCreate({ schedule: { name: 'a', type: 't.a', everyMs: 10 }, now: T0 })],
+        ['cron', () => store.scheduleCreate({ schedule: { name: 'a', type: 't.a', cron: '61 * * * *' }, now: T0 })],
+        ['cron', () => store.scheduleCreate({ schedule: { name: 'a', type: 't.a', cron: '0 0 31 2 *' }, now: T0 })],
+        ['timezone', () => store.scheduleCreate({ schedule: { name: 'a', type: 't.a', cron: '@daily', timezone: 'mars' as never }, now: T0 })],
+        ['enabled', () => store.scheduleCreate({ schedule: { name: 'a', type: 't.a', cron: '@daily', enabled: 'yes' as never }, now: T0 })],
+        ['priority', () => store.scheduleCreate({ schedule: { name: 'a', type: 't.a', cron: '@daily', priority: 0.5 }, now: T0 })],
+        ['data', () => store.scheduleCreate({ schedule: { name: 'a', type: 't.a', cron: '@daily', data: 1n }, now: T0 })],
+        ['name', () => store.scheduleGet({ name: '' })],
+        ['due', () => store.scheduleFire({ name: 'a', due: Number.NaN, job: { type: 't.a' }, now: T0 })],
+        ['job.type', () => store.scheduleFire({ name: 'a', due: T0, job: { type: '' }, now: T0 })],
+        ['limit', () => store.scheduleDue({ now: T0, limit: 0 })],
+      ])('rejects a bad %s', async (field, call) => {
+        const err = await call().then(() => null, (e: unknown) => e);
+        expect(err).toBeInstanceOf(ValidationError);
+        expect((err as ValidationError).field).toBe(field);
+        expect(await store.scheduleList()).toEqual([]);
       });
     });
 

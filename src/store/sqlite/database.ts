@@ -134,6 +134,10 @@ export function openDatabase(options: OpenDatabaseOptions = {}): SqliteDatabase 
     throw unavailable(path, err);
   }
   try {
+    // Only settable on a new file, before WAL mode writes its header: lets vacuum free space in short steps.
+    if ((db.pragma('user_version', { simple: true }) as number) === 0 && (db.pragma('page_count', { simple: true }) as number) === 0) {
+      db.pragma('auto_vacuum = INCREMENTAL');
+    }
     if (!memory) ensureWal(db, path);
     db.pragma(`synchronous = ${synchronous}`);
     db.pragma('foreign_keys = ON');

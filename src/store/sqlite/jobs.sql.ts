@@ -86,8 +86,8 @@ RETURNING id`,
 SELECT status, type, run_at, started_at, attempts, max_attempts, lease_token, lease_owner, cancel_requested_at FROM jobs WHERE id = ?`,
 
   finishFinal: `
--- End a running job for good (completed, failed or cancelled). Params: @id @token @status @result @error @now. Returns: changes 1 if fenced in.
-UPDATE jobs SET status = @status, result = @result, error = @error, finished_at = @now, updated_at = @now,
+-- End a running job for good (completed, failed or cancelled); a non-null @progress replaces the last one. Params: @id @token @status @result @error @progress @now. Returns: changes 1 if fenced in.
+UPDATE jobs SET status = @status, result = @result, error = @error, progress = coalesce(@progress, progress), finished_at = @now, updated_at = @now,
   lease_owner = NULL, lease_expires_at = NULL
 WHERE id = @id AND lease_token = @token AND status = ${RUNNING}`,
 
@@ -166,4 +166,44 @@ SELECT id, type FROM jobs INDEXED BY jobs_${status}_at WHERE status = ${q(status
   deleteByIds: `
 -- Delete jobs by id (their attempts cascade). Params: ? ids (JSON array). Returns: changes.
 DELETE FROM jobs WHERE id IN (SELECT value FROM json_each(?))`,
+} as const;
+
+/** Statements for recurring schedules. */
+export const SCHEDULE_SQL = {
+  scheduleInsert: `
+-- Create a schedule. Params: @name @type @data @cron @everyMs @timezone @priority @enabled @nextRunAt @now. Returns: changes 0 if the name is taken.
+INSERT INTO schedules (name, type, data, cron, every_ms, timezone, priority, enabled, next_run_at, created_at, updated_at)
+VALUES (@name, @type, @data, @cron, @everyMs, @timezone, @priority, @enabled, @nextRunAt, @now, @now)
+ON CONFLICT (name) DO NOTHING`,
+
+  scheduleByName: `
+-- One schedule. Params: ? name. Returns: the row or nothing.
+SELECT * FROM schedules WHERE name = ?`,
+
+  scheduleAll: `
+-- Every schedule by name. Params: none. Returns: rows.
+SELECT * FROM schedules ORDER BY name`,
+
+  scheduleUpdate: `
+-- Replace a schedule's definition and state. Params: @name @type @data @cron @everyMs @timezone @priority @enabled @nextRunAt @now. Returns: changes.
+UPDATE schedules SET type = @type, data = @data, cron = @cron, every_ms = @everyMs, timezone = @timezone,
+  priority = @priority, enabled = @enabled, next_run_at = @nextRunAt, updated_at = @now
+WHERE name = @name`,
+
+  scheduleDelete: `
+-- Delete a schedule. Params: ? name. Returns: changes.
+DELETE FROM schedules WHERE name = ?`,
+
+  scheduleDue: `
+-- Enabled schedules due by a time, earliest first. Params: @now @limit. Returns: rows.
+SELECT * FROM schedules INDEXED BY schedules_due WHERE enabled = 1 AND next_run_at <= @now ORDER BY next_run_at LIMIT @limit`,
+
+  scheduleNextDue: `
+-- The earliest next run of an enabled schedule. Params: none. Returns: next_run_at or nothing.
+SELECT next_run_at FROM schedules INDEXED BY schedules_due WHERE enabled = 1 AND next_run_at IS NOT NULL ORDER BY next_run_at LIMIT 1`,
+
+  scheduleAdvance: `
+-- Move a schedule past a tick if it still stands at that tick (compare-and-set). Params: @name @due @nextRunAt @jobId @now. Returns: changes 1 for the one caller that wins the tick.
+UPDATE schedules SET next_run_at = @nextRunAt, last_run_at = @due, last_job_id = @jobId, updated_at = @now
+WHERE name = @name AND enabled = 1 AND next_run_at = @due`,
 } as const;

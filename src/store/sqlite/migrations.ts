@@ -98,6 +98,31 @@ CREATE TABLE job_throughput (
 ) WITHOUT ROWID;
 `,
   },
+  {
+    version: 2,
+    description: 'recurring schedules',
+    sql: `
+CREATE TABLE schedules (
+  name        TEXT    PRIMARY KEY,
+  type        TEXT    NOT NULL,
+  data        TEXT    NOT NULL DEFAULT 'null',
+  cron        TEXT,
+  every_ms    INTEGER,
+  timezone    TEXT    NOT NULL DEFAULT 'utc' CHECK (timezone IN ('utc', 'local')),
+  priority    INTEGER NOT NULL DEFAULT 0,
+  enabled     INTEGER NOT NULL DEFAULT 1,
+  next_run_at INTEGER,
+  last_run_at INTEGER,
+  last_job_id INTEGER,
+  created_at  INTEGER NOT NULL,
+  updated_at  INTEGER NOT NULL,
+  CHECK ((cron IS NULL) <> (every_ms IS NULL))
+) WITHOUT ROWID;
+
+-- Due enabled schedules, earliest first.
+CREATE INDEX schedules_due ON schedules (next_run_at) WHERE enabled = 1;
+`,
+  },
 ];
 
 export const LATEST_VERSION = migrations.length;

@@ -29,6 +29,10 @@ import type {
   JobStore,
   LeaseRef,
   NewJob,
+  Schedule,
+  ScheduleFireResult,
+  StoreMaintenance,
+  ScheduleInput,
   TypeStats,
 } from '../contract.js';
 import { AgentqError, DatabaseFullError, DatabaseUnavailableError, NotFoundError, StateConflictError, ValidationError } from '../errors.js';
@@ -47,6 +51,9 @@ import {
   validateNewJob,
   validateNow,
   validatePatch,
+  validateScheduleInput,
+  validateScheduleName,
+  scheduleNextTick,
   validateSort,
   validateStatusList,
   validateTime,
@@ -56,7 +63,9 @@ import {
 } from '../validation.js';
 import { openDatabase, sqliteCode, type OpenDatabaseOptions, type SqliteDatabase } from './database.js';
 import { Checkpointer } from './checkpointer.js';
-import { SQL } from './jobs.sql.js';
+import { sqliteBackup, sqliteVacuum } from './maintenance.js';
+import { dirname, join } from 'node:path';
+import { SCHEDULE_SQL, SQL } from './jobs.sql.js';
 
 interface JobRow {
   id: number;
@@ -162,8 +171,10 @@ export class SqliteJobStore implements JobStore {
   private readonly ownsDb: boolean;
   private closed = false;
   private readonly checkpointer: Checkpointer | null;
+  readonly maintenance: StoreMaintenance;
   private readonly stmts: { [K in keyof typeof SQL]: (typeof SQL)[K] extends string ? Statement : never };
   private readonly dynamic = new Map<string, Statement>();
+  private readonly scheduleStmts: Record<keyof typeof SCHEDULE_SQL, Statement>;
   private readonly cleanupStmts: Map<string, Statement>;
   private readonly tx: { immediate: <T>(fn: (tally: Tally) => T) => T };
   private createGroup: { job: NormalizedJob; resolve: (r: JobCreateResult) => void; reject: (e: unknown) => void }[] = [];
@@ -187,6 +198,22 @@ export class SqliteJobStore implements JobStore {
       if (typeof sql === 'string') prepared[name] = this.db.prepare(sql);
     }
     this.stmts = prepared as typeof this.stmts;
+    this.scheduleStmts = Object.fromEntries(
+      Object.entries(SCHEDULE_SQL).map(([name, sql]) => [name, this.db.prepare(sql)]),
+    ) as Record<keyof typeof SCHEDULE_SQL, Statement>;
+    const path = this.db.name;
+    const file = path !== ':memory:' && path !== '';
+    this.maintenance = {
+      defaultBackupDir: file ? join(dirname(path), 'backups') : null,
+      vacuum: (params = {}) => {
+        this.check();
+        return file ? sqliteVacuum(path, params) : Promise.reject(new AgentqError('MAINTENANCE', 'an in-memory database has nothing to vacuum'));
+      },
+      backup: (params) => {
+        this.check();
+        return file ? sqliteBackup(path, params) : Promise.reject(new AgentqError('MAINTENANCE', 'an in-memory database cannot be backed up'));
+      },
+    };
     this.cleanupStmts = new Map(FINISHED_STATES.map((s) => [s, this.db.prepare(SQL.cleanupSelect(s))]));
     // One transaction wrapper for the store's lifetime: creating one per call costs more than the insert.
     const tx = this.db.transaction((fn: (tally: Tally) => unknown) => {
@@ -528,7 +555,10 @@ export class SqliteJobStore implements JobStore {
     const token = validateInteger(`${field}.token`, o.token, 0, Number.MAX_SAFE_INTEGER);
     switch (o.kind) {
       case 'completed':
-        return { kind: o.kind, id, token, result: serializeJson(`${field}.result`, o.result, this.maxDataBytes) };
+        return {
+          kind: o.kind, id, token, result: serializeJson(`${field}.result`, o.result, this.maxDataBytes),
+          progress: o.progress === undefined ? null : serializeJson(`${field}.progress`, o.progress, 65_536),
+        };
       case 'failed':
         return {
           kind: o.kind, id, token,
@@ -559,7 +589,7 @@ export class SqliteJobStore implements JobStore {
     let next: Settlement;
     switch (o.kind) {
       case 'completed':
-        next = { status: JOB_STATES.completed, result: o.result, error: null, outcome: ATTEMPT_OUTCOMES.completed };
+        next = { status: JOB_STATES.completed, result: o.result, error: null, outcome: ATTEMPT_OUTCOMES.completed, progress: o.progress };
         break;
       case 'failed':
         if (cancelAsked) next = { status: JOB_STATES.cancelled, result: null, error: o.error, outcome: ATTEMPT_OUTCOMES.cancelled };
@@ -590,7 +620,7 @@ export class SqliteJobStore implements JobStore {
     if (next.status === JOB_STATES.queued) {
       this.stmts.finishRequeue.run({ id, token, runAt: next.runAt, refund: next.refund, error: next.error, now });
     } else {
-      this.stmts.finishFinal.run({ id, token, status: next.status, result: next.result, error: next.error, now });
+      this.stmts.finishFinal.run({ id, token, status: next.status, result: next.result, error: next.error, progress: next.progress ?? null, now });
     }
     tally.finish(lease.type, next.status, lease.run_at, lease.started_at, now);
     const attemptError = next.outcome === ATTEMPT_OUTCOMES.completed || next.outcome === ATTEMPT_OUTCOMES.released ? null : next.error;
@@ -807,6 +837,79 @@ export class SqliteJobStore implements JobStore {
     return result;
   }
 
+  private scheduleRow(name: string): ScheduleRow | undefined {
+    return this.scheduleStmts.scheduleByName.get(name) as ScheduleRow | undefined;
+  }
+
+  async scheduleCreate(params: { schedule: ScheduleInput; now: number }): Promise<Schedule> {
+    const now = validateNow(params.now);
+    const s = validateScheduleInput(params.schedule, this.maxDataBytes);
+    return this.write(() => {
+      const nextRunAt = s.enabled ? scheduleNextTick(s, now, now) : null;
+      const info = this.scheduleStmts.scheduleInsert.run({ ...s, enabled: s.enabled ? 1 : 0, nextRunAt, now });
+      if (info.changes === 0) {
+        throw new StateConflictError(`a schedule named "${s.name}" exists already; update it, or remove it first`);
+      }
+      return rowToSchedule(this.scheduleRow(s.name) as ScheduleRow);
+    });
+  }
+
+  async scheduleUpdate(params: { schedule: ScheduleInput; now: number }): Promise<Schedule> {
+    const now = validateNow(params.now);
+    const s = validateScheduleInput(params.schedule, this.maxDataBytes);
+    return this.write(() => {
+      const current = this.scheduleRow(s.name);
+      if (current === undefined) throw new NotFoundError('schedule', s.name);
+      const sameTiming = current.cron === s.cron && current.every_ms === s.everyMs && current.timezone === s.timezone;
+      // Unchanged timing keeps a pending tick; anything else starts from now.
+      const nextRunAt = !s.enabled ? null
+        : sameTiming && current.next_run_at !== null ? current.next_run_at : scheduleNextTick(s, now, now);
+      this.scheduleStmts.scheduleUpdate.run({ ...s, enabled: s.enabled ? 1 : 0, nextRunAt, now });
+      return rowToSchedule(this.scheduleRow(s.name) as ScheduleRow);
+    });
+  }
+
+  async scheduleGet(params: { name: string }): Promise<Schedule | null> {
+    const name = validateScheduleName(params.name);
+    const row = this.read(() => this.scheduleRow(name));
+    return row === undefined ? null : rowToSchedule(row);
+  }
+
+  async scheduleList(): Promise<Schedule[]> {
+    return this.read(() => (this.scheduleStmts.scheduleAll.all() as ScheduleRow[]).map(rowToSchedule));
+  }
+
+  async scheduleDelete(params: { name: string }): Promise<boolean> {
+    const name = validateScheduleName(params.name);
+    return this.write(() => this.scheduleStmts.scheduleDelete.run(name).changes === 1);
+  }
+
+  async scheduleDue(params: { now: number; limit?: number }): Promise<Schedule[]> {
+    const now = validateNow(params.now);
+    const limit = params.limit === undefined ? 100 : validateLimit(params.limit, 'limit', LIMITS.batchMax);
+    return this.read(() => (this.scheduleStmts.scheduleDue.all({ now, limit }) as ScheduleRow[]).map(rowToSchedule));
+  }
+
+  async scheduleNextRunAt(): Promise<number | null> {
+    const row = this.read(() => this.scheduleStmts.scheduleNextDue.get() as { next_run_at: number } | undefined);
+    return row === undefined ? null : row.next_run_at;
+  }
+
+  async scheduleFire(params: { name: string; due: number; job: NewJob; now: number }): Promise<ScheduleFireResult> {
+    const name = validateScheduleName(params.name);
+    const due = validateTime('due', params.due);
+    const now = validateNow(params.now);
+    const job = validateNewJob({ ...params.job, uniqueKey: `schedule:${name}:${due}` }, now, this.maxDataBytes, 'job.');
+    return this.write((tally) => {
+      const row = this.scheduleRow(name);
+      if (row?.enabled !== 1 || row.next_run_at !== due) return { fired: false, jobId: null, nextRunAt: row?.next_run_at ?? null };
+      const { job: created } = this.insertOne(job, now, tally);
+      const nextRunAt = scheduleNextTick({ cron: row.cron, everyMs: row.every_ms, timezone: row.timezone }, now, due);
+      this.scheduleStmts.scheduleAdvance.run({ name, due, nextRunAt, jobId: created.id, now });
+      return { fired: true, jobId: created.id, nextRunAt };
+    });
+  }
+
   changesWatch(params: { intervalMs: number; onChange: () => void }): () => void {
     const intervalMs = validateInteger('intervalMs', params.intervalMs, 1, 3_600_000);
     this.check();
@@ -852,7 +955,7 @@ interface LeaseRow {
 /** How a running job's attempt ends: back in the queue, or in a final state. */
 type Settlement =
   | { status: 'queued'; runAt: number; refund: 0 | 1; error: string | null; outcome: AttemptOutcome }
-  | { status: 'completed' | 'failed' | 'cancelled'; result: string | null; error: string | null; outcome: AttemptOutcome };
+  | { status: 'completed' | 'failed' | 'cancelled'; result: string | null; error: string | null; outcome: AttemptOutcome; progress?: string | null };
 
 /** State changes collected during one transaction, written to the counters before it commits. */
 class Tally {
@@ -892,7 +995,7 @@ class Tally {
 }
 
 type NormalizedOutcome =
-  | { kind: 'completed'; id: number; token: number; result: string }
+  | { kind: 'completed'; id: number; token: number; result: string; progress: string | null }
   | { kind: 'failed'; id: number; token: number; error: string; retryAt: number | null }
   | { kind: 'snoozed'; id: number; token: number; runAt: number; error: string | null }
   | { kind: 'cancelled'; id: number; token: number; error: string }
@@ -905,6 +1008,30 @@ function validateLeases(value: unknown): LeaseRef[] {
     const ref = l as LeaseRef;
     return { id: validateId(ref.id, `leases[${i}].id`), token: validateInteger(`leases[${i}].token`, ref.token, 0, Number.MAX_SAFE_INTEGER) };
   });
+}
+
+interface ScheduleRow {
+  name: string;
+  type: string;
+  data: string;
+  cron: string | null;
+  every_ms: number | null;
+  timezone: 'utc' | 'local';
+  priority: number;
+  enabled: number;
+  next_run_at: number | null;
+  last_run_at: number | null;
+  last_job_id: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+function rowToSchedule(r: ScheduleRow): Schedule {
+  return {
+    name: r.name, type: r.type, data: JSON.parse(r.data) as unknown, cron: r.cron, everyMs: r.every_ms, timezone: r.timezone,
+    priority: r.priority, enabled: r.enabled === 1, nextRunAt: r.next_run_at, lastRunAt: r.last_run_at, lastJobId: r.last_job_id,
+    createdAt: r.created_at, updatedAt: r.updated_at,
+  };
 }
 
 /** The Job a fresh insert produced, built without reading the row back. */
