@@ -1,3 +1,4 @@
+import { maintenanceBench } from './maintenance.js';
 import { storeBench } from './store.js';
 import { workerBench } from './worker.js';
 
@@ -5,4 +6,5 @@ import { workerBench } from './worker.js';
 export const parts: Record<string, () => Promise<void>> = {
   store: storeBench,
   worker: workerBench,
+  maintenance: maintenanceBench,
 };

@@ -129,7 +129,8 @@ describe('JobSystem', () => {
 describe('library entry point', () => {
   it('exports the public surface', () => {
     expect(Object.keys(lib).sort()).toEqual([
-      'AgentqError', 'ATTEMPT_OUTCOMES', 'DEFAULT_RETRY', 'DatabaseCorruptError', 'DatabaseFullError', 'DatabaseTooNewError',
+      'AgentqError', 'ATTEMPT_OUTCOMES', 'DEFAULT_MAINTENANCE_SCHEDULES', 'DEFAULT_RETENTION', 'DEFAULT_RETRY', 'MAINTENANCE_TYPES', 'Scheduler',
+      'cronNext', 'databaseInUse', 'maintenanceJobs', 'parseCron', 'restoreBackup', 'DatabaseCorruptError', 'DatabaseFullError', 'DatabaseTooNewError',
       'DatabaseUnavailableError', 'FINISHED_STATES', 'JOB_STATES', 'JOB_STATE_LIST', 'JobAbortReason', 'JobEvents', 'JobRegistry',
       'JobSystem', 'JobTimeoutError', 'JobWorker', 'NotFoundError', 'ORPHAN_POLICIES', 'RegistryError', 'SnoozeError',
       'SqliteJobStore', 'StateConflictError', 'TypedEmitter', 'UnrecoverableError', 'ValidationError', 'createJobSystem',
