@@ -3,6 +3,7 @@
  */
 import { expect } from 'vitest';
 import type { JobEventMap, JobEvents } from '../../src/queue/events.js';
+import { defineJob, type AnyJobDefinition } from '../../src/queue/registry.js';
 import type { Job, JobStore } from '../../src/store/contract.js';
 import type { JobState } from '../../src/store/states.js';
 
@@ -85,5 +86,16 @@ export function aborted(signal: AbortSignal): Promise<unknown> {
   return new Promise((resolve) => {
     if (signal.aborted) resolve(signal.reason);
     else signal.addEventListener('abort', () => { resolve(signal.reason); }, { once: true });
+  });
+}
+
+/** A job type whose handler resolves `started`, then waits for its signal and throws its reason. */
+export function abortWaiter(type: string, started: Deferred<void>): AnyJobDefinition {
+  return defineJob({
+    type,
+    run: async (_data: unknown, ctx) => {
+      started.resolve();
+      throw await aborted(ctx.signal);
+    },
   });
 }

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { defineJob } from '../../src/queue/registry.js';
 import { DEFAULT_RETENTION, maintenanceJobs } from '../../src/queue/maintenance.js';
 import { openDatabase } from '../../src/store/sqlite/database.js';
@@ -11,24 +11,14 @@ import type { JobStore } from '../../src/store/contract.js';
 import { createJobSystem, type JobSystem } from '../../src/system/job-system.js';
 import { faultyStore } from '../helpers/faulty-store.js';
 import { waitForEvent, waitForJob } from '../helpers/jobs.js';
-import { tempDir } from '../helpers/temp.js';
+import { useSystems } from '../helpers/systems.js';
 
 const DAY = 86_400_000;
-let tmp: ReturnType<typeof tempDir>;
-let systems: JobSystem[] = [];
-beforeEach(() => {
-  tmp = tempDir();
-});
-afterEach(async () => {
-  for (const s of systems) await s.close({ graceMs: 0 });
-  systems = [];
-  tmp.cleanup();
-});
+const env = useSystems();
+const tmp = { get dir(): string { return env.dir; } };
 
 function system(options: Parameters<typeof createJobSystem>[0] = {}): JobSystem {
-  const s = createJobSystem({ database: join(tmp.dir, 'jobs.db'), ...options });
-  systems.push(s);
-  return s;
+  return env.track(createJobSystem({ database: join(tmp.dir, 'jobs.db'), ...options }));
 }
 
 /** Finished jobs of type `t.done` with finish times `finishedAt`, `n` at a time. */
@@ -222,7 +212,7 @@ describe('maintenance.backup and restore', () => {
     await expect(store.maintenance.vacuum()).rejects.toThrow(/nothing to vacuum/);
     await expect(store.maintenance.backup({ dir: tmp.dir })).rejects.toThrow(/cannot be backed up/);
     const s = createJobSystem({ store, maintenance: { schedules: { cleanup: false, backup: false, vacuum: false } } });
-    systems.push(s);
+    env.track(s);
     s.start();
     const { job } = await s.enqueueAny('maintenance.backup', {});
     expect((await waitForJob(s.store, s.events, job.id, 'failed')).error).toMatch(/no backup directory/);
@@ -248,7 +238,7 @@ describe('maintenance edge cases', () => {
     const store = createSqliteStore({ path: join(tmp.dir, 'x.db') });
     const bare = faultyStore(store, ['maintenance']).store;
     const s = createJobSystem({ store: bare, maintenance: { schedules: { cleanup: false, backup: false, vacuum: false } } });
-    systems.push(s);
+    env.track(s);
     s.start();
     const { job } = await s.enqueueAny('maintenance.vacuum', undefined);
     expect((await waitForJob(s.store, s.events, job.id, 'failed')).error).toMatch(/has no vacuum or backup/);

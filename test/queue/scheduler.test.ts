@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { defineJob } from '../../src/queue/registry.js';
 import { Scheduler } from '../../src/queue/scheduler.js';
 import { JobEvents } from '../../src/queue/events.js';
@@ -9,18 +9,10 @@ import { createJobSystem, type JobSystem } from '../../src/system/job-system.js'
 import { faultyStore } from '../helpers/faulty-store.js';
 import { waitForEvent, waitForJob } from '../helpers/jobs.js';
 import { spawnTs, waitForExit, waitForLine } from '../helpers/processes.js';
-import { tempDir } from '../helpers/temp.js';
+import { useSystems } from '../helpers/systems.js';
 
-let tmp: ReturnType<typeof tempDir>;
-let systems: JobSystem[] = [];
-beforeEach(() => {
-  tmp = tempDir();
-});
-afterEach(async () => {
-  for (const s of systems) await s.close({ graceMs: 0 });
-  systems = [];
-  tmp.cleanup();
-});
+const env = useSystems();
+const tmp = { get dir(): string { return env.dir; } };
 
 const report = defineJob({
   type: 'report.build',
@@ -32,9 +24,7 @@ const report = defineJob({
 });
 
 function system(options: Parameters<typeof createJobSystem>[0] = {}): JobSystem {
-  const s = createJobSystem({ database: join(tmp.dir, 'jobs.db'), jobs: [report], maintenance: false, schedulerPollMs: 50, ...options });
-  systems.push(s);
-  return s;
+  return env.track(createJobSystem({ database: join(tmp.dir, 'jobs.db'), jobs: [report], maintenance: false, schedulerPollMs: 50, ...options }));
 }
 
 describe('schedules through the job system', () => {
@@ -78,7 +68,7 @@ describe('schedules through the job system', () => {
     ]);
     await a.schedules.disable('maintenance.cleanup');
     await a.close();
-    systems = systems.filter((x) => x !== a);
+    env.untrack(a);
     const b = system({ maintenance: { schedules: { cleanup: '*/30 * * * *' } } }).start();
     await b.ready;
     expect(await b.schedules.get('maintenance.cleanup')).toMatchObject({ cron: '*/30 * * * *', enabled: false });
@@ -89,7 +79,7 @@ describe('schedules through the job system', () => {
     const faults = faultyStore(c.store);
     faults.failNext('scheduleGet', 1, new Error('disk gone'));
     const d = createJobSystem({ store: faults.store, maintenance: {}, schedulerPollMs: 50 });
-    systems.push(d);
+    env.track(d);
     const error = waitForEvent(d.events, 'worker:error');
     d.start();
     await d.ready;

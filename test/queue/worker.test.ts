@@ -1,28 +1,18 @@
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { defineJob, type AnyJobDefinition } from '../../src/queue/registry.js';
 import { JobAbortReason, describeThrown } from '../../src/queue/worker.js';
 import { SnoozeError, UnrecoverableError } from '../../src/store/errors.js';
 import { createSqliteStore } from '../../src/store/sqlite/store.js';
 import { createJobSystem, type JobSystem, type JobSystemOptions } from '../../src/system/job-system.js';
-import { aborted, deferred, expectJobCount, waitForEvent, waitForJob } from '../helpers/jobs.js';
-import { tempDir } from '../helpers/temp.js';
+import { abortWaiter, aborted, deferred, expectJobCount, waitForEvent, waitForJob } from '../helpers/jobs.js';
+import { useSystems } from '../helpers/systems.js';
 
-let tmp: ReturnType<typeof tempDir>;
-const systems: JobSystem[] = [];
-
-beforeEach(() => {
-  tmp = tempDir();
-});
-afterEach(async () => {
-  for (const s of systems.splice(0)) await s.close({ graceMs: 0 });
-  tmp.cleanup();
-});
+const env = useSystems();
+const tmp = { get dir(): string { return env.dir; } };
 
 function system<const D extends readonly AnyJobDefinition[]>(jobs: D, options: Omit<JobSystemOptions<D>, 'jobs'> = {}): JobSystem<D> {
-  const s = createJobSystem({ database: join(tmp.dir, 'jobs.db'), ...options, jobs });
-  systems.push(s);
-  return s;
+  return env.track(createJobSystem({ database: join(tmp.dir, 'jobs.db'), maintenance: false, ...options, jobs }));
 }
 
 describe('end to end', () => {
@@ -251,13 +241,7 @@ describe('timeouts and cancellation', () => {
 
   it('cancel of a running job aborts its handler and ends it cancelled, never retried', async () => {
     const started = deferred();
-    const waiter = defineJob({
-      type: 'test.waiter',
-      run: async (_: undefined, ctx) => {
-        started.resolve();
-        throw await aborted(ctx.signal);
-      },
-    });
+    const waiter = abortWaiter('test.waiter', started);
     const s = system([waiter]).start();
     const { job } = await s.enqueue(waiter, undefined);
     await started.promise;
@@ -269,13 +253,7 @@ describe('timeouts and cancellation', () => {
 
   it('cancel from another process reaches the handler at its next heartbeat', async () => {
     const started = deferred();
-    const waiter = defineJob({
-      type: 'test.waiter',
-      run: async (_: undefined, ctx) => {
-        started.resolve();
-        throw await aborted(ctx.signal);
-      },
-    });
+    const waiter = abortWaiter('test.waiter', started);
     const s = system([waiter], { worker: { heartbeatMs: 20 } }).start();
     const { job } = await s.enqueue(waiter, undefined);
     await started.promise;

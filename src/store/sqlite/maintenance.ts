@@ -95,25 +95,20 @@ src.backup(workerData.dest, {
  */
 export function runThread<T>(code: string, workerData: Record<string, unknown>, onProgress?: (p: MaintenanceProgress) => void): Promise<T> {
   const driver = createRequire(import.meta.url).resolve('better-sqlite3');
+  // Settle only once the thread has exited: by then it has closed every file it opened.
   return new Promise<T>((resolve, reject) => {
     const worker = new Worker(code, { eval: true, execArgv: [], workerData: { ...workerData, driver } });
-    let settled = false;
+    let outcome: { result: T } | { error: Error } | null = null;
     worker.on('message', (m: { progress?: MaintenanceProgress; result?: T; failure?: string }) => {
       if (m.progress !== undefined) onProgress?.(m.progress);
-      if (m.result !== undefined) {
-        settled = true;
-        resolve(m.result);
-      }
-      if (m.failure !== undefined) {
-        settled = true;
-        reject(new AgentqError('MAINTENANCE', m.failure));
-      }
+      if (m.result !== undefined) outcome = { result: m.result };
+      if (m.failure !== undefined) outcome = { error: new AgentqError('MAINTENANCE', m.failure) };
     });
-    // An uncaught error in the thread is followed by its exit: report the error then.
-    let thrown: Error | null = null;
-    worker.once('error', (err) => { thrown = err; });
+    worker.once('error', (err) => { outcome ??= { error: err }; });
     worker.once('exit', (code) => {
-      if (!settled) reject(thrown ?? new AgentqError('MAINTENANCE', `maintenance thread exited with code ${code} before finishing`));
+      const o = outcome ?? { error: new AgentqError('MAINTENANCE', `maintenance thread exited with code ${code} before finishing`) };
+      if ('result' in o) resolve(o.result);
+      else reject(o.error);
     });
   });
 }
@@ -167,7 +162,7 @@ export async function sqliteBackup(path: string, options: BackupOptions): Promis
       throw new DatabaseCorruptError(dest, `the backup failed integrity_check: ${result.integrity.slice(0, 3).join('; ')}`);
     }
   } catch (err) {
-    rmSync(dest, { force: true });
+    for (const f of [dest, `${dest}-wal`, `${dest}-shm`, `${dest}-journal`]) rmSync(f, { force: true });
     throw err;
   }
   const deleted: string[] = [];
