@@ -14,7 +14,7 @@ import Database from 'better-sqlite3';
 import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { homedir } from 'node:os';
-import { DatabaseCorruptError, DatabaseTooNewError, DatabaseUnavailableError } from '../errors.js';
+import { AgentqError, DatabaseCorruptError, DatabaseFullError, DatabaseTooNewError, DatabaseUnavailableError } from '../errors.js';
 import { LATEST_VERSION, migrations } from './migrations.js';
 
 export type SqliteDatabase = Database.Database;
@@ -162,3 +162,18 @@ export function migrate(db: SqliteDatabase, path = db.name): void {
     }).immediate();
   }
 }
+
+/** Turn SQLite's resource errors into typed ones; pass everything else through. */
+export function translateSqliteError(err: unknown): unknown {
+  if (err instanceof AgentqError) return err;
+  const code = sqliteCode(err);
+  if (code === 'SQLITE_FULL') return new DatabaseFullError({ cause: err });
+  if (code.startsWith('SQLITE_BUSY')) {
+    return new DatabaseUnavailableError('(busy)', 'the database stayed locked past busy_timeout; another process holds a long write. Retry shortly', { cause: err });
+  }
+  if (code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_IOERR') || code.startsWith('SQLITE_CANTOPEN')) {
+    return new DatabaseUnavailableError('(io)', `${code}: check the disk and the file's permissions`, { cause: err });
+  }
+  return err;
+}
+

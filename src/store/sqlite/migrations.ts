@@ -123,6 +123,46 @@ CREATE TABLE schedules (
 CREATE INDEX schedules_due ON schedules (next_run_at) WHERE enabled = 1;
 `,
   },
+  {
+    version: 3,
+    description: 'agent sessions and their event logs',
+    sql: `
+CREATE TABLE sessions (
+  id               INTEGER PRIMARY KEY,
+  title            TEXT    NOT NULL,
+  project_path     TEXT    NOT NULL,
+  provider         TEXT    NOT NULL,
+  status           TEXT    NOT NULL DEFAULT 'not_started',
+  agent_session_id TEXT,
+  agent_cwd        TEXT,
+  settings         TEXT    NOT NULL DEFAULT '{}',
+  cost_usd         REAL    NOT NULL DEFAULT 0,
+  input_tokens     INTEGER NOT NULL DEFAULT 0,
+  output_tokens    INTEGER NOT NULL DEFAULT 0,
+  last_seq         INTEGER NOT NULL DEFAULT 0,
+  preview          TEXT,
+  error            TEXT,
+  archived         INTEGER NOT NULL DEFAULT 0,
+  created_at       INTEGER NOT NULL,
+  updated_at       INTEGER NOT NULL,
+  last_activity_at INTEGER NOT NULL
+);
+-- The home page: live sessions by latest activity.
+CREATE INDEX sessions_activity ON sessions (archived, last_activity_at DESC, id DESC);
+-- The reconciler: sessions that claim to be busy.
+CREATE INDEX sessions_busy ON sessions (status) WHERE status IN ('queued', 'processing');
+
+-- Append-only log per session; seq comes from sessions.last_seq in the same transaction.
+CREATE TABLE events (
+  session_id INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+  seq        INTEGER NOT NULL,
+  type       TEXT    NOT NULL,
+  payload    TEXT    NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (session_id, seq)
+) WITHOUT ROWID;
+`,
+  },
 ];
 
 export const LATEST_VERSION = migrations.length;

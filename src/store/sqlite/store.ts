@@ -35,7 +35,7 @@ import type {
   ScheduleInput,
   TypeStats,
 } from '../contract.js';
-import { AgentqError, DatabaseFullError, DatabaseUnavailableError, NotFoundError, StateConflictError, ValidationError } from '../errors.js';
+import { AgentqError, NotFoundError, StateConflictError, ValidationError } from '../errors.js';
 import { ATTEMPT_OUTCOMES, FINISHED_STATES, JOB_STATES, JOB_STATE_LIST, ORPHAN_POLICIES, type AttemptOutcome, type JobState, type OrphanPolicy } from '../states.js';
 import {
   LIMITS,
@@ -61,9 +61,10 @@ import {
   validateWorkerId,
   type NormalizedJob,
 } from '../validation.js';
-import { openDatabase, sqliteCode, type OpenDatabaseOptions, type SqliteDatabase } from './database.js';
+import { openDatabase, translateSqliteError, type OpenDatabaseOptions, type SqliteDatabase } from './database.js';
 import { Checkpointer } from './checkpointer.js';
 import { sqliteBackup, sqliteVacuum } from './maintenance.js';
+import { SqliteSessionStore } from './sessions.js';
 import { dirname, join } from 'node:path';
 import { SCHEDULE_SQL, SQL } from './jobs.sql.js';
 
@@ -139,19 +140,7 @@ const SORT_COLUMNS = { id: 'id', createdAt: 'created_at', runAt: 'run_at', prior
 const TOTAL_COUNT_CAP = 10_000;
 const MINUTE = 60_000;
 
-/** Turn SQLite's resource errors into typed ones; pass everything else through. */
-export function translateSqliteError(err: unknown): unknown {
-  if (err instanceof AgentqError) return err;
-  const code = sqliteCode(err);
-  if (code === 'SQLITE_FULL') return new DatabaseFullError({ cause: err });
-  if (code.startsWith('SQLITE_BUSY')) {
-    return new DatabaseUnavailableError('(busy)', 'the database stayed locked past busy_timeout; another process holds a long write. Retry shortly', { cause: err });
-  }
-  if (code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_IOERR') || code.startsWith('SQLITE_CANTOPEN')) {
-    return new DatabaseUnavailableError('(io)', `${code}: check the disk and the file's permissions`, { cause: err });
-  }
-  return err;
-}
+export { translateSqliteError } from './database.js';
 
 export interface SqliteJobStoreOptions extends OpenDatabaseOptions {
   /**
@@ -172,6 +161,8 @@ export class SqliteJobStore implements JobStore {
   private closed = false;
   private readonly checkpointer: Checkpointer | null;
   readonly maintenance: StoreMaintenance;
+  /** Sessions and their event logs, on this store's connection. */
+  readonly sessions: SqliteSessionStore;
   private readonly stmts: { [K in keyof typeof SQL]: (typeof SQL)[K] extends string ? Statement : never };
   private readonly dynamic = new Map<string, Statement>();
   private readonly scheduleStmts: Record<keyof typeof SCHEDULE_SQL, Statement>;
@@ -201,6 +192,7 @@ export class SqliteJobStore implements JobStore {
     this.scheduleStmts = Object.fromEntries(
       Object.entries(SCHEDULE_SQL).map(([name, sql]) => [name, this.db.prepare(sql)]),
     ) as Record<keyof typeof SCHEDULE_SQL, Statement>;
+    this.sessions = new SqliteSessionStore(this.db, this.maxDataBytes);
     const path = this.db.name;
     const file = path !== ':memory:' && path !== '';
     this.maintenance = {

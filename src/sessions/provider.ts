@@ -1,0 +1,38 @@
+/**
+ * The AgentProvider seam: something that runs one agent turn and streams the agent's messages.
+ * Messages have the Claude Agent SDK's shapes (`system`/`init`, `assistant`, `user`, `result`, …);
+ * the runner stores every one as a session event.
+ */
+import type { SessionSettings } from '../store/session-contract.js';
+
+/** An SDK message: a JSON object with a `type` (and for `system`, a `subtype`). */
+export interface AgentMessage {
+  type: string;
+  subtype?: string;
+  session_id?: string;
+  [key: string]: unknown;
+}
+
+export interface AgentRunParams {
+  prompt: string;
+  /** The project directory the agent works in. */
+  cwd: string;
+  /** The agent session to continue (only valid in the same cwd it was created in). */
+  resume: string | null;
+  settings: SessionSettings;
+  /** Aborting it must end the run promptly (the iterator throws) and leave no child process. */
+  signal: AbortSignal;
+}
+
+export interface AgentProvider {
+  readonly name: string;
+  run(params: AgentRunParams): AsyncIterable<AgentMessage>;
+}
+
+/** Thrown (as the SDK does) when a run is aborted. */
+export class AgentAbortError extends Error {
+  constructor(message = 'the agent run was aborted') {
+    super(message);
+    this.name = 'AbortError';
+  }
+}

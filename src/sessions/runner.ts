@@ -1,0 +1,406 @@
+/**
+ * Agent sessions on top of the job queue.
+ *
+ * Each prompt is a `session.run` job whose group key is the session: follow-ups wait behind the
+ * running turn, in order, and two turns of one session never run at once. The runner streams the
+ * provider's messages into the session's event log (committed in small batches, then emitted),
+ * keeps the session's status, agent session id, preview, cost and token totals, and classifies
+ * failures:
+ * - API overload or rate limit (429/529, 5xx) and a crashed agent process: retried with backoff by
+ *   *resuming* the agent session, never by sending the prompt again from scratch;
+ * - a rejected rate-limit window: snoozed until it resets, without spending an attempt;
+ * - authentication, billing or a missing directory: failed at once with what to do.
+ * A turn orphaned by a crash is not re-run blindly (an agent's edits are not idempotent): the job
+ * fails as orphaned and the reconciler marks the session `interrupted`; `resume()` continues it.
+ */
+import { statSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
+import type { Job } from '../store/contract.js';
+import { AgentqError, NotFoundError, SnoozeError, StateConflictError, UnrecoverableError, ValidationError } from '../store/errors.js';
+import { SESSION_STATES, type Session, type SessionEvent, type SessionSettings, type SessionState, type SessionStore } from '../store/session-contract.js';
+import { TypedEmitter } from '../queue/events.js';
+import { JobAbortReason, describeThrown } from '../queue/worker.js';
+import { defineJob, type AnyJobDefinition, type JobContext } from '../queue/registry.js';
+import type { JobSystem } from '../system/job-system.js';
+import type { AgentMessage, AgentProvider } from './provider.js';
+
+export const SESSION_RUN = 'session.run';
+
+/** What a `session.run` job carries. */
+export interface SessionRunData {
+  sessionId: number;
+  prompt: string;
+}
+
+/** Sent to the agent when a turn is retried after an API error or crash: continue, don't restart. */
+export const CONTINUE_PROMPT = 'Your previous turn was interrupted by an error before it finished. Continue the task from where you stopped.';
+
+export interface SessionEventMap {
+  /** Events committed to a session's log (in seq order). */
+  'session:events': { sessionId: number; events: SessionEvent[] };
+  /** A session's status (or totals) changed. */
+  'session:updated': { session: Session };
+}
+
+/** A transient agent failure (API overload, rate limit, crashed process): retry by resuming. */
+export class AgentTransientError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AgentTransientError';
+  }
+}
+
+export interface SessionServiceOptions {
+  system: JobSystem;
+  store: SessionStore;
+  providers: AgentProvider[];
+  /** How long messages may wait to be committed as one batch. Default 50 ms. */
+  batchMs?: number;
+  /** Most messages in one batch. Default 50. */
+  batchSize?: number;
+  /** Most turns running at once across processes. Default 20. */
+  concurrency?: number;
+  /** How often sessions that claim to be busy are checked against their jobs. Default 5,000 ms. */
+  reconcileIntervalMs?: number;
+  /** Retries of transient failures, by resume. Default 5 attempts, 5 s base backoff. */
+  retry?: { maxAttempts?: number; baseMs?: number };
+}
+
+const AUTH_ERRORS = new Set(['authentication_failed', 'billing_error', 'invalid_request']);
+const TRANSIENT_ERRORS = new Set(['rate_limit', 'overloaded', 'server_error']);
+
+function textOf(message: AgentMessage): string | null {
+  const content = (message.message as { content?: unknown } | undefined)?.content;
+  if (!Array.isArray(content)) return null;
+  const parts = content.filter((c): c is { type: 'text'; text: string } => (c as { type?: unknown }).type === 'text' && typeof (c as { text?: unknown }).text === 'string');
+  return parts.length === 0 ? null : parts.map((p) => p.text).join('\n');
+}
+
+export class SessionService {
+  readonly events = new TypedEmitter<SessionEventMap>();
+  readonly definition: AnyJobDefinition;
+  private readonly system: JobSystem;
+  private readonly store: SessionStore;
+  private readonly providers: Map<string, AgentProvider>;
+  private readonly batchMs: number;
+  private readonly batchSize: number;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly offs: (() => void)[] = [];
+
+  constructor(private readonly options: SessionServiceOptions) {
+    this.system = options.system;
+    this.store = options.store;
+    this.providers = new Map(options.providers.map((p) => [p.name, p]));
+    this.batchMs = options.batchMs ?? 50;
+    this.batchSize = options.batchSize ?? 50;
+    this.definition = defineJob({
+      type: SESSION_RUN,
+      // An agent's edits are not idempotent: a crashed turn is marked interrupted, not re-run.
+      orphan: 'fail',
+      // A turn waiting for a slot must not look as if it were running.
+      prefetch: false,
+      concurrency: options.concurrency ?? 20,
+      retry: { maxAttempts: options.retry?.maxAttempts ?? 5, baseMs: options.retry?.baseMs ?? 5_000, maxMs: 300_000 },
+      validate: (data: unknown): SessionRunData => {
+        const d = data as Partial<SessionRunData> | null;
+        if (typeof d?.sessionId !== 'number' || !Number.isSafeInteger(d.sessionId) || d.sessionId < 1) throw new Error('sessionId must be a session id');
+        if (typeof d.prompt !== 'string' || d.prompt.trim() === '') throw new Error('prompt must be a non-empty string');
+        return { sessionId: d.sessionId, prompt: d.prompt };
+      },
+      run: (data: SessionRunData, ctx) => this.runTurn(data, ctx),
+    });
+  }
+
+  /** Register the job type and start following job outcomes; call before system.start(). */
+  attach(): this {
+    this.system.registry.register(this.definition);
+    const ev = this.system.events;
+    const onEnd = (status: SessionState, error?: string) => (e: { jobId: number; type: string }): void => {
+      if (e.type !== SESSION_RUN) return;
+      void this.afterJob(e.jobId, status, error ?? (e as { error?: string }).error).catch(() => undefined);
+    };
+    this.offs.push(
+      ev.on('job:failed', onEnd(SESSION_STATES.error)),
+      ev.on('job:cancelled', onEnd(SESSION_STATES.stopped)),
+      ev.on('job:retrying', onEnd(SESSION_STATES.queued)),
+      ev.on('job:snoozed', onEnd(SESSION_STATES.queued)),
+      ev.on('job:released', onEnd(SESSION_STATES.queued)),
+    );
+    const interval = this.options.reconcileIntervalMs ?? 5_000;
+    this.timer = setInterval(() => { void this.reconcile().catch(() => undefined); }, interval);
+    this.timer.unref();
+    return this;
+  }
+
+  detach(): void {
+    for (const off of this.offs.splice(0)) off();
+    if (this.timer !== null) clearInterval(this.timer);
+  }
+
+  private async setStatus(id: number, status: SessionState, extra: { error?: string | null } = {}): Promise<Session> {
+    const session = await this.store.sessionUpdate({ id, patch: { status, ...extra }, now: Date.now() });
+    this.events.emit('session:updated', { session });
+    return session;
+  }
+
+  private async afterJob(jobId: number, status: SessionState, error?: string): Promise<void> {
+    const job = await this.system.getJob(jobId);
+    if (job === null) return;
+    const { sessionId } = job.data as SessionRunData;
+    await this.setStatus(sessionId, status, status === SESSION_STATES.error ? { error: error ?? job.error } : {});
+  }
+
+  /** Start a session on a project directory with its first prompt. */
+  async create(params: { projectPath: string; prompt: string; title?: string; provider?: string; settings?: SessionSettings }): Promise<{ session: Session; job: Job }> {
+    const projectPath = params.projectPath as unknown;
+    if (typeof projectPath !== 'string' || !isAbsolute(projectPath)) {
+      throw new ValidationError('projectPath', 'must be an absolute path to an existing directory');
+    }
+    let isDir = false;
+    try {
+      isDir = statSync(projectPath).isDirectory();
+    } catch {
+      isDir = false;
+    }
+    if (!isDir) throw new ValidationError('projectPath', `${projectPath} is not an existing directory; create it or pick another folder`);
+    const provider = params.provider ?? 'claude';
+    if (!this.providers.has(provider)) {
+      throw new ValidationError('provider', `must be one of ${[...this.providers.keys()].join(', ')} (got "${provider}")`);
+    }
+    if (typeof params.prompt !== 'string' || params.prompt.trim() === '') throw new ValidationError('prompt', 'must be a non-empty string');
+    const session = await this.store.sessionCreate({
+      session: { projectPath, provider, ...(params.title === undefined ? {} : { title: params.title }), ...(params.settings === undefined ? {} : { settings: params.settings }) },
+      now: Date.now(),
+    });
+    const job = await this.send(session.id, params.prompt);
+    return { session: (await this.store.sessionGet({ id: session.id })) as Session, job };
+  }
+
+  /** Queue a prompt; it runs after the turns already queued for the session. */
+  async send(sessionId: number, prompt: string): Promise<Job> {
+    const session = await this.require(sessionId);
+    if (typeof prompt !== 'string' || prompt.trim() === '') throw new ValidationError('prompt', 'must be a non-empty string');
+    if (session.archived) throw new StateConflictError(`session ${sessionId} is archived; unarchive it to send prompts`);
+    const { job } = await this.system.enqueueAny(SESSION_RUN, { sessionId, prompt }, { groupKey: `session:${sessionId}` });
+    if (session.status !== SESSION_STATES.processing) await this.setStatus(sessionId, SESSION_STATES.queued);
+    return job;
+  }
+
+  /** Stop the running turn and drop queued ones. */
+  async stop(sessionId: number): Promise<{ cancelled: number; requested: number }> {
+    await this.require(sessionId);
+    const ids = await this.activeJobIds(sessionId);
+    if (ids.length === 0) return { cancelled: 0, requested: 0 };
+    const r = await this.system.cancel({ ids, reason: 'stopped by the user' });
+    if (r.requested === 0) await this.setStatus(sessionId, SESSION_STATES.stopped);
+    return { cancelled: r.cancelled, requested: r.requested };
+  }
+
+  /** Continue an interrupted (or stopped, or failed) session where the agent left off. */
+  async resume(sessionId: number, prompt = CONTINUE_PROMPT): Promise<Job> {
+    const session = await this.require(sessionId);
+    const resumable: SessionState[] = [SESSION_STATES.interrupted, SESSION_STATES.stopped, SESSION_STATES.error];
+    if (!resumable.includes(session.status)) {
+      throw new StateConflictError(`session ${sessionId} is ${session.status}; only interrupted, stopped or failed sessions are resumed`);
+    }
+    return this.send(sessionId, prompt);
+  }
+
+  async archive(sessionId: number, archived = true): Promise<Session> {
+    await this.require(sessionId);
+    const session = await this.store.sessionUpdate({ id: sessionId, patch: { archived }, now: Date.now() });
+    this.events.emit('session:updated', { session });
+    return session;
+  }
+
+  /** Prompts queued behind the running turn, oldest first. */
+  async queuedPrompts(sessionId: number): Promise<{ jobId: number; prompt: string }[]> {
+    const page = await this.system.listJobs({ groupKey: `session:${sessionId}`, status: ['queued'], sort: 'id', limit: 100 });
+    return page.jobs.map((j) => ({ jobId: j.id, prompt: (j.data as SessionRunData).prompt }));
+  }
+
+  private async activeJobIds(sessionId: number): Promise<number[]> {
+    const page = await this.system.listJobs({ groupKey: `session:${sessionId}`, status: ['queued', 'running'], limit: 500 });
+    return page.jobs.map((j) => j.id);
+  }
+
+  private async require(sessionId: number): Promise<Session> {
+    const session = await this.store.sessionGet({ id: sessionId });
+    if (session === null) throw new NotFoundError('session', sessionId);
+    return session;
+  }
+
+  /**
+   * Sessions never stay `processing`/`queued` without a job behind them: after a crash (the job was
+   * orphaned) they become `interrupted`; otherwise they take the state their last job left.
+   */
+  async reconcile(): Promise<number> {
+    let fixed = 0;
+    for (const session of await this.store.sessionBusy()) {
+      const jobs = (await this.system.listJobs({ groupKey: `session:${session.id}`, limit: 20 })).jobs;
+      if (jobs.some((j) => j.status === 'running')) continue;
+      if (jobs.some((j) => j.status === 'queued')) {
+        if (session.status === SESSION_STATES.processing) {
+          await this.setStatus(session.id, SESSION_STATES.queued);
+          fixed += 1;
+        }
+        continue;
+      }
+      const last = jobs[0];
+      const status = last === undefined || last.error?.startsWith('orphaned') === true ? SESSION_STATES.interrupted
+        : last.status === 'cancelled' ? SESSION_STATES.stopped
+          : last.status === 'failed' ? SESSION_STATES.error : SESSION_STATES.waiting_for_input;
+      await this.setStatus(session.id, status, status === SESSION_STATES.error ? { error: last?.error ?? null } : {});
+      fixed += 1;
+    }
+    return fixed;
+  }
+
+  /** Whether this job's prompt is already in the log (a retry or a resumed hand-back). */
+  private async promptLogged(session: Session, jobId: number): Promise<boolean> {
+    const recent = await this.store.eventList({ sessionId: session.id, afterSeq: Math.max(0, session.lastSeq - 500), limit: 500 });
+    return recent.some((e) => e.type === 'user_prompt' && (e.payload as { jobId?: number }).jobId === jobId);
+  }
+
+  private async runTurn(data: SessionRunData, ctx: JobContext): Promise<{ subtype: string; messages: number }> {
+    const session = await this.store.sessionGet({ id: data.sessionId });
+    if (session === null) throw new UnrecoverableError(`session ${data.sessionId} no longer exists`);
+    const provider = this.providers.get(session.provider);
+    if (provider === undefined) throw new UnrecoverableError(`session ${session.id} uses provider "${session.provider}", which this process does not have`);
+    try {
+      if (!statSync(session.projectPath).isDirectory()) throw new Error('not a directory');
+    } catch {
+      throw new UnrecoverableError(`the project directory ${session.projectPath} is gone or not a directory; restore it, or start a new session`);
+    }
+    // A retry continues the agent session; only a turn that never reached the agent sends the prompt again.
+    const retry = await this.promptLogged(session, ctx.jobId);
+    const resume = session.agentSessionId !== null && session.agentCwd === session.projectPath ? session.agentSessionId : null;
+    const prompt = retry && resume !== null ? CONTINUE_PROMPT : data.prompt;
+    const batch = new EventBatcher(this, session.id, this.batchMs, this.batchSize);
+    if (!retry) await batch.add({ type: 'user_prompt', payload: { prompt: data.prompt, jobId: ctx.jobId } }, true);
+    await this.setStatus(session.id, SESSION_STATES.processing, { error: null });
+    let subtype = 'success';
+    let messages = 0;
+    let transient: string | null = null;
+    try {
+      for await (const message of provider.run({ prompt, cwd: session.projectPath, resume, settings: session.settings, signal: ctx.signal })) {
+        messages += 1;
+        await batch.add({ type: message.type, payload: message });
+        transient = await this.observe(session, message, ctx) ?? transient;
+        if (message.type === 'result') subtype = message.subtype ?? 'success';
+      }
+    } catch (err) {
+      await batch.flush();
+      if (ctx.signal.aborted) throw ctx.signal.reason as JobAbortReason;
+      if (err instanceof AgentqError || err instanceof UnrecoverableError || err instanceof SnoozeError) throw err;
+      // A crashed agent process (or a broken stream): retry by resume.
+      throw new AgentTransientError(`the agent stopped unexpectedly: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    await batch.flush();
+    if (transient !== null) throw new AgentTransientError(transient);
+    const more = (await this.system.listJobs({ groupKey: `session:${session.id}`, status: ['queued'], limit: 1 })).total > 0;
+    const status = subtype === 'success' ? (more ? SESSION_STATES.queued : SESSION_STATES.waiting_for_input) : SESSION_STATES.error;
+    await this.setStatus(session.id, status, status === SESSION_STATES.error ? { error: `the agent ended the turn with ${subtype}` } : {});
+    return { subtype, messages };
+  }
+
+  /** React to one agent message: remember the agent session, totals and preview; classify errors. */
+  private async observe(session: Session, m: AgentMessage, ctx: JobContext): Promise<string | null> {
+    if (m.type === 'system' && m.subtype === 'init' && typeof m.session_id === 'string') {
+      // Stored at once, so that a crash from here on can still be resumed.
+      await this.store.sessionUpdate({ id: session.id, patch: { agentSessionId: m.session_id, agentCwd: typeof m.cwd === 'string' ? m.cwd : session.projectPath }, now: Date.now() });
+      return null;
+    }
+    if (m.type === 'assistant') {
+      const error = typeof m.error === 'string' ? m.error : null;
+      if (error !== null && AUTH_ERRORS.has(error)) {
+        throw new UnrecoverableError(`the agent could not authenticate (${error}): log in with \`claude login\` or set ANTHROPIC_API_KEY for the agentq process, then resume the session`);
+      }
+      const text = textOf(m);
+      if (text !== null) {
+        const session2 = await this.store.sessionUpdate({ id: session.id, patch: { preview: text.slice(0, 300) }, now: Date.now() });
+        this.events.emit('session:updated', { session: session2 });
+      }
+      return error !== null && TRANSIENT_ERRORS.has(error) ? `the API reported ${error}` : null;
+    }
+    if (m.type === 'rate_limit_event') {
+      const info = (m.rate_limit_info ?? m) as { status?: string; resetsAt?: number };
+      if (info.status === 'rejected' && typeof info.resetsAt === 'number') {
+        const resetMs = info.resetsAt < 1e12 ? info.resetsAt * 1_000 : info.resetsAt;
+        throw new SnoozeError(Math.max(1_000, resetMs - Date.now()), `usage limit reached; waiting until ${new Date(resetMs).toISOString()}`);
+      }
+      return null;
+    }
+    if (m.type === 'result') {
+      const usage = (m.usage ?? {}) as { input_tokens?: number; output_tokens?: number };
+      const current = (await this.store.sessionGet({ id: session.id })) as Session;
+      const updated = await this.store.sessionUpdate({
+        id: session.id,
+        patch: {
+          ...(typeof m.total_cost_usd === 'number' ? { costUsd: m.total_cost_usd } : {}),
+          inputTokens: current.inputTokens + (usage.input_tokens ?? 0),
+          outputTokens: current.outputTokens + (usage.output_tokens ?? 0),
+        },
+        now: Date.now(),
+      });
+      this.events.emit('session:updated', { session: updated });
+      const status = typeof m.api_error_status === 'number' ? m.api_error_status : null;
+      if (m.is_error === true && status !== null && (status === 429 || status === 529 || status >= 500)) {
+        return `the API answered ${status} after the agent's own retries (attempt ${ctx.attempt} of ${ctx.maxAttempts})`;
+      }
+    }
+    return null;
+  }
+
+  /** Used by EventBatcher: commit then broadcast. */
+  async commit(sessionId: number, events: { type: string; payload: unknown }[]): Promise<void> {
+    const stored = await this.store.eventAppend({ sessionId, events, now: Date.now() });
+    this.events.emit('session:events', { sessionId, events: stored });
+  }
+}
+
+/**
+ * Collects a turn's messages and commits them in small batches: at most `maxMs` after the first
+ * pending message, or at `maxSize` messages, whichever comes first. A failed timed commit is thrown
+ * from the next add or flush, so the turn fails rather than silently losing messages.
+ */
+class EventBatcher {
+  private pending: { type: string; payload: unknown }[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private inFlight: Promise<void> = Promise.resolve();
+  private failure: Error | null = null;
+
+  constructor(private readonly service: SessionService, private readonly sessionId: number, private readonly maxMs: number, private readonly maxSize: number) {}
+
+  async add(event: { type: string; payload: unknown }, now = false): Promise<void> {
+    this.raise();
+    this.pending.push(event);
+    if (now || this.pending.length >= this.maxSize) {
+      await this.flush();
+      return;
+    }
+    this.timer ??= setTimeout(() => {
+      this.timer = null;
+      this.inFlight = this.commit().catch((err: unknown) => { this.failure = err instanceof Error ? err : new Error(describeThrown(err)); });
+    }, this.maxMs);
+  }
+
+  async flush(): Promise<void> {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    await this.inFlight;
+    this.raise();
+    await this.commit();
+  }
+
+  private async commit(): Promise<void> {
+    if (this.pending.length === 0) return;
+    const events = this.pending;
+    this.pending = [];
+    await this.service.commit(this.sessionId, events);
+  }
+
+  private raise(): void {
+    if (this.failure !== null) throw this.failure;
+  }
+}

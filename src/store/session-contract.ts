@@ -1,0 +1,110 @@
+/**
+ * The SessionStore contract: persistence of agent sessions and their event logs. Like JobStore it is
+ * async, takes one params object per method, and validates its input (ValidationError naming the
+ * field, nothing written).
+ *
+ * Events are an append-only log per session with an integer `seq`: strictly increasing, without
+ * gaps or duplicates (seq is allocated from the session row in the same transaction as the insert).
+ */
+
+export const SESSION_STATES = Object.freeze({
+  not_started: 'not_started',
+  queued: 'queued',
+  processing: 'processing',
+  waiting_for_input: 'waiting_for_input',
+  error: 'error',
+  completed: 'completed',
+  stopped: 'stopped',
+  interrupted: 'interrupted',
+} as const);
+export type SessionState = (typeof SESSION_STATES)[keyof typeof SESSION_STATES];
+export const SESSION_STATE_LIST: readonly SessionState[] = Object.freeze(Object.values(SESSION_STATES));
+
+export const PERMISSION_MODES = Object.freeze(['default', 'acceptEdits', 'bypassPermissions', 'plan'] as const);
+export type PermissionMode = (typeof PERMISSION_MODES)[number];
+
+/** How the agent runs. Every field is optional. */
+export interface SessionSettings {
+  model?: string;
+  permissionMode?: PermissionMode;
+  maxTurns?: number;
+  maxBudgetUsd?: number;
+  /** Replay provider: which shipped transcript to play, and how fast. */
+  transcript?: string;
+  messagesPerSecond?: number;
+}
+
+export interface Session {
+  id: number;
+  title: string;
+  projectPath: string;
+  /** `claude` or `replay`. */
+  provider: string;
+  status: SessionState;
+  /** The agent's own session id, for resume; only valid with `agentCwd`. */
+  agentSessionId: string | null;
+  agentCwd: string | null;
+  settings: SessionSettings;
+  /** Cumulative, from the latest result message. */
+  costUsd: number;
+  inputTokens: number;
+  outputTokens: number;
+  /** Seq of the newest event (0 = none). */
+  lastSeq: number;
+  /** The start of the latest assistant text, for lists. */
+  preview: string | null;
+  error: string | null;
+  archived: boolean;
+  createdAt: number;
+  updatedAt: number;
+  lastActivityAt: number;
+}
+
+export interface NewSession {
+  projectPath: string;
+  title?: string;
+  provider?: string;
+  settings?: SessionSettings;
+}
+
+export interface SessionPatch {
+  title?: string;
+  status?: SessionState;
+  agentSessionId?: string | null;
+  agentCwd?: string | null;
+  costUsd?: number;
+  inputTokens?: number;
+  outputTokens?: number;
+  preview?: string | null;
+  error?: string | null;
+  archived?: boolean;
+}
+
+export interface SessionEvent {
+  sessionId: number;
+  seq: number;
+  /** `user_prompt`, or the agent message's type (`system`, `assistant`, `user`, `result`, …). */
+  type: string;
+  payload: unknown;
+  createdAt: number;
+}
+
+export interface SessionListResult {
+  sessions: Session[];
+  nextCursor: string | null;
+}
+
+export interface SessionStore {
+  sessionCreate(params: { session: NewSession; now: number }): Promise<Session>;
+  sessionGet(params: { id: number }): Promise<Session | null>;
+  /** Newest activity first. Default: not archived, 50 per page (at most 500). */
+  sessionList(params?: { archived?: boolean; limit?: number; cursor?: string | null }): Promise<SessionListResult>;
+  /** NotFoundError if missing. */
+  sessionUpdate(params: { id: number; patch: SessionPatch; now: number }): Promise<Session>;
+  /** Sessions whose status says a turn is queued or running (for reconciling after crashes). */
+  sessionBusy(): Promise<Session[]>;
+  /** Append events in one transaction; returns them with their seq. NotFoundError if the session is missing. */
+  eventAppend(params: { sessionId: number; events: { type: string; payload: unknown }[]; now: number }): Promise<SessionEvent[]>;
+  /** Events with seq > afterSeq, oldest first. Default limit 500, at most 5,000. */
+  eventList(params: { sessionId: number; afterSeq?: number; limit?: number }): Promise<SessionEvent[]>;
+}

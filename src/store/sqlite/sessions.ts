@@ -1,0 +1,231 @@
+/* The contract is async so that networked backends fit; this one does its work synchronously. */
+/* eslint-disable @typescript-eslint/require-await */
+/**
+ * The SQLite SessionStore: sessions and their event logs, on the job store's connection.
+ */
+import type { Statement } from 'better-sqlite3';
+import type { NewSession, Session, SessionEvent, SessionListResult, SessionPatch, SessionSettings, SessionState, SessionStore } from '../session-contract.js';
+import { PERMISSION_MODES, SESSION_STATE_LIST } from '../session-contract.js';
+import { NotFoundError, ValidationError } from '../errors.js';
+import {
+  LIMITS, decodeCursor, describe, encodeCursor, serializeJson, validateId, validateInteger, validateLimit, validateNow,
+} from '../validation.js';
+import type { SqliteDatabase } from './database.js';
+import { translateSqliteError } from './database.js';
+
+const SESSION_SQL = {
+  insert: `
+-- Create a session. Params: @title @projectPath @provider @settings @now. Returns: changes and lastInsertRowid.
+INSERT INTO sessions (title, project_path, provider, settings, created_at, updated_at, last_activity_at)
+VALUES (@title, @projectPath, @provider, @settings, @now, @now, @now)`,
+  byId: `
+-- One session. Params: ? id. Returns: the row or nothing.
+SELECT * FROM sessions WHERE id = ?`,
+  busy: `
+-- Sessions whose status says a turn is queued or running. Params: none. Returns: rows.
+SELECT * FROM sessions INDEXED BY sessions_busy WHERE status IN ('queued', 'processing')`,
+  page: `
+-- A page of sessions, newest activity first, after a cursor. Params: @archived @afterActivity @afterId @limit. Returns: rows.
+SELECT * FROM sessions INDEXED BY sessions_activity
+WHERE archived = @archived AND (last_activity_at, id) < (@afterActivity, @afterId)
+ORDER BY last_activity_at DESC, id DESC LIMIT @limit`,
+  nextSeq: `
+-- Reserve n seqs for a session's events. Params: @id @n @now. Returns: the new last_seq.
+UPDATE sessions SET last_seq = last_seq + @n, last_activity_at = @now, updated_at = @now WHERE id = @id RETURNING last_seq`,
+  eventInsert: `
+-- Append one event. Params: @sessionId @seq @type @payload @now. Returns: nothing.
+INSERT INTO events (session_id, seq, type, payload, created_at) VALUES (@sessionId, @seq, @type, @payload, @now)`,
+  eventsAfter: `
+-- Events after a seq, oldest first (primary-key range). Params: @sessionId @afterSeq @limit. Returns: rows.
+SELECT * FROM events WHERE session_id = @sessionId AND seq > @afterSeq ORDER BY seq LIMIT @limit`,
+} as const;
+
+const PATCH_COLUMNS: Record<keyof SessionPatch, string> = {
+  title: 'title', status: 'status', agentSessionId: 'agent_session_id', agentCwd: 'agent_cwd', costUsd: 'cost_usd',
+  inputTokens: 'input_tokens', outputTokens: 'output_tokens', preview: 'preview', error: 'error', archived: 'archived',
+};
+
+interface SessionRow {
+  id: number; title: string; project_path: string; provider: string; status: SessionState; agent_session_id: string | null;
+  agent_cwd: string | null; settings: string; cost_usd: number; input_tokens: number; output_tokens: number; last_seq: number;
+  preview: string | null; error: string | null; archived: number; created_at: number; updated_at: number; last_activity_at: number;
+}
+
+function rowToSession(r: SessionRow): Session {
+  return {
+    id: r.id, title: r.title, projectPath: r.project_path, provider: r.provider, status: r.status, agentSessionId: r.agent_session_id,
+    agentCwd: r.agent_cwd, settings: JSON.parse(r.settings) as SessionSettings, costUsd: r.cost_usd, inputTokens: r.input_tokens,
+    outputTokens: r.output_tokens, lastSeq: r.last_seq, preview: r.preview, error: r.error, archived: r.archived === 1,
+    createdAt: r.created_at, updatedAt: r.updated_at, lastActivityAt: r.last_activity_at,
+  };
+}
+
+const bad = (field: string, expected: string, value: unknown): never => {
+  throw new ValidationError(field, `must be ${expected} (got ${describe(value)})`);
+};
+
+function text(field: string, value: unknown, max: number, nullable = false): string | null {
+  if (nullable && value === null) return null;
+  if (typeof value !== 'string' || value.length === 0 || value.length > max || value.includes('\0')) {
+    return bad(field, `${nullable ? 'null or ' : ''}a string of 1 to ${max} characters without NUL bytes`, value);
+  }
+  return value;
+}
+
+/** Validate session settings; unknown keys are refused so that typos do not pass silently. */
+export function validateSessionSettings(value: unknown, field = 'settings'): SessionSettings {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return bad(field, 'an object', value);
+  const s = value as Record<string, unknown>;
+  const out: SessionSettings = {};
+  for (const key of Object.keys(s)) {
+    const v = s[key];
+    if (v === undefined) continue;
+    switch (key) {
+      case 'model': out.model = text(`${field}.model`, v, 200) as string; break;
+      case 'transcript': out.transcript = text(`${field}.transcript`, v, 200) as string; break;
+      case 'permissionMode':
+        if (!(PERMISSION_MODES as readonly unknown[]).includes(v)) bad(`${field}.permissionMode`, `one of ${PERMISSION_MODES.join(', ')}`, v);
+        out.permissionMode = v as SessionSettings['permissionMode'];
+        break;
+      case 'maxTurns': out.maxTurns = validateInteger(`${field}.maxTurns`, v, 1, 10_000); break;
+      case 'maxBudgetUsd':
+        if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > 100_000) bad(`${field}.maxBudgetUsd`, 'a number of dollars above 0', v);
+        out.maxBudgetUsd = v as number;
+        break;
+      case 'messagesPerSecond':
+        if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > 100_000) bad(`${field}.messagesPerSecond`, 'a positive number', v);
+        out.messagesPerSecond = v as number;
+        break;
+      default:
+        throw new ValidationError(`${field}.${key}`, 'is not a setting; use model, permissionMode, maxTurns, maxBudgetUsd, transcript or messagesPerSecond');
+    }
+  }
+  return out;
+}
+
+export class SqliteSessionStore implements SessionStore {
+  private readonly stmts: Record<keyof typeof SESSION_SQL, Statement>;
+  private readonly updates = new Map<string, Statement>();
+
+  constructor(private readonly db: SqliteDatabase, private readonly maxDataBytes: number = LIMITS.defaultMaxDataBytes) {
+    this.stmts = Object.fromEntries(Object.entries(SESSION_SQL).map(([k, sql]) => [k, db.prepare(sql)])) as Record<keyof typeof SESSION_SQL, Statement>;
+  }
+
+  private run<T>(fn: () => T, write = false): T {
+    try {
+      return write ? this.db.transaction(fn).immediate() : fn();
+    } catch (err) {
+      throw translateSqliteError(err);
+    }
+  }
+
+  async sessionCreate(params: { session: NewSession; now: number }): Promise<Session> {
+    const now = validateNow(params.now);
+    const input = params.session as unknown;
+    if (typeof input !== 'object' || input === null) bad('session', 'an object with at least projectPath', input);
+    const s = input as NewSession;
+    const projectPath = text('projectPath', s.projectPath, 4_096) as string;
+    const provider = s.provider === undefined ? 'claude' : text('provider', s.provider, 64) as string;
+    const title = s.title === undefined ? projectPath.split(/[\\/]/).filter(Boolean).at(-1) ?? projectPath : text('title', s.title, 500) as string;
+    const settings = serializeJson('settings', validateSessionSettings(s.settings), 16_384);
+    return this.run(() => {
+      const info = this.stmts.insert.run({ title, projectPath, provider, settings, now });
+      return rowToSession(this.stmts.byId.get(Number(info.lastInsertRowid)) as SessionRow);
+    }, true);
+  }
+
+  async sessionGet(params: { id: number }): Promise<Session | null> {
+    const id = validateId(params.id);
+    const row = this.run(() => this.stmts.byId.get(id) as SessionRow | undefined);
+    return row === undefined ? null : rowToSession(row);
+  }
+
+  async sessionList(params: { archived?: boolean; limit?: number; cursor?: string | null } = {}): Promise<SessionListResult> {
+    if (params.archived !== undefined && typeof params.archived !== 'boolean') bad('archived', 'true or false', params.archived);
+    const limit = params.limit === undefined ? LIMITS.listLimitDefault : validateLimit(params.limit);
+    const [afterActivity, afterId] = params.cursor === undefined || params.cursor === null ? [Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER] : decodeCursor(params.cursor);
+    const rows = this.run(() => this.stmts.page.all({ archived: params.archived === true ? 1 : 0, afterActivity, afterId, limit: limit + 1 }) as SessionRow[]);
+    const page = rows.slice(0, limit).map(rowToSession);
+    const last = page.at(-1);
+    return { sessions: page, nextCursor: rows.length > limit && last !== undefined ? encodeCursor(last.lastActivityAt, last.id) : null };
+  }
+
+  async sessionUpdate(params: { id: number; patch: SessionPatch; now: number }): Promise<Session> {
+    const id = validateId(params.id);
+    const now = validateNow(params.now);
+    const patch = params.patch as unknown;
+    if (typeof patch !== 'object' || patch === null) bad('patch', 'an object', patch);
+    const values: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(patch as Record<string, unknown>)) {
+      if (value === undefined) continue;
+      switch (key as keyof SessionPatch) {
+        case 'status':
+          if (!(SESSION_STATE_LIST as readonly unknown[]).includes(value)) bad('status', `one of ${SESSION_STATE_LIST.join(', ')}`, value);
+          values.status = value;
+          break;
+        case 'title': values.title = text('title', value, 500); break;
+        case 'agentSessionId': values.agentSessionId = text('agentSessionId', value, 200, true); break;
+        case 'agentCwd': values.agentCwd = text('agentCwd', value, 4_096, true); break;
+        case 'preview': values.preview = value === null ? null : typeof value === 'string' ? value.slice(0, 500) : bad('preview', 'null or a string', value); break;
+        case 'error': values.error = value === null ? null : typeof value === 'string' ? value.slice(0, 8_192) : bad('error', 'null or a string', value); break;
+        case 'costUsd':
+          if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) bad('costUsd', 'a number of dollars >= 0', value);
+          values.costUsd = value;
+          break;
+        case 'inputTokens': case 'outputTokens': values[key] = validateInteger(key, value, 0, Number.MAX_SAFE_INTEGER); break;
+        case 'archived':
+          if (typeof value !== 'boolean') bad('archived', 'true or false', value);
+          values.archived = value ? 1 : 0;
+          break;
+        default:
+          throw new ValidationError(`patch.${key}`, 'cannot be changed; see SessionPatch for what can');
+      }
+    }
+    const keys = Object.keys(values).sort() as (keyof SessionPatch)[];
+    const sql = `UPDATE sessions SET ${keys.map((k) => `${PATCH_COLUMNS[k]} = @${k}`).concat('updated_at = @now').join(', ')} WHERE id = @id`;
+    let stmt = this.updates.get(sql);
+    if (stmt === undefined) {
+      stmt = this.db.prepare(sql);
+      this.updates.set(sql, stmt);
+    }
+    const update = stmt;
+    return this.run(() => {
+      if (update.run({ ...values, id, now }).changes === 0) throw new NotFoundError('session', id);
+      return rowToSession(this.stmts.byId.get(id) as SessionRow);
+    }, true);
+  }
+
+  async sessionBusy(): Promise<Session[]> {
+    return this.run(() => (this.stmts.busy.all() as SessionRow[]).map(rowToSession));
+  }
+
+  async eventAppend(params: { sessionId: number; events: { type: string; payload: unknown }[]; now: number }): Promise<SessionEvent[]> {
+    const sessionId = validateId(params.sessionId, 'sessionId');
+    const now = validateNow(params.now);
+    if (!Array.isArray(params.events) || params.events.length === 0 || params.events.length > LIMITS.batchMax) {
+      bad('events', `an array of 1 to ${LIMITS.batchMax} events`, params.events);
+    }
+    const events = params.events.map((e, i) => ({
+      type: text(`events[${i}].type`, (e as { type?: unknown } | null)?.type, 100) as string,
+      payload: serializeJson(`events[${i}].payload`, e.payload, this.maxDataBytes),
+    }));
+    return this.run(() => {
+      const row = this.stmts.nextSeq.get({ id: sessionId, n: events.length, now }) as { last_seq: number } | undefined;
+      if (row === undefined) throw new NotFoundError('session', sessionId);
+      const first = row.last_seq - events.length + 1;
+      return events.map((e, i) => {
+        this.stmts.eventInsert.run({ sessionId, seq: first + i, type: e.type, payload: e.payload, now });
+        return { sessionId, seq: first + i, type: e.type, payload: JSON.parse(e.payload) as unknown, createdAt: now };
+      });
+    }, true);
+  }
+
+  async eventList(params: { sessionId: number; afterSeq?: number; limit?: number }): Promise<SessionEvent[]> {
+    const sessionId = validateId(params.sessionId, 'sessionId');
+    const afterSeq = params.afterSeq === undefined ? 0 : validateInteger('afterSeq', params.afterSeq, 0, Number.MAX_SAFE_INTEGER);
+    const limit = params.limit === undefined ? 500 : validateLimit(params.limit, 'limit', 5_000);
+    const rows = this.run(() => this.stmts.eventsAfter.all({ sessionId, afterSeq, limit }) as { session_id: number; seq: number; type: string; payload: string; created_at: number }[]);
+    return rows.map((r) => ({ sessionId: r.session_id, seq: r.seq, type: r.type, payload: JSON.parse(r.payload) as unknown, createdAt: r.created_at }));
+  }
+}
