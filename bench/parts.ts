@@ -1,4 +1,5 @@
 import { maintenanceBench } from './maintenance.js';
+import { sessionsBench } from './sessions.js';
 import { storeBench } from './store.js';
 import { workerBench } from './worker.js';
 
@@ -7,4 +8,5 @@ export const parts: Record<string, () => Promise<void>> = {
   store: storeBench,
   worker: workerBench,
   maintenance: maintenanceBench,
+  sessions: sessionsBench,
 };

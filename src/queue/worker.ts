@@ -192,6 +192,8 @@ export class JobWorker {
   private readonly failuresInRow = new Map<string, number>();
   private readonly paused = new Map<string, { until: number; failures: number; timer: NodeJS.Timeout }>();
   private readonly counters = { completed: 0, failed: 0, retried: 0, cancelled: 0 };
+  /** When leases were last renewed (claims come with fresh leases). */
+  private renewedAt = Number.NEGATIVE_INFINITY;
   /** Backoff before retrying a failed write of outcomes; doubles per failure, resets on success. */
   private flushBackoffMs = 0;
 
@@ -714,13 +716,22 @@ export class JobWorker {
     this.logger.warn(`job type ${type} failed ${failures} times in a row; paused until ${new Date(until).toISOString()}`);
   }
 
+  /**
+   * Every heartbeatMs: learn about lost leases and cancel requests (a cheap read); every third of the
+   * lease, also renew the leases (one batched write). Renewing every second would rewrite the lease
+   * index entry of every running job every second.
+   */
   private async heartbeat(): Promise<void> {
     const live = [...this.slots.values()];
     if (live.length === 0) return;
+    const leases = live.map((s) => ({ id: s.job.id, token: s.job.leaseToken }));
+    const now = this.clock();
+    const renew = now - this.renewedAt >= this.leaseMs / 3 - this.heartbeatMs / 2;
     try {
-      const results = await this.store.jobHeartbeat({
-        leases: live.map((s) => ({ id: s.job.id, token: s.job.leaseToken })), workerId: this.workerId, leaseMs: this.leaseMs, now: this.clock(),
-      });
+      const results = renew
+        ? await this.store.jobHeartbeat({ leases, workerId: this.workerId, leaseMs: this.leaseMs, now })
+        : await this.store.jobLeaseCheck({ leases, workerId: this.workerId });
+      if (renew) this.renewedAt = now;
       for (const [i, r] of results.entries()) {
         const slot = live[i] as Slot;
         if (!r.alive) this.abort(slot, 'lost');

@@ -54,9 +54,9 @@ export interface SessionServiceOptions {
   system: JobSystem;
   store: SessionStore;
   providers: AgentProvider[];
-  /** How long messages may wait to be committed as one batch. Default 50 ms. */
+  /** How long messages (of all sessions) may wait to be committed as one batch. Default 25 ms. */
   batchMs?: number;
-  /** Most messages in one batch. Default 50. */
+  /** Pending messages that trigger a commit before the window ends. Default 2,000. */
   batchSize?: number;
   /** Most turns running at once across processes. Default 20. */
   concurrency?: number;
@@ -82,17 +82,15 @@ export class SessionService {
   private readonly system: JobSystem;
   private readonly store: SessionStore;
   private readonly providers: Map<string, AgentProvider>;
-  private readonly batchMs: number;
-  private readonly batchSize: number;
   private timer: NodeJS.Timeout | null = null;
   private readonly offs: (() => void)[] = [];
+  private readonly writer: EventWriter;
 
   constructor(private readonly options: SessionServiceOptions) {
     this.system = options.system;
     this.store = options.store;
     this.providers = new Map(options.providers.map((p) => [p.name, p]));
-    this.batchMs = options.batchMs ?? 50;
-    this.batchSize = options.batchSize ?? 50;
+    this.writer = new EventWriter(this.store, (sessionId, events) => { this.events.emit('session:events', { sessionId, events }); }, options.batchMs ?? 25, options.batchSize ?? 2_000);
     this.definition = defineJob({
       type: SESSION_RUN,
       // An agent's edits are not idempotent: a crashed turn is marked interrupted, not re-run.
@@ -236,20 +234,14 @@ export class SessionService {
    */
   async reconcile(): Promise<number> {
     let fixed = 0;
-    for (const session of await this.store.sessionBusy()) {
-      const jobs = (await this.system.listJobs({ groupKey: `session:${session.id}`, limit: 20 })).jobs;
-      if (jobs.some((j) => j.status === 'running')) continue;
-      if (jobs.some((j) => j.status === 'queued')) {
-        if (session.status === SESSION_STATES.processing) {
-          await this.setStatus(session.id, SESSION_STATES.queued);
-          fixed += 1;
-        }
-        continue;
-      }
-      const last = jobs[0];
-      const status = last === undefined || last.error?.startsWith('orphaned') === true ? SESSION_STATES.interrupted
-        : last.status === 'cancelled' ? SESSION_STATES.stopped
-          : last.status === 'failed' ? SESSION_STATES.error : SESSION_STATES.waiting_for_input;
+    for (const session of await this.store.sessionStale({ groupPrefix: 'session:' })) {
+      // Stale sessions are few; still, let the event loop in between them.
+      await new Promise((r) => setImmediate(r));
+      // The session's newest job says what the session is now (a turn may have started meanwhile).
+      const last = (await this.system.listJobs({ groupKey: `session:${session.id}`, limit: 1 })).jobs[0];
+      const status = last === undefined ? SESSION_STATES.interrupted
+        : ({ running: SESSION_STATES.processing, queued: SESSION_STATES.queued, cancelled: SESSION_STATES.stopped, completed: SESSION_STATES.waiting_for_input } as Partial<Record<string, SessionState>>)[last.status]
+          ?? (last.error?.startsWith('orphaned') === true ? SESSION_STATES.interrupted : SESSION_STATES.error);
       await this.setStatus(session.id, status, status === SESSION_STATES.error ? { error: last?.error ?? null } : {});
       fixed += 1;
     }
@@ -258,8 +250,8 @@ export class SessionService {
 
   /** Whether this job's prompt is already in the log (a retry or a resumed hand-back). */
   private async promptLogged(session: Session, jobId: number): Promise<boolean> {
-    const recent = await this.store.eventList({ sessionId: session.id, afterSeq: Math.max(0, session.lastSeq - 500), limit: 500 });
-    return recent.some((e) => e.type === 'user_prompt' && (e.payload as { jobId?: number }).jobId === jobId);
+    const prompts = await this.store.eventLastPrompts({ sessionId: session.id, limit: 20 });
+    return prompts.some((e) => (e.payload as { jobId?: number }).jobId === jobId);
   }
 
   private async runTurn(data: SessionRunData, ctx: JobContext): Promise<{ subtype: string; messages: number }> {
@@ -276,8 +268,11 @@ export class SessionService {
     const retry = await this.promptLogged(session, ctx.jobId);
     const resume = session.agentSessionId !== null && session.agentCwd === session.projectPath ? session.agentSessionId : null;
     const prompt = retry && resume !== null ? CONTINUE_PROMPT : data.prompt;
-    const batch = new EventBatcher(this, session.id, this.batchMs, this.batchSize);
-    if (!retry) await batch.add({ type: 'user_prompt', payload: { prompt: data.prompt, jobId: ctx.jobId } }, true);
+    if (!retry) {
+      // The prompt is committed before the agent starts.
+      this.writer.add(session.id, { type: 'user_prompt', payload: { prompt: data.prompt, jobId: ctx.jobId } });
+      await this.writer.flush(session.id);
+    }
     await this.setStatus(session.id, SESSION_STATES.processing, { error: null });
     let subtype = 'success';
     let messages = 0;
@@ -285,18 +280,19 @@ export class SessionService {
     try {
       for await (const message of provider.run({ prompt, cwd: session.projectPath, resume, settings: session.settings, signal: ctx.signal })) {
         messages += 1;
-        await batch.add({ type: message.type, payload: message });
+        const text = message.type === 'assistant' ? textOf(message) : null;
+        this.writer.add(session.id, { type: message.type, payload: message }, text === null ? undefined : text.slice(0, 300));
         transient = await this.observe(session, message, ctx) ?? transient;
         if (message.type === 'result') subtype = message.subtype ?? 'success';
       }
     } catch (err) {
-      await batch.flush();
+      await this.writer.flush(session.id);
       if (ctx.signal.aborted) throw ctx.signal.reason as JobAbortReason;
       if (err instanceof AgentqError || err instanceof UnrecoverableError || err instanceof SnoozeError) throw err;
       // A crashed agent process (or a broken stream): retry by resume.
       throw new AgentTransientError(`the agent stopped unexpectedly: ${err instanceof Error ? err.message : String(err)}`);
     }
-    await batch.flush();
+    await this.writer.flush(session.id);
     if (transient !== null) throw new AgentTransientError(transient);
     const more = (await this.system.listJobs({ groupKey: `session:${session.id}`, status: ['queued'], limit: 1 })).total > 0;
     const status = subtype === 'success' ? (more ? SESSION_STATES.queued : SESSION_STATES.waiting_for_input) : SESSION_STATES.error;
@@ -315,11 +311,6 @@ export class SessionService {
       const error = typeof m.error === 'string' ? m.error : null;
       if (error !== null && AUTH_ERRORS.has(error)) {
         throw new UnrecoverableError(`the agent could not authenticate (${error}): log in with \`claude login\` or set ANTHROPIC_API_KEY for the agentq process, then resume the session`);
-      }
-      const text = textOf(m);
-      if (text !== null) {
-        const session2 = await this.store.sessionUpdate({ id: session.id, patch: { preview: text.slice(0, 300) }, now: Date.now() });
-        this.events.emit('session:updated', { session: session2 });
       }
       return error !== null && TRANSIENT_ERRORS.has(error) ? `the API reported ${error}` : null;
     }
@@ -352,55 +343,86 @@ export class SessionService {
     return null;
   }
 
-  /** Used by EventBatcher: commit then broadcast. */
-  async commit(sessionId: number, events: { type: string; payload: unknown }[]): Promise<void> {
-    const stored = await this.store.eventAppend({ sessionId, events, now: Date.now() });
-    this.events.emit('session:events', { sessionId, events: stored });
-  }
 }
 
 /**
- * Collects a turn's messages and commits them in small batches: at most `maxMs` after the first
- * pending message, or at `maxSize` messages, whichever comes first. A failed timed commit is thrown
- * from the next add or flush, so the turn fails rather than silently losing messages.
+ * The shared event writer: collects the messages of every running turn and commits them, with each
+ * session's newest preview, in one transaction per `windowMs` (or sooner past `maxPending`), then
+ * broadcasts them. A thousand sessions at five messages a second thus cost a few dozen small
+ * transactions a second, not thousands. A failed write is raised in the turns it concerned.
  */
-class EventBatcher {
-  private pending: { type: string; payload: unknown }[] = [];
+class EventWriter {
+  private pending = new Map<number, { events: { type: string; payload: unknown }[]; preview?: string }>();
+  private count = 0;
   private timer: NodeJS.Timeout | null = null;
   private inFlight: Promise<void> = Promise.resolve();
-  private failure: Error | null = null;
+  private readonly failures = new Map<number, Error>();
 
-  constructor(private readonly service: SessionService, private readonly sessionId: number, private readonly maxMs: number, private readonly maxSize: number) {}
+  constructor(
+    private readonly store: SessionStore,
+    private readonly emit: (sessionId: number, events: SessionEvent[]) => void,
+    private readonly windowMs: number,
+    private readonly maxPending: number,
+  ) {}
 
-  async add(event: { type: string; payload: unknown }, now = false): Promise<void> {
-    this.raise();
-    this.pending.push(event);
-    if (now || this.pending.length >= this.maxSize) {
-      await this.flush();
+  add(sessionId: number, event: { type: string; payload: unknown }, preview?: string): void {
+    this.raise(sessionId);
+    let entry = this.pending.get(sessionId);
+    if (entry === undefined) {
+      entry = { events: [] };
+      this.pending.set(sessionId, entry);
+    }
+    entry.events.push(event);
+    if (preview !== undefined) entry.preview = preview;
+    this.count += 1;
+    if (this.count >= this.maxPending) {
+      this.schedule(0);
       return;
     }
-    this.timer ??= setTimeout(() => {
-      this.timer = null;
-      this.inFlight = this.commit().catch((err: unknown) => { this.failure = err instanceof Error ? err : new Error(describeThrown(err)); });
-    }, this.maxMs);
+    this.schedule(this.windowMs);
   }
 
-  async flush(): Promise<void> {
+  /** Resolve once everything added for `sessionId` is committed; throw if it could not be. */
+  async flush(sessionId: number): Promise<void> {
+    if (this.pending.has(sessionId)) this.schedule(0);
+    await this.inFlight;
+    // A commit scheduled at 0 ms may start only after the one awaited above.
+    if (this.pending.has(sessionId)) await this.commitNow();
+    this.raise(sessionId);
+  }
+
+  private schedule(ms: number): void {
+    if (this.timer !== null) {
+      if (ms > 0) return;
+      clearTimeout(this.timer);
+    }
+    this.timer = setTimeout(() => { void this.commitNow(); }, ms);
+  }
+
+  private commitNow(): Promise<void> {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
-    await this.inFlight;
-    this.raise();
-    await this.commit();
+    const batch = this.pending;
+    this.pending = new Map();
+    this.count = 0;
+    const batches = [...batch.entries()].map(([sessionId, e]) => ({ sessionId, events: e.events, ...(e.preview === undefined ? {} : { preview: e.preview }) }));
+    this.inFlight = this.inFlight.then(async () => {
+      try {
+        const { written, missing } = await this.store.eventAppendMany({ batches, now: Date.now() });
+        for (const id of missing) this.failures.set(id, new NotFoundError('session', id));
+        for (const [i, b] of batches.entries()) if (!missing.includes(b.sessionId)) this.emit(b.sessionId, written[i] as SessionEvent[]);
+      } catch (err) {
+        for (const b of batches) this.failures.set(b.sessionId, err instanceof Error ? err : new Error(describeThrown(err)));
+      }
+    });
+    return this.inFlight;
   }
 
-  private async commit(): Promise<void> {
-    if (this.pending.length === 0) return;
-    const events = this.pending;
-    this.pending = [];
-    await this.service.commit(this.sessionId, events);
-  }
-
-  private raise(): void {
-    if (this.failure !== null) throw this.failure;
+  private raise(sessionId: number): void {
+    const failure = this.failures.get(sessionId);
+    if (failure !== undefined) {
+      this.failures.delete(sessionId);
+      throw failure;
+    }
   }
 }

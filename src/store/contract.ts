@@ -338,6 +338,8 @@ export interface JobStore {
   jobClaim(params: JobClaimParams): Promise<Job[]>;
   /** Extend leases. Tells, per job, whether the lease is still held and whether cancel was asked. */
   jobHeartbeat(params: { leases: LeaseRef[]; workerId: string; leaseMs: number; now: number }): Promise<HeartbeatResult[]>;
+  /** Like jobHeartbeat but read-only: tells whether leases are held and cancel was asked, without renewing. */
+  jobLeaseCheck(params: { leases: LeaseRef[]; workerId: string }): Promise<HeartbeatResult[]>;
   /** Record a running job's progress (any small JSON value). False when the lease was lost. */
   jobProgress(params: { id: number; token: number; progress: unknown; now: number }): Promise<boolean>;
   /** Record how attempts ended, all in one transaction; each outcome is fenced by its token. */

@@ -103,8 +103,20 @@ export interface SessionStore {
   sessionUpdate(params: { id: number; patch: SessionPatch; now: number }): Promise<Session>;
   /** Sessions whose status says a turn is queued or running (for reconciling after crashes). */
   sessionBusy(): Promise<Session[]>;
+  /**
+   * Sessions `processing` with no running job, or `queued` with no queued or running job, in group
+   * `<groupPrefix><id>`: what a crash or a lost update left behind. Cheap however many are busy.
+   */
+  sessionStale(params: { groupPrefix: string }): Promise<Session[]>;
+  /** The newest `user_prompt` events of a session, newest first, without reading its other events. */
+  eventLastPrompts(params: { sessionId: number; limit?: number }): Promise<SessionEvent[]>;
   /** Append events in one transaction; returns them with their seq. NotFoundError if the session is missing. */
   eventAppend(params: { sessionId: number; events: { type: string; payload: unknown }[]; now: number }): Promise<SessionEvent[]>;
+  /**
+   * Append events of many sessions, and set their previews, in one transaction: all or nothing.
+   * A batch for a missing session is skipped and reported in `missing` (the others are written).
+   */
+  eventAppendMany(params: { batches: { sessionId: number; events: { type: string; payload: unknown }[]; preview?: string }[]; now: number }): Promise<{ written: SessionEvent[][]; missing: number[] }>;
   /** Events with seq > afterSeq, oldest first. Default limit 500, at most 5,000. */
   eventList(params: { sessionId: number; afterSeq?: number; limit?: number }): Promise<SessionEvent[]>;
 }

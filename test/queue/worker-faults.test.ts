@@ -300,7 +300,7 @@ describe('races and edges', () => {
     const { w, events } = worker([
       defineJob({ type: 'f.bad', retry: { maxAttempts: 1 }, run: () => { throw new Error('x'); } }),
       defineJob({ type: 'f.wait', run: () => gate.promise }),
-    ], { isolation: { failures: 1, cooldownMs: 60_000 }, heartbeatMs: 10, pollIntervalMs: 1_000 });
+    ], { isolation: { failures: 1, cooldownMs: 60_000 }, leaseMs: 300, heartbeatMs: 10, pollIntervalMs: 1_000 });
     await enqueue('f.bad');
     const waiting = await enqueue('f.wait');
     await enqueue('f.wait', { runAt: Date.now() + 500 });
@@ -308,10 +308,11 @@ describe('races and edges', () => {
     w.start();
     await waitForEvent(events, 'type:paused');
     await started;
-    const beats = faults.calls('jobHeartbeat');
+    const renewals = faults.calls('jobHeartbeat');
+    const checks = faults.calls('jobLeaseCheck');
     const stopping = w.stop({ graceMs: 5_000 });
-    // Leases are renewed while handlers finish during the grace period.
-    while (faults.calls('jobHeartbeat') < beats + 2) await new Promise((r) => setTimeout(r, 5));
+    // Leases are checked, and renewed every third of the lease, while handlers finish during the grace period.
+    while (faults.calls('jobHeartbeat') < renewals + 2 || faults.calls('jobLeaseCheck') < checks + 2) await new Promise((r) => setTimeout(r, 5));
     gate.resolve();
     await stopping;
     expect((await base.jobGet({ id: waiting }))!.status).toBe('completed');

@@ -337,6 +337,14 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
         expect(await store.jobHeartbeat({ leases: [], workerId: 'w1', leaseMs: LEASE, now: T0 })).toEqual([]);
         const [other] = await store.jobHeartbeat({ leases: [{ id: job.id, token: c!.leaseToken }], workerId: 'intruder', leaseMs: LEASE, now: T0 });
         expect(other!.alive).toBe(false);
+        // The read-only check answers the same without renewing.
+        expect(await store.jobLeaseCheck({ leases: [{ id: job.id, token: c!.leaseToken }, { id: job.id, token: 99 }, { id: 424_242, token: 1 }], workerId: 'w1' })).toEqual([
+          { id: job.id, alive: true, cancelRequested: true },
+          { id: job.id, alive: false, cancelRequested: false },
+          { id: 424_242, alive: false, cancelRequested: false },
+        ]);
+        expect(await store.jobLeaseCheck({ leases: [], workerId: 'w1' })).toEqual([]);
+        expect((await store.jobGet({ id: job.id }))!.leaseExpiresAt).toBe(T0 + 12_000 + LEASE);
       });
 
       it('a worker whose lease expired and was re-claimed changes nothing with its old token', async () => {

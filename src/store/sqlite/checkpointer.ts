@@ -5,7 +5,8 @@
  * (an enqueue, a claim) pays for copying pages back into the database file and, with
  * synchronous=NORMAL, for an fsync: a multi-millisecond stall on the event loop every few thousand
  * pages. The checkpointer moves that work to a worker thread with its own connection, running
- * PASSIVE checkpoints (they never block readers or writers) every `intervalMs`. The main connection
+ * PASSIVE checkpoints (they never block readers or writers) every `intervalMs`, and a RESTART when the
+ * WAL has grown past `restartPages` (see below). The main connection
  * keeps a high automatic threshold as a safety net should the thread fall behind, and
  * `journal_size_limit` truncates the WAL file back once a checkpoint has caught up.
  */
@@ -16,6 +17,8 @@ export interface CheckpointerOptions {
   path: string;
   /** Default 100 ms. */
   intervalMs?: number;
+  /** WAL frames past which a checkpoint also resets the WAL (RESTART). Default 1,000 (~4 MB). */
+  restartPages?: number;
   /** Called with a message when a checkpoint fails (the thread keeps trying). */
   onError?: (message: string) => void;
 }
@@ -28,7 +31,10 @@ let stopping = false;
 function checkpoint() {
   if (stopping) return;
   try {
-    db.pragma('wal_checkpoint(PASSIVE)');
+    const [r] = db.pragma('wal_checkpoint(PASSIVE)');
+    // Under continuous writes a PASSIVE checkpoint never catches up, so the WAL never starts over.
+    // Past restartPages, a RESTART copies the few frames left (briefly holding off writers) and resets it.
+    if (r && r.log > workerData.restartPages) db.pragma('wal_checkpoint(RESTART)');
   } catch (err) {
     parentPort.postMessage({ error: String(err && err.message || err) });
   }
@@ -57,7 +63,7 @@ export class Checkpointer {
       eval: true,
       // The thread runs plain JavaScript: no loader hooks (tsx in development) to start in it.
       execArgv: [],
-      workerData: { path: options.path, driver, intervalMs: options.intervalMs ?? 100 },
+      workerData: { path: options.path, driver, intervalMs: options.intervalMs ?? 100, restartPages: options.restartPages ?? 1_000 },
     });
     // The thread must never keep a process alive on its own.
     this.worker.unref();

@@ -69,11 +69,14 @@ WHERE id = @id AND status = ${QUEUED}`,
 INSERT INTO job_attempts (job_id, lease_token, attempt, worker_id, started_at, finished_at, outcome, error)
 VALUES (@jobId, @token, @attempt, @workerId, @startedAt, @now, @outcome, @error)`,
 
-  heartbeat: `
--- Extend a held lease. Params: @id @token @workerId @expires. Returns: cancel_requested_at if the lease is still held.
+  leaseState: `
+-- Lease state of some jobs. Params: @ids (JSON array). Returns: id, status, lease_token, lease_owner, cancel_requested_at.
+SELECT id, status, lease_token, lease_owner, cancel_requested_at FROM jobs WHERE id IN (SELECT value FROM json_each(@ids))`,
+
+  leaseRenew: `
+-- Extend the leases of running jobs this worker holds. Params: @ids (JSON array) @workerId @expires. Returns: nothing.
 UPDATE jobs SET lease_expires_at = @expires
-WHERE id = @id AND lease_token = @token AND lease_owner = @workerId AND status = ${RUNNING}
-RETURNING cancel_requested_at`,
+WHERE id IN (SELECT value FROM json_each(@ids)) AND status = ${RUNNING} AND lease_owner = @workerId`,
 
   progressSet: `
 -- Record progress of a held lease. Params: @id @token @progress @now. Returns: id if the lease is still held.

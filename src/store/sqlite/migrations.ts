@@ -152,15 +152,20 @@ CREATE INDEX sessions_activity ON sessions (archived, last_activity_at DESC, id 
 -- The reconciler: sessions that claim to be busy.
 CREATE INDEX sessions_busy ON sessions (status) WHERE status IN ('queued', 'processing');
 
--- Append-only log per session; seq comes from sessions.last_seq in the same transaction.
+-- Append-only log per session; seq comes from sessions.last_seq in the same transaction. A rowid
+-- table (payloads are agent messages of a kilobyte or more: appends stay at the end of the b-tree)
+-- with a unique (session_id, seq) index for reading a session's log after a seq.
 CREATE TABLE events (
+  id         INTEGER PRIMARY KEY,
   session_id INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
   seq        INTEGER NOT NULL,
   type       TEXT    NOT NULL,
   payload    TEXT    NOT NULL,
-  created_at INTEGER NOT NULL,
-  PRIMARY KEY (session_id, seq)
-) WITHOUT ROWID;
+  created_at INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX events_session_seq ON events (session_id, seq);
+-- A session's prompts, without reading its agent messages.
+CREATE INDEX events_prompts ON events (session_id, seq) WHERE type = 'user_prompt';
 `,
   },
 ];

@@ -29,12 +29,27 @@ SELECT * FROM sessions INDEXED BY sessions_busy WHERE status IN ('queued', 'proc
 SELECT * FROM sessions INDEXED BY sessions_activity
 WHERE archived = @archived AND (last_activity_at, id) < (@afterActivity, @afterId)
 ORDER BY last_activity_at DESC, id DESC LIMIT @limit`,
-  nextSeq: `
--- Reserve n seqs for a session's events. Params: @id @n @now. Returns: the new last_seq.
-UPDATE sessions SET last_seq = last_seq + @n, last_activity_at = @now, updated_at = @now WHERE id = @id RETURNING last_seq`,
+  reserveSeq: `
+-- Reserve n seqs for a session's events. Params: @id @n @now. Returns: changes 0 if the session is missing.
+UPDATE sessions SET last_seq = last_seq + @n, last_activity_at = @now, updated_at = @now WHERE id = @id`,
+  lastSeq: `
+-- A session's newest seq. Params: ? id. Returns: last_seq.
+SELECT last_seq FROM sessions WHERE id = ?`,
   eventInsert: `
 -- Append one event. Params: @sessionId @seq @type @payload @now. Returns: nothing.
 INSERT INTO events (session_id, seq, type, payload, created_at) VALUES (@sessionId, @seq, @type, @payload, @now)`,
+  previewSet: `
+-- Set a session's preview. Params: @id @preview @now. Returns: nothing.
+UPDATE sessions SET preview = @preview, updated_at = @now WHERE id = @id`,
+  stale: `
+-- Sessions 'processing' without a running job, or 'queued' without a queued or running one. Params: @prefix. Returns: rows.
+SELECT s.* FROM sessions AS s INDEXED BY sessions_busy
+WHERE s.status IN ('queued', 'processing')
+  AND NOT EXISTS (SELECT 1 FROM jobs AS j INDEXED BY jobs_group_id WHERE j.group_key = @prefix || s.id
+                  AND (j.status = 'running' OR (j.status = 'queued' AND s.status = 'queued')))`,
+  lastPrompts: `
+-- A session's newest prompts. Params: @sessionId @limit. Returns: rows, newest first.
+SELECT * FROM events INDEXED BY events_prompts WHERE session_id = @sessionId AND type = 'user_prompt' ORDER BY seq DESC LIMIT @limit`,
   eventsAfter: `
 -- Events after a seq, oldest first (primary-key range). Params: @sessionId @afterSeq @limit. Returns: rows.
 SELECT * FROM events WHERE session_id = @sessionId AND seq > @afterSeq ORDER BY seq LIMIT @limit`,
@@ -200,6 +215,24 @@ export class SqliteSessionStore implements SessionStore {
     return this.run(() => (this.stmts.busy.all() as SessionRow[]).map(rowToSession));
   }
 
+  async sessionStale(params: { groupPrefix: string }): Promise<Session[]> {
+    const prefix = text('groupPrefix', params.groupPrefix, 100) as string;
+    return this.run(() => (this.stmts.stale.all({ prefix }) as SessionRow[]).map(rowToSession));
+  }
+
+  async eventLastPrompts(params: { sessionId: number; limit?: number }): Promise<SessionEvent[]> {
+    const sessionId = validateId(params.sessionId, 'sessionId');
+    const limit = params.limit === undefined ? 10 : validateLimit(params.limit, 'limit', 1_000);
+    const rows = this.run(() => this.stmts.lastPrompts.all({ sessionId, limit }) as { session_id: number; seq: number; type: string; payload: string; created_at: number }[]);
+    return rows.map((r) => ({ sessionId: r.session_id, seq: r.seq, type: r.type, payload: JSON.parse(r.payload) as unknown, createdAt: r.created_at }));
+  }
+
+  /** Reserve `n` seqs (inside a write transaction); returns the new last seq, or null if no such session. */
+  private reserve(id: number, n: number, now: number): number | null {
+    if (this.stmts.reserveSeq.run({ id, n, now }).changes === 0) return null;
+    return (this.stmts.lastSeq.get(id) as { last_seq: number }).last_seq;
+  }
+
   async eventAppend(params: { sessionId: number; events: { type: string; payload: unknown }[]; now: number }): Promise<SessionEvent[]> {
     const sessionId = validateId(params.sessionId, 'sessionId');
     const now = validateNow(params.now);
@@ -211,13 +244,45 @@ export class SqliteSessionStore implements SessionStore {
       payload: serializeJson(`events[${i}].payload`, e.payload, this.maxDataBytes),
     }));
     return this.run(() => {
-      const row = this.stmts.nextSeq.get({ id: sessionId, n: events.length, now }) as { last_seq: number } | undefined;
-      if (row === undefined) throw new NotFoundError('session', sessionId);
-      const first = row.last_seq - events.length + 1;
+      const last = this.reserve(sessionId, events.length, now);
+      if (last === null) throw new NotFoundError('session', sessionId);
+      const first = last - events.length + 1;
       return events.map((e, i) => {
         this.stmts.eventInsert.run({ sessionId, seq: first + i, type: e.type, payload: e.payload, now });
         return { sessionId, seq: first + i, type: e.type, payload: JSON.parse(e.payload) as unknown, createdAt: now };
       });
+    }, true);
+  }
+
+  async eventAppendMany(params: { batches: { sessionId: number; events: { type: string; payload: unknown }[]; preview?: string }[]; now: number }): Promise<{ written: SessionEvent[][]; missing: number[] }> {
+    const now = validateNow(params.now);
+    if (!Array.isArray(params.batches)) bad('batches', 'an array of { sessionId, events }', params.batches);
+    const batches = params.batches.map((b, i) => ({
+      sessionId: validateId(b.sessionId, `batches[${i}].sessionId`),
+      preview: b.preview === undefined ? null : (text(`batches[${i}].preview`, b.preview, 100_000) as string).slice(0, 500),
+      events: b.events.map((e, k) => ({
+        type: text(`batches[${i}].events[${k}].type`, (e as { type?: unknown } | null)?.type, 100) as string,
+        payload: serializeJson(`batches[${i}].events[${k}].payload`, e.payload, this.maxDataBytes),
+      })),
+    }));
+    return this.run(() => {
+      const written: SessionEvent[][] = [];
+      const missing: number[] = [];
+      for (const b of batches) {
+        const last = this.reserve(b.sessionId, b.events.length, now);
+        if (last === null) {
+          missing.push(b.sessionId);
+          written.push([]);
+          continue;
+        }
+        const first = last - b.events.length + 1;
+        written.push(b.events.map((e, i) => {
+          this.stmts.eventInsert.run({ sessionId: b.sessionId, seq: first + i, type: e.type, payload: e.payload, now });
+          return { sessionId: b.sessionId, seq: first + i, type: e.type, payload: JSON.parse(e.payload) as unknown, createdAt: now };
+        }));
+        if (b.preview !== null) this.stmts.previewSet.run({ id: b.sessionId, preview: b.preview, now });
+      }
+      return { written, missing };
     }, true);
   }
 

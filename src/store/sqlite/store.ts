@@ -514,14 +514,31 @@ export class SqliteJobStore implements JobStore {
     const leases = validateLeases(params.leases);
     if (leases.length === 0) return ([]);
     const expires = now + leaseMs;
-    return (
-      this.write(() =>
-        leases.map(({ id, token }) => {
-          const row = this.stmts.heartbeat.get({ id, token, workerId, expires }) as { cancel_requested_at: number | null } | undefined;
-          return { id, alive: row !== undefined, cancelRequested: row !== undefined && row.cancel_requested_at !== null };
-        }),
-      )
-    );
+    return this.write(() => {
+      const results = this.leaseStates(leases, workerId);
+      const alive = results.filter((r) => r.alive).map((r) => r.id);
+      if (alive.length > 0) this.stmts.leaseRenew.run({ ids: JSON.stringify(alive), workerId, expires });
+      return results;
+    });
+  }
+
+  async jobLeaseCheck(params: { leases: LeaseRef[]; workerId: string }): Promise<HeartbeatResult[]> {
+    const workerId = validateWorkerId(params.workerId);
+    const leases = validateLeases(params.leases);
+    return leases.length === 0 ? [] : this.read(() => this.leaseStates(leases, workerId));
+  }
+
+  /** Whether each lease is still held (same token, same owner, running) and whether cancel was asked. */
+  private leaseStates(leases: LeaseRef[], workerId: string): HeartbeatResult[] {
+    const rows = this.stmts.leaseState.all({ ids: JSON.stringify(leases.map((l) => l.id)) }) as {
+      id: number; status: JobState; lease_token: number; lease_owner: string | null; cancel_requested_at: number | null;
+    }[];
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return leases.map(({ id, token }) => {
+      const r = byId.get(id);
+      const alive = r?.status === JOB_STATES.running && r.lease_token === token && r.lease_owner === workerId;
+      return { id, alive, cancelRequested: alive && r.cancel_requested_at !== null };
+    });
   }
 
   async jobProgress(params: { id: number; token: number; progress: unknown; now: number }): Promise<boolean> {
