@@ -128,7 +128,7 @@ async function pickupCrossProcess(): Promise<number[]> {
 export async function workerBench(): Promise<void> {
   const part = 'worker';
   for (const c of [1, 10, 100]) {
-    emit({ part, metric: `drain_c${c}`, value: await bestOf(2, () => drain(c)), unit: 'jobs/s' });
+    emit({ part, metric: `drain_c${c}`, value: await bestOf(3, () => drain(c)), unit: 'jobs/s' });
   }
   emit({ part, metric: 'e2e_c10', value: await bestOf(2, () => endToEnd(10)), unit: 'jobs/s' });
   const inproc = await pickupInProcess();
