@@ -272,7 +272,8 @@ describe('races and edges', () => {
     gates[0]!.resolve();
     while (faults.calls('jobFinish') < 1) await new Promise((r) => setImmediate(r));
     gates[1]!.resolve();
-    await new Promise((r) => setTimeout(r, 5));
+    // The second outcome is waiting behind the held write once its handler has settled.
+    while (w.stats().running > 0) await new Promise((r) => setImmediate(r));
     release();
     await waitForJob(base, events, a, 'completed');
     await waitForJob(base, events, b, 'completed');

@@ -115,9 +115,17 @@ describe('sessions on the replay provider', () => {
 
   it('stop ends a running turn within a second; a follow-up after stop resumes the same agent session', async () => {
     const { service, system } = setup({ rate: 5 });
+    const initSeen = new Promise<void>((resolve) => {
+      const off = service.events.on('session:events', ({ events }) => {
+        if (events.some((e) => e.type === 'system')) {
+          off();
+          resolve();
+        }
+      });
+    });
     const { session, job } = await service.create({ projectPath: env.dir, prompt: 'refactor', provider: 'replay', settings: { transcript: 'refactor' } });
-    await waitForSession(service, session.id, ['processing']);
-    while ((await service['store'].sessionGet({ id: session.id }))!.agentSessionId === null) await new Promise((r) => setTimeout(r, 20));
+    // The agent's init message (with its session id) has been committed.
+    await initSeen;
     const t0 = performance.now();
     const stopped = waitForSession(service, session.id, ['stopped']);
     expect(await service.stop(session.id)).toMatchObject({ requested: 1 });
