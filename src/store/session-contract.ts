@@ -101,8 +101,6 @@ export interface SessionStore {
   sessionList(params?: { archived?: boolean; limit?: number; cursor?: string | null }): Promise<SessionListResult>;
   /** NotFoundError if missing. */
   sessionUpdate(params: { id: number; patch: SessionPatch; now: number }): Promise<Session>;
-  /** Sessions whose status says a turn is queued or running (for reconciling after crashes). */
-  sessionBusy(): Promise<Session[]>;
   /**
    * Sessions `processing` with no running job, or `queued` with no queued or running job, in group
    * `<groupPrefix><id>`: what a crash or a lost update left behind. Cheap however many are busy.
@@ -110,7 +108,10 @@ export interface SessionStore {
   sessionStale(params: { groupPrefix: string }): Promise<Session[]>;
   /** The newest `user_prompt` events of a session, newest first, without reading its other events. */
   eventLastPrompts(params: { sessionId: number; limit?: number }): Promise<SessionEvent[]>;
-  /** Append events in one transaction; returns them with their seq. NotFoundError if the session is missing. */
+  /**
+   * Append events in one transaction; returns them with their seq (payloads as given: their JSON
+   * form is what is stored). NotFoundError if the session is missing.
+   */
   eventAppend(params: { sessionId: number; events: { type: string; payload: unknown }[]; now: number }): Promise<SessionEvent[]>;
   /**
    * Append events of many sessions, and set their previews, in one transaction: all or nothing.

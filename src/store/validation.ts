@@ -74,12 +74,21 @@ export function validateTime(field: string, value: unknown): number {
   return Math.floor(value);
 }
 
-export function validateKey(field: string, value: unknown): string | null {
-  if (value === undefined || value === null) return null;
-  if (typeof value !== 'string' || value.length === 0 || value.length > LIMITS.keyLength || value.includes('\0')) {
-    fail(field, `null or a string of 1 to ${LIMITS.keyLength} characters without NUL bytes`, value);
+/** A string of 1 to `max` characters without NUL bytes. */
+export function validateText(field: string, value: unknown, max: number): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > max || value.includes('\0')) {
+    fail(field, `a string of 1 to ${max} characters without NUL bytes`, value);
   }
   return value;
+}
+
+/** Like validateText, but null (or absent) is allowed and returned as null. */
+export function validateOptionalText(field: string, value: unknown, max: number): string | null {
+  return value === undefined || value === null ? null : validateText(field, value, max);
+}
+
+export function validateKey(field: string, value: unknown): string | null {
+  return validateOptionalText(field, value, LIMITS.keyLength);
 }
 
 export function validateOrphan(value: unknown, field = 'orphan'): OrphanPolicy {
@@ -228,10 +237,7 @@ export function validateNow(value: unknown): number {
 }
 
 export function validateWorkerId(value: unknown): string {
-  if (typeof value !== 'string' || value.length === 0 || value.length > LIMITS.keyLength) {
-    fail('workerId', `a string of 1 to ${LIMITS.keyLength} characters`, value);
-  }
-  return value;
+  return validateText('workerId', value, LIMITS.keyLength);
 }
 
 export function validateErrorText(value: unknown, field = 'error'): string {

@@ -37,7 +37,6 @@ describe('SQLite session store', () => {
     });
     expect(updated).toMatchObject({ status: 'processing', agentSessionId: 'sid', costUsd: 0.5, outputTokens: 20, title: 'New', archived: true, updatedAt: T0 + 9 });
     expect(updated.preview).toHaveLength(500);
-    expect((await s.sessionBusy()).map((x) => x.id)).toEqual([a.id]);
     expect((await s.sessionList({ archived: true })).sessions.map((x) => x.id)).toEqual([a.id]);
     expect(await s.sessionGet({ id: 999 })).toBeNull();
     await expect(s.sessionUpdate({ id: 999, patch: { status: 'error' }, now: T0 })).rejects.toBeInstanceOf(NotFoundError);

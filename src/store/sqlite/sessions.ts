@@ -9,6 +9,7 @@ import { PERMISSION_MODES, SESSION_STATE_LIST } from '../session-contract.js';
 import { NotFoundError, ValidationError } from '../errors.js';
 import {
   LIMITS, decodeCursor, describe, encodeCursor, serializeJson, validateId, validateInteger, validateLimit, validateNow,
+  validateOptionalText, validateText,
 } from '../validation.js';
 import type { SqliteDatabase } from './database.js';
 import { translateSqliteError } from './database.js';
@@ -21,9 +22,6 @@ VALUES (@title, @projectPath, @provider, @settings, @now, @now, @now)`,
   byId: `
 -- One session. Params: ? id. Returns: the row or nothing.
 SELECT * FROM sessions WHERE id = ?`,
-  busy: `
--- Sessions whose status says a turn is queued or running. Params: none. Returns: rows.
-SELECT * FROM sessions INDEXED BY sessions_busy WHERE status IN ('queued', 'processing')`,
   page: `
 -- A page of sessions, newest activity first, after a cursor. Params: @archived @afterActivity @afterId @limit. Returns: rows.
 SELECT * FROM sessions INDEXED BY sessions_activity
@@ -66,6 +64,13 @@ interface SessionRow {
   preview: string | null; error: string | null; archived: number; created_at: number; updated_at: number; last_activity_at: number;
 }
 
+interface NormalizedEvent {
+  type: string;
+  payload: unknown;
+  /** The payload's JSON text, as stored. */
+  json: string;
+}
+
 function rowToSession(r: SessionRow): Session {
   return {
     id: r.id, title: r.title, projectPath: r.project_path, provider: r.provider, status: r.status, agentSessionId: r.agent_session_id,
@@ -79,14 +84,6 @@ const bad = (field: string, expected: string, value: unknown): never => {
   throw new ValidationError(field, `must be ${expected} (got ${describe(value)})`);
 };
 
-function text(field: string, value: unknown, max: number, nullable = false): string | null {
-  if (nullable && value === null) return null;
-  if (typeof value !== 'string' || value.length === 0 || value.length > max || value.includes('\0')) {
-    return bad(field, `${nullable ? 'null or ' : ''}a string of 1 to ${max} characters without NUL bytes`, value);
-  }
-  return value;
-}
-
 /** Validate session settings; unknown keys are refused so that typos do not pass silently. */
 export function validateSessionSettings(value: unknown, field = 'settings'): SessionSettings {
   if (value === undefined) return {};
@@ -97,8 +94,8 @@ export function validateSessionSettings(value: unknown, field = 'settings'): Ses
     const v = s[key];
     if (v === undefined) continue;
     switch (key) {
-      case 'model': out.model = text(`${field}.model`, v, 200) as string; break;
-      case 'transcript': out.transcript = text(`${field}.transcript`, v, 200) as string; break;
+      case 'model': out.model = validateText(`${field}.model`, v, 200); break;
+      case 'transcript': out.transcript = validateText(`${field}.transcript`, v, 200); break;
       case 'permissionMode':
         if (!(PERMISSION_MODES as readonly unknown[]).includes(v)) bad(`${field}.permissionMode`, `one of ${PERMISSION_MODES.join(', ')}`, v);
         out.permissionMode = v as SessionSettings['permissionMode'];
@@ -122,14 +119,18 @@ export function validateSessionSettings(value: unknown, field = 'settings'): Ses
 export class SqliteSessionStore implements SessionStore {
   private readonly stmts: Record<keyof typeof SESSION_SQL, Statement>;
   private readonly updates = new Map<string, Statement>();
+  private readonly tx: { immediate: <T>(fn: () => T) => T };
 
   constructor(private readonly db: SqliteDatabase, private readonly maxDataBytes: number = LIMITS.defaultMaxDataBytes) {
     this.stmts = Object.fromEntries(Object.entries(SESSION_SQL).map(([k, sql]) => [k, db.prepare(sql)])) as Record<keyof typeof SESSION_SQL, Statement>;
+    // One wrapper for the store's lifetime: making one per call costs more than a small write.
+    const tx = db.transaction((fn: () => unknown) => fn());
+    this.tx = { immediate: <T>(fn: () => T): T => tx.immediate(fn) as T };
   }
 
   private run<T>(fn: () => T, write = false): T {
     try {
-      return write ? this.db.transaction(fn).immediate() : fn();
+      return write ? this.tx.immediate(fn) : fn();
     } catch (err) {
       throw translateSqliteError(err);
     }
@@ -140,9 +141,9 @@ export class SqliteSessionStore implements SessionStore {
     const input = params.session as unknown;
     if (typeof input !== 'object' || input === null) bad('session', 'an object with at least projectPath', input);
     const s = input as NewSession;
-    const projectPath = text('projectPath', s.projectPath, 4_096) as string;
-    const provider = s.provider === undefined ? 'claude' : text('provider', s.provider, 64) as string;
-    const title = s.title === undefined ? projectPath.split(/[\\/]/).filter(Boolean).at(-1) ?? projectPath : text('title', s.title, 500) as string;
+    const projectPath = validateText('projectPath', s.projectPath, 4_096);
+    const provider = s.provider === undefined ? 'claude' : validateText('provider', s.provider, 64);
+    const title = s.title === undefined ? projectPath.split(/[\\/]/).filter(Boolean).at(-1) ?? projectPath : validateText('title', s.title, 500);
     const settings = serializeJson('settings', validateSessionSettings(s.settings), 16_384);
     return this.run(() => {
       const info = this.stmts.insert.run({ title, projectPath, provider, settings, now });
@@ -179,9 +180,9 @@ export class SqliteSessionStore implements SessionStore {
           if (!(SESSION_STATE_LIST as readonly unknown[]).includes(value)) bad('status', `one of ${SESSION_STATE_LIST.join(', ')}`, value);
           values.status = value;
           break;
-        case 'title': values.title = text('title', value, 500); break;
-        case 'agentSessionId': values.agentSessionId = text('agentSessionId', value, 200, true); break;
-        case 'agentCwd': values.agentCwd = text('agentCwd', value, 4_096, true); break;
+        case 'title': values.title = validateText('title', value, 500); break;
+        case 'agentSessionId': values.agentSessionId = validateOptionalText('agentSessionId', value, 200); break;
+        case 'agentCwd': values.agentCwd = validateOptionalText('agentCwd', value, 4_096); break;
         case 'preview': values.preview = value === null ? null : typeof value === 'string' ? value.slice(0, 500) : bad('preview', 'null or a string', value); break;
         case 'error': values.error = value === null ? null : typeof value === 'string' ? value.slice(0, 8_192) : bad('error', 'null or a string', value); break;
         case 'costUsd':
@@ -211,12 +212,8 @@ export class SqliteSessionStore implements SessionStore {
     }, true);
   }
 
-  async sessionBusy(): Promise<Session[]> {
-    return this.run(() => (this.stmts.busy.all() as SessionRow[]).map(rowToSession));
-  }
-
   async sessionStale(params: { groupPrefix: string }): Promise<Session[]> {
-    const prefix = text('groupPrefix', params.groupPrefix, 100) as string;
+    const prefix = validateText('groupPrefix', params.groupPrefix, 100);
     return this.run(() => (this.stmts.stale.all({ prefix }) as SessionRow[]).map(rowToSession));
   }
 
@@ -233,38 +230,20 @@ export class SqliteSessionStore implements SessionStore {
     return (this.stmts.lastSeq.get(id) as { last_seq: number }).last_seq;
   }
 
-  async eventAppend(params: { sessionId: number; events: { type: string; payload: unknown }[]; now: number }): Promise<SessionEvent[]> {
-    const sessionId = validateId(params.sessionId, 'sessionId');
-    const now = validateNow(params.now);
-    if (!Array.isArray(params.events) || params.events.length === 0 || params.events.length > LIMITS.batchMax) {
-      bad('events', `an array of 1 to ${LIMITS.batchMax} events`, params.events);
+  /** Validate events; field names are prefixed with `at` (e.g. `batches[2].`). */
+  private normalizeEvents(events: unknown, at: string): NormalizedEvent[] {
+    if (!Array.isArray(events) || events.length === 0 || events.length > LIMITS.batchMax) {
+      bad(`${at}events`, `an array of 1 to ${LIMITS.batchMax} events`, events);
     }
-    const events = params.events.map((e, i) => ({
-      type: text(`events[${i}].type`, (e as { type?: unknown } | null)?.type, 100) as string,
-      payload: serializeJson(`events[${i}].payload`, e.payload, this.maxDataBytes),
+    return (events as { type?: unknown; payload?: unknown }[]).map((e, i) => ({
+      type: validateText(`${at}events[${i}].type`, (e as { type?: unknown } | null)?.type, 100),
+      payload: e.payload,
+      json: serializeJson(`${at}events[${i}].payload`, e.payload, this.maxDataBytes),
     }));
-    return this.run(() => {
-      const last = this.reserve(sessionId, events.length, now);
-      if (last === null) throw new NotFoundError('session', sessionId);
-      const first = last - events.length + 1;
-      return events.map((e, i) => {
-        this.stmts.eventInsert.run({ sessionId, seq: first + i, type: e.type, payload: e.payload, now });
-        return { sessionId, seq: first + i, type: e.type, payload: JSON.parse(e.payload) as unknown, createdAt: now };
-      });
-    }, true);
   }
 
-  async eventAppendMany(params: { batches: { sessionId: number; events: { type: string; payload: unknown }[]; preview?: string }[]; now: number }): Promise<{ written: SessionEvent[][]; missing: number[] }> {
-    const now = validateNow(params.now);
-    if (!Array.isArray(params.batches)) bad('batches', 'an array of { sessionId, events }', params.batches);
-    const batches = params.batches.map((b, i) => ({
-      sessionId: validateId(b.sessionId, `batches[${i}].sessionId`),
-      preview: b.preview === undefined ? null : (text(`batches[${i}].preview`, b.preview, 100_000) as string).slice(0, 500),
-      events: b.events.map((e, k) => ({
-        type: text(`batches[${i}].events[${k}].type`, (e as { type?: unknown } | null)?.type, 100) as string,
-        payload: serializeJson(`batches[${i}].events[${k}].payload`, e.payload, this.maxDataBytes),
-      })),
-    }));
+  /** Write validated batches in one transaction; sessions that do not exist are reported, not written. */
+  private appendBatches(batches: { sessionId: number; preview: string | null; events: NormalizedEvent[] }[], now: number): { written: SessionEvent[][]; missing: number[] } {
     return this.run(() => {
       const written: SessionEvent[][] = [];
       const missing: number[] = [];
@@ -277,13 +256,34 @@ export class SqliteSessionStore implements SessionStore {
         }
         const first = last - b.events.length + 1;
         written.push(b.events.map((e, i) => {
-          this.stmts.eventInsert.run({ sessionId: b.sessionId, seq: first + i, type: e.type, payload: e.payload, now });
-          return { sessionId: b.sessionId, seq: first + i, type: e.type, payload: JSON.parse(e.payload) as unknown, createdAt: now };
+          this.stmts.eventInsert.run({ sessionId: b.sessionId, seq: first + i, type: e.type, payload: e.json, now });
+          // The payload as given: its JSON text is what was stored; parsing it back would double the work.
+          return { sessionId: b.sessionId, seq: first + i, type: e.type, payload: e.payload, createdAt: now };
         }));
         if (b.preview !== null) this.stmts.previewSet.run({ id: b.sessionId, preview: b.preview, now });
       }
       return { written, missing };
     }, true);
+  }
+
+  async eventAppend(params: { sessionId: number; events: { type: string; payload: unknown }[]; now: number }): Promise<SessionEvent[]> {
+    const sessionId = validateId(params.sessionId, 'sessionId');
+    const now = validateNow(params.now);
+    const events = this.normalizeEvents(params.events, '');
+    const { written, missing } = this.appendBatches([{ sessionId, preview: null, events }], now);
+    if (missing.length > 0) throw new NotFoundError('session', sessionId);
+    return written[0] as SessionEvent[];
+  }
+
+  async eventAppendMany(params: { batches: { sessionId: number; events: { type: string; payload: unknown }[]; preview?: string }[]; now: number }): Promise<{ written: SessionEvent[][]; missing: number[] }> {
+    const now = validateNow(params.now);
+    if (!Array.isArray(params.batches)) bad('batches', 'an array of { sessionId, events }', params.batches);
+    const batches = params.batches.map((b, i) => ({
+      sessionId: validateId(b.sessionId, `batches[${i}].sessionId`),
+      preview: b.preview === undefined ? null : validateText(`batches[${i}].preview`, b.preview, 100_000).slice(0, 500),
+      events: this.normalizeEvents(b.events, `batches[${i}].`),
+    }));
+    return this.appendBatches(batches, now);
   }
 
   async eventList(params: { sessionId: number; afterSeq?: number; limit?: number }): Promise<SessionEvent[]> {
