@@ -8,6 +8,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { AgentMessage, AgentProvider, AgentRunParams } from '../src/sessions/provider.js';
 import { ReplayProvider } from '../src/sessions/replay.js';
 import { SessionService } from '../src/sessions/runner.js';
@@ -25,6 +27,18 @@ class CountingProvider implements AgentProvider {
       yield m;
     }
   }
+}
+
+/** A full garbage collection, so RSS samples compare live memory rather than GC timing. */
+function collectGarbage(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
+
+function sampleMemory(): { rss: number; heap: number } {
+  collectGarbage();
+  const m = process.memoryUsage();
+  return { rss: m.rss, heap: m.heapUsed };
 }
 
 export async function sessionsBench(): Promise<void> {
@@ -53,16 +67,17 @@ export async function sessionsBench(): Promise<void> {
       await service.create({ projectPath: project, prompt: `task ${i}`, provider: 'replay', settings: { transcript: 'refactor' } });
     }
     const delay = monitorEventLoopDelay({ resolution: 5 });
-    const rss: number[] = [];
+    const rss: { rss: number; heap: number }[] = [];
     const minute = Math.min(60_000, (seconds * 1_000) / 3);
     await new Promise((r) => setTimeout(r, minute));
-    rss.push(process.memoryUsage().rss);
+    rss.push(sampleMemory());
     storedAtMinute = stored;
     const tMinute = performance.now();
+    delay.reset();
     delay.enable();
     const third = Math.min(deadline, t0 + 3 * minute);
     await new Promise((r) => setTimeout(r, Math.max(0, third - performance.now())));
-    rss.push(process.memoryUsage().rss);
+    rss.push(sampleMemory());
     await new Promise((r) => setTimeout(r, Math.max(0, deadline - performance.now())));
     delay.disable();
     running = false;
@@ -82,7 +97,9 @@ export async function sessionsBench(): Promise<void> {
     emit({ part, metric: 'messages_lost', value: provider.yielded - inDb, unit: 'messages', note: `${provider.yielded} yielded, ${inDb} stored` });
     emit({ part, metric: 'loop_delay_p50_ms', value: delay.percentile(50) / 1e6, unit: 'ms' });
     emit({ part, metric: 'loop_delay_p99_ms', value: delay.percentile(99) / 1e6, unit: 'ms' });
-    emit({ part, metric: 'rss_growth_pct', value: ((rss[1]! - rss[0]!) / rss[0]!) * 100, unit: '%', note: `${Math.round(rss[0]! / 1e6)} MB at minute 1, ${Math.round(rss[1]! / 1e6)} MB at minute 3` });
+    const [m1, m3] = [rss[0]!, rss[1]!];
+    const mb = (n: number): number => Math.round(n / 1e6);
+    emit({ part, metric: 'rss_growth_pct', value: ((m3.rss - m1.rss) / m1.rss) * 100, unit: '%', note: `after a full GC: RSS ${mb(m1.rss)} MB at minute 1, ${mb(m3.rss)} MB at minute 3; JS heap ${mb(m1.heap)} → ${mb(m3.heap)} MB` });
     await system.close();
   });
 }

@@ -81,6 +81,11 @@ export interface SessionPatch {
 }
 
 export interface SessionEvent {
+  /**
+   * The event's position in the log of all sessions: increases with every commit, so a live stream
+   * resumes after the last id it delivered (see `eventTail`).
+   */
+  id: number;
   sessionId: number;
   seq: number;
   /** `user_prompt`, or the agent message's type (`system`, `assistant`, `user`, `result`, …). */
@@ -120,4 +125,11 @@ export interface SessionStore {
   eventAppendMany(params: { batches: { sessionId: number; events: { type: string; payload: unknown }[]; preview?: string }[]; now: number }): Promise<{ written: SessionEvent[][]; missing: number[] }>;
   /** Events with seq > afterSeq, oldest first. Default limit 500, at most 5,000. */
   eventList(params: { sessionId: number; afterSeq?: number; limit?: number }): Promise<SessionEvent[]>;
+  /**
+   * Events committed after stream position `afterId` (of one session, or of all), in id order: what
+   * a reconnecting stream missed. Default limit 500, at most 5,000.
+   */
+  eventTail(params: { afterId: number; sessionId?: number; limit?: number }): Promise<SessionEvent[]>;
+  /** The newest event id (0 when there are none): where a new stream starts. */
+  eventHead(): Promise<number>;
 }

@@ -59,6 +59,34 @@ describe('SQLite session store', () => {
     await expect(s.eventAppend({ sessionId: 424, events: [{ type: 'x', payload: 1 }], now: T0 })).rejects.toBeInstanceOf(NotFoundError);
   });
 
+  it('gives every event a stream position and reads what a stream missed, of one session or of all', async () => {
+    const s = store.sessions;
+    expect(await s.eventHead()).toBe(0);
+    const a = await s.sessionCreate({ session: { projectPath: '/a' }, now: T0 });
+    const b = await s.sessionCreate({ session: { projectPath: '/b' }, now: T0 });
+    const { written } = await s.eventAppendMany({
+      now: T0,
+      batches: [
+        { sessionId: a.id, events: [{ type: 'assistant', payload: 'a1' }, { type: 'assistant', payload: 'a2' }] },
+        { sessionId: b.id, events: [{ type: 'assistant', payload: 'b1' }] },
+      ],
+    });
+    const later = await s.eventAppend({ sessionId: a.id, events: [{ type: 'result', payload: 'a3' }], now: T0 + 1 });
+    const ids = [...written.flat(), ...later].map((e) => e.id);
+    expect(ids).toEqual([...ids].sort((x, y) => x - y));
+    expect(new Set(ids).size).toBe(4);
+    expect(await s.eventHead()).toBe(later[0]!.id);
+    const firstId = written[0]![0]!.id;
+    expect((await s.eventTail({ afterId: firstId })).map((e) => e.payload)).toEqual(['a2', 'b1', 'a3']);
+    expect((await s.eventTail({ afterId: firstId, limit: 1 })).map((e) => e.payload)).toEqual(['a2']);
+    expect((await s.eventTail({ afterId: 0, sessionId: a.id })).map((e) => [e.id, e.seq, e.payload])).toEqual([[ids[0], 1, 'a1'], [ids[1], 2, 'a2'], [ids[3], 3, 'a3']]);
+    expect(await s.eventTail({ afterId: ids[3]!, sessionId: a.id })).toEqual([]);
+    expect((await s.eventList({ sessionId: b.id }))[0]!.id).toBe(ids[2]);
+    await expect(s.eventTail({ afterId: -1 })).rejects.toThrow(/afterId/);
+    await expect(s.eventTail({ afterId: 0, sessionId: 0 })).rejects.toThrow(/sessionId/);
+    await expect(s.eventTail({ afterId: 0, limit: 5_001 })).rejects.toThrow(/limit/);
+  });
+
   it('appends for many sessions in one transaction, setting previews and reporting missing sessions', async () => {
     const s = store.sessions;
     const a = await s.sessionCreate({ session: { projectPath: '/a' }, now: T0 });

@@ -51,7 +51,22 @@ SELECT * FROM events INDEXED BY events_prompts WHERE session_id = @sessionId AND
   eventsAfter: `
 -- Events after a seq, oldest first (primary-key range). Params: @sessionId @afterSeq @limit. Returns: rows.
 SELECT * FROM events WHERE session_id = @sessionId AND seq > @afterSeq ORDER BY seq LIMIT @limit`,
+  tailAll: `
+-- Events of all sessions after a stream position (primary-key range). Params: @afterId @limit. Returns: rows.
+SELECT * FROM events WHERE id > @afterId ORDER BY id LIMIT @limit`,
+  tailOne: `
+-- One session's events after a stream position (its seq order is its id order). Params: @sessionId @afterId @limit. Returns: rows.
+SELECT * FROM events INDEXED BY events_session_seq WHERE session_id = @sessionId AND id > @afterId ORDER BY seq LIMIT @limit`,
+  head: `
+-- The newest event id. Params: none. Returns: id (null when empty).
+SELECT max(id) AS id FROM events`,
 } as const;
+
+type EventRow = { id: number; session_id: number; seq: number; type: string; payload: string; created_at: number };
+
+function rowToEvent(r: EventRow): SessionEvent {
+  return { id: r.id, sessionId: r.session_id, seq: r.seq, type: r.type, payload: JSON.parse(r.payload) as unknown, createdAt: r.created_at };
+}
 
 const PATCH_COLUMNS: Record<keyof SessionPatch, string> = {
   title: 'title', status: 'status', agentSessionId: 'agent_session_id', agentCwd: 'agent_cwd', costUsd: 'cost_usd',
@@ -220,8 +235,7 @@ export class SqliteSessionStore implements SessionStore {
   async eventLastPrompts(params: { sessionId: number; limit?: number }): Promise<SessionEvent[]> {
     const sessionId = validateId(params.sessionId, 'sessionId');
     const limit = params.limit === undefined ? 10 : validateLimit(params.limit, 'limit', 1_000);
-    const rows = this.run(() => this.stmts.lastPrompts.all({ sessionId, limit }) as { session_id: number; seq: number; type: string; payload: string; created_at: number }[]);
-    return rows.map((r) => ({ sessionId: r.session_id, seq: r.seq, type: r.type, payload: JSON.parse(r.payload) as unknown, createdAt: r.created_at }));
+    return this.run(() => (this.stmts.lastPrompts.all({ sessionId, limit }) as EventRow[]).map(rowToEvent));
   }
 
   /** Reserve `n` seqs (inside a write transaction); returns the new last seq, or null if no such session. */
@@ -256,9 +270,9 @@ export class SqliteSessionStore implements SessionStore {
         }
         const first = last - b.events.length + 1;
         written.push(b.events.map((e, i) => {
-          this.stmts.eventInsert.run({ sessionId: b.sessionId, seq: first + i, type: e.type, payload: e.json, now });
+          const id = Number(this.stmts.eventInsert.run({ sessionId: b.sessionId, seq: first + i, type: e.type, payload: e.json, now }).lastInsertRowid);
           // The payload as given: its JSON text is what was stored; parsing it back would double the work.
-          return { sessionId: b.sessionId, seq: first + i, type: e.type, payload: e.payload, createdAt: now };
+          return { id, sessionId: b.sessionId, seq: first + i, type: e.type, payload: e.payload, createdAt: now };
         }));
         if (b.preview !== null) this.stmts.previewSet.run({ id: b.sessionId, preview: b.preview, now });
       }
@@ -290,7 +304,18 @@ export class SqliteSessionStore implements SessionStore {
     const sessionId = validateId(params.sessionId, 'sessionId');
     const afterSeq = params.afterSeq === undefined ? 0 : validateInteger('afterSeq', params.afterSeq, 0, Number.MAX_SAFE_INTEGER);
     const limit = params.limit === undefined ? 500 : validateLimit(params.limit, 'limit', 5_000);
-    const rows = this.run(() => this.stmts.eventsAfter.all({ sessionId, afterSeq, limit }) as { session_id: number; seq: number; type: string; payload: string; created_at: number }[]);
-    return rows.map((r) => ({ sessionId: r.session_id, seq: r.seq, type: r.type, payload: JSON.parse(r.payload) as unknown, createdAt: r.created_at }));
+    return this.run(() => (this.stmts.eventsAfter.all({ sessionId, afterSeq, limit }) as EventRow[]).map(rowToEvent));
+  }
+
+  async eventTail(params: { afterId: number; sessionId?: number; limit?: number }): Promise<SessionEvent[]> {
+    const afterId = validateInteger('afterId', params.afterId, 0, Number.MAX_SAFE_INTEGER);
+    const limit = params.limit === undefined ? 500 : validateLimit(params.limit, 'limit', 5_000);
+    if (params.sessionId === undefined) return this.run(() => (this.stmts.tailAll.all({ afterId, limit }) as EventRow[]).map(rowToEvent));
+    const sessionId = validateId(params.sessionId, 'sessionId');
+    return this.run(() => (this.stmts.tailOne.all({ sessionId, afterId, limit }) as EventRow[]).map(rowToEvent));
+  }
+
+  async eventHead(): Promise<number> {
+    return this.run(() => (this.stmts.head.get() as { id: number | null }).id ?? 0);
   }
 }
