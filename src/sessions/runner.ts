@@ -204,6 +204,13 @@ export class SessionService {
     return this.send(sessionId, prompt);
   }
 
+  async rename(sessionId: number, title: string): Promise<Session> {
+    await this.require(sessionId);
+    const session = await this.store.sessionUpdate({ id: sessionId, patch: { title }, now: Date.now() });
+    this.events.emit('session:updated', { session });
+    return session;
+  }
+
   async archive(sessionId: number, archived = true): Promise<Session> {
     await this.require(sessionId);
     const session = await this.store.sessionUpdate({ id: sessionId, patch: { archived }, now: Date.now() });

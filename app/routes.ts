@@ -1,0 +1,21 @@
+/**
+ * Every URL of the app. Pages render the dashboard; `api.*` modules are resource routes (JSON, and
+ * the event stream) whose handlers live in src/server/api and are reached through the load context.
+ */
+import { type RouteConfig, index, route } from '@react-router/dev/routes';
+
+export default [
+  index('routes/home.tsx'),
+  route('api/jobs', 'routes/api.jobs.ts'),
+  route('api/jobs/:jobId', 'routes/api.jobs.$jobId.ts'),
+  route('api/schedules', 'routes/api.schedules.ts'),
+  route('api/schedules/:name', 'routes/api.schedules.$name.ts'),
+  route('api/sessions', 'routes/api.sessions.ts'),
+  route('api/sessions/:sessionId', 'routes/api.sessions.$sessionId.ts'),
+  route('api/sessions/:sessionId/events', 'routes/api.sessions.$sessionId.events.ts'),
+  route('api/sessions/:sessionId/prompts', 'routes/api.sessions.$sessionId.prompts.ts'),
+  route('api/sessions/:sessionId/stop', 'routes/api.sessions.$sessionId.stop.ts'),
+  route('api/sessions/:sessionId/resume', 'routes/api.sessions.$sessionId.resume.ts'),
+  route('api/stream', 'routes/api.stream.ts'),
+  route('api/*', 'routes/api.$.ts'),
+] satisfies RouteConfig;

@@ -1,0 +1,28 @@
+/**
+ * What the API handlers work with: the job system, the session service and its store, and the
+ * server's policies. One instance per server; route modules receive it as their load context.
+ */
+import type { SessionService } from '../../sessions/runner.js';
+import type { SessionStore } from '../../store/session-contract.js';
+import type { JobSystem } from '../../system/job-system.js';
+import type { StreamHub } from './stream.js';
+
+export interface ApiContext {
+  system: JobSystem;
+  sessions: SessionService;
+  sessionStore: SessionStore;
+  stream: StreamHub;
+  /**
+   * Types a client may enqueue through POST /api/jobs: the registered ones (minus internal ones,
+   * such as `session.run`, that have their own API) plus any the server was told other workers run.
+   */
+  enqueueable(type: string): boolean;
+  /** Where unexpected errors go (never to the client). */
+  log(message: string, error?: unknown): void;
+}
+
+/** Arguments every route handler receives (a subset of React Router's loader/action arguments). */
+export interface RouteArgs {
+  request: Request;
+  params: Record<string, string | undefined>;
+}

@@ -1,0 +1,42 @@
+/**
+ * Every API handler by name. Route modules (app/routes/api.*.ts) call them through the load
+ * context's `dispatch`, so the bundled app never holds its own copy of the job system's classes,
+ * and every handler's errors go through the one mapping to status codes.
+ */
+import type { ApiContext, RouteArgs } from './context.js';
+import { errorJson, errorResponse } from './http.js';
+import { jobAction, jobLoader, jobsAction, jobsLoader, scheduleAction, scheduleLoader, schedulesAction, schedulesLoader } from './jobs.js';
+import { eventsLoader, promptsAction, resumeAction, sessionAction, sessionLoader, sessionsAction, sessionsLoader, stopAction } from './sessions.js';
+
+export const handlers = {
+  jobsLoader, jobsAction, jobLoader, jobAction,
+  schedulesLoader, schedulesAction, scheduleLoader, scheduleAction,
+  sessionsLoader, sessionsAction, sessionLoader, sessionAction, eventsLoader, promptsAction, stopAction, resumeAction,
+  streamLoader: (ctx: ApiContext, args: RouteArgs): Promise<Response> => ctx.stream.open(args.request),
+  wrongMethod: (_ctx: ApiContext, args: RouteArgs): Promise<Response> =>
+    Promise.resolve(errorJson(405, 'METHOD_NOT_ALLOWED', `${args.request.method} is not supported on ${new URL(args.request.url).pathname}; docs/api.md lists its methods`)),
+  notFound: (_ctx: ApiContext, args: RouteArgs): Promise<Response> =>
+    Promise.resolve(errorJson(404, 'NOT_FOUND', `no API route ${new URL(args.request.url).pathname}; docs/api.md lists them`)),
+} satisfies Record<string, (ctx: ApiContext, args: RouteArgs) => Promise<Response>>;
+
+export type HandlerName = keyof typeof handlers;
+
+/** What route modules receive as `context.agentq`. */
+export interface AppServices {
+  dispatch(name: HandlerName, args: RouteArgs): Promise<Response>;
+  /** The API context, for page loaders that read data directly. */
+  api: ApiContext;
+}
+
+export function createServices(api: ApiContext): AppServices {
+  return {
+    api,
+    async dispatch(name, args) {
+      try {
+        return await handlers[name](api, args);
+      } catch (error) {
+        return errorResponse(error, api.log);
+      }
+    },
+  };
+}

@@ -1,0 +1,237 @@
+/**
+ * Jobs and schedules over HTTP: /api/jobs, /api/jobs/:jobId, /api/schedules, /api/schedules/:name.
+ * Every input is checked before anything is written; see docs/api.md for each route.
+ */
+import { JOB_STATE_LIST, isJobState, type JobState } from '../../store/states.js';
+import { ValidationError } from '../../store/errors.js';
+import type { EnqueueOptions } from '../../system/job-system.js';
+import type { ScheduleInput } from '../../store/contract.js';
+import type { ApiContext, RouteArgs } from './context.js';
+import { HttpError, Query, badRequest, json, methodNotAllowed, objectBody, parseTime, pathId, readJson } from './http.js';
+
+const LIST_PARAMS = ['status', 'type', 'group', 'createdAfter', 'createdBefore', 'cursor', 'limit', 'sort', 'action'] as const;
+const CREATE_FIELDS = ['type', 'data', 'priority', 'runAt', 'delay', 'maxAttempts', 'uniqueKey', 'groupKey', 'timeoutMs'] as const;
+const PATCH_FIELDS = ['priority', 'runAt', 'data', 'maxAttempts', 'action'] as const;
+/** Largest page a client may ask for. */
+export const LIST_LIMIT_MAX = 500;
+
+function states(field: string, values: string[] | undefined): JobState[] | undefined {
+  if (values === undefined) return undefined;
+  for (const v of values) if (!isJobState(v)) badRequest(field, `"${v}" is not a job status; use ${JOB_STATE_LIST.join(', ')}`);
+  return values as JobState[];
+}
+
+function optionalInteger(body: Record<string, unknown>, field: string, min: number, max: number): number | undefined {
+  const v = body[field];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) {
+    badRequest(field, `must be a whole number from ${String(min)} to ${String(max)} (got ${JSON.stringify(v) ?? 'undefined'})`);
+  }
+  return v;
+}
+
+function optionalString(body: Record<string, unknown>, field: string): string | null | undefined {
+  const v = body[field];
+  if (v === undefined || v === null) return v;
+  if (typeof v !== 'string') badRequest(field, `must be a string (got ${typeof v})`);
+  return v;
+}
+
+/** GET /api/jobs (list, or `?action=stats`). */
+export async function jobsLoader(ctx: ApiContext, { request }: RouteArgs): Promise<Response> {
+  const url = new URL(request.url);
+  const q = new Query(url, LIST_PARAMS);
+  const action = q.string('action');
+  if (action !== undefined) {
+    if (action !== 'stats') badRequest('action', `"${action}" is not an action of GET /api/jobs; use action=stats`);
+    if ([...url.searchParams.keys()].length > 1) badRequest('action', 'action=stats takes no other parameters');
+    return json(200, await ctx.system.stats());
+  }
+  const createdAfter = q.time('createdAfter');
+  const createdBefore = q.time('createdBefore');
+  const group = q.string('group');
+  const cursor = q.string('cursor');
+  const sort = q.string('sort');
+  const limit = q.integer('limit', 1, LIST_LIMIT_MAX);
+  const page = await ctx.system.listJobs({
+    ...(q.list('status') === undefined ? {} : { status: states('status', q.list('status')) }),
+    ...(q.list('type') === undefined ? {} : { type: q.list('type') }),
+    ...(group === undefined ? {} : { groupKey: group }),
+    ...(createdAfter === undefined ? {} : { createdAfter }),
+    ...(createdBefore === undefined ? {} : { createdBefore }),
+    ...(cursor === undefined ? {} : { cursor }),
+    ...(sort === undefined ? {} : { sort }),
+    ...(limit === undefined ? {} : { limit }),
+  });
+  return json(200, page);
+}
+
+/** POST /api/jobs (create), DELETE /api/jobs (cancel many). */
+export async function jobsAction(ctx: ApiContext, { request }: RouteArgs): Promise<Response> {
+  if (request.method === 'POST') return createJob(ctx, request);
+  if (request.method === 'DELETE') return cancelJobs(ctx, request);
+  return methodNotAllowed(request.method, ['GET', 'POST', 'DELETE']);
+}
+
+async function createJob(ctx: ApiContext, request: Request): Promise<Response> {
+  new Query(new URL(request.url), []);
+  const body = objectBody(await readJson(request), CREATE_FIELDS);
+  const type = body.type;
+  if (typeof type !== 'string' || type === '') badRequest('type', 'must be the name of a job type');
+  if (!ctx.enqueueable(type)) {
+    badRequest('type', `"${type}" is not a job type this server accepts; register its definition (or list it in acceptTypes) first`);
+  }
+  if (body.runAt !== undefined && body.delay !== undefined) badRequest('delay', 'give either runAt or delay, not both');
+  const options: EnqueueOptions = {};
+  const priority = optionalInteger(body, 'priority', -1_000_000, 1_000_000);
+  if (priority !== undefined) options.priority = priority;
+  if (body.runAt !== undefined) options.runAt = parseTime('runAt', body.runAt);
+  const delay = optionalInteger(body, 'delay', 0, 10 * 365 * 86_400_000);
+  if (delay !== undefined) options.delayMs = delay;
+  const maxAttempts = optionalInteger(body, 'maxAttempts', 1, 1_000);
+  if (maxAttempts !== undefined) options.maxAttempts = maxAttempts;
+  const timeoutMs = optionalInteger(body, 'timeoutMs', 1, 7 * 86_400_000);
+  if (timeoutMs !== undefined) options.timeoutMs = timeoutMs;
+  const uniqueKey = optionalString(body, 'uniqueKey');
+  if (uniqueKey !== undefined) options.uniqueKey = uniqueKey;
+  const groupKey = optionalString(body, 'groupKey');
+  if (groupKey !== undefined) options.groupKey = groupKey;
+  const { job, created } = await ctx.system.enqueueAny(type, body.data ?? null, options);
+  return json(created ? 201 : 200, { job, created });
+}
+
+async function cancelJobs(ctx: ApiContext, request: Request): Promise<Response> {
+  const q = new Query(new URL(request.url), ['status', 'type']);
+  const fromQuery = { status: states('status', q.list('status')), type: q.list('type') };
+  const body = await readJson(request, { required: false });
+  let params: { ids?: number[]; filter?: { type?: string[]; status?: JobState[] } };
+  if (body === undefined) {
+    if (fromQuery.status === undefined && fromQuery.type === undefined) {
+      badRequest('filter', 'say which jobs to cancel: ?status=…&type=…, or a body { "ids": [...] } or { "filter": { "status": [...], "type": [...] } }');
+    }
+    params = { filter: { ...(fromQuery.type === undefined ? {} : { type: fromQuery.type }), ...(fromQuery.status === undefined ? {} : { status: fromQuery.status }) } };
+  } else {
+    if (fromQuery.status !== undefined || fromQuery.type !== undefined) badRequest('filter', 'give the filter in the query or in the body, not both');
+    const b = objectBody(body, ['ids', 'filter']);
+    if ((b.ids === undefined) === (b.filter === undefined)) badRequest('ids', 'give either ids or filter');
+    if (b.ids !== undefined) {
+      if (!Array.isArray(b.ids) || b.ids.length === 0 || b.ids.length > 10_000) badRequest('ids', 'must be an array of 1 to 10,000 job ids');
+      const ids = b.ids as unknown[];
+      ids.forEach((id, i) => {
+        if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1) badRequest(`ids[${String(i)}]`, `must be a job id (got ${JSON.stringify(id) ?? 'undefined'})`);
+      });
+      params = { ids: ids as number[] };
+    } else {
+      const f = objectBody(b.filter, ['status', 'type'], 'filter');
+      const list = (field: string, v: unknown): string[] | undefined => {
+        if (v === undefined) return undefined;
+        if (!Array.isArray(v) || v.length === 0 || v.some((x) => typeof x !== 'string')) badRequest(field, 'must be a non-empty array of strings');
+        return v as string[];
+      };
+      const status = states('filter.status', list('filter.status', f.status));
+      const type = list('filter.type', f.type);
+      if (status === undefined && type === undefined) badRequest('filter', 'must name a status or a type (an empty filter would cancel everything)');
+      params = { filter: { ...(status === undefined ? {} : { status }), ...(type === undefined ? {} : { type }) } };
+    }
+  }
+  const r = await ctx.system.cancel({ ...params, reason: 'cancelled through the API' });
+  return json(200, { cancelled: r.cancelled, requested: r.requested });
+}
+
+/** GET /api/jobs/:jobId: the job and its attempt history. */
+export async function jobLoader(ctx: ApiContext, { request, params }: RouteArgs): Promise<Response> {
+  new Query(new URL(request.url), []);
+  const id = pathId('jobId', params.jobId);
+  const job = await ctx.system.getJob(id);
+  if (job === null) throw new HttpError(404, 'NOT_FOUND', `job ${String(id)} does not exist; check the id (it may have been cleaned up)`);
+  return json(200, { job, attempts: await ctx.system.jobAttempts(id) });
+}
+
+/** PUT /api/jobs/:jobId (change a queued job, or `{"action":"retry"}`), DELETE /api/jobs/:jobId (cancel). */
+export async function jobAction(ctx: ApiContext, { request, params }: RouteArgs): Promise<Response> {
+  if (request.method !== 'PUT' && request.method !== 'DELETE') methodNotAllowed(request.method, ['GET', 'PUT', 'DELETE']);
+  new Query(new URL(request.url), []);
+  const id = pathId('jobId', params.jobId);
+  if (request.method === 'DELETE') {
+    const before = await ctx.system.getJob(id);
+    if (before === null) throw new HttpError(404, 'NOT_FOUND', `job ${String(id)} does not exist; check the id (it may have been cleaned up)`);
+    if (before.status !== 'queued' && before.status !== 'running') {
+      throw new HttpError(409, 'STATE_CONFLICT', `job ${String(id)} is ${before.status}; only queued or running jobs can be cancelled`);
+    }
+    const r = await ctx.system.cancel({ ids: [id], reason: 'cancelled through the API' });
+    return json(200, { job: await ctx.system.getJob(id), cancelled: r.cancelled, requested: r.requested });
+  }
+  const body = objectBody(await readJson(request), PATCH_FIELDS);
+  if (body.action !== undefined) {
+    if (body.action !== 'retry') badRequest('action', `"${String(body.action)}" is not an action; use "retry"`);
+    if (Object.keys(body).length > 1) badRequest('action', 'retry takes no other fields');
+    return json(200, { job: await ctx.system.retryJob(id) });
+  }
+  if (Object.keys(body).length === 0) badRequest('body', `name at least one of ${PATCH_FIELDS.join(', ')}`);
+  const patch: { priority?: number; runAt?: number; data?: unknown; maxAttempts?: number } = {};
+  const priority = optionalInteger(body, 'priority', -1_000_000, 1_000_000);
+  if (priority !== undefined) patch.priority = priority;
+  if (body.runAt !== undefined) patch.runAt = parseTime('runAt', body.runAt);
+  const maxAttempts = optionalInteger(body, 'maxAttempts', 1, 1_000);
+  if (maxAttempts !== undefined) patch.maxAttempts = maxAttempts;
+  if ('data' in body) patch.data = body.data;
+  return json(200, { job: await ctx.system.updateJob(id, patch) });
+}
+
+const SCHEDULE_FIELDS = ['name', 'type', 'cron', 'everyMs', 'timezone', 'data', 'priority', 'enabled'] as const;
+
+function scheduleInput(body: Record<string, unknown>, name?: string): ScheduleInput {
+  const input = { ...body, ...(name === undefined ? {} : { name }) } as unknown as ScheduleInput;
+  if (typeof input.type !== 'string') throw new ValidationError('type', 'must be the job type the schedule enqueues');
+  return input;
+}
+
+/** GET /api/schedules. */
+export async function schedulesLoader(ctx: ApiContext, { request }: RouteArgs): Promise<Response> {
+  new Query(new URL(request.url), []);
+  return json(200, { schedules: await ctx.system.schedules.list() });
+}
+
+/** POST /api/schedules: create one (409 if the name is taken). */
+export async function schedulesAction(ctx: ApiContext, { request }: RouteArgs): Promise<Response> {
+  if (request.method !== 'POST') methodNotAllowed(request.method, ['GET', 'POST']);
+  new Query(new URL(request.url), []);
+  const body = objectBody(await readJson(request), SCHEDULE_FIELDS);
+  const input = scheduleInput(body);
+  if (!ctx.enqueueable(input.type)) badRequest('type', `"${input.type}" is not a job type this server accepts`);
+  if (typeof input.name === 'string' && (await ctx.system.schedules.get(input.name)) !== null) {
+    throw new HttpError(409, 'STATE_CONFLICT', `a schedule named "${input.name}" exists; change it with PUT /api/schedules/${encodeURIComponent(input.name)}`);
+  }
+  return json(201, { schedule: await ctx.system.schedules.add(input) });
+}
+
+async function requireSchedule(ctx: ApiContext, name: string | undefined): Promise<string> {
+  if (name === undefined || (await ctx.system.schedules.get(name)) === null) {
+    throw new HttpError(404, 'NOT_FOUND', `schedule "${name ?? ''}" does not exist; GET /api/schedules lists them`);
+  }
+  return name;
+}
+
+/** GET /api/schedules/:name. */
+export async function scheduleLoader(ctx: ApiContext, { request, params }: RouteArgs): Promise<Response> {
+  new Query(new URL(request.url), []);
+  const name = await requireSchedule(ctx, params.name);
+  return json(200, { schedule: await ctx.system.schedules.get(name) });
+}
+
+/** PUT /api/schedules/:name (`{"enabled": bool}` alone toggles; otherwise the full definition), DELETE. */
+export async function scheduleAction(ctx: ApiContext, { request, params }: RouteArgs): Promise<Response> {
+  if (request.method !== 'PUT' && request.method !== 'DELETE') methodNotAllowed(request.method, ['GET', 'PUT', 'DELETE']);
+  new Query(new URL(request.url), []);
+  const name = await requireSchedule(ctx, params.name);
+  if (request.method === 'DELETE') return json(200, { deleted: await ctx.system.schedules.remove(name) });
+  const body = objectBody(await readJson(request), SCHEDULE_FIELDS.filter((f) => f !== 'name'));
+  const keys = Object.keys(body);
+  if (keys.length === 1 && keys[0] === 'enabled') {
+    if (typeof body.enabled !== 'boolean') badRequest('enabled', 'must be true or false');
+    return json(200, { schedule: body.enabled ? await ctx.system.schedules.enable(name) : await ctx.system.schedules.disable(name) });
+  }
+  const input = scheduleInput(body, name);
+  if (!ctx.enqueueable(input.type)) badRequest('type', `"${input.type}" is not a job type this server accepts`);
+  return json(200, { schedule: await ctx.system.schedules.update(input) });
+}

@@ -1,0 +1,329 @@
+/**
+ * The live stream: GET /api/stream, Server-Sent Events of jobs and sessions.
+ *
+ * Contract:
+ * - Topics: `jobs` (every `job:*` event, without job data or results), `sessions` (`session:updated`
+ *   with the session), `events` (`session:events`: the agent messages of a session, as committed).
+ *   `?session=<id>` narrows `sessions` and `events` to one session (and defaults the topics to them);
+ *   otherwise the default is `jobs,sessions`.
+ * - Every frame has an id `<eventId>_<epoch>_<notice>`: the last committed session event delivered
+ *   (a position in the events table) and the last job/session notice delivered (a counter of this
+ *   server process, named by `epoch`). A client that reconnects with `Last-Event-ID` (browsers do
+ *   it by themselves) first receives every session event committed after its position, read from the
+ *   database, so none is missed even across a server restart; then the notices it missed, from a
+ *   bounded in-memory ring. When notices cannot be replayed (the server restarted, or the ring moved
+ *   on), it receives `resync` and should reload what it shows.
+ * - A new connection starts with a `ready` frame carrying its position.
+ * - Keep-alive comments every `keepAliveMs`. A client that does not read (its unsent frames pass
+ *   `maxQueuedBytes`) is disconnected; it reconnects and catches up from the database, so a slow
+ *   client costs bounded memory and loses nothing committed.
+ */
+import { randomBytes } from 'node:crypto';
+import type { JobEventMap } from '../../queue/events.js';
+import type { SessionService } from '../../sessions/runner.js';
+import type { SessionEvent, SessionStore } from '../../store/session-contract.js';
+import type { JobSystem } from '../../system/job-system.js';
+import { HttpError, Query, badRequest, parseInteger } from './http.js';
+
+export interface StreamOptions {
+  /** Keep-alive comment interval. Default 15,000 ms. */
+  keepAliveMs?: number;
+  /** Unsent bytes a client may have before it is disconnected. Default 2 MiB. */
+  maxQueuedBytes?: number;
+  /** Notices kept for reconnecting clients. Default 10,000. */
+  ringSize?: number;
+  /** Most streams open at once. Default 200. */
+  maxClients?: number;
+}
+
+type Topic = 'jobs' | 'sessions' | 'events';
+const TOPICS: readonly Topic[] = ['jobs', 'sessions', 'events'];
+
+interface Notice {
+  seq: number;
+  topic: 'jobs' | 'sessions';
+  /** Set for session notices (for the `?session=` filter). */
+  sessionId: number | null;
+  name: string;
+  data: string;
+}
+
+const JOB_EVENT_NAMES = [
+  'job:enqueued', 'job:started', 'job:progress', 'job:completed', 'job:failed', 'job:retrying', 'job:snoozed',
+  'job:cancelled', 'job:released', 'job:lost', 'job:stuck', 'job:rescued', 'job:log',
+] as const satisfies readonly (keyof JobEventMap)[];
+
+const encoder = new TextEncoder();
+/** Session events held for a client that is still catching up; past this it reconnects instead. */
+const PENDING_MAX = 50_000;
+
+/** Job events without job data or results: frames stay small; the job's route has the rest. */
+function slim(name: string, payload: unknown): unknown {
+  if (name === 'job:enqueued') {
+    const { data: _data, result: _result, ...job } = (payload as JobEventMap['job:enqueued']).job as unknown as Record<string, unknown>;
+    return { job };
+  }
+  if (name === 'job:completed') {
+    const { result: _result, ...rest } = payload as JobEventMap['job:completed'];
+    return rest;
+  }
+  return payload;
+}
+
+class Client {
+  controller!: ReadableStreamDefaultController<Uint8Array>;
+  closed = false;
+  live = false;
+  eventId = 0;
+  noticeSeq = 0;
+  /** Session events emitted while the client catches up (delivered after, without duplicates). */
+  pending: SessionEvent[] = [];
+  private room: (() => void) | null = null;
+
+  constructor(
+    readonly topics: Set<Topic>,
+    readonly sessionId: number | null,
+    private readonly hub: StreamHub,
+  ) {}
+
+  wants(notice: Notice): boolean {
+    return this.topics.has(notice.topic) && (this.sessionId === null || notice.sessionId === null || notice.sessionId === this.sessionId);
+  }
+
+  private id(): string {
+    return `${String(this.eventId)}_${this.hub.epoch}_${String(this.noticeSeq)}`;
+  }
+
+  /** Queue one frame; a client too far behind is disconnected (it will reconnect and catch up). */
+  send(name: string, data: string): void {
+    if (this.closed) return;
+    this.push(`id: ${this.id()}\nevent: ${name}\ndata: ${data}\n\n`);
+  }
+
+  comment(text: string): void {
+    if (!this.closed) this.push(`: ${text}\n\n`);
+  }
+
+  private push(frame: string): void {
+    this.controller.enqueue(encoder.encode(frame));
+    if ((this.controller.desiredSize ?? 0) < 0) this.close('too far behind');
+  }
+
+  /** Send events newer than the client's position (older ones it already has), one frame per session run. */
+  sendEvents(all: SessionEvent[]): void {
+    const events = all.length > 0 && all[0]!.id > this.eventId ? all : all.filter((e) => e.id > this.eventId);
+    let start = 0;
+    for (let i = 1; i <= events.length && events.length > 0; i++) {
+      if (i === events.length || events[i]!.sessionId !== events[start]!.sessionId) {
+        const run = events.slice(start, i);
+        this.eventId = run[run.length - 1]!.id;
+        this.send('session:events', JSON.stringify({ sessionId: run[0]!.sessionId, events: run }));
+        start = i;
+      }
+    }
+  }
+
+  sendNotice(notice: Notice): void {
+    this.noticeSeq = notice.seq;
+    if (this.wants(notice)) this.send(notice.name, notice.data);
+  }
+
+  /** Resolves when the consumer has read enough for more frames (or the client closed). */
+  async waitForRoom(): Promise<void> {
+    if (this.closed || (this.controller.desiredSize ?? 0) > 0) return;
+    await new Promise<void>((resolve) => { this.room = resolve; });
+  }
+
+  pulled(): void {
+    const room = this.room;
+    this.room = null;
+    room?.();
+  }
+
+  /** Deliver what arrived during catch-up, then follow live events. Synchronous: nothing slips in between. */
+  goLive(): void {
+    const pending = this.pending;
+    this.pending = [];
+    this.sendEvents(pending);
+    this.live = true;
+  }
+
+  close(reason?: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.hub.forget(this);
+    this.pulled();
+    try {
+      if (reason === undefined) this.controller.close();
+      else this.controller.error(new Error(`stream closed: ${reason}`));
+    } catch {
+      // Already closed by the consumer.
+    }
+  }
+}
+
+interface HubParts {
+  system: JobSystem;
+  sessions: SessionService;
+  sessionStore: SessionStore;
+}
+
+export class StreamHub {
+  /** Names this process's notice counter: ids from another process (or run) are not replayed. */
+  readonly epoch = randomBytes(4).toString('hex');
+  private seq = 0;
+  private readonly ring: Notice[] = [];
+  private readonly clients = new Set<Client>();
+  private readonly offs: (() => void)[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private readonly keepAliveMs: number;
+  private readonly maxQueuedBytes: number;
+  private readonly ringSize: number;
+  private readonly maxClients: number;
+
+  constructor(private readonly parts: HubParts, options: StreamOptions = {}) {
+    this.keepAliveMs = options.keepAliveMs ?? 15_000;
+    this.maxQueuedBytes = options.maxQueuedBytes ?? 2 * 1024 * 1024;
+    this.ringSize = options.ringSize ?? 10_000;
+    this.maxClients = options.maxClients ?? 200;
+  }
+
+  get clientCount(): number {
+    return this.clients.size;
+  }
+
+  /** Start following job and session events. */
+  attach(): this {
+    for (const name of JOB_EVENT_NAMES) {
+      this.offs.push(this.parts.system.events.on(name, (payload: unknown) => {
+        this.notice('jobs', null, name, slim(name, payload));
+      }));
+    }
+    this.offs.push(this.parts.sessions.events.on('session:updated', ({ session }) => {
+      this.notice('sessions', session.id, 'session:updated', { session });
+    }));
+    this.offs.push(this.parts.sessions.events.on('session:events', ({ sessionId, events }) => {
+      for (const client of this.clients) {
+        if (!client.topics.has('events') || (client.sessionId !== null && client.sessionId !== sessionId)) continue;
+        if (client.live) {
+          client.sendEvents(events);
+        } else {
+          client.pending.push(...events);
+          if (client.pending.length > PENDING_MAX) client.close('too far behind');
+        }
+      }
+    }));
+    this.timer = setInterval(() => {
+      for (const client of this.clients) client.comment('keep-alive');
+    }, this.keepAliveMs);
+    this.timer.unref();
+    return this;
+  }
+
+  private notice(topic: 'jobs' | 'sessions', sessionId: number | null, name: string, payload: unknown): void {
+    if (this.clients.size === 0 && this.ringSize === 0) return;
+    this.seq += 1;
+    const notice: Notice = { seq: this.seq, topic, sessionId, name, data: JSON.stringify(payload) };
+    this.ring.push(notice);
+    if (this.ring.length > this.ringSize) this.ring.splice(0, this.ring.length - this.ringSize);
+    for (const client of this.clients) if (client.live) client.sendNotice(notice);
+  }
+
+  forget(client: Client): void {
+    this.clients.delete(client);
+  }
+
+  /** Disconnect every client (server shutdown) and stop following events. */
+  close(): void {
+    for (const off of this.offs.splice(0)) off();
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    for (const client of [...this.clients]) client.close();
+  }
+
+  /** Handle GET /api/stream. */
+  async open(request: Request): Promise<Response> {
+    const q = new Query(new URL(request.url), ['session', 'topics', 'lastEventId']);
+    const sessionRaw = q.string('session');
+    const sessionId = sessionRaw === undefined ? null : parseInteger('session', sessionRaw, 1, Number.MAX_SAFE_INTEGER);
+    const topicList = q.list('topics') ?? (sessionId === null ? ['jobs', 'sessions'] : ['sessions', 'events']);
+    for (const t of topicList) if (!TOPICS.includes(t as Topic)) badRequest('topics', `"${t}" is not a topic; use ${TOPICS.join(', ')}`);
+    const position = parsePosition(request.headers.get('last-event-id') ?? q.string('lastEventId'));
+    if (sessionId !== null && (await this.parts.sessionStore.sessionGet({ id: sessionId })) === null) {
+      throw new HttpError(404, 'NOT_FOUND', `session ${String(sessionId)} does not exist; GET /api/sessions lists them`);
+    }
+    if (this.clients.size >= this.maxClients) {
+      throw new HttpError(503, 'TOO_MANY_STREAMS', `${String(this.maxClients)} streams are open; close some tabs and retry`);
+    }
+    const client = new Client(new Set(topicList as Topic[]), sessionId, this);
+    const body = new ReadableStream<Uint8Array>({
+      start: (controller) => { client.controller = controller; },
+      pull: () => { client.pulled(); },
+      cancel: () => { client.close(); },
+    }, new ByteLengthQueuingStrategy({ highWaterMark: this.maxQueuedBytes }));
+    this.clients.add(client);
+    request.signal.addEventListener('abort', () => { client.close(); }, { once: true });
+    client.comment(`agentq stream ${this.epoch}`);
+    if (position === null) {
+      const from = this.seq;
+      client.noticeSeq = from;
+      client.eventId = await this.parts.sessionStore.eventHead();
+      for (const notice of this.ring) if (notice.seq > from) client.sendNotice(notice);
+      client.goLive();
+      client.send('ready', JSON.stringify({ resumed: false }));
+    } else {
+      void this.catchUp(client, position).catch((error: unknown) => { client.close(error instanceof Error ? error.message : 'catch-up failed'); });
+    }
+    return new Response(body, {
+      status: 200,
+      headers: {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-store',
+        'x-accel-buffering': 'no',
+      },
+    });
+  }
+
+  /** Replay committed session events after the client's position, then missed notices, then go live. */
+  private async catchUp(client: Client, position: Position): Promise<void> {
+    client.eventId = position.eventId;
+    client.noticeSeq = position.notice;
+    if (client.topics.has('events')) {
+      for (;;) {
+        await client.waitForRoom();
+        if (client.closed) return;
+        const page = await this.parts.sessionStore.eventTail({ afterId: client.eventId, ...(client.sessionId === null ? {} : { sessionId: client.sessionId }), limit: 500 });
+        if (page.length === 0) break;
+        client.sendEvents(page);
+      }
+    } else {
+      client.eventId = Math.max(client.eventId, await this.parts.sessionStore.eventHead());
+    }
+    if (client.closed) return;
+    // Everything committed is delivered; from here on (same tick) live events follow in order.
+    const oldest = this.ring[0]?.seq ?? this.seq + 1;
+    const replayable = position.epoch === this.epoch && position.notice <= this.seq && position.notice + 1 >= oldest;
+    if (replayable) {
+      for (const notice of this.ring) if (notice.seq > position.notice) client.sendNotice(notice);
+      client.noticeSeq = this.seq;
+    } else {
+      client.noticeSeq = this.seq;
+      client.send('resync', JSON.stringify({ reason: position.epoch === this.epoch ? 'notices no longer kept' : 'the server restarted' }));
+    }
+    client.goLive();
+    client.send('ready', JSON.stringify({ resumed: true }));
+  }
+}
+
+interface Position {
+  eventId: number;
+  epoch: string;
+  notice: number;
+}
+
+function parsePosition(raw: string | null | undefined): Position | null {
+  if (raw === null || raw === undefined || raw === '') return null;
+  const m = /^(\d{1,16})_([0-9a-f]{1,16})_(\d{1,16})$/.exec(raw);
+  if (m === null) return badRequest('Last-Event-ID', `"${raw.slice(0, 60)}" is not an id this stream sent; reconnect without it`);
+  return { eventId: Number(m[1]), epoch: m[2]!, notice: Number(m[3]) };
+}

@@ -1,0 +1,121 @@
+/**
+ * Node http ⇄ Fetch API, written for this server rather than taken from an adapter because two
+ * guarantees depend on it: request bodies are counted while they arrive (a body over the limit is
+ * refused without being read whole), and response bodies are written with backpressure (a slow
+ * reader stops the stream's producer instead of growing the socket's buffer), which the live
+ * stream's memory bound relies on.
+ */
+import { createReadStream, statSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { extname, resolve, sep } from 'node:path';
+import { Readable } from 'node:stream';
+import { BodyTooLargeError } from './api/http.js';
+
+/** A Fetch Request for a Node request; the body (if any) errors with BodyTooLargeError past `bodyLimit`. */
+export function toRequest(req: IncomingMessage, url: URL, bodyLimit: number, signal: AbortSignal): Request {
+  const headers = new Headers();
+  for (let i = 0; i < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
+  const method = req.method ?? 'GET';
+  if (method === 'GET' || method === 'HEAD') return new Request(url, { method, headers, signal });
+  let received = 0;
+  const counted = (Readable.toWeb(req) as ReadableStream<Uint8Array>).pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      received += chunk.byteLength;
+      if (received > bodyLimit) controller.error(new BodyTooLargeError(bodyLimit));
+      else controller.enqueue(chunk);
+    },
+  }));
+  return new Request(url, { method, headers, signal, body: counted, duplex: 'half' } as RequestInit & { duplex: 'half' });
+}
+
+const SECURITY_HEADERS: [string, string][] = [
+  ['x-content-type-options', 'nosniff'],
+  ['referrer-policy', 'no-referrer'],
+  ['x-frame-options', 'DENY'],
+];
+
+/** Write a Fetch Response to Node, waiting for the socket to drain between chunks. */
+export async function sendResponse(res: ServerResponse, response: Response, method: string): Promise<void> {
+  const raw: string[] = [];
+  for (const [key, value] of response.headers) if (key !== 'set-cookie') raw.push(key, value);
+  for (const cookie of response.headers.getSetCookie()) raw.push('set-cookie', cookie);
+  for (const [key, value] of SECURITY_HEADERS) if (!response.headers.has(key)) raw.push(key, value);
+  res.writeHead(response.status, raw);
+  if (response.body === null || method === 'HEAD') {
+    res.end();
+    return;
+  }
+  const reader = response.body.getReader();
+  const closed = new Promise<void>((r) => res.once('close', r));
+  try {
+    for (;;) {
+      const next = await Promise.race([reader.read(), closed.then(() => null)]);
+      if (next === null || next.done) break;
+      if (!res.write(next.value)) {
+        await Promise.race([new Promise<void>((r) => res.once('drain', r)), closed]);
+      }
+      if (res.destroyed) break;
+    }
+  } finally {
+    if (res.destroyed) await reader.cancel().catch(() => undefined);
+    res.end();
+  }
+}
+
+/** A small JSON answer written directly (for rejections before a Request exists). */
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+    'content-length': Buffer.byteLength(text),
+    ...Object.fromEntries(SECURITY_HEADERS),
+    ...headers,
+  });
+  res.end(text);
+}
+
+const TYPES: Record<string, string> = {
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+  '.json': 'application/json; charset=utf-8',
+  '.txt': 'text/plain; charset=utf-8',
+};
+
+/**
+ * Serve a built client file (`/assets/…` or `/favicon.ico`) from `root`; false if the path is not
+ * such a file. Paths that resolve outside `root` are never served.
+ */
+export function serveStatic(req: IncomingMessage, res: ServerResponse, pathname: string, root: string): boolean {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+  if (!pathname.startsWith('/assets/') && pathname !== '/favicon.ico') return false;
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(pathname);
+  } catch {
+    return false;
+  }
+  const file = resolve(root, `.${decoded}`);
+  if (!file.startsWith(root + sep) || decoded.includes('\0')) return false;
+  let size: number;
+  try {
+    const st = statSync(file);
+    if (!st.isFile()) return false;
+    size = st.size;
+  } catch {
+    return false;
+  }
+  res.writeHead(200, {
+    'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
+    'content-length': size,
+    'cache-control': pathname.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'public, max-age=3600',
+    ...Object.fromEntries(SECURITY_HEADERS),
+  });
+  if (req.method === 'HEAD') res.end();
+  else createReadStream(file).pipe(res);
+  return true;
+}

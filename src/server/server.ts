@@ -1,0 +1,221 @@
+/**
+ * The agentq web server: the job system, the session service and the React Router app behind one
+ * Node http server. The job system starts at boot (jobs run whether or not a page is open) and
+ * stops, draining running jobs, on close.
+ */
+import { mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createRequestHandler, type ServerBuild } from 'react-router';
+import type { MaintenanceOptions } from '../queue/maintenance.js';
+import type { AnyJobDefinition } from '../queue/registry.js';
+import { ClaudeProvider } from '../sessions/claude.js';
+import type { AgentProvider } from '../sessions/provider.js';
+import { ReplayProvider } from '../sessions/replay.js';
+import { SESSION_RUN, SessionService } from '../sessions/runner.js';
+import { AgentqError } from '../store/errors.js';
+import { defaultDataDir } from '../store/sqlite/database.js';
+import { createSqliteStore } from '../store/sqlite/store.js';
+import { createJobSystem, type JobSystem } from '../system/job-system.js';
+import type { ApiContext } from './api/context.js';
+import { createServices, type AppServices } from './api/handlers.js';
+import { StreamHub, type StreamOptions } from './api/stream.js';
+import { DEMO_JOBS } from './demo-jobs.js';
+import { sendJson, sendResponse, serveStatic, toRequest } from './node-http.js';
+import { SecurityGate, isLoopback, loadOrCreateToken } from './security.js';
+
+/** Where `react-router build` writes (the package's `build/`). */
+export const BUILD_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'build');
+
+export interface ServerOptions {
+  /** Database, token and backups live here. Default `$AGENTQ_DATA_DIR` or `~/.agentq`. */
+  dataDir?: string;
+  /** SQLite file. Default `<dataDir>/agentq.db`. */
+  database?: string;
+  /** Interface to listen on. Default 127.0.0.1; anything else requires `token`. */
+  host?: string;
+  /** Port; 0 picks a free one. Default 4317. */
+  port?: number;
+  /** Access token. Default: the one in `<dataDir>/token` (created, mode 0600, on first start). */
+  token?: string;
+  /** More host names the server answers to (DNS-rebinding protection refuses all others). */
+  allowedHosts?: string[];
+  /** Largest request body in bytes. Default 1 MiB. */
+  bodyLimit?: number;
+  /** Job definitions this server runs (besides sessions, maintenance and, unless disabled, demo jobs). */
+  jobs?: readonly AnyJobDefinition[];
+  /** Job types the API accepts although workers elsewhere run them. */
+  acceptTypes?: readonly string[];
+  /** Register `demo.echo` and `demo.sleep`. Default true. */
+  demoJobs?: boolean;
+  /** Agent providers. Default: claude and replay. */
+  providers?: AgentProvider[];
+  /** Job handlers at once in this process. Default 20. */
+  concurrency?: number;
+  /** Agent turns at once (across processes). Default 20. */
+  sessionConcurrency?: number;
+  maintenance?: MaintenanceOptions | false;
+  stream?: StreamOptions;
+  /** Time running jobs get to finish on close. Default 10,000 ms. */
+  graceMs?: number;
+  /** The React Router server build, or the build directory. Default: the package's `build/`. */
+  build?: ServerBuild | string;
+  /** Log lines (default: stderr). */
+  log?: (line: string) => void;
+}
+
+export interface AgentqServer {
+  /** `http://127.0.0.1:<port>` */
+  readonly url: string;
+  readonly port: number;
+  readonly token: string;
+  readonly system: JobSystem;
+  readonly sessions: SessionService;
+  readonly stream: StreamHub;
+  readonly services: AppServices;
+  /** A start URL with a fresh one-time login code (exchanged for the session cookie). */
+  loginUrl(): string;
+  /** Stop accepting requests, end streams, drain jobs, close the database. */
+  close(): Promise<void>;
+}
+
+/** The server's configuration is unusable; the message says what to change. */
+export class ServerConfigError extends AgentqError {
+  constructor(message: string) {
+    super('SERVER_CONFIG', message);
+  }
+}
+
+async function loadBuild(build: ServerBuild | string): Promise<ServerBuild> {
+  if (typeof build !== 'string') return build;
+  const file = resolve(build, 'server', 'index.js');
+  try {
+    return (await import(pathToFileURL(file).href)) as ServerBuild;
+  } catch (error) {
+    throw new ServerConfigError(`the web app is not built (${file}: ${(error as Error).message}); run \`npm run build\` first`);
+  }
+}
+
+export async function startServer(options: ServerOptions = {}): Promise<AgentqServer> {
+  const log = options.log ?? ((line: string) => { process.stderr.write(`${line}\n`); });
+  const host = options.host ?? '127.0.0.1';
+  if (!isLoopback(host) && options.token === undefined) {
+    throw new ServerConfigError(`listening on ${host} exposes the agents to the network; set a token (--token or AGENTQ_TOKEN) to do that`);
+  }
+  const dataDir = resolve(options.dataDir ?? defaultDataDir());
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const token = options.token ?? loadOrCreateToken(resolve(dataDir, 'token'), log);
+  if (token.length < 16) throw new ServerConfigError('the token must be at least 16 characters; use a long random string');
+  const bodyLimit = options.bodyLimit ?? 1024 * 1024;
+  const build = await loadBuild(options.build ?? BUILD_DIR);
+  const clientDir = resolve(typeof options.build === 'string' ? options.build : BUILD_DIR, 'client');
+
+  const store = createSqliteStore({ path: options.database ?? resolve(dataDir, 'agentq.db') });
+  const jobs = [...(options.demoJobs === false ? [] : DEMO_JOBS), ...(options.jobs ?? [])];
+  const system = createJobSystem({
+    store,
+    jobs,
+    concurrency: options.concurrency ?? 20,
+    ...(options.maintenance === undefined ? {} : { maintenance: options.maintenance }),
+    ...(options.graceMs === undefined ? {} : { graceMs: options.graceMs }),
+  });
+  const providers = options.providers ?? [new ClaudeProvider(), new ReplayProvider()];
+  const sessions = new SessionService({ system, store: store.sessions, providers, concurrency: options.sessionConcurrency ?? 20 }).attach();
+  const stream = new StreamHub({ system, sessions, sessionStore: store.sessions }, options.stream).attach();
+  const accepted = new Set(options.acceptTypes ?? []);
+  const api: ApiContext = {
+    system,
+    sessions,
+    sessionStore: store.sessions,
+    stream,
+    enqueueable: (type) => type !== SESSION_RUN && (accepted.has(type) || system.registry.get(type) !== undefined),
+    log: (message, error) => { log(`${message}: ${error instanceof Error ? error.stack ?? error.message : String(error)}`); },
+  };
+  const services = createServices(api);
+  const handle = createRequestHandler(build, 'production');
+  const gate = new SecurityGate({ token, ...(options.allowedHosts === undefined ? {} : { allowedHosts: options.allowedHosts }) });
+
+  system.start();
+  await system.ready;
+
+  const server: Server = createServer((req, res) => {
+    void (async () => {
+      const decision = gate.checkOrigin(req);
+      if (!decision.ok) return sendJson(res, decision.status, { error: { code: decision.code, message: decision.message } });
+      const url = new URL(req.url ?? '/', `http://${req.headers.host ?? host}`);
+      if (serveStatic(req, res, url.pathname, clientDir)) return;
+      const login = gate.exchange(req, url);
+      if (login !== null) {
+        if (login.ok) return;
+        return sendJson(res, login.status, login.status === 303 ? { ok: true } : { error: { code: login.code, message: login.message } }, login.headers);
+      }
+      if (!gate.authenticated(req)) {
+        return sendJson(res, 401, { error: { code: 'UNAUTHORIZED', message: `log in: open the URL agentq printed at start, or send Authorization: Bearer <the token in ${resolve(dataDir, 'token')}>` } });
+      }
+      const length = Number(req.headers['content-length'] ?? 0);
+      if (length > bodyLimit) {
+        return sendJson(res, 413, { error: { code: 'BODY_TOO_LARGE', message: `the request body is larger than ${String(bodyLimit)} bytes; send less data per request` } }, { connection: 'close' });
+      }
+      const controller = new AbortController();
+      res.once('close', () => { controller.abort(); });
+      const request = toRequest(req, url, bodyLimit, controller.signal);
+      const response = await handle(request, { agentq: services });
+      if (response.status === 413) res.setHeader('connection', 'close');
+      await sendResponse(res, response, request.method);
+    })().catch((error: unknown) => {
+      api.log('request failed', error);
+      if (!res.headersSent) sendJson(res, 500, { error: { code: 'INTERNAL', message: 'the server failed to handle this request; its log says why' } });
+      else res.destroy();
+    });
+  });
+  server.keepAliveTimeout = 5_000;
+  server.headersTimeout = 20_000;
+  server.requestTimeout = 60_000;
+
+  try {
+    await new Promise<void>((resolveListen, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 4317, host, () => { server.off('error', reject); resolveListen(); });
+    });
+  } catch (error) {
+    stream.close();
+    sessions.detach();
+    await system.close({ graceMs: 0 });
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new ServerConfigError(`port ${String(options.port)} is in use; choose another with --port (or stop the other agentq)`);
+    throw error;
+  }
+  const port = (server.address() as AddressInfo).port;
+  gate.setPort(port);
+  const urlHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
+  const url = `http://${urlHost}:${String(port)}`;
+  const infoFile = resolve(dataDir, 'server.json');
+  writeFileSync(infoFile, `${JSON.stringify({ pid: process.pid, url, port })}\n`, { mode: 0o600 });
+
+  let closing: Promise<void> | null = null;
+  return {
+    url,
+    port,
+    token,
+    system,
+    sessions,
+    stream,
+    services,
+    loginUrl: () => `${url}/?login=${gate.loginCode()}`,
+    close: () => {
+      closing ??= (async () => {
+        const closed = new Promise<void>((r) => server.close(() => { r(); }));
+        stream.close();
+        server.closeIdleConnections();
+        await system.close(options.graceMs === undefined ? {} : { graceMs: options.graceMs });
+        sessions.detach();
+        server.closeAllConnections();
+        await closed;
+        rmSync(infoFile, { force: true });
+      })();
+      return closing;
+    },
+  };
+}

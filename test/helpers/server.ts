@@ -1,0 +1,58 @@
+import { afterEach } from 'vitest';
+import { ReplayProvider } from '../../src/sessions/replay.js';
+import { startServer, type AgentqServer, type ServerOptions } from '../../src/server/server.js';
+import { tempDir } from './temp.js';
+
+export interface TestServer extends AgentqServer {
+  dataDir: string;
+  /** fetch() against the server with the token (unless `token: null`) and JSON handling. */
+  call(method: string, path: string, init?: { body?: unknown; raw?: string; headers?: Record<string, string>; token?: string | null }): Promise<{ status: number; body: any; headers: Headers }>;
+}
+
+/**
+ * Servers on 127.0.0.1 (random port) over a fresh data directory, closed after each test. Defaults:
+ * replay provider only, at a fast rate; no maintenance schedules; graceMs 0.
+ */
+export function useServers(): (options?: ServerOptions) => Promise<TestServer> {
+  let open: { server: AgentqServer; cleanup: () => void }[] = [];
+  afterEach(async () => {
+    for (const { server, cleanup } of open) {
+      await server.close();
+      cleanup();
+    }
+    open = [];
+  });
+  return async (options = {}) => {
+    const tmp = tempDir('agentq-server-');
+    const server = await startServer({
+      dataDir: tmp.dir,
+      port: 0,
+      maintenance: false,
+      graceMs: 0,
+      providers: [new ReplayProvider({ messagesPerSecond: 200 })],
+      log: () => undefined,
+      ...options,
+    });
+    open.push({ server, cleanup: tmp.cleanup });
+    const call: TestServer['call'] = async (method, path, init = {}) => {
+      const headers: Record<string, string> = { ...(init.headers ?? {}) };
+      const token = init.token === undefined ? server.token : init.token;
+      if (token !== null) headers.authorization = `Bearer ${token}`;
+      let body: string | undefined = init.raw;
+      if (init.body !== undefined) {
+        body = JSON.stringify(init.body);
+        headers['content-type'] ??= 'application/json';
+      }
+      const res = await fetch(`${server.url}${path}`, { method, headers, ...(body === undefined ? {} : { body }), redirect: 'manual' });
+      const text = await res.text();
+      let parsed: unknown = text;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        // Not JSON (a page, or an empty body): keep the text.
+      }
+      return { status: res.status, body: parsed, headers: res.headers };
+    };
+    return Object.assign(server, { dataDir: tmp.dir, call });
+  };
+}
