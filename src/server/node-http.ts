@@ -16,7 +16,8 @@ export function toRequest(req: IncomingMessage, url: URL, bodyLimit: number, sig
   const headers = new Headers();
   for (let i = 0; i < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
   const method = req.method ?? 'GET';
-  if (method === 'GET' || method === 'HEAD') return new Request(url, { method, headers, signal });
+  const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+  if (method === 'GET' || method === 'HEAD' || !hasBody) return new Request(url, { method, headers, signal });
   let received = 0;
   const counted = (Readable.toWeb(req) as ReadableStream<Uint8Array>).pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
     transform(chunk, controller) {

@@ -1,7 +1,15 @@
 import { afterEach } from 'vitest';
 import { ReplayProvider } from '../../src/sessions/replay.js';
 import { startServer, type AgentqServer, type ServerOptions } from '../../src/server/server.js';
+import type { Job } from '../../src/store/contract.js';
+import type { JobState } from '../../src/store/states.js';
+import { waitForJob } from './jobs.js';
 import { tempDir } from './temp.js';
+
+/** Resolve with the server's job once it is in `want`. */
+export function waitForServerJob(server: AgentqServer, id: number, want: JobState | JobState[]): Promise<Job> {
+  return waitForJob(server.system.store, server.system.events, id, want);
+}
 
 export interface TestServer extends AgentqServer {
   dataDir: string;

@@ -1,0 +1,251 @@
+import { mkdirSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ReplayProvider } from '../../src/sessions/replay.js';
+import type { SessionEvent } from '../../src/store/session-contract.js';
+import { useServers, waitForServerJob, type TestServer } from '../helpers/server.js';
+
+const serve = useServers();
+
+interface Frame {
+  id: string | null;
+  event: string;
+  data: any;
+}
+
+/** A minimal EventSource over fetch: collects frames and comments; `next` waits for a matching frame. */
+async function openStream(server: TestServer, query = '', lastEventId?: string) {
+  const controller = new AbortController();
+  const res = await fetch(`${server.url}/api/stream${query}`, {
+    headers: { authorization: `Bearer ${server.token}`, ...(lastEventId === undefined ? {} : { 'last-event-id': lastEventId }) },
+    signal: controller.signal,
+  });
+  const frames: Frame[] = [];
+  const comments: string[] = [];
+  const waiters: { test: (f: Frame) => boolean; resolve: (f: Frame) => void }[] = [];
+  let ended = false;
+  const errorBody: any = res.status === 200 ? null : await res.json();
+  const pump = (async () => {
+    if (res.body === null || res.status !== 200) return;
+    const decoder = new TextDecoder();
+    let buffer = '';
+    try {
+      for await (const chunk of res.body) {
+        buffer += decoder.decode(chunk as Uint8Array, { stream: true });
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          if (block.startsWith(':')) {
+            comments.push(block.slice(1).trim());
+            continue;
+          }
+          const frame: Frame = { id: null, event: 'message', data: null };
+          for (const line of block.split('\n')) {
+            const i = line.indexOf(': ');
+            const [k, v] = [line.slice(0, i), line.slice(i + 2)];
+            if (k === 'id') frame.id = v;
+            else if (k === 'event') frame.event = v;
+            else if (k === 'data') frame.data = JSON.parse(v);
+          }
+          frames.push(frame);
+          for (const w of [...waiters]) {
+            if (w.test(frame)) {
+              waiters.splice(waiters.indexOf(w), 1);
+              w.resolve(frame);
+            }
+          }
+        }
+      }
+    } catch {
+      // Aborted by close().
+    }
+    ended = true;
+  })();
+  return {
+    status: res.status,
+    headers: res.headers,
+    frames,
+    comments,
+    get ended() { return ended; },
+    next(test: (f: Frame) => boolean): Promise<Frame> {
+      const found = frames.find(test);
+      if (found !== undefined) return Promise.resolve(found);
+      return new Promise((resolve) => waiters.push({ test, resolve }));
+    },
+    lastId(): string {
+      return [...frames].reverse().find((f) => f.id !== null)!.id!;
+    },
+    async close(): Promise<void> {
+      controller.abort();
+      await pump;
+    },
+    body: errorBody,
+  };
+}
+
+function events(frames: Frame[]): SessionEvent[] {
+  return frames.filter((f) => f.event === 'session:events').flatMap((f) => f.data.events as SessionEvent[]);
+}
+
+async function startSession(server: TestServer, transcript: string): Promise<{ id: number; jobId: number }> {
+  const dir = join(server.dataDir, 'project');
+  mkdirSync(dir, { recursive: true });
+  const r = await server.call('POST', '/api/sessions', { body: { projectPath: dir, prompt: 'go', provider: 'replay', settings: { transcript } } });
+  return { id: r.body.session.id as number, jobId: r.body.job.id as number };
+}
+
+describe('GET /api/stream', () => {
+  it('starts with ready and streams job events without data or results', async () => {
+    const server = await serve();
+    const stream = await openStream(server);
+    expect(stream.status).toBe(200);
+    expect(stream.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const ready = await stream.next((f) => f.event === 'ready');
+    expect(ready.id).toMatch(/^\d+_[0-9a-f]+_\d+$/);
+    const job = await server.call('POST', '/api/jobs', { body: { type: 'demo.echo', data: { secret: 'payload' } } });
+    const completed = await stream.next((f) => f.event === 'job:completed');
+    expect(completed.data).toMatchObject({ jobId: job.body.job.id, type: 'demo.echo' });
+    expect(completed.data.result).toBeUndefined();
+    const enqueued = stream.frames.find((f) => f.event === 'job:enqueued')!;
+    expect(enqueued.data.job).toMatchObject({ id: job.body.job.id, status: 'queued' });
+    expect(enqueued.data.job.data).toBeUndefined();
+    expect(stream.frames.map((f) => f.event)).toContain('job:started');
+    await stream.close();
+  });
+
+  it('delivers every session event once, in order, and a reconnect with Last-Event-ID misses nothing', async () => {
+    const server = await serve({ providers: [new ReplayProvider({ messagesPerSecond: 100 })] });
+    const { id, jobId } = await startSession(server, 'refactor');
+    const first = await openStream(server, `?session=${String(id)}`, '0_00000000_0');
+    // Drop the connection part-way through the turn, and come back later.
+    await first.next((f) => f.event === 'session:events' && (f.data.events as SessionEvent[]).some((e) => e.seq >= 10));
+    await first.close();
+    const resumeFrom = first.lastId();
+    const seen = events(first.frames);
+    await waitForServerJob(server, jobId, 'completed');
+    const second = await openStream(server, `?session=${String(id)}`, resumeFrom);
+    await second.next((f) => f.event === 'ready');
+    const all = [...seen, ...events(second.frames)];
+    const stored = (await server.call('GET', `/api/sessions/${String(id)}/events?limit=5000`)).body.events as SessionEvent[];
+    expect(stored.length).toBe(55);
+    expect(all.map((e) => e.seq)).toEqual(stored.map((e) => e.seq));
+    expect(all.map((e) => e.id)).toEqual(stored.map((e) => e.id));
+    // Notices (session updates) missed meanwhile are replayed from the ring, not resynced.
+    expect(second.frames.some((f) => f.event === 'resync')).toBe(false);
+    expect(second.frames.filter((f) => f.event === 'session:updated').map((f) => f.data.session.status)).toContain('waiting_for_input');
+    await second.close();
+  });
+
+  it('streams one session only when asked, and live events follow the catch-up without gaps', async () => {
+    const server = await serve({ providers: [new ReplayProvider({ messagesPerSecond: 200 })] });
+    const a = await startSession(server, 'fix-bug');
+    const b = await startSession(server, 'fix-bug');
+    const stream = await openStream(server, `?session=${String(b.id)}`, '0_00000000_0');
+    await waitForServerJob(server, a.jobId, 'completed');
+    await waitForServerJob(server, b.jobId, 'completed');
+    await stream.next((f) => f.event === 'session:events' && (f.data.events as SessionEvent[]).some((e) => e.type === 'result'));
+    const got = events(stream.frames);
+    expect(new Set(got.map((e) => e.sessionId))).toEqual(new Set([b.id]));
+    expect(got.map((e) => e.seq)).toEqual(Array.from({ length: 13 }, (_, i) => i + 1));
+    expect(stream.frames.filter((f) => f.event === 'session:updated').every((f) => f.data.session.id === b.id)).toBe(true);
+    await stream.close();
+  });
+
+  it('after a server restart, replays committed events from the database and asks the client to resync', async () => {
+    const first = await serve({ providers: [new ReplayProvider({ messagesPerSecond: 500 })] });
+    const { id, jobId } = await startSession(first, 'hello');
+    const stream = await openStream(first, `?session=${String(id)}`);
+    const ready = await stream.next((f) => f.event === 'ready');
+    await stream.close();
+    await waitForServerJob(first, jobId, 'completed');
+    await first.close();
+    const second = await serve({ dataDir: first.dataDir, token: first.token, providers: [new ReplayProvider({ messagesPerSecond: 500 })] });
+    const again = await openStream(second, `?session=${String(id)}`, ready.id!);
+    const resync = await again.next((f) => f.event === 'resync');
+    expect(resync.data.reason).toMatch(/restarted/);
+    await again.next((f) => f.event === 'ready');
+    const replayed = events(again.frames).filter((e) => e.id > Number(ready.id!.split('_')[0]));
+    const stored = (await second.call('GET', `/api/sessions/${String(id)}/events`)).body.events as SessionEvent[];
+    expect(replayed.map((e) => e.seq)).toEqual(stored.filter((e) => e.id > Number(ready.id!.split('_')[0])).map((e) => e.seq));
+    expect(replayed.length).toBeGreaterThan(0);
+    await again.close();
+  });
+
+  it('says resync when the notices a client missed are no longer kept', async () => {
+    const server = await serve({ stream: { ringSize: 3 } });
+    const stream = await openStream(server, '?topics=jobs');
+    const ready = await stream.next((f) => f.event === 'ready');
+    await stream.close();
+    for (let i = 0; i < 3; i++) {
+      const r = await server.call('POST', '/api/jobs', { body: { type: 'demo.echo' } });
+      await waitForServerJob(server, r.body.job.id as number, 'completed');
+    }
+    const again = await openStream(server, '?topics=jobs', ready.id!);
+    expect((await again.next((f) => f.event === 'resync')).data.reason).toMatch(/no longer kept/);
+    await again.close();
+  });
+
+  it('sends keep-alive comments', async () => {
+    const server = await serve({ stream: { keepAliveMs: 20 } });
+    const stream = await openStream(server);
+    await stream.next((f) => f.event === 'ready');
+    await new Promise<void>((resolve) => {
+      const check = setInterval(() => {
+        if (stream.comments.includes('keep-alive')) {
+          clearInterval(check);
+          resolve();
+        }
+      }, 5);
+    });
+    expect(stream.comments[0]).toMatch(/^agentq stream/);
+    await stream.close();
+  });
+
+  it('disconnects a client that does not read, so it cannot grow the server memory', async () => {
+    const server = await serve({ stream: { maxQueuedBytes: 64 * 1024 } });
+    const socket = connect(server.port, '127.0.0.1');
+    await new Promise<void>((resolve) => socket.once('connect', resolve));
+    socket.write(`GET /api/stream?topics=jobs HTTP/1.1\r\nHost: 127.0.0.1:${String(server.port)}\r\nAuthorization: Bearer ${server.token}\r\n\r\n`);
+    // Read the response head, then stop reading.
+    await new Promise<void>((resolve) => socket.once('data', () => { socket.pause(); resolve(); }));
+    expect(server.stream.clientCount).toBe(1);
+    const closed = new Promise<void>((resolve) => socket.once('close', resolve));
+    // Flood: 40 MB of notices, far beyond the socket buffers and the client's allowance.
+    const big = 'x'.repeat(20_000);
+    for (let i = 0; i < 2_000 && server.stream.clientCount > 0; i++) {
+      server.system.events.emit('job:log', { jobId: 1, type: 'demo.echo', level: 'info', message: big });
+      if (i % 50 === 0) await new Promise((r) => setImmediate(r));
+    }
+    expect(server.stream.clientCount).toBe(0);
+    socket.resume();
+    await closed;
+  });
+
+  it('rejects bad parameters, unknown sessions, foreign ids, and too many streams', async () => {
+    const server = await serve({ stream: { maxClients: 1 } });
+    expect((await openStream(server, '?topics=gossip')).body.error.field).toBe('topics');
+    expect((await openStream(server, '?session=abc')).body.error.field).toBe('session');
+    expect((await openStream(server, '?session=99')).status).toBe(404);
+    expect((await openStream(server, '?colour=1')).status).toBe(400);
+    const bad = await openStream(server, '', 'not-an-id');
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.field).toBe('Last-Event-ID');
+    const one = await openStream(server);
+    await one.next((f) => f.event === 'ready');
+    const two = await openStream(server);
+    expect(two.status).toBe(503);
+    await one.close();
+  });
+
+  it('ends every stream when the server closes', async () => {
+    const server = await serve();
+    const stream = await openStream(server);
+    await stream.next((f) => f.event === 'ready');
+    await server.close();
+    await stream.close();
+    expect(stream.ended).toBe(true);
+    expect(server.stream.clientCount).toBe(0);
+  });
+});
