@@ -14,7 +14,10 @@ import { BodyTooLargeError } from './api/http.js';
 /** A Fetch Request for a Node request; the body (if any) errors with BodyTooLargeError past `bodyLimit`. */
 export function toRequest(req: IncomingMessage, url: URL, bodyLimit: number, signal: AbortSignal): Request {
   const headers = new Headers();
-  for (let i = 0; i < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+    const [name, value] = [req.rawHeaders[i], req.rawHeaders[i + 1]];
+    if (name !== undefined && value !== undefined) headers.append(name, value);
+  }
   const method = req.method ?? 'GET';
   const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
   if (method === 'GET' || method === 'HEAD' || !hasBody) return new Request(url, { method, headers, signal });
@@ -26,7 +29,7 @@ export function toRequest(req: IncomingMessage, url: URL, bodyLimit: number, sig
       else controller.enqueue(chunk);
     },
   }));
-  return new Request(url, { method, headers, signal, body: counted, duplex: 'half' } as RequestInit & { duplex: 'half' });
+  return new Request(url, { method, headers, signal, body: counted, duplex: 'half' });
 }
 
 const SECURITY_HEADERS: [string, string][] = [

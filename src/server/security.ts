@@ -97,8 +97,8 @@ export class SecurityGate {
     if (host === undefined) return false;
     const m = /^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(?::(\d{1,5}))?$/i.exec(host);
     if (m === null) return false;
-    const port = m[2] === undefined ? 80 : Number(m[2]);
-    return port === this.port && this.hosts.has(m[1]!.toLowerCase());
+    const [, name = '', port = '80'] = m;
+    return Number(port) === this.port && this.hosts.has(name.toLowerCase());
   }
 
   private originAllowed(origin: string): boolean {
@@ -127,7 +127,7 @@ export class SecurityGate {
     const auth = req.headers.authorization;
     if (auth !== undefined) {
       const m = /^Bearer\s+(\S+)$/i.exec(auth);
-      return m !== null && equalSecrets(m[1]!, this.options.token);
+      return m !== null && equalSecrets(m[1] ?? '', this.options.token);
     }
     const cookie = req.headers.cookie;
     if (cookie === undefined) return false;

@@ -143,20 +143,20 @@ export async function startServer(options: ServerOptions = {}): Promise<AgentqSe
   const server: Server = createServer((req, res) => {
     void (async () => {
       const decision = gate.checkOrigin(req);
-      if (!decision.ok) return sendJson(res, decision.status, { error: { code: decision.code, message: decision.message } });
+      if (!decision.ok) { sendJson(res, decision.status, { error: { code: decision.code, message: decision.message } }); return; }
       const url = new URL(req.url ?? '/', `http://${req.headers.host ?? host}`);
       if (serveStatic(req, res, url.pathname, clientDir)) return;
       const login = gate.exchange(req, url);
       if (login !== null) {
         if (login.ok) return;
-        return sendJson(res, login.status, login.status === 303 ? { ok: true } : { error: { code: login.code, message: login.message } }, login.headers);
+        sendJson(res, login.status, login.status === 303 ? { ok: true } : { error: { code: login.code, message: login.message } }, login.headers); return;
       }
       if (!gate.authenticated(req)) {
-        return sendJson(res, 401, { error: { code: 'UNAUTHORIZED', message: `log in: open the URL agentq printed at start, or send Authorization: Bearer <the token in ${resolve(dataDir, 'token')}>` } });
+        sendJson(res, 401, { error: { code: 'UNAUTHORIZED', message: `log in: open the URL agentq printed at start, or send Authorization: Bearer <the token in ${resolve(dataDir, 'token')}>` } }); return;
       }
       const length = Number(req.headers['content-length'] ?? 0);
       if (length > bodyLimit) {
-        return sendJson(res, 413, { error: { code: 'BODY_TOO_LARGE', message: `the request body is larger than ${String(bodyLimit)} bytes; send less data per request` } }, { connection: 'close' });
+        sendJson(res, 413, { error: { code: 'BODY_TOO_LARGE', message: `the request body is larger than ${String(bodyLimit)} bytes; send less data per request` } }, { connection: 'close' }); return;
       }
       const controller = new AbortController();
       res.once('close', () => { controller.abort(); });

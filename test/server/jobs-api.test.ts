@@ -15,7 +15,7 @@ async function expectRejected(server: TestServer, cases: [string, string, unknow
   const before = await jobCount(server);
   for (const [method, path, body, status, field] of cases) {
     const r = await server.call(method, path, body === undefined ? {} : typeof body === 'string' ? { raw: body, headers: { 'content-type': 'application/json' } } : { body });
-    const label = `${method} ${path} ${JSON.stringify(body) ?? ''}`;
+    const label = `${method} ${path} ${JSON.stringify(body)}`;
     expect(r.status, label).toBe(status);
     expect(typeof r.body.error.message, label).toBe('string');
     expect(JSON.stringify(r.body), label).not.toMatch(/SELECT|INSERT|UPDATE |at .*\.ts:\d+|sqlite/i);
@@ -255,7 +255,7 @@ describe('/api/jobs/:jobId', () => {
     expect(d1.body).toMatchObject({ cancelled: 1, job: { status: 'cancelled' } });
     const sleeping = await server.call('POST', '/api/jobs', { body: { type: 'demo.sleep', data: { ms: 60_000, steps: 1 } } });
     await waitForServerJob(server, sleeping.body.job.id as number, 'running');
-    const aborted = deferred<void>();
+    const aborted = deferred();
     server.system.events.on('job:cancelled', (e) => { if (e.jobId === sleeping.body.job.id) aborted.resolve(); });
     const d2 = await server.call('DELETE', `/api/jobs/${String(sleeping.body.job.id)}`);
     expect(d2.body.requested).toBe(1);

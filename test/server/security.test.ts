@@ -147,7 +147,7 @@ describe('where requests come from', () => {
   it('refuses state changes from a foreign Origin or a cross-site fetch (CSRF), but not reads', async () => {
     const server = await serve();
     const body = { type: 'demo.echo' };
-    for (const headers of [{ origin: 'https://evil.example' }, { origin: 'http://127.0.0.1:1' }, { origin: 'null' }, { 'sec-fetch-site': 'cross-site' }]) {
+    for (const headers of [{ origin: 'https://evil.example' }, { origin: 'http://127.0.0.1:1' }, { origin: 'null' }, { 'sec-fetch-site': 'cross-site' }] as Record<string, string>[]) {
       const r = await server.call('POST', '/api/jobs', { body, headers });
       expect(r.status, JSON.stringify(headers)).toBe(403);
       expect(r.headers.get('access-control-allow-origin')).toBeNull();

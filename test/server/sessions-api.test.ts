@@ -110,7 +110,7 @@ describe('sessions API', () => {
     ];
     for (const [method, path, body, status, field] of cases) {
       const r = await server.call(method, path, body === undefined ? {} : { body });
-      expect(r.status, `${method} ${path} ${JSON.stringify(body) ?? ''}`).toBe(status);
+      expect(r.status, `${method} ${path} ${JSON.stringify(body)}`).toBe(status);
       if (field !== undefined) expect(r.body.error.field, `${method} ${path}`).toBe(field);
     }
     const ok = await server.call('POST', '/api/sessions', { body: { projectPath: dir, prompt: 'x', provider: 'replay', settings: { transcript: 'hello' } } });

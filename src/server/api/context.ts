@@ -16,9 +16,9 @@ export interface ApiContext {
    * Types a client may enqueue through POST /api/jobs: the registered ones (minus internal ones,
    * such as `session.run`, that have their own API) plus any the server was told other workers run.
    */
-  enqueueable(type: string): boolean;
+  enqueueable: (type: string) => boolean;
   /** Where unexpected errors go (never to the client). */
-  log(message: string, error?: unknown): void;
+  log: (message: string, error?: unknown) => void;
 }
 
 /** Arguments every route handler receives (a subset of React Router's loader/action arguments). */

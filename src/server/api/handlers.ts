@@ -8,7 +8,10 @@ import { errorJson, errorResponse } from './http.js';
 import { jobAction, jobLoader, jobsAction, jobsLoader, scheduleAction, scheduleLoader, schedulesAction, schedulesLoader } from './jobs.js';
 import { eventsLoader, promptsAction, resumeAction, sessionAction, sessionLoader, sessionsAction, sessionsLoader, stopAction } from './sessions.js';
 
-export const handlers = {
+/** A route handler; it throws on bad input (dispatch maps errors to responses). */
+export type Handler = (ctx: ApiContext, args: RouteArgs) => Promise<Response>;
+
+const table = {
   jobsLoader, jobsAction, jobLoader, jobAction,
   schedulesLoader, schedulesAction, scheduleLoader, scheduleAction,
   sessionsLoader, sessionsAction, sessionLoader, sessionAction, eventsLoader, promptsAction, stopAction, resumeAction,
@@ -17,13 +20,14 @@ export const handlers = {
     Promise.resolve(errorJson(405, 'METHOD_NOT_ALLOWED', `${args.request.method} is not supported on ${new URL(args.request.url).pathname}; docs/api.md lists its methods`)),
   notFound: (_ctx: ApiContext, args: RouteArgs): Promise<Response> =>
     Promise.resolve(errorJson(404, 'NOT_FOUND', `no API route ${new URL(args.request.url).pathname}; docs/api.md lists them`)),
-} satisfies Record<string, (ctx: ApiContext, args: RouteArgs) => Promise<Response>>;
+} satisfies Record<string, Handler>;
 
-export type HandlerName = keyof typeof handlers;
+export type HandlerName = keyof typeof table;
+export const handlers: Readonly<Record<HandlerName, Handler>> = table;
 
 /** What route modules receive as `context.agentq`. */
 export interface AppServices {
-  dispatch(name: HandlerName, args: RouteArgs): Promise<Response>;
+  dispatch: (name: HandlerName, args: RouteArgs) => Promise<Response>;
   /** The API context, for page loaders that read data directly. */
   api: ApiContext;
 }

@@ -166,7 +166,7 @@ export function parseTime(field: string, raw: unknown): number {
   if (/^\d{1,16}$/.test(raw)) return parseInteger(field, raw, 0, Number.MAX_SAFE_INTEGER);
   const m = ISO.exec(raw);
   if (m === null) return badRequest(field, `must be an ISO 8601 date such as 2026-11-29T10:00:00Z (got "${raw.slice(0, 40)}")`);
-  const parts = m.slice(1, 7).map((v) => Number(v ?? 0)) as [number, number, number, number, number, number];
+  const parts = m.slice(1, 7).map((v: string | undefined) => Number(v ?? 0)) as [number, number, number, number, number, number];
   const probe = new Date(Date.UTC(parts[0], parts[1] - 1, parts[2], parts[3], parts[4], parts[5]));
   const real = probe.getUTCFullYear() === parts[0] && probe.getUTCMonth() === parts[1] - 1 && probe.getUTCDate() === parts[2]
     && probe.getUTCHours() === parts[3] && probe.getUTCMinutes() === parts[4] && probe.getUTCSeconds() === parts[5];

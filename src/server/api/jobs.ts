@@ -25,7 +25,7 @@ function optionalInteger(body: Record<string, unknown>, field: string, min: numb
   const v = body[field];
   if (v === undefined) return undefined;
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) {
-    badRequest(field, `must be a whole number from ${String(min)} to ${String(max)} (got ${JSON.stringify(v) ?? 'undefined'})`);
+    badRequest(field, `must be a whole number from ${String(min)} to ${String(max)} (got ${JSON.stringify(v)})`);
   }
   return v;
 }
@@ -118,7 +118,7 @@ async function cancelJobs(ctx: ApiContext, request: Request): Promise<Response> 
       if (!Array.isArray(b.ids) || b.ids.length === 0 || b.ids.length > 10_000) badRequest('ids', 'must be an array of 1 to 10,000 job ids');
       const ids = b.ids as unknown[];
       ids.forEach((id, i) => {
-        if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1) badRequest(`ids[${String(i)}]`, `must be a job id (got ${JSON.stringify(id) ?? 'undefined'})`);
+        if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1) badRequest(`ids[${String(i)}]`, `must be a job id (got ${JSON.stringify(id)})`);
       });
       params = { ids: ids as number[] };
     } else {
@@ -163,7 +163,7 @@ export async function jobAction(ctx: ApiContext, { request, params }: RouteArgs)
   }
   const body = objectBody(await readJson(request), PATCH_FIELDS);
   if (body.action !== undefined) {
-    if (body.action !== 'retry') badRequest('action', `"${String(body.action)}" is not an action; use "retry"`);
+    if (body.action !== 'retry') badRequest('action', `${JSON.stringify(body.action)} is not an action; use "retry"`);
     if (Object.keys(body).length > 1) badRequest('action', 'retry takes no other fields');
     return json(200, { job: await ctx.system.retryJob(id) });
   }

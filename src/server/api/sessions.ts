@@ -72,7 +72,7 @@ export async function sessionAction(ctx: ApiContext, { request, params }: RouteA
   if (body.archived !== undefined && typeof body.archived !== 'boolean') badRequest('archived', 'must be true or false');
   const title = text(body, 'title', false);
   if (title !== undefined) await ctx.sessions.rename(session.id, title);
-  const updated = body.archived === undefined ? await ctx.sessionStore.sessionGet({ id: session.id }) : await ctx.sessions.archive(session.id, body.archived as boolean);
+  const updated = body.archived === undefined ? await ctx.sessionStore.sessionGet({ id: session.id }) : await ctx.sessions.archive(session.id, body.archived);
   return json(200, { session: updated });
 }
 

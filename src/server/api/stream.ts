@@ -111,16 +111,20 @@ class Client {
 
   /** Send events newer than the client's position (older ones it already has), one frame per session run. */
   sendEvents(all: SessionEvent[]): void {
-    const events = all.length > 0 && all[0]!.id > this.eventId ? all : all.filter((e) => e.id > this.eventId);
-    let start = 0;
-    for (let i = 1; i <= events.length && events.length > 0; i++) {
-      if (i === events.length || events[i]!.sessionId !== events[start]!.sessionId) {
-        const run = events.slice(start, i);
-        this.eventId = run[run.length - 1]!.id;
-        this.send('session:events', JSON.stringify({ sessionId: run[0]!.sessionId, events: run }));
-        start = i;
-      }
+    let run: SessionEvent[] = [];
+    const flush = (): void => {
+      const last = run.at(-1);
+      if (last === undefined) return;
+      this.eventId = last.id;
+      this.send('session:events', JSON.stringify({ sessionId: last.sessionId, events: run }));
+      run = [];
+    };
+    for (const e of all) {
+      if (e.id <= this.eventId) continue;
+      if (run.length > 0 && run.at(-1)?.sessionId !== e.sessionId) flush();
+      run.push(e);
     }
+    flush();
   }
 
   sendNotice(notice: Notice): void {
@@ -325,5 +329,6 @@ function parsePosition(raw: string | null | undefined): Position | null {
   if (raw === null || raw === undefined || raw === '') return null;
   const m = /^(\d{1,16})_([0-9a-f]{1,16})_(\d{1,16})$/.exec(raw);
   if (m === null) return badRequest('Last-Event-ID', `"${raw.slice(0, 60)}" is not an id this stream sent; reconnect without it`);
-  return { eventId: Number(m[1]), epoch: m[2]!, notice: Number(m[3]) };
+  const [, eventId = '', epoch = '', notice = ''] = m;
+  return { eventId: Number(eventId), epoch, notice: Number(notice) };
 }
