@@ -1,3 +1,4 @@
+import { apiBench } from './api.js';
 import { maintenanceBench } from './maintenance.js';
 import { sessionsBench } from './sessions.js';
 import { storeBench } from './store.js';
@@ -9,4 +10,5 @@ export const parts: Record<string, () => Promise<void>> = {
   worker: workerBench,
   maintenance: maintenanceBench,
   sessions: sessionsBench,
+  api: apiBench,
 };

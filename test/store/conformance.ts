@@ -291,6 +291,17 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
         expect(attempts).toEqual([{ jobId: low.id, attempt: 1, leaseToken: 1, workerId: 'w1', startedAt: T0, finishedAt: null, outcome: 'running', error: null }]);
       });
 
+      it('merges the claim order across types, and skips a backlog of other types', async () => {
+        const a1 = await create({ type: 't.a', priority: 1, runAt: T0 - 10 });
+        const b1 = await create({ type: 't.b', priority: 3, runAt: T0 - 5 });
+        const a2 = await create({ type: 't.a', priority: 3, runAt: T0 - 20 });
+        const b2 = await create({ type: 't.b', priority: 0, runAt: T0 - 50 });
+        await store.jobCreateMany({ jobs: Array.from({ length: 500 }, () => ({ type: 't.other', priority: 10, runAt: T0 - 100 })), now: T0 });
+        const first = await claim(3, T0, { types: ['t.a', 't.b'] });
+        expect(first.map((j) => j.id)).toEqual([a2.id, b1.id, a1.id]);
+        expect((await claim(3, T0, { types: ['t.b', 't.a'] })).map((j) => j.id)).toEqual([b2.id]);
+      });
+
       it('claims only the types asked for, and nothing for limit 0 or no types', async () => {
         await create({ type: 't.a' });
         const b = await create({ type: 't.b' });

@@ -192,18 +192,18 @@ describe('SQLite store specifics', () => {
     const store = createSqliteStore({ path: join(tmp.dir, 'plan.db') });
     const plan = (sql: string, params: unknown): string =>
       (store.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params) as { detail: string }[]).map((r) => r.detail).join(' | ');
-    const claimPlan = plan(SQL.claimCandidates, { now: 1, types: '[]', scan: 1 });
-    expect(claimPlan).toContain('USING INDEX jobs_claim');
+    const claimPlan = plan(SQL.claimCandidates, { now: 1, type: 'x', scan: 1 });
+    expect(claimPlan).toContain('USING INDEX jobs_claim_type (type=?)');
     expect(claimPlan).toContain('jobs_running_group');
     expect(claimPlan).not.toContain('TEMP B-TREE');
     expect(plan(SQL.rescueCandidates, { now: 1, limit: 1 })).toContain('jobs_running_lease');
-    expect(plan(SQL.nextRunAt, { types: '[]' })).toContain('jobs_queued_run_at');
+    expect(plan(SQL.nextRunAt, { type: 'x' })).toContain('jobs_queued_type_run_at (type=?)');
     expect(plan(SQL.cleanupSelect('completed'), { before: 1, limit: 1 })).toContain('jobs_completed_at');
     expect(plan('SELECT * FROM jobs WHERE status IN (?) ORDER BY id DESC LIMIT 51', ['queued'])).toMatch(/jobs_status_id.*status=/);
     expect(plan('SELECT * FROM jobs WHERE type IN (?) AND id < ? ORDER BY id DESC LIMIT 51', ['a', 5])).toMatch(/jobs_type_id/);
     expect(plan('SELECT * FROM jobs WHERE id < ? ORDER BY id DESC LIMIT 51', [5])).toMatch(/PRIMARY KEY/);
     expect(plan('SELECT * FROM jobs WHERE group_key = ? ORDER BY id DESC LIMIT 51', ['g'])).toMatch(/jobs_group_id/);
-    expect(plan(SQL.scheduledCount, [1])).toContain('jobs_queued_run_at');
+    expect(plan(SQL.scheduledCount, { type: 'x', now: 1 })).toContain('jobs_queued_type_run_at (type=? AND run_at>?)');
     void store.close();
   });
 

@@ -45,10 +45,9 @@ WHERE id = @id AND status IN (${FAILED}, ${CANCELLED})
 RETURNING *`,
 
   claimCandidates: `
--- Due queued jobs of the given types whose group has no running job, in claim order. Params: @now @types (JSON array) @scan. Returns: id, type, group_key.
-SELECT id, type, group_key FROM jobs INDEXED BY jobs_claim
-WHERE status = ${QUEUED} AND run_at <= @now
-  AND type IN (SELECT value FROM json_each(@types))
+-- Due queued jobs of one type whose group has no running job, in claim order. Params: @now @type @scan. Returns: id, type, group_key, priority, run_at.
+SELECT id, type, group_key, priority, run_at FROM jobs INDEXED BY jobs_claim_type
+WHERE status = ${QUEUED} AND type = @type AND run_at <= @now
   AND (group_key IS NULL OR NOT EXISTS (
     SELECT 1 FROM jobs AS r INDEXED BY jobs_running_group WHERE r.group_key = jobs.group_key AND r.status = ${RUNNING}))
 ORDER BY priority DESC, run_at, id
@@ -127,9 +126,9 @@ ORDER BY lease_expires_at LIMIT @limit`,
 SELECT * FROM job_attempts WHERE job_id = ? ORDER BY lease_token`,
 
   nextRunAt: `
--- Earliest run_at among queued jobs of the given types. Params: @types (JSON array). Returns: run_at or nothing.
-SELECT run_at FROM jobs INDEXED BY jobs_queued_run_at
-WHERE status = ${QUEUED} AND type IN (SELECT value FROM json_each(@types))
+-- Earliest run_at among queued jobs of one type. Params: @type. Returns: run_at or nothing.
+SELECT run_at FROM jobs INDEXED BY jobs_queued_type_run_at
+WHERE status = ${QUEUED} AND type = @type
 ORDER BY run_at LIMIT 1`,
 
   countsAll: `
@@ -137,8 +136,8 @@ ORDER BY run_at LIMIT 1`,
 SELECT type, status, n FROM job_counts WHERE n > 0 ORDER BY type, status`,
 
   scheduledCount: `
--- Queued jobs not yet due. Params: ? now. Returns: n.
-SELECT count(*) AS n FROM jobs INDEXED BY jobs_queued_run_at WHERE status = ${QUEUED} AND run_at > ?`,
+-- Queued jobs of one type not yet due. Params: @type @now. Returns: n.
+SELECT count(*) AS n FROM jobs INDEXED BY jobs_queued_type_run_at WHERE status = ${QUEUED} AND type = @type AND run_at > @now`,
 
   throughputSince: `
 -- Finished-job buckets since a minute. Params: ? first minute (epoch minutes). Returns: minute, completed, failed, wait/run sums, summed over types.

@@ -168,6 +168,18 @@ CREATE UNIQUE INDEX events_session_seq ON events (session_id, seq);
 CREATE INDEX events_prompts ON events (session_id, seq) WHERE type = 'user_prompt';
 `,
   },
+  {
+    version: 4,
+    description: 'queued-job indexes led by type, so a worker skips queued jobs of types it does not run',
+    sql: `
+-- Claims and next-due lookups read one type at a time: a queue full of jobs for other workers
+-- costs nothing to skip.
+DROP INDEX jobs_claim;
+CREATE INDEX jobs_claim_type ON jobs (type, priority DESC, run_at, id) WHERE status = '${S.queued}';
+DROP INDEX jobs_queued_run_at;
+CREATE INDEX jobs_queued_type_run_at ON jobs (type, run_at) WHERE status = '${S.queued}';
+`,
+  },
 ];
 
 export const LATEST_VERSION = migrations.length;

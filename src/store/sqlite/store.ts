@@ -481,9 +481,13 @@ export class SqliteJobStore implements JobStore {
         if (eligible.length === 0) return [];
         // Over-fetch a little: rows dropped below (a second job of one group, a full type) leave room for others.
         const scan = Math.min(LIMITS.batchMax, limit * 2 + 8);
-        const candidates = this.stmts.claimCandidates.all({ now, types: JSON.stringify(eligible), scan }) as {
-          id: number; type: string; group_key: string | null;
-        }[];
+        type Candidate = { id: number; type: string; group_key: string | null; priority: number; run_at: number };
+        // One index range per type, merged in claim order (priority, then due time, then id).
+        let candidates: Candidate[] = [];
+        for (const type of eligible) candidates.push(...(this.stmts.claimCandidates.all({ now, type, scan }) as Candidate[]));
+        if (eligible.length > 1) {
+          candidates = candidates.sort((a, b) => b.priority - a.priority || a.run_at - b.run_at || a.id - b.id).slice(0, scan);
+        }
         const groups = new Set<string>();
         const claimed: Job[] = [];
         const expires = now + leaseMs;
@@ -744,8 +748,14 @@ export class SqliteJobStore implements JobStore {
   async jobNextRunAt(params: { types: readonly string[] }): Promise<number | null> {
     const types = validateTypeList(params.types, 'types');
     if (types.length === 0) return (null);
-    const row = this.read(() => this.stmts.nextRunAt.get({ types: JSON.stringify(types) }) as { run_at: number } | undefined);
-    return (row === undefined ? null : row.run_at);
+    return this.read(() => {
+      let next: number | null = null;
+      for (const type of types) {
+        const row = this.stmts.nextRunAt.get({ type }) as { run_at: number } | undefined;
+        if (row !== undefined && (next === null || row.run_at < next)) next = row.run_at;
+      }
+      return next;
+    });
   }
 
   async jobStats(params: { now: number }): Promise<JobStats> {
@@ -763,7 +773,10 @@ export class SqliteJobStore implements JobStore {
           }
           t[r.status] += r.n;
         }
-        const scheduled = (this.stmts.scheduledCount.get(now) as { n: number }).n;
+        let scheduled = 0;
+        for (const t of byTypeMap.values()) {
+          if (t.queued > 0) scheduled += (this.stmts.scheduledCount.get({ type: t.type, now }) as { n: number }).n;
+        }
         const nowMinute = Math.floor(now / MINUTE);
         const buckets = this.stmts.throughputSince.all(nowMinute - 59) as {
           minute: number; completed: number; failed: number; wait_ms_sum: number; run_ms_sum: number;
