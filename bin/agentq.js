@@ -1,3 +1,5 @@
 #!/usr/bin/env node
-// The installed entry point: runs the compiled CLI.
-import '../dist/cli/main.js';
+// The installed entry point: runs the compiled CLI. React renders with its production build unless
+// told otherwise (it is several times faster than the development one).
+process.env.NODE_ENV ??= 'production';
+await import('../dist/cli/main.js');

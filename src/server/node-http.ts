@@ -8,28 +8,61 @@
 import { createReadStream, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, resolve, sep } from 'node:path';
-import { Readable } from 'node:stream';
-import { BodyTooLargeError } from './api/http.js';
+import { BodyTooLargeError, attachBody, responseText } from './api/http.js';
 
-/** A Fetch Request for a Node request; the body (if any) errors with BodyTooLargeError past `bodyLimit`. */
-export function toRequest(req: IncomingMessage, url: URL, bodyLimit: number, signal: AbortSignal): Request {
+/**
+ * Read a request body into memory, at most `limit` bytes: past that, reading stops and the promise
+ * rejects with BodyTooLargeError (the rest of the body is never buffered). Bodies are small JSON
+ * documents, so one buffer is cheaper than a web stream per request.
+ */
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let received = 0;
+    const onData = (chunk: Buffer): void => {
+      received += chunk.length;
+      if (received > limit) {
+        cleanup();
+        req.pause();
+        reject(new BodyTooLargeError(limit));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = (): void => {
+      cleanup();
+      resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks));
+    };
+    const onError = (error: Error): void => {
+      cleanup();
+      reject(error);
+    };
+    const cleanup = (): void => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+  });
+}
+
+/** A Fetch Request for a Node request whose body (if any) was read with `readBody` (see `attachBody`). */
+export function toRequest(req: IncomingMessage, url: URL, body: Buffer | null, signal: AbortSignal): Request {
   const headers = new Headers();
   for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
     const [name, value] = [req.rawHeaders[i], req.rawHeaders[i + 1]];
     if (name !== undefined && value !== undefined) headers.append(name, value);
   }
-  const method = req.method ?? 'GET';
-  const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
-  if (method === 'GET' || method === 'HEAD' || !hasBody) return new Request(url, { method, headers, signal });
-  let received = 0;
-  const counted = (Readable.toWeb(req) as ReadableStream<Uint8Array>).pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
-    transform(chunk, controller) {
-      received += chunk.byteLength;
-      if (received > bodyLimit) controller.error(new BodyTooLargeError(bodyLimit));
-      else controller.enqueue(chunk);
-    },
-  }));
-  return new Request(url, { method, headers, signal, body: counted, duplex: 'half' });
+  const request = new Request(url, { method: req.method ?? 'GET', headers, signal });
+  if (body !== null) attachBody(request, body);
+  return request;
+}
+
+/** Whether the request announces a body (a length above 0, or chunked transfer). */
+export function hasBody(req: IncomingMessage): boolean {
+  return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
 }
 
 const SECURITY_HEADERS: [string, string][] = [
@@ -44,6 +77,13 @@ export async function sendResponse(res: ServerResponse, response: Response, meth
   for (const [key, value] of response.headers) if (key !== 'set-cookie') raw.push(key, value);
   for (const cookie of response.headers.getSetCookie()) raw.push('set-cookie', cookie);
   for (const [key, value] of SECURITY_HEADERS) if (!response.headers.has(key)) raw.push(key, value);
+  const text = responseText(response);
+  if (text !== undefined) {
+    raw.push('content-length', String(Buffer.byteLength(text)));
+    res.writeHead(response.status, raw);
+    res.end(method === 'HEAD' ? undefined : text);
+    return;
+  }
   res.writeHead(response.status, raw);
   if (response.body === null || method === 'HEAD') {
     res.end();

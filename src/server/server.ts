@@ -23,7 +23,8 @@ import type { ApiContext } from './api/context.js';
 import { createServices, type AppServices } from './api/handlers.js';
 import { StreamHub, type StreamOptions } from './api/stream.js';
 import { DEMO_JOBS } from './demo-jobs.js';
-import { sendJson, sendResponse, serveStatic, toRequest } from './node-http.js';
+import { BodyTooLargeError } from './api/http.js';
+import { hasBody, readBody, sendJson, sendResponse, serveStatic, toRequest } from './node-http.js';
 import { SecurityGate, isLoopback, loadOrCreateToken } from './security.js';
 
 /** Where `react-router build` writes (the package's `build/`). */
@@ -154,15 +155,28 @@ export async function startServer(options: ServerOptions = {}): Promise<AgentqSe
       if (!gate.authenticated(req)) {
         sendJson(res, 401, { error: { code: 'UNAUTHORIZED', message: `log in: open the URL agentq printed at start, or send Authorization: Bearer <the token in ${resolve(dataDir, 'token')}>` } }); return;
       }
-      const length = Number(req.headers['content-length'] ?? 0);
-      if (length > bodyLimit) {
-        sendJson(res, 413, { error: { code: 'BODY_TOO_LARGE', message: `the request body is larger than ${String(bodyLimit)} bytes; send less data per request` } }, { connection: 'close' }); return;
+      const tooLarge = (): void => {
+        sendJson(res, 413, { error: { code: 'BODY_TOO_LARGE', message: `the request body is larger than ${String(bodyLimit)} bytes; send less data per request` } }, { connection: 'close' });
+      };
+      if (Number(req.headers['content-length'] ?? 0) > bodyLimit) {
+        tooLarge();
+        return;
+      }
+      let body: Buffer | null = null;
+      if (req.method !== 'GET' && req.method !== 'HEAD' && hasBody(req)) {
+        try {
+          body = await readBody(req, bodyLimit);
+        } catch (error) {
+          if (!(error instanceof BodyTooLargeError)) throw error;
+          tooLarge();
+          return;
+        }
       }
       const controller = new AbortController();
-      res.once('close', () => { controller.abort(); });
-      const request = toRequest(req, url, bodyLimit, controller.signal);
+      // Only a response cut short (a closed tab, a dropped stream) aborts the handler's signal.
+      res.once('close', () => { if (!res.writableFinished) controller.abort(); });
+      const request = toRequest(req, url, body, controller.signal);
       const response = await handle(request, { agentq: services });
-      if (response.status === 413) res.setHeader('connection', 'close');
       await sendResponse(res, response, request.method);
     })().catch((error: unknown) => {
       api.log('request failed', error);

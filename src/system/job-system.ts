@@ -141,7 +141,8 @@ export class JobSystem<Defs extends readonly AnyJobDefinition[] = readonly AnyJo
     const result = await this.store.jobCreate({ job, now });
     if (result.created) {
       this.events.emit('job:enqueued', { job: result.job });
-      this.worker.wake();
+      // A type no handler here runs waits for another process: waking this worker would only cost a claim.
+      if (this.registry.get(type) !== undefined) this.worker.wake();
     }
     return result;
   }
@@ -152,7 +153,7 @@ export class JobSystem<Defs extends readonly AnyJobDefinition[] = readonly AnyJo
     const now = this.clock();
     const newJobs = jobs.map(({ type, data, ...options }, i) => this.newJob(type, data, options, now, undefined, `jobs[${i}].`));
     const result = await this.store.jobCreateMany({ jobs: newJobs, now });
-    if (result.some((r) => r.created)) this.worker.wake();
+    if (result.some((r, i) => r.created && this.registry.get(newJobs[i]?.type ?? '') !== undefined)) this.worker.wake();
     return result;
   }
 

@@ -18,7 +18,7 @@ export class HttpError extends AgentqError {
   }
 }
 
-/** The request body grew past the limit while it was read. Thrown by the body stream. */
+/** The request body grew past the limit while it was read (see readBody). */
 export class BodyTooLargeError extends HttpError {
   constructor(limit: number) {
     super(413, 'BODY_TOO_LARGE', `the request body is larger than ${String(limit)} bytes; send less data per request`);
@@ -27,8 +27,28 @@ export class BodyTooLargeError extends HttpError {
 
 const API_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' } as const;
 
+/**
+ * Request bodies read by the server (within its limit) and JSON response texts, kept beside the
+ * Fetch objects so neither is turned into a web stream and back: small JSON is most of the traffic,
+ * and a stream per body costs more than the handler. Readers fall back to the streams.
+ */
+const requestBodies = new WeakMap<Request, Buffer>();
+const responseTexts = new WeakMap<Response, string>();
+
+export function attachBody(request: Request, body: Buffer): void {
+  requestBodies.set(request, body);
+}
+
+/** The JSON text a response was made from, if it came from `json()`. */
+export function responseText(response: Response): string | undefined {
+  return responseTexts.get(response);
+}
+
 export function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body), { status, headers: { ...API_HEADERS, ...headers } });
+  const text = JSON.stringify(body);
+  const response = new Response(text, { status, headers: { ...API_HEADERS, ...headers } });
+  responseTexts.set(response, text);
+  return response;
 }
 
 export function errorJson(status: number, code: string, message: string, field?: string): Response {
@@ -62,8 +82,9 @@ export function methodNotAllowed(method: string, allowed: string[]): never {
  * `application/json`, well-formed. `required: false` accepts an empty body (returns undefined).
  */
 export async function readJson(request: Request, options: { required?: boolean } = {}): Promise<unknown> {
+  const attached = requestBodies.get(request);
   const length = request.headers.get('content-length');
-  const hasBody = request.body !== null && length !== '0';
+  const hasBody = attached !== undefined ? attached.length > 0 : request.body !== null && length !== '0';
   if (!hasBody) {
     if (options.required === false) return undefined;
     throw new ValidationError('body', 'a JSON body is required');
@@ -72,15 +93,8 @@ export async function readJson(request: Request, options: { required?: boolean }
   if (!/^application\/json\s*(;|$)/i.test(type)) {
     throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', `send the body as JSON with Content-Type: application/json (got "${type || 'none'}")`);
   }
-  let text: string;
-  try {
-    text = await request.text();
-  } catch (error) {
-    if (error instanceof HttpError) throw error;
-    const cause = (error as { cause?: unknown }).cause;
-    if (cause instanceof HttpError) throw cause;
-    throw new HttpError(400, 'BAD_BODY', 'the request body could not be read; send it again');
-  }
+  // The server read the body already (at most its limit), so this cannot fail or grow.
+  const text = attached !== undefined ? attached.toString('utf8') : await request.text();
   if (text.trim() === '') {
     if (options.required === false) return undefined;
     throw new ValidationError('body', 'a JSON body is required');
