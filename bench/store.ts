@@ -44,7 +44,7 @@ function rawClaimCompleter(db: Database): () => number {
   const count = db.prepare(SQL.countAdd);
   const throughput = db.prepare(SQL.throughputAdd);
   const claim = db.transaction((now: number) => {
-    const rows = candidates.all({ now, types: '["bench.noop"]', scan: CLAIM_BATCH * 2 + 8 }) as { id: number }[];
+    const rows = candidates.all({ now, type: 'bench.noop', scan: CLAIM_BATCH * 2 + 8 }) as { id: number }[];
     const claimed: { id: number; lease_token: number }[] = [];
     for (const r of rows.slice(0, CLAIM_BATCH)) {
       mark.run({ id: r.id, workerId: 'raw', expires: now + 30_000, now });

@@ -181,6 +181,8 @@ export class JobWorker {
   private flushScheduled = false;
   private filling = false;
   private fillAgain = false;
+  /** The running fill, so shutdown can wait for a claim in flight and hand its jobs back. */
+  private fillDone: Promise<void> = Promise.resolve();
   private started = false;
   private stopping = false;
   private stopPromise: Promise<void> | null = null;
@@ -247,7 +249,7 @@ export class JobWorker {
       return;
     }
     this.filling = true;
-    void this.fill();
+    this.fillDone = this.fill();
   }
 
   /** Abort running handlers of these jobs at once (their store rows already carry the request). */
@@ -321,6 +323,8 @@ export class JobWorker {
     // Keep heartbeating while handlers finish, so their leases do not expire mid-shutdown.
     const heartbeat = setInterval(() => { void this.heartbeat(); }, this.heartbeatMs);
     heartbeat.unref();
+    // A claim in flight returns jobs that must be handed back before stop() resolves.
+    await this.fillDone;
     for (const slot of this.slots.values()) if (slot.state === 'waiting') this.abort(slot, 'shutdown');
     await this.waitIdle(graceMs);
     for (const slot of this.slots.values()) this.abort(slot, 'shutdown');

@@ -155,8 +155,9 @@ describe('races and edges', () => {
     release();
     await waitForJob(base, events, a, (j) => j.status === 'queued' && j.leaseToken === 1);
     expect((await base.jobAttempts({ id: a })).map((x) => x.outcome)).toEqual(['released']);
-    const b = await enqueue('f.b');
+    // Hold claims before b exists, so no claim can take it before stop() begins.
     const release2 = faults.hold('jobClaim');
+    const b = await enqueue('f.b');
     w.wake();
     const stopping = w.stop({ graceMs: 0 });
     release2();

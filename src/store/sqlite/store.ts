@@ -269,9 +269,10 @@ export class SqliteJobStore implements JobStore {
   }
 
   /**
-   * Group commit: creates issued in the same synchronous run (e.g. concurrent request handlers, or a
-   * loop that does not await each call) share one transaction. Each is validated on its own first;
-   * each resolves only after the shared commit; a write error rejects every create in the group.
+   * Group commit: creates issued in the same turn of the event loop (concurrent request handlers fed
+   * by one poll of the sockets, or a loop that does not await each call) share one transaction,
+   * committed right after the turn's I/O callbacks. Each is validated on its own first; each resolves
+   * only after the shared commit; a write error rejects every create in the group.
    */
   async jobCreate(params: { job: NewJob; now: number }): Promise<JobCreateResult> {
     const now = validateNow(params.now);
@@ -279,7 +280,7 @@ export class SqliteJobStore implements JobStore {
     this.check();
     return new Promise<JobCreateResult>((resolve, reject) => {
       this.createGroup.push({ job, resolve, reject });
-      if (this.createGroup.length === 1) queueMicrotask(() => { this.flushCreates(); });
+      if (this.createGroup.length === 1) setImmediate(() => { this.flushCreates(); });
     });
   }
 
