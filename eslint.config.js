@@ -41,6 +41,8 @@ export default tseslint.config(
     languageOptions: {
       parserOptions: { projectService: false, project: ['./tsconfig.app.json'], tsconfigRootDir: import.meta.dirname },
     },
+    // Loaders throw React Router's `data(...)` responses for HTTP errors (404), by design.
+    rules: { '@typescript-eslint/only-throw-error': 'off' },
   },
   {
     files: ['**/*.js'],

@@ -1,5 +1,11 @@
 import type { ReactNode } from 'react';
-import { Links, Meta, Outlet, Scripts, ScrollRestoration, isRouteErrorResponse, useRouteError } from 'react-router';
+import { Links, Meta, NavLink, Outlet, Scripts, ScrollRestoration, isRouteErrorResponse, useRouteError } from 'react-router';
+import styles from './app.css?url';
+
+export const links = () => [
+  { rel: 'stylesheet', href: styles },
+  { rel: 'icon', href: '/favicon.svg', type: 'image/svg+xml' },
+];
 
 export function Layout({ children }: { children: ReactNode }) {
   return (
@@ -12,6 +18,13 @@ export function Layout({ children }: { children: ReactNode }) {
         <Links />
       </head>
       <body>
+        <header className="top">
+          <a className="brand" href="/">agentq</a>
+          <nav aria-label="Main">
+            <NavLink to="/" end>Sessions</NavLink>
+            <NavLink to="/jobs">Jobs</NavLink>
+          </nav>
+        </header>
         {children}
         <ScrollRestoration />
         <Scripts />
@@ -26,11 +39,14 @@ export default function App() {
 
 export function ErrorBoundary() {
   const error = useRouteError();
-  const message = isRouteErrorResponse(error) ? `${String(error.status)} ${error.statusText}` : 'Something went wrong; the server log says why.';
+  const message = isRouteErrorResponse(error)
+    ? `${String(error.status)} ${typeof error.data === 'string' && error.data !== '' ? error.data : error.statusText}`
+    : 'Something went wrong; the server log says why.';
   return (
     <main>
-      <h1>agentq</h1>
-      <p role="alert">{message}</p>
+      <h1>Something is wrong</h1>
+      <p role="alert" className="error">{message}</p>
+      <p><a href="/">Back to the sessions</a></p>
     </main>
   );
 }

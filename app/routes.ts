@@ -6,10 +6,14 @@ import { type RouteConfig, index, route } from '@react-router/dev/routes';
 
 export default [
   index('routes/home.tsx'),
+  route('sessions/:sessionId', 'routes/sessions.$sessionId.tsx'),
+  route('jobs', 'routes/jobs.tsx'),
+  route('jobs/:jobId', 'routes/jobs.$jobId.tsx'),
   route('api/jobs', 'routes/api.jobs.ts'),
   route('api/jobs/:jobId', 'routes/api.jobs.$jobId.ts'),
   route('api/schedules', 'routes/api.schedules.ts'),
   route('api/schedules/:name', 'routes/api.schedules.$name.ts'),
+  route('api/types/:type/resume', 'routes/api.types.$type.resume.ts'),
   route('api/sessions', 'routes/api.sessions.ts'),
   route('api/sessions/:sessionId', 'routes/api.sessions.$sessionId.ts'),
   route('api/sessions/:sessionId/events', 'routes/api.sessions.$sessionId.events.ts'),

@@ -1,27 +1,124 @@
-import { useLoaderData } from 'react-router';
+import { useEffect, useState, type SyntheticEvent } from 'react';
+import { Link, useLoaderData, useNavigate, useRevalidator, useSearchParams } from 'react-router';
 import type { LoaderArgs } from '../api.server';
+import { field, send, sessionLabel, timeAgo } from '../lib/format';
+import { useStream } from '../lib/live';
 
-export async function loader({ context }: LoaderArgs) {
-  const { api } = context.agentq;
-  const [stats, sessions] = await Promise.all([api.system.stats(), api.sessionStore.sessionList({ limit: 50 })]);
-  return { counts: stats.jobs.byStatus, sessions: sessions.sessions.map((s) => ({ id: s.id, title: s.title, status: s.status })) };
+interface Card {
+  id: number;
+  title: string;
+  projectPath: string;
+  status: string;
+  preview: string | null;
+  lastActivityAt: number;
+  archived: boolean;
+  costUsd: number;
 }
 
+const toCard = (s: Card): Card => ({
+  id: s.id, title: s.title, projectPath: s.projectPath, status: s.status, preview: s.preview,
+  lastActivityAt: s.lastActivityAt, archived: s.archived, costUsd: s.costUsd,
+});
+
+export async function loader({ context, request }: LoaderArgs) {
+  const { api } = context.agentq;
+  const archived = new URL(request.url).searchParams.get('archived') === '1';
+  const page = await api.sessionStore.sessionList({ archived, limit: 500 });
+  return { archived, sessions: page.sessions.map(toCard), more: page.nextCursor !== null, providers: api.providers, cwd: api.cwd, now: Date.now() };
+}
+
+export const meta = () => [{ title: 'Sessions · agentq' }];
+
 export default function Home() {
-  const { counts, sessions } = useLoaderData<typeof loader>();
+  const data = useLoaderData<typeof loader>();
+  const [sessions, setSessions] = useState<Card[]>(data.sessions);
+  const [now, setNow] = useState(data.now);
+  const revalidator = useRevalidator();
+  useEffect(() => { setSessions(data.sessions); }, [data.sessions]);
+  useEffect(() => {
+    // Relative times only; the data itself arrives through the stream.
+    const clock = setInterval(() => { setNow(Date.now()); }, 15_000);
+    setNow(Date.now());
+    return () => { clearInterval(clock); };
+  }, []);
+  const live = useStream('?topics=sessions', (event, payload) => {
+    if (event === 'resync') void revalidator.revalidate();
+    if (event !== 'session:updated') return;
+    const card = toCard((payload as { session: Card }).session);
+    setSessions((list) => {
+      const rest = list.filter((s) => s.id !== card.id);
+      const next = card.archived === data.archived ? [card, ...rest] : rest;
+      return next.sort((a, b) => b.lastActivityAt - a.lastActivityAt || b.id - a.id);
+    });
+  });
   return (
     <main>
-      <h1>agentq</h1>
-      <p>
-        Jobs: {Object.entries(counts).map(([status, n]) => `${status} ${String(n)}`).join(' · ')}
-      </p>
-      <ul>
-        {sessions.map((s) => (
-          <li key={s.id}>
-            {s.title} — {s.status}
-          </li>
-        ))}
-      </ul>
+      <h1>{data.archived ? 'Archived sessions' : 'Sessions'} <span className="muted" style={{ fontSize: '.8rem' }} data-testid="live">{live ? '● live' : '○ connecting'}</span></h1>
+      {!data.archived && <NewSession providers={data.providers} cwd={data.cwd} />}
+      {sessions.length === 0 ? (
+        <div className="empty">{data.archived ? 'No archived sessions.' : 'No sessions yet. Pick a project folder and write a first prompt above.'}</div>
+      ) : (
+        <div className="cards" data-testid="sessions">
+          {sessions.map((s) => <SessionCard key={s.id} session={s} now={now} />)}
+        </div>
+      )}
+      {data.more && <p className="muted">Showing the 500 most recent sessions.</p>}
+      <p><Link to={data.archived ? '/' : '/?archived=1'}>{data.archived ? '← Active sessions' : 'Archived sessions →'}</Link></p>
     </main>
+  );
+}
+
+function SessionCard({ session, now }: { session: Card; now: number }) {
+  const [error, setError] = useState<string | null>(null);
+  const toggleArchive = async (): Promise<void> => {
+    const r = await send('PUT', `/api/sessions/${String(session.id)}`, { archived: !session.archived });
+    setError(r.ok ? null : r.error);
+  };
+  return (
+    <article className="card" data-session={session.id} data-status={session.status}>
+      <Link className="title" to={`/sessions/${String(session.id)}`}>{session.title}</Link>
+      <div className="project" title={session.projectPath}>{session.projectPath}</div>
+      <div className="preview">{session.preview === null ? <span className="muted">No reply yet</span> : session.preview.replace(/[`*_#>]/g, '')}</div>
+      <div className="meta">
+        <span className={`status ${session.status}`}>{sessionLabel(session.status)}</span>
+        <span>{timeAgo(session.lastActivityAt, now)}</span>
+        <button type="button" onClick={() => { void toggleArchive(); }} aria-label={`${session.archived ? 'Unarchive' : 'Archive'} ${session.title}`}>
+          {session.archived ? 'Unarchive' : 'Archive'}
+        </button>
+      </div>
+      {error !== null && <div role="alert" className="error">{error}</div>}
+    </article>
+  );
+}
+
+function NewSession({ providers, cwd }: { providers: string[]; cwd: string }) {
+  const navigate = useNavigate();
+  const [params] = useSearchParams();
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const submit = async (e: SyntheticEvent<HTMLFormElement>): Promise<void> => {
+    e.preventDefault();
+    const form = new FormData(e.currentTarget);
+    setBusy(true);
+    const r = await send('POST', '/api/sessions', {
+      projectPath: field(form, 'projectPath'),
+      prompt: field(form, 'prompt'),
+      provider: field(form, 'provider') || (providers[0] ?? 'claude'),
+    });
+    setBusy(false);
+    if (!r.ok) {
+      setError(r.error);
+      return;
+    }
+    void navigate(`/sessions/${String((r.data as { session: { id: number } }).session.id)}`);
+  };
+  return (
+    <form className="new-session panel" onSubmit={(e) => { void submit(e); }} aria-label="Start a session">
+      <label>Project folder<input name="projectPath" required defaultValue={params.get('project') ?? cwd} /></label>
+      <label>First prompt<textarea name="prompt" required rows={1} placeholder="What should the agent do?" /></label>
+      <label>Agent<select name="provider" defaultValue={providers[0]}>{providers.map((p) => <option key={p} value={p}>{p}</option>)}</select></label>
+      <button className="primary" type="submit" disabled={busy}>Start</button>
+      {error !== null && <div role="alert" className="error" style={{ gridColumn: '1 / -1' }}>{error}</div>}
+    </form>
   );
 }

@@ -136,7 +136,7 @@ const TYPES: Record<string, string> = {
  */
 export function serveStatic(req: IncomingMessage, res: ServerResponse, pathname: string, root: string): boolean {
   if (req.method !== 'GET' && req.method !== 'HEAD') return false;
-  if (!pathname.startsWith('/assets/') && pathname !== '/favicon.ico') return false;
+  if (!pathname.startsWith('/assets/') && pathname !== '/favicon.ico' && pathname !== '/favicon.svg') return false;
   let decoded: string;
   try {
     decoded = decodeURIComponent(pathname);

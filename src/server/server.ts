@@ -131,6 +131,8 @@ export async function startServer(options: ServerOptions = {}): Promise<AgentqSe
     sessions,
     sessionStore: store.sessions,
     stream,
+    providers: providers.map((p) => p.name),
+    cwd: process.cwd(),
     enqueueable: (type) => type !== SESSION_RUN && (accepted.has(type) || system.registry.get(type) !== undefined),
     log: (message, error) => { log(`${message}: ${error instanceof Error ? error.stack ?? error.message : String(error)}`); },
   };

@@ -76,6 +76,12 @@ function textOf(message: AgentMessage): string | null {
   return parts.length === 0 ? null : parts.map((p) => p.text).join('\n');
 }
 
+/** The first line of a prompt, shortened to a title. */
+export function titleFrom(prompt: string): string {
+  const line = prompt.trim().split('\n')[0]?.trim() ?? '';
+  return line.length <= 80 ? line : `${line.slice(0, 79)}…`;
+}
+
 export class SessionService {
   readonly events = new TypedEmitter<SessionEventMap>();
   readonly definition: AnyJobDefinition;
@@ -167,7 +173,8 @@ export class SessionService {
     }
     if (typeof params.prompt !== 'string' || params.prompt.trim() === '') throw new ValidationError('prompt', 'must be a non-empty string');
     const session = await this.store.sessionCreate({
-      session: { projectPath, provider, ...(params.title === undefined ? {} : { title: params.title }), ...(params.settings === undefined ? {} : { settings: params.settings }) },
+      // Untitled sessions are named after their first prompt: what a list of sessions is scanned for.
+      session: { projectPath, provider, title: params.title ?? titleFrom(params.prompt), ...(params.settings === undefined ? {} : { settings: params.settings }) },
       now: Date.now(),
     });
     const job = await this.send(session.id, params.prompt);

@@ -12,6 +12,10 @@ export interface ApiContext {
   sessions: SessionService;
   sessionStore: SessionStore;
   stream: StreamHub;
+  /** Names of the agent providers sessions may use (`claude`, `replay`). */
+  providers: string[];
+  /** The directory the server was started in (the new-session form's default project). */
+  cwd: string;
   /**
    * Types a client may enqueue through POST /api/jobs: the registered ones (minus internal ones,
    * such as `session.run`, that have their own API) plus any the server was told other workers run.

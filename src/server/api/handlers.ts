@@ -5,7 +5,7 @@
  */
 import type { ApiContext, RouteArgs } from './context.js';
 import { errorJson, errorResponse } from './http.js';
-import { jobAction, jobLoader, jobsAction, jobsLoader, scheduleAction, scheduleLoader, schedulesAction, schedulesLoader } from './jobs.js';
+import { jobAction, jobLoader, jobsAction, jobsLoader, scheduleAction, scheduleLoader, schedulesAction, schedulesLoader, typeResumeAction } from './jobs.js';
 import { eventsLoader, promptsAction, resumeAction, sessionAction, sessionLoader, sessionsAction, sessionsLoader, stopAction } from './sessions.js';
 
 /** A route handler; it throws on bad input (dispatch maps errors to responses). */
@@ -13,7 +13,7 @@ export type Handler = (ctx: ApiContext, args: RouteArgs) => Promise<Response>;
 
 const table = {
   jobsLoader, jobsAction, jobLoader, jobAction,
-  schedulesLoader, schedulesAction, scheduleLoader, scheduleAction,
+  schedulesLoader, schedulesAction, scheduleLoader, scheduleAction, typeResumeAction,
   sessionsLoader, sessionsAction, sessionLoader, sessionAction, eventsLoader, promptsAction, stopAction, resumeAction,
   streamLoader: (ctx: ApiContext, args: RouteArgs): Promise<Response> => ctx.stream.open(args.request),
   wrongMethod: (_ctx: ApiContext, args: RouteArgs): Promise<Response> =>

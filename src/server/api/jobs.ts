@@ -235,3 +235,13 @@ export async function scheduleAction(ctx: ApiContext, { request, params }: Route
   if (!ctx.enqueueable(input.type)) badRequest('type', `"${input.type}" is not a job type this server accepts`);
   return json(200, { schedule: await ctx.system.schedules.update(input) });
 }
+
+/** POST /api/types/:type/resume: run a type again that was paused after repeated failures. */
+export async function typeResumeAction(ctx: ApiContext, { request, params }: RouteArgs): Promise<Response> {
+  if (request.method !== 'POST') methodNotAllowed(request.method, ['POST']);
+  new Query(new URL(request.url), []);
+  const type = params.type ?? '';
+  const paused = (await ctx.system.stats()).worker.pausedTypes.some((p) => p.type === type);
+  if (!paused) throw new HttpError(404, 'NOT_FOUND', `job type "${type}" is not paused in this server`);
+  return json(200, { resumed: ctx.system.worker.resumeType(type) });
+}

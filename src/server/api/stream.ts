@@ -192,6 +192,14 @@ export class StreamHub {
     this.maxClients = options.maxClients ?? 200;
   }
 
+  /**
+   * A stream position for a page that just read the database up to `eventId`: connecting with it
+   * as `lastEventId` delivers exactly what comes after (no gap, no resync).
+   */
+  position(eventId: number): string {
+    return `${String(eventId)}_${this.epoch}_${String(this.seq)}`;
+  }
+
   get clientCount(): number {
     return this.clients.size;
   }

@@ -1,0 +1,197 @@
+import { useState, type SyntheticEvent } from 'react';
+import { Form, Link, useLoaderData, useRevalidator, useSearchParams } from 'react-router';
+import type { LoaderArgs } from '../api.server';
+import { field, formatTime, send, timeAgo } from '../lib/format';
+import { useStream, useThrottled } from '../lib/live';
+
+const STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
+
+export async function loader({ context, request }: LoaderArgs) {
+  const { api } = context.agentq;
+  const url = new URL(request.url);
+  const status = url.searchParams.get('status') ?? '';
+  const type = url.searchParams.get('type') ?? '';
+  const cursor = url.searchParams.get('cursor');
+  const [stats, page, schedules] = await Promise.all([
+    api.system.stats(),
+    api.system.listJobs({
+      limit: 50,
+      ...(STATUSES.includes(status as (typeof STATUSES)[number]) ? { status: [status as (typeof STATUSES)[number]] } : {}),
+      ...(type === '' ? {} : { type: [type] }),
+      ...(cursor === null ? {} : { cursor }),
+    }).catch(() => ({ jobs: [], nextCursor: null, total: 0, totalExact: true })),
+    api.system.schedules.list(),
+  ]);
+  return {
+    status, type, cursor,
+    counts: stats.jobs.byStatus,
+    types: stats.jobs.byType.map((t) => t.type),
+    throughput: stats.jobs.throughput,
+    lastHour: stats.jobs.lastHour,
+    paused: stats.worker.pausedTypes,
+    jobs: page.jobs.map((j) => ({ id: j.id, type: j.type, status: j.status, priority: j.priority, attempts: j.attempts, maxAttempts: j.maxAttempts, createdAt: j.createdAt, runAt: j.runAt, error: j.error })),
+    nextCursor: page.nextCursor,
+    total: page.total,
+    totalExact: page.totalExact,
+    schedules: schedules.map((s) => ({ name: s.name, type: s.type, cron: s.cron, everyMs: s.everyMs, enabled: s.enabled, nextRunAt: s.nextRunAt })),
+    now: Date.now(),
+  };
+}
+
+export const meta = () => [{ title: 'Jobs · agentq' }];
+
+export default function Jobs() {
+  const d = useLoaderData<typeof loader>();
+  const [params] = useSearchParams();
+  const revalidator = useRevalidator();
+  const [error, setError] = useState<string | null>(null);
+  // Job events reload the page's data, at most twice a second: no polling, no reload.
+  const refresh = useThrottled(() => { void revalidator.revalidate(); }, 500);
+  const live = useStream('?topics=jobs', () => { refresh(); });
+  const act = async (method: string, path: string, body?: unknown): Promise<void> => {
+    const r = await send(method, path, body);
+    setError(r.ok ? null : r.error);
+    refresh();
+  };
+  const max = Math.max(1, ...d.throughput.map((b) => b.completed + b.failed));
+  const filterLink = (status: string): string => {
+    const p = new URLSearchParams(params);
+    p.delete('cursor');
+    if (status === '') p.delete('status');
+    else p.set('status', status);
+    return `/jobs?${p.toString()}`;
+  };
+  return (
+    <main>
+      <h1>Jobs <span className="muted" style={{ fontSize: '.8rem' }} data-testid="live">{live ? '● live' : '○ connecting'}</span></h1>
+      {error !== null && <p role="alert" className="error">{error}</p>}
+      <div className="counts" data-testid="counts">
+        {STATUSES.map((s) => (
+          <Link key={s} to={filterLink(s)} className="count" aria-current={d.status === s ? 'true' : undefined} data-count={s}>
+            <span className={`status ${s}`}>{s}</span>
+            <b>{d.counts[s].toLocaleString()}</b>
+          </Link>
+        ))}
+      </div>
+      <div className="panel">
+        <div className="muted" style={{ fontSize: '.85rem', marginBottom: '.4rem' }}>
+          Last hour: {d.lastHour.completed} completed, {d.lastHour.failed} failed
+        </div>
+        <div className="chart" role="img" aria-label={`Jobs finished per minute over the last hour; ${String(d.lastHour.completed)} completed, ${String(d.lastHour.failed)} failed`}>
+          {d.throughput.map((b) => (
+            <span key={b.minute} title={`${new Date(b.minute).toLocaleTimeString()}: ${String(b.completed)} completed, ${String(b.failed)} failed`} className={b.failed > b.completed ? 'failed' : ''} style={{ height: `${String(((b.completed + b.failed) / max) * 100)}%` }} />
+          ))}
+        </div>
+      </div>
+      {d.paused.length > 0 && (
+        <div className="panel" style={{ marginTop: '1rem' }}>
+          <h2 style={{ marginTop: 0 }}>Paused job types</h2>
+          {d.paused.map((p) => (
+            <p key={p.type}>
+              <b>{p.type}</b> paused after {p.failures} failures in a row, until {formatTime(p.until)}.{' '}
+              <button type="button" onClick={() => { void act('POST', `/api/types/${encodeURIComponent(p.type)}/resume`); }}>Resume now</button>
+            </p>
+          ))}
+        </div>
+      )}
+      <Form className="filters" method="get" aria-label="Filter jobs">
+        <label>Status
+          <select name="status" defaultValue={d.status}>
+            <option value="">any</option>
+            {STATUSES.map((s) => <option key={s} value={s}>{s}</option>)}
+          </select>
+        </label>
+        <label>Type
+          <select name="type" defaultValue={d.type}>
+            <option value="">any</option>
+            {d.types.map((t) => <option key={t} value={t}>{t}</option>)}
+          </select>
+        </label>
+        <button type="submit">Filter</button>
+      </Form>
+      <EnqueueForm types={d.types} onDone={refresh} onError={setError} />
+      {d.jobs.length === 0 ? (
+        <div className="empty">No jobs{d.status === '' && d.type === '' ? ' yet' : ' match this filter'}.</div>
+      ) : (
+        <div className="table-wrap">
+          <table data-testid="jobs">
+            <thead><tr><th>#</th><th>Type</th><th>Status</th><th className="hide-narrow">Priority</th><th>Attempts</th><th className="hide-narrow">Created</th><th /></tr></thead>
+            <tbody>
+              {d.jobs.map((j) => (
+                <tr key={j.id} data-job={j.id} data-status={j.status}>
+                  <td><Link to={`/jobs/${String(j.id)}`}>{j.id}</Link></td>
+                  <td>{j.type}</td>
+                  <td><span className={`status ${j.status}`}>{j.status}</span></td>
+                  <td className="hide-narrow">{j.priority}</td>
+                  <td>{j.attempts}/{j.maxAttempts}</td>
+                  <td className="hide-narrow" title={formatTime(j.createdAt)}>{timeAgo(j.createdAt, d.now)}</td>
+                  <td>
+                    {(j.status === 'queued' || j.status === 'running') && <button type="button" className="danger" onClick={() => { void act('DELETE', `/api/jobs/${String(j.id)}`); }} aria-label={`Cancel job ${String(j.id)}`}>Cancel</button>}
+                    {(j.status === 'failed' || j.status === 'cancelled') && <button type="button" onClick={() => { void act('PUT', `/api/jobs/${String(j.id)}`, { action: 'retry' }); }} aria-label={`Retry job ${String(j.id)}`}>Retry</button>}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <div className="pager">
+        <span className="muted">{d.totalExact ? d.total.toLocaleString() : `${d.total.toLocaleString()}+`} jobs</span>
+        {d.cursor !== null && <Link to={filterLink(d.status)}>First page</Link>}
+        {d.nextCursor !== null && <Link to={`/jobs?${new URLSearchParams({ ...(d.status === '' ? {} : { status: d.status }), ...(d.type === '' ? {} : { type: d.type }), cursor: d.nextCursor }).toString()}`}>Next page →</Link>}
+      </div>
+      <h2>Schedules</h2>
+      {d.schedules.length === 0 ? <div className="empty">No schedules. Create them with POST /api/schedules.</div> : (
+        <div className="table-wrap">
+          <table data-testid="schedules">
+            <thead><tr><th>Name</th><th>Type</th><th>When</th><th>Next run</th><th /></tr></thead>
+            <tbody>
+              {d.schedules.map((s) => (
+                <tr key={s.name} data-schedule={s.name}>
+                  <td>{s.name}</td>
+                  <td>{s.type}</td>
+                  <td>{s.cron ?? `every ${String((s.everyMs ?? 0) / 1000)} s`}</td>
+                  <td>{s.enabled ? formatTime(s.nextRunAt) : <span className="muted">disabled</span>}</td>
+                  <td><button type="button" onClick={() => { void act('PUT', `/api/schedules/${encodeURIComponent(s.name)}`, { enabled: !s.enabled }); }}>{s.enabled ? 'Disable' : 'Enable'}</button></td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </main>
+  );
+}
+
+function EnqueueForm({ types, onDone, onError }: { types: string[]; onDone: () => void; onError: (e: string | null) => void }) {
+  const [open, setOpen] = useState(false);
+  const submit = async (e: SyntheticEvent<HTMLFormElement>): Promise<void> => {
+    e.preventDefault();
+    const form = new FormData(e.currentTarget);
+    let data: unknown = null;
+    const raw = field(form, 'data').trim();
+    if (raw !== '') {
+      try {
+        data = JSON.parse(raw);
+      } catch {
+        onError('data: not valid JSON');
+        return;
+      }
+    }
+    const r = await send('POST', '/api/jobs', { type: field(form, 'type'), data, priority: Number(field(form, 'priority') || 0) });
+    onError(r.ok ? null : r.error);
+    if (r.ok) setOpen(false);
+    onDone();
+  };
+  if (!open) return <p><button type="button" onClick={() => { setOpen(true); }}>New job…</button></p>;
+  return (
+    <form className="panel filters" onSubmit={(e) => { void submit(e); }} aria-label="Enqueue a job">
+      <label>Type<input name="type" list="job-types" required defaultValue="demo.sleep" /></label>
+      <datalist id="job-types">{types.map((t) => <option key={t} value={t} />)}</datalist>
+      <label>Data (JSON)<input name="data" defaultValue='{"ms": 3000}' /></label>
+      <label>Priority<input name="priority" type="number" defaultValue={0} style={{ width: '6rem' }} /></label>
+      <button className="primary" type="submit">Enqueue</button>
+      <button type="button" onClick={() => { setOpen(false); }}>Close</button>
+    </form>
+  );
+}

@@ -1,0 +1,139 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ReplayProvider } from '../../src/sessions/replay.js';
+import { hasChromium, launchBrowser, screenshot } from '../helpers/browser.js';
+import { useServers, waitForServerJob, type TestServer } from '../helpers/server.js';
+
+const serve = useServers();
+
+describe.skipIf(!hasChromium)('the dashboard in a real browser', () => {
+  let browser: Browser;
+  beforeAll(async () => { browser = await launchBrowser(); });
+  afterAll(async () => { await browser.close(); });
+
+  /** A logged-in page: the start URL's one-time code is exchanged for the cookie. */
+  async function open(server: TestServer, path: string): Promise<Page> {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    page.on('pageerror', (e) => { throw e; });
+    await page.goto(server.loginUrl());
+    await page.goto(`${server.url}${path}`);
+    return page;
+  }
+
+  function project(server: TestServer): string {
+    const dir = join(server.dataDir, 'project');
+    mkdirSync(dir, { recursive: true });
+    return dir;
+  }
+
+  it('starts a session from the home page and shows its messages as they arrive', async () => {
+    const server = await serve({ providers: [new ReplayProvider({ messagesPerSecond: 8 })] });
+    const page = await open(server, '/');
+    await expect.poll(() => page.textContent('[data-testid=live]')).toContain('live');
+    await page.getByLabel('Project folder').fill(project(server));
+    await page.getByLabel('First prompt').fill('Fix the failing test');
+    await page.getByLabel('Agent').selectOption('replay');
+    await page.getByRole('button', { name: 'Start' }).click();
+    await page.waitForURL(/\/sessions\/\d+$/);
+    const timeline = page.getByTestId('timeline');
+    await expect.poll(() => timeline.locator('.event').count()).toBeGreaterThanOrEqual(3);
+    const early = await timeline.locator('.event').count();
+    await screenshot(page, 'session-live-early');
+    // The rest arrives without a reload: the agent's last message and the turn's end.
+    await page.evaluate(() => { (window as unknown as { marker: number }).marker = 1; });
+    await expect.poll(() => page.getByTestId('status').textContent(), { timeout: 10_000 }).toBe('needs input');
+    expect(await timeline.locator('.event').count()).toBeGreaterThan(early);
+    expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(1);
+    expect(await timeline.textContent()).toContain('Turn finished');
+    const sessionId = Number(/\/sessions\/(\d+)/.exec(page.url())![1]);
+    const stored = (await server.call('GET', `/api/sessions/${String(sessionId)}/events`)).body.events as unknown[];
+    expect(await timeline.locator('.event').count()).toBe(stored.length);
+    await screenshot(page, 'session-live-done');
+    // The home page lists it, with its preview and status.
+    await page.goto(`${server.url}/`);
+    const card = page.locator(`[data-session="${String(sessionId)}"]`);
+    await expect.poll(() => card.getAttribute('data-status')).toBe('waiting_for_input');
+    expect(await card.textContent()).toContain('Fix the failing test');
+    await screenshot(page, 'home');
+    await page.close();
+  });
+
+  it('queues a follow-up sent while the agent works, runs it, and stops it', async () => {
+    const server = await serve({ providers: [new ReplayProvider({ messagesPerSecond: 15 })] });
+    const created = await server.call('POST', '/api/sessions', { body: { projectPath: project(server), prompt: 'Refactor the module', provider: 'replay', settings: { transcript: 'refactor' } } });
+    const id = created.body.session.id as number;
+    const page = await open(server, `/sessions/${String(id)}`);
+    await expect.poll(() => page.getByTestId('status').textContent()).toBe('working');
+    await page.getByLabel('Prompt', { exact: true }).fill('Now add tests');
+    await page.getByRole('button', { name: 'Send' }).click();
+    const queued = page.getByTestId('queued-prompt');
+    await expect.poll(() => queued.count()).toBe(1);
+    expect(await queued.textContent()).toContain('Now add tests');
+    await screenshot(page, 'follow-up-queued');
+    // When the first turn ends, the follow-up runs: it leaves the queue and enters the conversation.
+    await expect.poll(() => queued.count(), { timeout: 15_000 }).toBe(0);
+    await expect.poll(() => page.locator('.event.user_prompt', { hasText: 'Now add tests' }).count()).toBe(1);
+    await expect.poll(() => page.getByTestId('status').textContent()).toBe('working');
+    await screenshot(page, 'follow-up-running');
+    const t0 = Date.now();
+    await page.getByRole('button', { name: 'Stop' }).click();
+    await expect.poll(() => page.getByTestId('status').textContent()).toBe('stopped');
+    expect(Date.now() - t0).toBeLessThan(2_000);
+    await expect.poll(() => page.getByRole('button', { name: 'Resume' }).count()).toBe(1);
+    await screenshot(page, 'session-stopped');
+    await page.close();
+  });
+
+  it('shows a job enqueued through the API appear and complete in the jobs console, and cancels and retries', async () => {
+    const server = await serve();
+    const page = await open(server, '/jobs');
+    await expect.poll(() => page.textContent('[data-testid=live]')).toContain('live');
+    await page.evaluate(() => { (window as unknown as { marker: number }).marker = 1; });
+    const quick = await server.call('POST', '/api/jobs', { body: { type: 'demo.sleep', data: { ms: 600, steps: 3 } } });
+    const row = page.locator(`[data-job="${String(quick.body.job.id)}"]`);
+    await expect.poll(() => row.count()).toBe(1);
+    await expect.poll(() => row.getAttribute('data-status')).toBe('completed');
+    await expect.poll(() => page.locator('[data-count=completed] b').textContent()).toBe('1');
+    await screenshot(page, 'jobs-completed');
+    const slow = await server.call('POST', '/api/jobs', { body: { type: 'demo.sleep', data: { ms: 60_000, steps: 60 } } });
+    await waitForServerJob(server, slow.body.job.id as number, 'running');
+    const slowRow = page.locator(`[data-job="${String(slow.body.job.id)}"]`);
+    await expect.poll(() => slowRow.getAttribute('data-status')).toBe('running');
+    await slowRow.getByRole('button', { name: /Cancel/ }).click();
+    await expect.poll(() => slowRow.getAttribute('data-status')).toBe('cancelled');
+    await screenshot(page, 'jobs-cancelled');
+    await slowRow.getByRole('button', { name: /Retry/ }).click();
+    await expect.poll(() => slowRow.getAttribute('data-status')).toBe('running');
+    expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(1);
+    // The job's own page: its data, progress and attempts.
+    await page.goto(`${server.url}/jobs/${String(slow.body.job.id)}`);
+    await expect.poll(() => page.locator('progress').count()).toBe(1);
+    expect(await page.textContent('main')).toContain('"ms": 60000');
+    expect(await page.locator('table tbody tr').count()).toBe(2);
+    await screenshot(page, 'job-detail');
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await expect.poll(() => page.getByTestId('status').textContent()).toBe('cancelled');
+    await page.close();
+  });
+
+  it('explains empty states and errors, and fits a phone-width screen', async () => {
+    const server = await serve();
+    const page = await open(server, '/');
+    expect(await page.textContent('.empty')).toContain('No sessions yet');
+    await page.getByLabel('Project folder').fill('/no/such/folder');
+    await page.getByLabel('First prompt').fill('hello');
+    await page.getByRole('button', { name: 'Start' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('not an existing directory');
+    await page.setViewportSize({ width: 375, height: 740 });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    await screenshot(page, 'home-phone');
+    await page.goto(`${server.url}/jobs`);
+    expect(await page.textContent('.empty')).toContain('No jobs yet');
+    await page.goto(`${server.url}/sessions/999`);
+    expect(await page.textContent('[role=alert]')).toContain('does not exist');
+    await page.close();
+  });
+});
