@@ -1,4 +1,5 @@
 import { apiBench } from './api.js';
+import { browserBench } from './browser.js';
 import { maintenanceBench } from './maintenance.js';
 import { sessionsBench } from './sessions.js';
 import { storeBench } from './store.js';
@@ -11,4 +12,5 @@ export const parts: Record<string, () => Promise<void>> = {
   maintenance: maintenanceBench,
   sessions: sessionsBench,
   api: apiBench,
+  browser: browserBench,
 };
