@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -43,10 +42,10 @@ describe.skipIf(!hasChromium)('the dashboard in a real browser', () => {
     const early = await timeline.locator('.event').count();
     await screenshot(page, 'session-live-early');
     // The rest arrives without a reload: the agent's last message and the turn's end.
-    await page.evaluate(() => { (window as unknown as { marker: number }).marker = 1; });
+    await page.evaluate(() => { (globalThis as unknown as { marker: number }).marker = 1; });
     await expect.poll(() => page.getByTestId('status').textContent(), { timeout: 10_000 }).toBe('needs input');
     expect(await timeline.locator('.event').count()).toBeGreaterThan(early);
-    expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(1);
+    expect(await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker)).toBe(1);
     expect(await timeline.textContent()).toContain('Turn finished');
     const sessionId = Number(/\/sessions\/(\d+)/.exec(page.url())![1]);
     const stored = (await server.call('GET', `/api/sessions/${String(sessionId)}/events`)).body.events as unknown[];
@@ -91,7 +90,7 @@ describe.skipIf(!hasChromium)('the dashboard in a real browser', () => {
     const server = await serve();
     const page = await open(server, '/jobs');
     await expect.poll(() => page.textContent('[data-testid=live]')).toContain('live');
-    await page.evaluate(() => { (window as unknown as { marker: number }).marker = 1; });
+    await page.evaluate(() => { (globalThis as unknown as { marker: number }).marker = 1; });
     const quick = await server.call('POST', '/api/jobs', { body: { type: 'demo.sleep', data: { ms: 600, steps: 3 } } });
     const row = page.locator(`[data-job="${String(quick.body.job.id)}"]`);
     await expect.poll(() => row.count()).toBe(1);
@@ -107,7 +106,7 @@ describe.skipIf(!hasChromium)('the dashboard in a real browser', () => {
     await screenshot(page, 'jobs-cancelled');
     await slowRow.getByRole('button', { name: /Retry/ }).click();
     await expect.poll(() => slowRow.getAttribute('data-status')).toBe('running');
-    expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(1);
+    expect(await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker)).toBe(1);
     // The job's own page: its data, progress and attempts.
     await page.goto(`${server.url}/jobs/${String(slow.body.job.id)}`);
     await expect.poll(() => page.locator('progress').count()).toBe(1);
@@ -128,7 +127,10 @@ describe.skipIf(!hasChromium)('the dashboard in a real browser', () => {
     await page.getByRole('button', { name: 'Start' }).click();
     await expect.poll(() => page.getByRole('alert').textContent()).toContain('not an existing directory');
     await page.setViewportSize({ width: 375, height: 740 });
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    const overflow = await page.evaluate(() => {
+      const root = (globalThis as unknown as { document: { documentElement: { scrollWidth: number; clientWidth: number } } }).document.documentElement;
+      return root.scrollWidth - root.clientWidth;
+    });
     expect(overflow).toBeLessThanOrEqual(0);
     await screenshot(page, 'home-phone');
     await page.goto(`${server.url}/jobs`);
