@@ -4,4 +4,4 @@
 import process from 'node:process';
 
 process.env.NODE_ENV ??= 'production';
-await import('../dist/cli/main.js');
+await import('../dist/cli/run.js');

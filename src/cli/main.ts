@@ -1,165 +1,143 @@
 /**
- * The agentq command: `serve` (the default) runs the web app and the job system; `worker` runs jobs
- * only; `stats`, `backup`, `restore` and `url` work on the same data directory.
+ * The agentq command. `agentq` alone is `agentq serve`: the web app and the worker on the embedded
+ * SQLite database. Every other command works on the same data directory.
+ *
+ * Exit codes: 0 done; 1 the operation failed (the message says why and what to do); 2 bad usage or
+ * input (unknown command or option, invalid JSON, unknown job type, out-of-range number); 3 no such
+ * job, schedule or file; 4 the job's state forbids the change.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { MAINTENANCE_TYPES } from '../queue/maintenance.js';
+import { ClaudeProvider } from '../sessions/claude.js';
+import { ReplayProvider } from '../sessions/replay.js';
+import { SESSION_RUN, SessionService } from '../sessions/runner.js';
+import { DEMO_JOBS } from '../server/demo-jobs.js';
+import { parseInteger, parseTime } from '../server/api/http.js';
 import { startServer } from '../server/server.js';
-import { defaultDataDir, defaultDatabasePath } from '../store/sqlite/database.js';
-import { AgentqError } from '../store/errors.js';
-import { createJobSystem } from '../system/job-system.js';
+import type { Job, ScheduleInput } from '../store/contract.js';
+import { AgentqError, NotFoundError, StateConflictError, ValidationError } from '../store/errors.js';
 import { restoreBackup } from '../store/sqlite/maintenance.js';
 import { createSqliteStore } from '../store/sqlite/store.js';
+import { JOB_STATE_LIST, isJobState, type JobState } from '../store/states.js';
+import { createJobSystem, type JobSystem } from '../system/job-system.js';
+import { SETTINGS, resolveSettings, type Settings } from './config.js';
+import { Progress } from './progress.js';
 
-const HELP = `agentq — a durable background job queue on SQLite
+export const EXIT = { ok: 0, failed: 1, usage: 2, notFound: 3, conflict: 4 } as const;
 
-Usage:
-  agentq [serve] [--port <n>] [--host <addr>] [--no-open]
-                                                    the web app on http://127.0.0.1:4317 (the default command)
-  agentq url                                        print a login URL for the running server
-  agentq worker [--db <file>] [--concurrency <n>]   run jobs until Ctrl-C (drains gracefully)
-  agentq stats  [--db <file>] [--json]              queue statistics
-  agentq backup [--db <file>] [--to <name>] [--json] online backup into <data dir>/backups
-  agentq restore <backup file> [--db <file>]        replace the (stopped) database with a backup
-
-Options:
-  --db <file>        database file (default: $AGENTQ_DATA_DIR/agentq.db or ~/.agentq/agentq.db)
-  --port <n>         serve: port (default 4317; 0 picks a free one)
-  --host <addr>      serve: interface (default 127.0.0.1; others need --token)
-  --token <secret>   serve: access token (default: generated into <data dir>/token; or $AGENTQ_TOKEN)
-  --allow-host <h>   serve: another host name the server answers to (repeatable)
-  --no-open          serve: do not open a browser
-  --concurrency <n>  handlers running at once (default 10)
-  --json             machine-readable output
-  -h, --help         this help
-
-Examples:
-  agentq worker --db ./jobs.db --concurrency 20
-  agentq backup --to before-upgrade.db
-  agentq restore ~/.agentq/backups/agentq-20261129T030000000Z.db
-`;
-
-export async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      db: { type: 'string' },
-      concurrency: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      to: { type: 'string' },
-      port: { type: 'string' },
-      host: { type: 'string' },
-      token: { type: 'string' },
-      'allow-host': { type: 'string', multiple: true },
-      'no-open': { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
-  const command = positionals[0] ?? 'serve';
-  if (values.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
-  const database = values.db ?? defaultDatabasePath();
-  switch (command) {
-    case 'serve': {
-      const port = values.port === undefined ? 4317 : Number(values.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65_535) {
-        process.stderr.write(`agentq: --port must be a port number (got "${values.port ?? ''}")\n`);
-        return 2;
-      }
-      const token = values.token ?? process.env.AGENTQ_TOKEN;
-      const server = await startServer({
-        database,
-        port,
-        ...(values.host === undefined ? {} : { host: values.host }),
-        ...(token === undefined ? {} : { token }),
-        ...(values['allow-host'] === undefined ? {} : { allowedHosts: values['allow-host'] }),
-        ...(values.concurrency === undefined ? {} : { concurrency: Number(values.concurrency) }),
-      });
-      const login = server.loginUrl();
-      process.stdout.write(`agentq is running at ${server.url}\nOpen ${login} to log in (the link works once; \`agentq url\` prints a new one).\nCtrl-C stops it; running jobs get 10 s to finish, and queued ones wait for the next start.\n`);
-      if (!values['no-open'] && process.env.AGENTQ_NO_OPEN === undefined) openBrowser(login);
-      let stopping = false;
-      const stop = (): void => {
-        if (stopping) process.exit(1);
-        stopping = true;
-        process.stdout.write('agentq: stopping (Ctrl-C again to quit at once)\n');
-        server.close().then(() => process.exit(0), (error: unknown) => {
-          process.stderr.write(`agentq: ${error instanceof Error ? error.message : String(error)}\n`);
-          process.exit(1);
-        });
-      };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
-      return await new Promise<number>(() => undefined);
-    }
-    case 'url': {
-      const dataDir = defaultDataDir();
-      let info: { url: string };
-      try {
-        info = JSON.parse(readFileSync(resolve(dataDir, 'server.json'), 'utf8')) as { url: string };
-      } catch {
-        process.stderr.write(`agentq: no server is running on ${dataDir}; start one with \`agentq serve\`\n`);
-        return 1;
-      }
-      const token = readFileSync(resolve(dataDir, 'token'), 'utf8').trim();
-      process.stdout.write(`${info.url}/?token=${token}\n`);
-      return 0;
-    }
-    case 'worker': {
-      const concurrency = values.concurrency === undefined ? 10 : Number(values.concurrency);
-      const system = createJobSystem({ database, concurrency });
-      system.handleSignals();
-      system.start();
-      process.stdout.write(`agentq worker ${system.worker.workerId} on ${database} (concurrency ${concurrency}); Ctrl-C drains and stops\n`);
-      return await new Promise<number>(() => undefined);
-    }
-    case 'stats': {
-      const system = createJobSystem({ database });
-      const stats = await system.stats();
-      await system.close();
-      if (values.json) process.stdout.write(`${JSON.stringify(stats.jobs)}\n`);
-      else {
-        const s = stats.jobs.byStatus;
-        process.stdout.write(`queued ${s.queued} (due ${stats.jobs.due})  running ${s.running}  completed ${s.completed}  failed ${s.failed}  cancelled ${s.cancelled}\n`);
-        process.stdout.write(`last hour: ${stats.jobs.lastHour.completed} completed, ${stats.jobs.lastHour.failed} failed\n`);
-      }
-      return 0;
-    }
-    case 'backup': {
-      const store = createSqliteStore({ path: database, checkpoint: 'inline' });
-      try {
-        const r = await store.maintenance.backup({
-          dir: store.maintenance.defaultBackupDir as string,
-          ...(values.to === undefined ? {} : { name: values.to }),
-        });
-        process.stdout.write(values.json ? `${JSON.stringify(r)}\n` : `backup written: ${r.path} (${r.bytes} bytes, integrity ok)\n`);
-      } finally {
-        await store.close();
-      }
-      return 0;
-    }
-    case 'restore': {
-      const from = positionals[1];
-      if (from === undefined) {
-        process.stderr.write('agentq: restore needs a backup file: agentq restore <file> [--db <file>]\n');
-        return 2;
-      }
-      const r = restoreBackup({ from, to: database });
-      process.stdout.write(`restored ${r.jobs} jobs into ${r.restored}${r.previous === null ? '' : `; the previous database is at ${r.previous}`}\n`);
-      return 0;
-    }
-    default:
-      process.stderr.write(`agentq: unknown command "${command}"; run agentq --help for the list\n`);
-      return 2;
+/** A usage error: exit 2 with the message. */
+class UsageError extends AgentqError {
+  constructor(message: string) {
+    super('USAGE', message);
   }
 }
 
-/** Best effort: a missing opener (a server, a container) only means the user opens the URL. */
+const OPTIONS = {
+  'data-dir': { type: 'string' },
+  db: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  port: { type: 'string' },
+  host: { type: 'string' },
+  token: { type: 'string' },
+  'allow-host': { type: 'string', multiple: true },
+  'no-open': { type: 'boolean' },
+  concurrency: { type: 'string' },
+  data: { type: 'string' },
+  priority: { type: 'string' },
+  delay: { type: 'string' },
+  'run-at': { type: 'string' },
+  'unique-key': { type: 'string' },
+  group: { type: 'string' },
+  'max-attempts': { type: 'string' },
+  status: { type: 'string' },
+  type: { type: 'string' },
+  limit: { type: 'string' },
+  cursor: { type: 'string' },
+  cron: { type: 'string' },
+  every: { type: 'string' },
+  timezone: { type: 'string' },
+  to: { type: 'string' },
+  'older-than': { type: 'string' },
+} as const;
+
+type OptionName = keyof typeof OPTIONS;
+type Values = { [K in OptionName]?: (typeof OPTIONS)[K] extends { multiple: true } ? string[] : (typeof OPTIONS)[K] extends { type: 'boolean' } ? boolean : string };
+
+interface Io {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  /** Whether progress bars may be drawn (stderr is a terminal). */
+  tty: boolean;
+}
+
+interface Ctx {
+  args: string[];
+  values: Values;
+  settings: Settings;
+  io: Io;
+}
+
+interface Command {
+  usage: string;
+  summary: string;
+  options: OptionName[];
+  example: string;
+  run: (ctx: Ctx) => Promise<number>;
+}
+
+const GLOBAL: OptionName[] = ['data-dir', 'db', 'json', 'help'];
+
+/** Types `enqueue` accepts: the built-in ones, and those configured for workers elsewhere. */
+function knownTypes(settings: Settings): string[] {
+  return [...DEMO_JOBS.map((d) => d.type), ...Object.values(MAINTENANCE_TYPES), ...settings.acceptTypes];
+}
+
+async function withSystem<T>(settings: Settings, fn: (system: JobSystem) => Promise<T>): Promise<T> {
+  const system = createJobSystem({ database: settings.database, jobs: DEMO_JOBS });
+  try {
+    return await fn(system);
+  } finally {
+    await system.close();
+  }
+}
+
+function json(ctx: Ctx, value: unknown): void {
+  ctx.io.out(`${JSON.stringify(value)}\n`);
+}
+
+function int(name: string, raw: string | undefined, min: number, max: number): number | undefined {
+  return raw === undefined ? undefined : parseInteger(`--${name}`, raw, min, max);
+}
+
+function jobId(raw: string | undefined): number {
+  if (raw === undefined) throw new UsageError('give a job id, e.g. `agentq jobs get 42`');
+  return parseInteger('id', raw, 1, Number.MAX_SAFE_INTEGER);
+}
+
+function states(raw: string | undefined): JobState[] | undefined {
+  if (raw === undefined) return undefined;
+  const list = raw.split(',').map((s) => s.trim());
+  for (const s of list) if (!isJobState(s)) throw new ValidationError('--status', `"${s}" is not a job status; use ${JOB_STATE_LIST.join(', ')}`);
+  return list as JobState[];
+}
+
+/** "90s", "15m", "12h", "7d" or milliseconds. */
+export function parseDuration(name: string, raw: string): number {
+  const m = /^(\d{1,12})(ms|s|m|h|d)?$/.exec(raw.trim());
+  if (m === null) throw new ValidationError(name, `must be a duration such as 30s, 15m, 12h or 7d (got "${raw}")`);
+  const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] ?? 'ms'] ?? 1;
+  return Number(m[1]) * unit;
+}
+
+function formatJob(job: Job): string {
+  const when = job.status === 'queued' ? ` runs ${new Date(job.runAt).toISOString()}` : job.finishedAt === null ? '' : ` finished ${new Date(job.finishedAt).toISOString()}`;
+  return `#${String(job.id)} ${job.type} ${job.status} (attempt ${String(job.attempts)}/${String(job.maxAttempts)}, priority ${String(job.priority)})${when}${job.error === null ? '' : ` error: ${job.error}`}`;
+}
+
 function openBrowser(url: string): void {
   const [cmd, args] = process.platform === 'darwin' ? ['open', [url]] : process.platform === 'win32' ? ['cmd', ['/c', 'start', '', url]] : ['xdg-open', [url]];
   try {
@@ -167,14 +145,433 @@ function openBrowser(url: string): void {
     child.on('error', () => undefined);
     child.unref();
   } catch {
-    // Nothing to do: the URL is printed.
+    // Best effort: the URL is printed.
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
-  (err: unknown) => {
-    process.stderr.write(`agentq: ${err instanceof AgentqError || err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = 1;
+/** Keep the process alive until a signal: the first drains and exits 0, a second exits at once. */
+function untilSignal(ctx: Ctx, close: () => Promise<void>, what: string): Promise<number> {
+  return new Promise<number>((done) => {
+    let stopping = false;
+    const stop = (): void => {
+      if (stopping) {
+        ctx.io.err('agentq: stopped without waiting\n');
+        process.exit(EXIT.failed);
+      }
+      stopping = true;
+      ctx.io.err(`agentq: stopping ${what} (again to quit at once)\n`);
+      close().then(() => { done(EXIT.ok); }, (error: unknown) => {
+        ctx.io.err(`agentq: ${error instanceof Error ? error.message : String(error)}\n`);
+        done(EXIT.failed);
+      });
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}
+
+const COMMANDS: Record<string, Command> = {
+  serve: {
+    usage: 'agentq [serve] [--port <n>] [--host <addr>] [--token <secret>] [--allow-host <name>] [--no-open] [--concurrency <n>]',
+    summary: 'the web app and the job worker (the default command)',
+    options: ['port', 'host', 'token', 'allow-host', 'no-open', 'concurrency'],
+    example: 'agentq serve --port 8080 --no-open',
+    run: async (ctx) => {
+      const s = ctx.settings;
+      const server = await startServer({
+        dataDir: s.dataDir, database: s.database, port: s.port, host: s.host, concurrency: s.concurrency,
+        allowedHosts: s.allowHosts, acceptTypes: s.acceptTypes, ...(s.token === undefined ? {} : { token: s.token }),
+      });
+      const login = server.loginUrl();
+      ctx.io.out(`agentq is running at ${server.url}\nOpen ${login} to log in (the link works once; \`agentq url\` prints another).\nCtrl-C stops it: running jobs get 10 s to finish; queued ones wait for the next start.\n`);
+      if (s.open) openBrowser(login);
+      return untilSignal(ctx, () => server.close(), 'the server');
+    },
   },
-);
+  url: {
+    usage: 'agentq url',
+    summary: 'print a login URL for the running server',
+    options: [],
+    example: 'agentq url',
+    run: (ctx) => {
+      let info: { url: string };
+      try {
+        info = JSON.parse(readFileSync(resolve(ctx.settings.dataDir, 'server.json'), 'utf8')) as { url: string };
+      } catch {
+        ctx.io.err(`agentq: no server is running on ${ctx.settings.dataDir}; start one with \`agentq serve\`\n`);
+        return Promise.resolve(EXIT.notFound);
+      }
+      const token = readFileSync(resolve(ctx.settings.dataDir, 'token'), 'utf8').trim();
+      ctx.io.out(`${info.url}/?token=${token}\n`);
+      return Promise.resolve(EXIT.ok);
+    },
+  },
+  worker: {
+    usage: 'agentq worker [--concurrency <n>]',
+    summary: 'run jobs (and agent turns) without the web app; several may run beside `serve`',
+    options: ['concurrency'],
+    example: 'agentq worker --concurrency 40',
+    run: async (ctx) => {
+      const s = ctx.settings;
+      const store = createSqliteStore({ path: s.database });
+      const system = createJobSystem({ store, jobs: DEMO_JOBS, concurrency: s.concurrency });
+      const sessions = new SessionService({ system, store: store.sessions, providers: [new ClaudeProvider(), new ReplayProvider()] }).attach();
+      system.start();
+      ctx.io.out(`agentq worker ${system.worker.workerId} on ${s.database} (concurrency ${String(s.concurrency)}); Ctrl-C drains and stops\n`);
+      return untilSignal(ctx, async () => {
+        await system.close();
+        sessions.detach();
+      }, 'the worker');
+    },
+  },
+  enqueue: {
+    usage: 'agentq enqueue <type> [--data <json>] [--priority <n>] [--delay <ms|30s|5m>] [--run-at <ISO date>] [--unique-key <key>] [--group <key>] [--max-attempts <n>]',
+    summary: 'queue a job',
+    options: ['data', 'priority', 'delay', 'run-at', 'unique-key', 'group', 'max-attempts'],
+    example: 'agentq enqueue demo.sleep --data \'{"ms": 5000}\' --priority 5',
+    run: async (ctx) => {
+      const type = ctx.args[0];
+      if (type === undefined) throw new UsageError('give the job type: agentq enqueue <type> [--data <json>]');
+      if (type === SESSION_RUN) throw new ValidationError('type', 'agent turns are queued through sessions: use the web app or POST /api/sessions');
+      const known = knownTypes(ctx.settings);
+      if (!known.includes(type)) {
+        throw new ValidationError('type', `"${type}" is not a known job type (known: ${known.join(', ')}); for types run by workers elsewhere, list them in acceptTypes in ${resolve(ctx.settings.dataDir, 'config.json')}`);
+      }
+      let data: unknown = null;
+      if (ctx.values.data !== undefined) {
+        try {
+          data = JSON.parse(ctx.values.data);
+        } catch (error) {
+          throw new ValidationError('--data', `is not valid JSON (${(error as Error).message}); quote it for the shell, e.g. --data '{"n": 1}'`);
+        }
+      }
+      if (ctx.values.delay !== undefined && ctx.values['run-at'] !== undefined) throw new ValidationError('--delay', 'give either --delay or --run-at, not both');
+      const v = ctx.values;
+      const priority = int('priority', v.priority, -1_000_000, 1_000_000);
+      const maxAttempts = int('max-attempts', v['max-attempts'], 1, 1_000);
+      return withSystem(ctx.settings, async (system) => {
+        const { job, created } = await system.enqueueAny(type, data, {
+          ...(priority === undefined ? {} : { priority }),
+          ...(maxAttempts === undefined ? {} : { maxAttempts }),
+          ...(v.delay === undefined ? {} : { delayMs: parseDuration('--delay', v.delay) }),
+          ...(v['run-at'] === undefined ? {} : { runAt: parseTime('--run-at', v['run-at']) }),
+          ...(v['unique-key'] === undefined ? {} : { uniqueKey: v['unique-key'] }),
+          ...(v.group === undefined ? {} : { groupKey: v.group }),
+        });
+        if (v.json === true) json(ctx, { job, created });
+        else ctx.io.out(created ? `queued ${formatJob(job)}\n` : `not queued: job #${String(job.id)} holds unique key "${String(job.uniqueKey)}" (${job.status})\n`);
+        return EXIT.ok;
+      });
+    },
+  },
+  jobs: {
+    usage: 'agentq jobs list [--status <s,s>] [--type <t>] [--limit <n>] [--cursor <c>] | get <id> | cancel <id...> | cancel --status <s> [--type <t>] | retry <id>',
+    summary: 'list, inspect, cancel and retry jobs',
+    options: ['status', 'type', 'limit', 'cursor'],
+    example: 'agentq jobs list --status failed --limit 20',
+    run: (ctx) => withSystem(ctx.settings, async (system) => {
+      const [sub, ...rest] = ctx.args;
+      const v = ctx.values;
+      switch (sub) {
+        case 'list':
+        case undefined: {
+          const status = states(v.status);
+          const limit = int('limit', v.limit, 1, 500);
+          const page = await system.listJobs({
+            ...(status === undefined ? {} : { status }),
+            ...(v.type === undefined ? {} : { type: v.type.split(',') }),
+            ...(limit === undefined ? {} : { limit }),
+            ...(v.cursor === undefined ? {} : { cursor: v.cursor }),
+          });
+          if (v.json === true) json(ctx, page);
+          else {
+            if (page.jobs.length === 0) ctx.io.out('no jobs match\n');
+            for (const job of page.jobs) ctx.io.out(`${formatJob(job)}\n`);
+            if (page.nextCursor !== null) ctx.io.out(`more: agentq jobs list --cursor ${page.nextCursor}${v.status === undefined ? '' : ` --status ${v.status}`}${v.type === undefined ? '' : ` --type ${v.type}`}\n`);
+          }
+          return EXIT.ok;
+        }
+        case 'get': {
+          const id = jobId(rest[0]);
+          const job = await system.getJob(id);
+          if (job === null) throw new NotFoundError('job', id);
+          const attempts = await system.jobAttempts(id);
+          if (v.json === true) json(ctx, { job, attempts });
+          else {
+            ctx.io.out(`${formatJob(job)}\ndata: ${JSON.stringify(job.data)}\n${job.result === null ? '' : `result: ${JSON.stringify(job.result)}\n`}`);
+            for (const a of attempts) ctx.io.out(`  attempt ${String(a.attempt)} ${a.outcome} on ${a.workerId}${a.error === null ? '' : `: ${a.error}`}\n`);
+          }
+          return EXIT.ok;
+        }
+        case 'cancel': {
+          const status = states(v.status);
+          if (rest.length === 0 && status === undefined && v.type === undefined) throw new UsageError('say which jobs: agentq jobs cancel <id...>, or --status/--type');
+          if (rest.length > 0 && (status !== undefined || v.type !== undefined)) throw new UsageError('give ids or --status/--type, not both');
+          if (rest.length > 0) {
+            const ids = rest.map(jobId);
+            for (const id of ids) {
+              const job = await system.getJob(id);
+              if (job === null) throw new NotFoundError('job', id);
+              if (job.status !== 'queued' && job.status !== 'running') throw new StateConflictError(`job ${String(id)} is ${job.status}; only queued or running jobs can be cancelled`);
+            }
+            const r = await system.cancel({ ids, reason: 'cancelled from the command line' });
+            if (v.json === true) json(ctx, { cancelled: r.cancelled, requested: r.requested });
+            else ctx.io.out(`cancelled ${String(r.cancelled)} queued job(s); asked ${String(r.requested)} running job(s) to stop\n`);
+            return EXIT.ok;
+          }
+          const r = await system.cancel({ filter: { ...(status === undefined ? {} : { status }), ...(v.type === undefined ? {} : { type: v.type.split(',') }) }, reason: 'cancelled from the command line' });
+          if (v.json === true) json(ctx, { cancelled: r.cancelled, requested: r.requested });
+          else ctx.io.out(`cancelled ${String(r.cancelled)} queued job(s); asked ${String(r.requested)} running job(s) to stop\n`);
+          return EXIT.ok;
+        }
+        case 'retry': {
+          const job = await system.retryJob(jobId(rest[0]));
+          if (v.json === true) json(ctx, { job });
+          else ctx.io.out(`queued again: ${formatJob(job)}\n`);
+          return EXIT.ok;
+        }
+        default:
+          throw new UsageError(`"jobs ${sub}" is not a command; use jobs list, get, cancel or retry`);
+      }
+    }),
+  },
+  stats: {
+    usage: 'agentq stats',
+    summary: 'queue statistics',
+    options: [],
+    example: 'agentq stats --json',
+    run: (ctx) => withSystem(ctx.settings, async (system) => {
+      const stats = await system.stats();
+      if (ctx.values.json === true) {
+        json(ctx, stats.jobs);
+        return EXIT.ok;
+      }
+      const s = stats.jobs.byStatus;
+      ctx.io.out(`queued ${String(s.queued)} (due ${String(stats.jobs.due)})  running ${String(s.running)}  completed ${String(s.completed)}  failed ${String(s.failed)}  cancelled ${String(s.cancelled)}\n`);
+      ctx.io.out(`last hour: ${String(stats.jobs.lastHour.completed)} completed, ${String(stats.jobs.lastHour.failed)} failed\n`);
+      for (const t of stats.jobs.byType) ctx.io.out(`  ${t.type}: ${String(t.queued)} queued, ${String(t.running)} running, ${String(t.completed)} completed, ${String(t.failed)} failed\n`);
+      return EXIT.ok;
+    }),
+  },
+  schedules: {
+    usage: 'agentq schedules list | add <name> <type> (--cron "<expr>" | --every <30s|5m|ms>) [--data <json>] [--timezone utc|local] | enable <name> | disable <name> | remove <name>',
+    summary: 'recurring jobs',
+    options: ['cron', 'every', 'data', 'timezone'],
+    example: 'agentq schedules add nightly-report report.build --cron "0 2 * * *" --timezone local',
+    run: (ctx) => withSystem(ctx.settings, async (system) => {
+      const [sub, name, type] = ctx.args;
+      const v = ctx.values;
+      const show = (s: { name: string; type: string; cron: string | null; everyMs: number | null; enabled: boolean; nextRunAt: number | null }): string =>
+        `${s.name}: ${s.type} ${s.cron === null ? `every ${String(s.everyMs)} ms` : `cron "${s.cron}"`} ${s.enabled ? `next ${s.nextRunAt === null ? '—' : new Date(s.nextRunAt).toISOString()}` : 'disabled'}`;
+      const need = (): string => {
+        if (name === undefined) throw new UsageError(`give the schedule name: agentq schedules ${String(sub)} <name>`);
+        return name;
+      };
+      const found = async (n: string): Promise<string> => {
+        if ((await system.schedules.get(n)) === null) throw new NotFoundError('schedule', n);
+        return n;
+      };
+      switch (sub) {
+        case 'list':
+        case undefined: {
+          const list = await system.schedules.list();
+          if (v.json === true) json(ctx, list);
+          else if (list.length === 0) ctx.io.out('no schedules; add one with agentq schedules add\n');
+          else for (const s of list) ctx.io.out(`${show(s)}\n`);
+          return EXIT.ok;
+        }
+        case 'add': {
+          if (name === undefined || type === undefined) throw new UsageError('give a name and a job type: agentq schedules add <name> <type> --cron "<expr>"');
+          if (!knownTypes(ctx.settings).includes(type)) throw new ValidationError('type', `"${type}" is not a known job type (known: ${knownTypes(ctx.settings).join(', ')})`);
+          if ((await system.schedules.get(name)) !== null) throw new StateConflictError(`a schedule named "${name}" exists; remove it first or pick another name`);
+          let data: unknown = null;
+          if (v.data !== undefined) {
+            try {
+              data = JSON.parse(v.data);
+            } catch (error) {
+              throw new ValidationError('--data', `is not valid JSON (${(error as Error).message})`);
+            }
+          }
+          if (v.timezone !== undefined && v.timezone !== 'utc' && v.timezone !== 'local') throw new ValidationError('--timezone', 'must be utc or local');
+          const input: ScheduleInput = {
+            name, type, data,
+            ...(v.cron === undefined ? {} : { cron: v.cron }),
+            ...(v.every === undefined ? {} : { everyMs: parseDuration('--every', v.every) }),
+            ...(v.timezone === undefined ? {} : { timezone: v.timezone }),
+          };
+          const s = await system.schedules.add(input);
+          if (v.json === true) json(ctx, s);
+          else ctx.io.out(`added ${show(s)}\n`);
+          return EXIT.ok;
+        }
+        case 'enable':
+        case 'disable': {
+          const n = await found(need());
+          const s = sub === 'enable' ? await system.schedules.enable(n) : await system.schedules.disable(n);
+          if (v.json === true) json(ctx, s);
+          else ctx.io.out(`${show(s)}\n`);
+          return EXIT.ok;
+        }
+        case 'remove': {
+          const n = await found(need());
+          await system.schedules.remove(n);
+          if (v.json === true) json(ctx, { deleted: true });
+          else ctx.io.out(`removed ${n}\n`);
+          return EXIT.ok;
+        }
+        default:
+          throw new UsageError(`"schedules ${sub}" is not a command; use schedules list, add, enable, disable or remove`);
+      }
+    }),
+  },
+  backup: {
+    usage: 'agentq backup [--to <file name>]',
+    summary: 'an online, checked copy of the database into <data dir>/backups',
+    options: ['to'],
+    example: 'agentq backup --to before-upgrade.db',
+    run: async (ctx) => {
+      const store = createSqliteStore({ path: ctx.settings.database, checkpoint: 'inline' });
+      const bar = new Progress(ctx.io.tty && ctx.values.json !== true, 'backup', (t) => { ctx.io.err(t); });
+      try {
+        const r = await store.maintenance.backup({
+          dir: store.maintenance.defaultBackupDir as string,
+          ...(ctx.values.to === undefined ? {} : { name: ctx.values.to }),
+          onProgress: (p) => { bar.update(p.done, p.total); },
+        });
+        bar.done();
+        if (ctx.values.json === true) json(ctx, r);
+        else ctx.io.out(`backup written: ${r.path} (${String(r.bytes)} bytes, integrity ok)\n`);
+      } finally {
+        await store.close();
+      }
+      return EXIT.ok;
+    },
+  },
+  restore: {
+    usage: 'agentq restore <backup file>',
+    summary: 'replace the (stopped) database with a backup; the current one is kept beside it',
+    options: [],
+    example: 'agentq restore ~/.agentq/backups/agentq-20261129T033000000Z.db',
+    run: (ctx) => {
+      const from = ctx.args[0];
+      if (from === undefined) throw new UsageError('restore needs a backup file: agentq restore <file>');
+      const r = restoreBackup({ from, to: ctx.settings.database });
+      if (ctx.values.json === true) json(ctx, r);
+      else ctx.io.out(`restored ${String(r.jobs)} jobs into ${r.restored}${r.previous === null ? '' : `; the previous database is at ${r.previous}`}\n`);
+      return Promise.resolve(EXIT.ok);
+    },
+  },
+  vacuum: {
+    usage: 'agentq vacuum',
+    summary: 'give free pages back to the file system',
+    options: [],
+    example: 'agentq vacuum',
+    run: async (ctx) => {
+      const store = createSqliteStore({ path: ctx.settings.database, checkpoint: 'inline' });
+      const bar = new Progress(ctx.io.tty && ctx.values.json !== true, 'vacuum', (t) => { ctx.io.err(t); });
+      try {
+        const r = await store.maintenance.vacuum({ onProgress: (p) => { bar.update(p.done, p.total); } });
+        bar.done();
+        if (ctx.values.json === true) json(ctx, r);
+        else ctx.io.out(`vacuum (${r.mode}): ${String(r.bytesBefore)} → ${String(r.bytesAfter)} bytes, ${String(r.pagesFreed)} pages freed\n`);
+      } finally {
+        await store.close();
+      }
+      return EXIT.ok;
+    },
+  },
+  cleanup: {
+    usage: 'agentq cleanup [--older-than <7d|12h|ms>]',
+    summary: 'delete finished jobs past their retention (default: completed 7 days, failed and cancelled 30 days)',
+    options: ['older-than'],
+    example: 'agentq cleanup --older-than 3d',
+    run: async (ctx) => {
+      const age = ctx.values['older-than'] === undefined ? undefined : parseDuration('--older-than', ctx.values['older-than']);
+      const store = createSqliteStore({ path: ctx.settings.database, checkpoint: 'inline' });
+      const bar = new Progress(ctx.io.tty && ctx.values.json !== true, 'cleanup', (t) => { ctx.io.err(t); });
+      try {
+        const r = await store.jobCleanup({
+          now: Date.now(),
+          olderThan: age === undefined ? { completed: 7 * 86_400_000, failed: 30 * 86_400_000, cancelled: 30 * 86_400_000 } : { completed: age, failed: age, cancelled: age },
+          onProgress: (deleted) => { bar.update(deleted, null); },
+        });
+        bar.done();
+        if (ctx.values.json === true) json(ctx, r);
+        else ctx.io.out(`deleted ${String(r.deleted)} finished job(s)\n`);
+      } finally {
+        await store.close();
+      }
+      return EXIT.ok;
+    },
+  },
+};
+
+function help(name?: string): string {
+  if (name !== undefined) {
+    const c = COMMANDS[name] as Command;
+    const opts = [...c.options, 'json', 'data-dir', 'db'].map((o) => `--${o}`).join(' ');
+    return `${c.usage}\n\n${c.summary}.\n\nOptions: ${opts}\nExample:\n  ${c.example}\n`;
+  }
+  const width = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
+  return `agentq — a durable job queue on SQLite, and a web app that runs Claude Code sessions
+
+Usage: agentq [command] [options]        (no command = serve)
+
+Commands:
+${Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(width)}  ${c.summary}`).join('\n')}
+
+Every command: --data-dir <dir> (default $AGENTQ_DATA_DIR or ~/.agentq), --db <file>, --json
+(read commands print JSON), -h/--help (agentq <command> --help shows its options and an example).
+
+Settings come from flags, then environment variables, then <data dir>/config.json:
+${Object.entries(SETTINGS).map(([k, s]) => `  ${k.padEnd(12)} ${s.env.padEnd(20)} ${s.doc}`).join('\n')}
+
+Exit codes: 0 done, 1 failed, 2 bad usage or input, 3 not found, 4 state forbids it.
+
+Examples:
+  agentq                                   start the web app on http://127.0.0.1:4317
+  agentq enqueue demo.sleep --data '{"ms": 2000}'
+  agentq jobs list --status failed --json
+  agentq backup --to before-upgrade.db
+`;
+}
+
+export async function main(argv: string[], io: Io): Promise<number> {
+  let parsed: { values: Values; positionals: string[] };
+  try {
+    const result = parseArgs({ args: argv, allowPositionals: true, strict: true, options: OPTIONS });
+    parsed = { values: result.values, positionals: result.positionals };
+  } catch (error) {
+    io.err(`agentq: ${(error as Error).message.replace(/\. To specify.*$/s, '')}; run agentq --help for the options\n`);
+    return EXIT.usage;
+  }
+  const [first, ...args] = parsed.positionals;
+  const name = first ?? 'serve';
+  const command = COMMANDS[name];
+  if (command === undefined) {
+    io.err(`agentq: unknown command "${name}"; the commands are ${Object.keys(COMMANDS).join(', ')} (agentq --help)\n`);
+    return EXIT.usage;
+  }
+  if (parsed.values.help === true) {
+    io.out(help(first === undefined ? undefined : name));
+    return EXIT.ok;
+  }
+  const allowed = new Set<string>([...GLOBAL, ...command.options]);
+  for (const key of Object.keys(parsed.values)) {
+    if (!allowed.has(key)) {
+      io.err(`agentq: --${key} is not an option of \`agentq ${name}\`; see agentq ${name} --help\n`);
+      return EXIT.usage;
+    }
+  }
+  try {
+    const settings = resolveSettings(parsed.values);
+    return await command.run({ args, values: parsed.values, settings, io });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    io.err(`agentq: ${message}\n`);
+    if (error instanceof UsageError || error instanceof ValidationError || (error instanceof AgentqError && error.code === 'REGISTRY')) return EXIT.usage;
+    if (error instanceof NotFoundError || (error as NodeJS.ErrnoException).code === 'ENOENT') return EXIT.notFound;
+    if (error instanceof StateConflictError) return EXIT.conflict;
+    return EXIT.failed;
+  }
+}

@@ -10,7 +10,7 @@ afterEach(() => {
 });
 
 const cli = async (...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> =>
-  waitForExit(spawnTs('src/cli/main.ts', args, { AGENTQ_DATA_DIR: tmp.dir }));
+  waitForExit(spawnTs('src/cli/run.ts', args, { AGENTQ_DATA_DIR: tmp.dir }));
 
 it('backs up with `agentq backup` and starts again from it with `agentq restore`', async () => {
   const db = join(tmp.dir, 'agentq.db');
@@ -23,7 +23,7 @@ it('backs up with `agentq backup` and starts again from it with `agentq restore`
   const { path } = JSON.parse(backup.stdout) as { path: string };
   expect(path).toBe(join(tmp.dir, 'backups', 'snapshot.db'));
   const again = await cli('backup', '--to', 'snapshot.db');
-  expect(again.code).toBe(1);
+  expect(again.code).toBe(4);
   expect(again.stderr).toMatch(/exists already/);
   const later = createSqliteStore({ path: db });
   await later.jobCreate({ job: { type: 'after.backup' }, now: Date.now() });

@@ -1,0 +1,127 @@
+/**
+ * Configuration in one place. Each setting comes from, in order: a command-line flag, an
+ * environment variable, `<data dir>/config.json`, the default. The data directory itself comes from
+ * `--data-dir`, then `AGENTQ_DATA_DIR`, then `~/.agentq`.
+ */
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { resolve } from 'node:path';
+import { ValidationError } from '../store/errors.js';
+
+export interface Settings {
+  dataDir: string;
+  database: string;
+  port: number;
+  host: string;
+  token: string | undefined;
+  allowHosts: string[];
+  open: boolean;
+  concurrency: number;
+  /** Job types `enqueue` and the API accept besides the built-in ones (run by workers elsewhere). */
+  acceptTypes: string[];
+}
+
+/** Keys of config.json, with the environment variable of each. */
+export const SETTINGS = {
+  port: { env: 'AGENTQ_PORT', doc: 'port of `serve` (default 4317; 0 picks a free one)' },
+  host: { env: 'AGENTQ_HOST', doc: 'interface of `serve` (default 127.0.0.1; any other needs a token)' },
+  token: { env: 'AGENTQ_TOKEN', doc: 'access token (default: generated into <data dir>/token)' },
+  allowHosts: { env: 'AGENTQ_ALLOW_HOSTS', doc: 'more host names `serve` answers to (comma-separated in the environment)' },
+  open: { env: 'AGENTQ_OPEN', doc: 'open a browser on `serve` (default true; AGENTQ_OPEN=0 or --no-open turns it off)' },
+  concurrency: { env: 'AGENTQ_CONCURRENCY', doc: 'job handlers at once in `serve` and `worker` (default 20)' },
+  acceptTypes: { env: 'AGENTQ_ACCEPT_TYPES', doc: 'job types accepted for workers elsewhere (comma-separated in the environment)' },
+  database: { env: 'AGENTQ_DB', doc: 'the SQLite file (default <data dir>/agentq.db)' },
+} as const;
+
+type Key = keyof typeof SETTINGS;
+
+export interface Flags {
+  'data-dir'?: string;
+  db?: string;
+  port?: string;
+  host?: string;
+  token?: string;
+  'allow-host'?: string[];
+  'no-open'?: boolean;
+  concurrency?: string;
+}
+
+function integer(source: string, raw: unknown, min: number, max: number): number {
+  const n = typeof raw === 'string' && /^\d+$/.test(raw.trim()) ? Number(raw) : raw;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
+    throw new ValidationError(source, `must be a whole number from ${String(min)} to ${String(max)} (got ${JSON.stringify(raw)})`);
+  }
+  return n;
+}
+
+function list(source: string, raw: unknown): string[] {
+  if (typeof raw === 'string') return raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (Array.isArray(raw) && raw.every((x) => typeof x === 'string')) return raw;
+  throw new ValidationError(source, 'must be a list of names');
+}
+
+function bool(source: string, raw: unknown): boolean {
+  if (typeof raw === 'boolean') return raw;
+  if (raw === '1' || raw === 'true') return true;
+  if (raw === '0' || raw === 'false') return false;
+  throw new ValidationError(source, `must be true or false (got ${JSON.stringify(raw)})`);
+}
+
+/** Read config.json (absent is fine); unknown keys and wrong types name the file and the key. */
+export function readConfigFile(file: string): Partial<Record<Key, unknown>> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw error;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new ValidationError(file, `is not valid JSON (${(error as Error).message}); fix or delete it`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ValidationError(file, 'must hold a JSON object of settings');
+  for (const key of Object.keys(parsed)) {
+    if (!(key in SETTINGS)) throw new ValidationError(`${file}: ${key}`, `is not a setting; known: ${Object.keys(SETTINGS).join(', ')}`);
+  }
+  return parsed;
+}
+
+/** Resolve every setting: flag, then environment, then config file, then default. */
+export function resolveSettings(flags: Flags, env: NodeJS.ProcessEnv = process.env): Settings {
+  const dataDir = resolve(flags['data-dir'] ?? env.AGENTQ_DATA_DIR ?? resolve(homedir(), '.agentq'));
+  const configFile = resolve(dataDir, 'config.json');
+  const file = readConfigFile(configFile);
+  const pick = (key: Key, flag: unknown): { value: unknown; source: string } | null => {
+    if (flag !== undefined) return { value: flag, source: `--${key}` };
+    const fromEnv = env[SETTINGS[key].env];
+    if (fromEnv !== undefined && fromEnv !== '') return { value: fromEnv, source: SETTINGS[key].env };
+    if (file[key] !== undefined) return { value: file[key], source: `${configFile}: ${key}` };
+    return null;
+  };
+  const port = pick('port', flags.port);
+  const host = pick('host', flags.host);
+  const token = pick('token', flags.token);
+  const hosts = pick('allowHosts', flags['allow-host']);
+  const open = pick('open', flags['no-open'] === true ? false : undefined);
+  const concurrency = pick('concurrency', flags.concurrency);
+  const accept = pick('acceptTypes', undefined);
+  const database = pick('database', flags.db);
+  const text = (p: { value: unknown; source: string }): string => {
+    if (typeof p.value !== 'string' || p.value === '') throw new ValidationError(p.source, 'must be a non-empty string');
+    return p.value;
+  };
+  return {
+    dataDir,
+    database: database === null ? resolve(dataDir, 'agentq.db') : resolve(text(database)),
+    port: port === null ? 4317 : integer(port.source, port.value, 0, 65_535),
+    host: host === null ? '127.0.0.1' : text(host),
+    token: token === null ? undefined : text(token),
+    allowHosts: hosts === null ? [] : list(hosts.source, hosts.value),
+    open: open === null ? true : bool(open.source, open.value),
+    concurrency: concurrency === null ? 20 : integer(concurrency.source, concurrency.value, 1, 10_000),
+    acceptTypes: accept === null ? [] : list(accept.source, accept.value),
+  };
+}

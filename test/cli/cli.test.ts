@@ -1,0 +1,224 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ROOT, waitForExit } from '../helpers/processes.js';
+import { tempDir } from '../helpers/temp.js';
+
+/** The built command, as users run it (bin/agentq.js → dist/cli/run.js). */
+const BIN = resolve(ROOT, 'bin', 'agentq.js');
+
+let tmp: ReturnType<typeof tempDir>;
+beforeEach(() => { tmp = tempDir('agentq-cli-'); });
+afterEach(() => { tmp.cleanup(); });
+
+function start(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+  return spawn(process.execPath, [BIN, ...args], { cwd: tmp.dir, env: { ...process.env, AGENTQ_DATA_DIR: tmp.dir, AGENTQ_OPEN: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+async function agentq(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return waitForExit(start(args));
+}
+
+/** Resolve with the first stdout text matching `pattern`. */
+function output(child: ChildProcess, pattern: RegExp): Promise<RegExpExecArray> {
+  return new Promise((resolvePromise, reject) => {
+    let buffer = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      buffer += d.toString();
+      const m = pattern.exec(buffer);
+      if (m !== null) resolvePromise(m);
+    });
+    child.once('exit', (code) => { reject(new Error(`exited ${String(code)} before printing ${String(pattern)}: ${buffer}`)); });
+  });
+}
+
+describe('agentq (built) — usage', () => {
+  it('prints help for the program and for each command, with an example', async () => {
+    const all = await agentq('--help');
+    expect(all.code).toBe(0);
+    for (const c of ['serve', 'url', 'worker', 'enqueue', 'jobs', 'stats', 'schedules', 'backup', 'restore', 'vacuum', 'cleanup']) expect(all.stdout).toContain(`  ${c}`);
+    expect(all.stdout).toMatch(/Exit codes: 0 done, 1 failed, 2 bad usage/);
+    expect(all.stdout).toMatch(/AGENTQ_PORT/);
+    for (const c of ['enqueue', 'jobs', 'schedules', 'cleanup', 'serve']) {
+      const one = await agentq(c, '--help');
+      expect(one.code, c).toBe(0);
+      expect(one.stdout, c).toMatch(/Example:\n {2}agentq /);
+    }
+  });
+
+  it('refuses unknown commands and options with exit 2 and says what to do', async () => {
+    const unknown = await agentq('explode');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown command "explode"; the commands are serve, url, worker/);
+    const option = await agentq('stats', '--frobnicate');
+    expect(option.code).toBe(2);
+    expect(option.stderr).toMatch(/frobnicate/);
+    const misplaced = await agentq('stats', '--priority', '3');
+    expect(misplaced.code).toBe(2);
+    expect(misplaced.stderr).toMatch(/--priority is not an option of `agentq stats`/);
+  });
+});
+
+describe('agentq enqueue, jobs, stats', () => {
+  it('queues a job and reads it back, in text and JSON', async () => {
+    const queued = await agentq('enqueue', 'demo.echo', '--data', '{"n": 1}', '--priority', '5', '--delay', '1m', '--unique-key', 'k1', '--group', 'g', '--max-attempts', '2', '--json');
+    expect(queued.stderr).toBe('');
+    expect(queued.code).toBe(0);
+    const { job, created } = JSON.parse(queued.stdout) as { job: { id: number; data: unknown; priority: number; runAt: number; createdAt: number; groupKey: string; maxAttempts: number }; created: boolean };
+    expect(created).toBe(true);
+    expect(job).toMatchObject({ data: { n: 1 }, priority: 5, groupKey: 'g', maxAttempts: 2 });
+    expect(job.runAt - job.createdAt).toBe(60_000);
+    const again = await agentq('enqueue', 'demo.echo', '--unique-key', 'k1');
+    expect(again.stdout).toMatch(/not queued: job #1 holds unique key "k1"/);
+    const at = await agentq('enqueue', 'demo.echo', '--run-at', '2031-05-06T07:08:09Z', '--json');
+    expect((JSON.parse(at.stdout) as { job: { runAt: number } }).job.runAt).toBe(Date.parse('2031-05-06T07:08:09Z'));
+    const list = await agentq('jobs', 'list', '--status', 'queued', '--json');
+    expect((JSON.parse(list.stdout) as { jobs: unknown[] }).jobs).toHaveLength(2);
+    const text = await agentq('jobs', 'list', '--limit', '1');
+    expect(text.stdout).toMatch(/^#2 demo\.echo queued/);
+    expect(text.stdout).toMatch(/more: agentq jobs list --cursor \S+/);
+    const got = await agentq('jobs', 'get', '1');
+    expect(got.stdout).toMatch(/#1 demo\.echo queued[\s\S]*data: \{"n":1\}/);
+    const stats = await agentq('stats', '--json');
+    expect((JSON.parse(stats.stdout) as { byStatus: { queued: number } }).byStatus.queued).toBe(2);
+    expect((await agentq('stats')).stdout).toMatch(/queued 2 \(due 0\)/);
+  });
+
+  it('rejects bad input with exit 2 and a message naming it, writing nothing', async () => {
+    const cases: [string[], RegExp][] = [
+      [['enqueue'], /give the job type/],
+      [['enqueue', 'demo.echo', '--data', '{nope'], /--data: is not valid JSON .*quote it for the shell/],
+      [['enqueue', 'no.such.type'], /"no.such.type" is not a known job type \(known: demo\.echo, demo\.sleep, maintenance/],
+      [['enqueue', 'session.run'], /agent turns are queued through sessions/],
+      [['enqueue', 'demo.echo', '--delay=-5'], /--delay: must be a duration/],
+      [['enqueue', 'demo.echo', '--delay', '-5'], /--delay/],
+      [['enqueue', 'demo.echo', '--delay', '5s', '--run-at', '2030-01-01'], /either --delay or --run-at/],
+      [['enqueue', 'demo.echo', '--run-at', '2026-02-30'], /--run-at: is not a real date/],
+      [['enqueue', 'demo.echo', '--priority', 'high'], /--priority: must be a whole number/],
+      [['enqueue', 'demo.sleep', '--data', '{"ms": -1}'], /data/],
+      [['jobs', 'list', '--status', 'zombie'], /"zombie" is not a job status/],
+      [['jobs', 'get'], /give a job id/],
+      [['jobs', 'get', 'x'], /id: must be a whole number/],
+      [['jobs', 'cancel'], /say which jobs/],
+      [['jobs', 'explode'], /"jobs explode" is not a command/],
+      [['cleanup', '--older-than', 'yesterday'], /--older-than: must be a duration/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await agentq(...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toMatch(message);
+    }
+    expect((JSON.parse((await agentq('stats', '--json')).stdout) as { byStatus: { queued: number } }).byStatus.queued).toBe(0);
+  });
+
+  it('cancels and retries, with exit 3 for a missing job and 4 when the state forbids it', async () => {
+    await agentq('enqueue', 'demo.echo', '--delay', '1h');
+    await agentq('enqueue', 'demo.echo', '--delay', '1h');
+    await agentq('enqueue', 'demo.sleep', '--delay', '1h');
+    const one = await agentq('jobs', 'cancel', '1');
+    expect(one.stdout).toMatch(/cancelled 1 queued job/);
+    expect((await agentq('jobs', 'cancel', '1')).code).toBe(4);
+    expect((await agentq('jobs', 'cancel', '99')).code).toBe(3);
+    expect((await agentq('jobs', 'get', '99')).stderr).toMatch(/job 99 does not exist/);
+    const byType = await agentq('jobs', 'cancel', '--type', 'demo.sleep', '--json');
+    expect(JSON.parse(byType.stdout)).toEqual({ cancelled: 1, requested: 0 });
+    const retried = await agentq('jobs', 'retry', '1');
+    expect(retried.code).toBe(0);
+    expect(retried.stdout).toMatch(/queued again: #1 demo\.echo queued/);
+    const retryQueued = await agentq('jobs', 'retry', '2');
+    expect(retryQueued.code).toBe(4);
+    expect((await agentq('jobs', 'cancel', '1', '--status', 'queued')).code).toBe(2);
+  });
+});
+
+describe('agentq schedules, vacuum, cleanup', () => {
+  it('adds, lists, disables, enables and removes schedules', async () => {
+    const add = await agentq('schedules', 'add', 'tick', 'demo.echo', '--every', '5m', '--data', '{"t":1}');
+    expect(add.code).toBe(0);
+    expect(add.stdout).toMatch(/added tick: demo\.echo every 300000 ms next /);
+    expect((await agentq('schedules', 'add', 'tick', 'demo.echo', '--every', '5m')).code).toBe(4);
+    const cron = await agentq('schedules', 'add', 'nightly', 'demo.echo', '--cron', '0 2 * * *', '--timezone', 'local', '--json');
+    expect(JSON.parse(cron.stdout)).toMatchObject({ name: 'nightly', cron: '0 2 * * *', timezone: 'local' });
+    expect((await agentq('schedules', 'add', 'bad', 'demo.echo', '--cron', 'every day')).code).toBe(2);
+    expect((await agentq('schedules', 'add', 'bad', 'nope.type', '--every', '1m')).code).toBe(2);
+    expect((await agentq('schedules', 'disable', 'tick')).stdout).toMatch(/tick: .* disabled/);
+    expect((await agentq('schedules', 'enable', 'tick')).stdout).toMatch(/tick: .* next /);
+    const list = JSON.parse((await agentq('schedules', 'list', '--json')).stdout) as { name: string }[];
+    expect(list.map((s) => s.name).sort()).toEqual(['nightly', 'tick']);
+    expect((await agentq('schedules', 'remove', 'tick')).stdout).toBe('removed tick\n');
+    expect((await agentq('schedules', 'remove', 'tick')).code).toBe(3);
+    expect((await agentq('schedules', 'enable')).code).toBe(2);
+  });
+
+  it('vacuums and cleans up finished jobs', async () => {
+    await agentq('enqueue', 'demo.echo');
+    await agentq('jobs', 'cancel', '1');
+    const kept = await agentq('cleanup', '--json');
+    expect(JSON.parse(kept.stdout)).toMatchObject({ deleted: 0 });
+    const cleaned = await agentq('cleanup', '--older-than', '0s');
+    expect(cleaned.stdout).toBe('deleted 1 finished job(s)\n');
+    const vacuum = await agentq('vacuum', '--json');
+    expect(vacuum.code).toBe(0);
+    expect(JSON.parse(vacuum.stdout)).toHaveProperty('bytesAfter');
+  });
+});
+
+describe('configuration', () => {
+  it('reads config.json under flags and environment variables, and names a bad key', async () => {
+    writeFileSync(join(tmp.dir, 'config.json'), JSON.stringify({ acceptTypes: ['remote.task'], port: 1 }));
+    expect((await agentq('enqueue', 'remote.task')).code).toBe(0);
+    const envWins = await waitForExit(start(['enqueue', 'other.task'], { AGENTQ_ACCEPT_TYPES: 'other.task' }));
+    expect(envWins.code).toBe(0);
+    expect((await waitForExit(start(['enqueue', 'remote.task'], { AGENTQ_ACCEPT_TYPES: 'other.task' }))).code).toBe(2);
+    writeFileSync(join(tmp.dir, 'config.json'), JSON.stringify({ prot: 4000 }));
+    const bad = await agentq('stats');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/config\.json: prot: is not a setting; known: port, host/);
+    writeFileSync(join(tmp.dir, 'config.json'), '{ not json');
+    expect((await agentq('stats')).stderr).toMatch(/is not valid JSON/);
+    writeFileSync(join(tmp.dir, 'config.json'), JSON.stringify({ port: 'eighty' }));
+    const port = await agentq('stats');
+    expect(port.code).toBe(2);
+    expect(port.stderr).toMatch(/config\.json: port: must be a whole number from 0 to 65535 \(got "eighty"\)/);
+  }, 60_000);
+});
+
+describe('agentq serve, url and worker', () => {
+  it('serves the app with a login URL, answers `agentq url`, and drains on SIGTERM', async () => {
+    const child = start(['--port', '0']);
+    const exited = waitForExit(child);
+    const [, url, login] = await output(child, /running at (http:\S+)\nOpen (http:\S+) /);
+    const page = await fetch(login!, { redirect: 'manual' });
+    expect(page.status).toBe(303);
+    const cookie = page.headers.get('set-cookie')!.split(';')[0]!;
+    const home = await fetch(`${url!}/`, { headers: { cookie } });
+    expect(home.status).toBe(200);
+    expect(await home.text()).toContain('Sessions');
+    const printed = await agentq('url');
+    expect(printed.stdout).toMatch(new RegExp(`^${url!.replace(/[.]/g, '\\.')}/\\?token=\\S+\\n$`));
+    const viaToken = await fetch(printed.stdout.trim(), { redirect: 'manual' });
+    expect(viaToken.status).toBe(303);
+    child.kill('SIGTERM');
+    const done = await exited;
+    expect(done.code).toBe(0);
+    expect(done.stderr).toMatch(/stopping the server/);
+    expect((await agentq('url')).code).toBe(3);
+  }, 60_000);
+
+  it('runs jobs in a worker process beside the command line, and stops on SIGTERM', async () => {
+    const child = start(['worker', '--concurrency', '2']);
+    const exited = waitForExit(child);
+    await output(child, /agentq worker \S+ on .* \(concurrency 2\)/);
+    await agentq('enqueue', 'demo.echo', '--data', '"hi"');
+    for (;;) {
+      const r = JSON.parse((await agentq('jobs', 'get', '1', '--json')).stdout) as { job: { status: string; result: unknown } };
+      if (r.job.status === 'completed') {
+        expect(r.job.result).toBe('hi');
+        break;
+      }
+    }
+    child.kill('SIGTERM');
+    expect((await exited).code).toBe(0);
+  }, 60_000);
+});
