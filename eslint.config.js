@@ -25,7 +25,7 @@ export default tseslint.config(
   },
   {
     // API tests read JSON responses: asserting on parsed bodies is the point, so `any` is allowed there.
-    files: ['test/server/**/*.ts', 'test/helpers/server.ts', 'test/browser/**/*.ts'],
+    files: ['test/server/**/*.ts', 'test/helpers/server.ts', 'test/browser/**/*.ts', 'test/reliability/**/*.ts'],
     rules: {
       '@typescript-eslint/no-explicit-any': 'off',
       '@typescript-eslint/no-unsafe-member-access': 'off',

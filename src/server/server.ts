@@ -107,13 +107,20 @@ export async function startServer(options: ServerOptions = {}): Promise<AgentqSe
   }
   const dataDir = resolve(options.dataDir ?? defaultDataDir());
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const token = options.token ?? loadOrCreateToken(resolve(dataDir, 'token'), log);
-  if (token.length < 16) throw new ServerConfigError('the token must be at least 16 characters; use a long random string');
+  if (options.token !== undefined && options.token.length < 16) throw new ServerConfigError('the token must be at least 16 characters; use a long random string');
   const bodyLimit = options.bodyLimit ?? 1024 * 1024;
   const build = await loadBuild(options.build ?? BUILD_DIR);
   const clientDir = resolve(typeof options.build === 'string' ? options.build : BUILD_DIR, 'client');
 
+  // The database first: a file that cannot be used stops the start before anything is written.
   const store = createSqliteStore({ path: options.database ?? resolve(dataDir, 'agentq.db') });
+  let token: string;
+  try {
+    token = options.token ?? loadOrCreateToken(resolve(dataDir, 'token'), log);
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
   const jobs = [...(options.demoJobs === false ? [] : DEMO_JOBS), ...(options.jobs ?? [])];
   const system = createJobSystem({
     store,

@@ -118,6 +118,27 @@ describe.skipIf(!hasChromium)('the dashboard in a real browser', () => {
     await page.close();
   });
 
+  it('opens a 5,000-event session at its end and loads earlier messages as the reader scrolls up', async () => {
+    const server = await serve();
+    const store = server.services.api.sessionStore;
+    const s = await store.sessionCreate({ session: { projectPath: project(server), provider: 'replay', title: 'Long one' }, now: Date.now() });
+    for (let n = 0; n < 5_000; n += 1_000) {
+      await store.eventAppend({ sessionId: s.id, now: Date.now(), events: Array.from({ length: 1_000 }, (_, i) => ({ type: 'assistant', payload: { type: 'assistant', message: { content: [{ type: 'text', text: `message ${String(n + i + 1)}` }] } } })) });
+    }
+    const page = await open(server, `/sessions/${String(s.id)}`);
+    const rows = page.locator('.event');
+    // Only the end is in the page: the last 300 messages, the newest in view.
+    expect(await rows.count()).toBe(300);
+    expect(await rows.last().textContent()).toContain('message 5000');
+    await expect.poll(() => page.evaluate(() => (globalThis as unknown as { scrollY: number }).scrollY)).toBeGreaterThan(0);
+    await screenshot(page, 'long-session');
+    // Scrolling to the top brings the previous 300, and so on.
+    await page.getByRole('button', { name: 'Load earlier messages' }).scrollIntoViewIfNeeded();
+    await expect.poll(() => rows.count()).toBeGreaterThanOrEqual(600);
+    expect(await rows.first().textContent()).toMatch(/message (4101|3801|4401)\b/);
+    await page.close();
+  });
+
   it('explains empty states and errors, and fits a phone-width screen', async () => {
     const server = await serve();
     const page = await open(server, '/');

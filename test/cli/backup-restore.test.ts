@@ -1,7 +1,9 @@
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { createSqliteStore } from '../../src/store/sqlite/store.js';
-import { spawnTs, waitForExit } from '../helpers/processes.js';
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { ROOT, waitForExit } from '../helpers/processes.js';
 import { tempDir } from '../helpers/temp.js';
 
 const tmp = tempDir();
@@ -9,8 +11,9 @@ afterEach(() => {
   tmp.cleanup();
 });
 
+/** The built command, as users run it. */
 const cli = async (...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> =>
-  waitForExit(spawnTs('src/cli/run.ts', args, { AGENTQ_DATA_DIR: tmp.dir }));
+  waitForExit(spawn(process.execPath, [resolve(ROOT, 'bin', 'agentq.js'), ...args], { env: { ...process.env, AGENTQ_DATA_DIR: tmp.dir }, stdio: ['ignore', 'pipe', 'pipe'] }));
 
 it('backs up with `agentq backup` and starts again from it with `agentq restore`', async () => {
   const db = join(tmp.dir, 'agentq.db');

@@ -1,5 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import Database from 'better-sqlite3';
-import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defineJob } from '../../src/queue/registry.js';
@@ -249,6 +250,23 @@ describe('maintenance edge cases', () => {
     const retrying = waitForEvent(t.events, 'job:retrying');
     await t.enqueueAny('maintenance.backup', null);
     expect((await retrying).error).toMatch(/EEXIST|ENOTDIR/);
+  });
+
+  it('writes under a temporary name, and clears the partial files of backups whose process died', async () => {
+    const store = createSqliteStore({ path: join(tmp.dir, 'q.db') });
+    const dir = join(tmp.dir, 'partials');
+    mkdirSync(dir);
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid;
+    for (const f of [`.agentq-x.db.${String(dead)}.partial`, `.agentq-x.db.${String(dead)}.partial-wal`, `.mine.db.${String(process.pid)}.partial`, '.notes.txt']) writeFileSync(join(dir, f), 'x');
+    // A backup in progress (a live process's partial file) holds its name.
+    await expect(store.maintenance.backup({ dir, name: 'mine.db' })).rejects.toThrow(/mine\.db exists already/);
+    let seen: string[] = [];
+    const r = await store.maintenance.backup({ dir, name: 'snap.db', onProgress: () => { seen = readdirSync(dir); } });
+    expect(seen).toContain(`.snap.db.${String(process.pid)}.partial`);
+    expect(seen).not.toContain('snap.db');
+    expect(readdirSync(dir).sort()).toEqual(['.mine.db.' + String(process.pid) + '.partial', '.notes.txt', 'snap.db']);
+    expect(r.path).toBe(join(realpathSync(dir), 'snap.db'));
+    await store.close();
   });
 
   it('names two backups of the same millisecond apart', async () => {

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { chmodSync, existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { defaultDatabasePath, ensureWal, migrate, openDatabase, removeEmptySidecars } from '../../src/store/sqlite/database.js';
@@ -164,6 +164,19 @@ describe.skipIf(!canDropPrivileges)('openDatabase without permission', () => {
     asNobody(() => { expect(() => openDatabase({ path })).toThrow(/read-only; fix their permissions/); });
     expect(readFileSync(path).equals(before)).toBe(true);
     expect(readdirSync(tmp.dir)).toEqual(['ro.db']);
+  });
+
+  it('refuses a read-only file in a writable directory (SQLite would silently open it read-only)', () => {
+    const dir = join(tmp.dir, 'open');
+    mkdirSync(dir);
+    chmodSync(dir, 0o777);
+    const path = join(dir, 'ro.db');
+    openDatabase({ path }).close();
+    chmodSync(path, 0o444);
+    const before = readFileSync(path);
+    asNobody(() => { expect(() => openDatabase({ path })).toThrow(/read-only; fix their permissions/); });
+    expect(readFileSync(path).equals(before)).toBe(true);
+    expect(readdirSync(dir)).toEqual(['ro.db']);
   });
 
   it('explains a read-only database in the old journal mode', () => {

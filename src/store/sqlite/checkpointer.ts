@@ -17,7 +17,7 @@ export interface CheckpointerOptions {
   path: string;
   /** Default 100 ms. */
   intervalMs?: number;
-  /** WAL frames past which a checkpoint also resets the WAL (RESTART). Default 1,000 (~4 MB). */
+  /** WAL frames past which a checkpoint also resets the WAL (RESTART). Default 8,000 (~32 MB): a RESTART briefly holds off writers, so it should be rare; it stays below the main connection's automatic threshold (10,000). */
   restartPages?: number;
   /** Called with a message when a checkpoint fails (the thread keeps trying). */
   onError?: (message: string) => void;
@@ -63,7 +63,7 @@ export class Checkpointer {
       eval: true,
       // The thread runs plain JavaScript: no loader hooks (tsx in development) to start in it.
       execArgv: [],
-      workerData: { path: options.path, driver, intervalMs: options.intervalMs ?? 100, restartPages: options.restartPages ?? 1_000 },
+      workerData: { path: options.path, driver, intervalMs: options.intervalMs ?? 100, restartPages: options.restartPages ?? 8_000 },
     });
     // The thread must never keep a process alive on its own.
     this.worker.unref();

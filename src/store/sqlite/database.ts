@@ -11,7 +11,7 @@
  * - `FULL`: every commit is fsynced before it returns; survives power loss, costs throughput.
  */
 import Database from 'better-sqlite3';
-import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync, closeSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { homedir } from 'node:os';
 import { AgentqError, DatabaseCorruptError, DatabaseFullError, DatabaseTooNewError, DatabaseUnavailableError } from '../errors.js';
@@ -41,6 +41,24 @@ export function defaultDatabasePath(): string {
 /** The `code` of a SQLite error (e.g. `SQLITE_BUSY`), or '' for anything else. */
 export function sqliteCode(err: unknown): string {
   return typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
+}
+
+/**
+ * SQLite quietly opens a file it may not write read-only, and every write then fails later, one by
+ * one. Refuse such a file at open, saying what to fix (and an unreadable one, saying that).
+ */
+function assertWritable(path: string): void {
+  try {
+    closeSync(openSync(path, 'r+'));
+  } catch (err) {
+    let readable = true;
+    try {
+      closeSync(openSync(path, 'r'));
+    } catch {
+      readable = false;
+    }
+    throw unavailable(path, Object.assign(new Error((err as Error).message), { code: readable ? 'SQLITE_READONLY' : 'SQLITE_CANTOPEN' }));
+  }
 }
 
 /** Inspect an existing file read-only: refuse newer schemas and corruption before any write. */
@@ -124,6 +142,7 @@ export function openDatabase(options: OpenDatabaseOptions = {}): SqliteDatabase 
         throw new DatabaseUnavailableError(path, `cannot create its directory (${(err as Error).message})`, { cause: err });
       }
     } else {
+      assertWritable(path);
       inspectExisting(path, options.check ?? true);
     }
   }
@@ -133,6 +152,7 @@ export function openDatabase(options: OpenDatabaseOptions = {}): SqliteDatabase 
   } catch (err) {
     throw unavailable(path, err);
   }
+
   try {
     // Only settable on a new file, before WAL mode writes its header: lets vacuum free space in short steps.
     if ((db.pragma('user_version', { simple: true }) as number) === 0 && (db.pragma('page_count', { simple: true }) as number) === 0) {

@@ -16,7 +16,7 @@
  * no NUL; an existing file (or symlink) is never overwritten.
  */
 import Database from 'better-sqlite3';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, realpathSync, renameSync, rmSync, statSync, copyFileSync, constants } from 'node:fs';
+import { closeSync, existsSync, linkSync, mkdirSync, openSync, readdirSync, realpathSync, renameSync, rmSync, statSync, copyFileSync, constants } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -127,12 +127,33 @@ export function validateBackupName(name: unknown): string {
   return name;
 }
 
+/** Whether a backup name is taken: the file (or a link) exists, or a backup is writing it. */
+function nameTaken(dir: string, name: string, files = readdirSync(dir)): boolean {
+  return files.some((f) => f === name || (f.startsWith(`.${name}.`) && f.endsWith('.partial')));
+}
+
 /** `agentq-<UTC time to the ms>.db`, with `-1`, `-2`… when that name is taken. */
 export function backupFileName(now: Date, dir: string): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace('.', '');
+  const files = readdirSync(dir);
   let name = `agentq-${stamp}.db`;
-  for (let i = 1; existsSync(join(dir, name)); i++) name = `agentq-${stamp}-${i}.db`;
+  for (let i = 1; nameTaken(dir, name, files); i++) name = `agentq-${stamp}-${i}.db`;
   return name;
+}
+
+/** Partial files of backups whose process is gone (killed mid-backup). */
+function removeStalePartials(dir: string): void {
+  for (const f of readdirSync(dir)) {
+    const m = /^\..+\.(\d+)\.partial(-wal|-shm|-journal)?$/.exec(f);
+    if (m === null) continue;
+    let alive = true;
+    try {
+      process.kill(Number(m[1]), 0);
+    } catch (err) {
+      alive = (err as NodeJS.ErrnoException).code === 'EPERM';
+    }
+    if (!alive) rmSync(join(dir, f), { force: true });
+  }
 }
 
 /** Copy the database online into `dir`, check the copy, and prune old automatic backups. */
@@ -145,25 +166,27 @@ export async function sqliteBackup(path: string, options: BackupOptions): Promis
   mkdirSync(options.dir, { recursive: true, mode: 0o700 });
   const dir = realpathSync(options.dir);
   const dest = join(dir, name ?? backupFileName(new Date(), dir));
-  // Claim the name exclusively: fails if anything, a symlink included, is there already.
-  let fd: number;
-  try {
-    fd = openSync(dest, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600);
-  } catch (err) {
-    throw (err as NodeJS.ErrnoException).code === 'EEXIST'
-      ? new StateConflictError(`${basename(dest)} exists already in ${dir}; backups never overwrite, choose another name`)
-      : err;
-  }
-  closeSync(fd);
+  const taken = (): StateConflictError => new StateConflictError(`${basename(dest)} exists already in ${dir}; backups never overwrite, choose another name`);
+  removeStalePartials(dir);
+  if (nameTaken(dir, basename(dest))) throw taken();
+  // The copy is written under a temporary name and appears under its own only once checked, so a
+  // backup cut short (a crash, a kill) never leaves a partial file that looks like a backup.
+  const partial = join(dir, `.${basename(dest)}.${String(process.pid)}.partial`);
+  closeSync(openSync(partial, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600));
   let result: { pages: number; restarts: number; integrity: string[] };
   try {
-    result = await runThread(BACKUP_THREAD, { path, dest, step: 1_000 }, options.onProgress);
+    result = await runThread(BACKUP_THREAD, { path, dest: partial, step: 1_000 }, options.onProgress);
     if (result.integrity.length !== 1 || result.integrity[0] !== 'ok') {
       throw new DatabaseCorruptError(dest, `the backup failed integrity_check: ${result.integrity.slice(0, 3).join('; ')}`);
     }
-  } catch (err) {
-    for (const f of [dest, `${dest}-wal`, `${dest}-shm`, `${dest}-journal`]) rmSync(f, { force: true });
-    throw err;
+    try {
+      // link, not rename: it fails rather than replace a file that appeared meanwhile.
+      linkSync(partial, dest);
+    } catch (err) {
+      throw (err as NodeJS.ErrnoException).code === 'EEXIST' ? taken() : err;
+    }
+  } finally {
+    for (const f of [partial, `${partial}-wal`, `${partial}-shm`, `${partial}-journal`]) rmSync(f, { force: true });
   }
   const deleted: string[] = [];
   const autos = readdirSync(dir).filter((f) => AUTO_NAME.test(f)).sort().reverse();
