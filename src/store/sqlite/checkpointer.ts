@@ -5,7 +5,7 @@
  * (an enqueue, a claim) pays for copying pages back into the database file and, with
  * synchronous=NORMAL, for an fsync: a multi-millisecond stall on the event loop every few thousand
  * pages. The checkpointer moves that work to a worker thread with its own connection, running
- * PASSIVE checkpoints (they never block readers or writers) every `intervalMs`, and a RESTART when the
+ * PASSIVE checkpoints (they never block readers or writers) every `intervalMs`, and a TRUNCATE when the
  * WAL has grown past `restartPages` (see below). The main connection
  * keeps a high automatic threshold as a safety net should the thread fall behind, and
  * `journal_size_limit` truncates the WAL file back once a checkpoint has caught up.
@@ -17,7 +17,7 @@ export interface CheckpointerOptions {
   path: string;
   /** Default 100 ms. */
   intervalMs?: number;
-  /** WAL frames past which a checkpoint also resets the WAL (RESTART). Default 8,000 (~32 MB): a RESTART briefly holds off writers, so it should be rare; it stays below the main connection's automatic threshold (10,000). */
+  /** WAL frames past which a checkpoint also resets and truncates the WAL (TRUNCATE). Default 8,000 (~32 MB): it briefly holds off writers, so it should be rare; it stays below the main connection's automatic threshold (10,000). */
   restartPages?: number;
   /** Called with a message when a checkpoint fails (the thread keeps trying). */
   onError?: (message: string) => void;
@@ -32,9 +32,10 @@ function checkpoint() {
   if (stopping) return;
   try {
     const [r] = db.pragma('wal_checkpoint(PASSIVE)');
-    // Under continuous writes a PASSIVE checkpoint never catches up, so the WAL never starts over.
-    // Past restartPages, a RESTART copies the few frames left (briefly holding off writers) and resets it.
-    if (r && r.log > workerData.restartPages) db.pragma('wal_checkpoint(RESTART)');
+    // Under continuous writes a PASSIVE checkpoint never catches up, so the WAL never starts over;
+    // and once writes stop, nobody restarts it. Past restartPages, a TRUNCATE copies the few frames
+    // left (briefly holding off writers), resets the WAL and cuts the file back to nothing.
+    if (r && r.log > workerData.restartPages) db.pragma('wal_checkpoint(TRUNCATE)');
   } catch (err) {
     parentPort.postMessage({ error: String(err && err.message || err) });
   }

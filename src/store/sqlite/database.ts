@@ -161,8 +161,9 @@ export function openDatabase(options: OpenDatabaseOptions = {}): SqliteDatabase 
     if (!memory) ensureWal(db, path);
     db.pragma(`synchronous = ${synchronous}`);
     db.pragma('foreign_keys = ON');
-    // Keep the WAL from growing without bound under a long reader: checkpoint often, truncate to 64 MiB.
-    db.pragma('journal_size_limit = 67108864');
+    // Once a checkpoint resets the WAL (after a long reader held it back, say), cut the file back to
+    // 32 MiB: the size the checkpointer lets it reach in steady state (see checkpointer.ts).
+    db.pragma('journal_size_limit = 33554432');
     migrate(db, path);
   } catch (err) {
     db.close();
