@@ -25,6 +25,8 @@ export type { RestoreResult } from './store/sqlite/maintenance.js';
 export { maintenanceJobs, DEFAULT_RETENTION, DEFAULT_MAINTENANCE_SCHEDULES, MAINTENANCE_TYPES } from './queue/maintenance.js';
 export type { MaintenanceOptions } from './queue/maintenance.js';
 export { Scheduler } from './queue/scheduler.js';
+export { inThread } from './queue/thread.js';
+export type { ThreadOptions } from './queue/thread.js';
 export { SESSION_STATES, SESSION_STATE_LIST, PERMISSION_MODES } from './store/session-contract.js';
 export type { Session, SessionEvent, SessionSettings, SessionState, SessionStore, SessionPatch, NewSession } from './store/session-contract.js';
 export { SessionService, SESSION_RUN, CONTINUE_PROMPT, AgentTransientError } from './sessions/runner.js';
