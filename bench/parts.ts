@@ -2,6 +2,7 @@ import { apiBench } from './api.js';
 import { browserBench } from './browser.js';
 import { maintenanceBench } from './maintenance.js';
 import { sessionsBench } from './sessions.js';
+import { soakBench } from './soak.js';
 import { storeBench } from './store.js';
 import { workerBench } from './worker.js';
 
@@ -13,4 +14,5 @@ export const parts: Record<string, () => Promise<void>> = {
   sessions: sessionsBench,
   api: apiBench,
   browser: browserBench,
+  soak: soakBench,
 };
