@@ -17,10 +17,11 @@ import { emit, withTempDir } from './lib.js';
 const SESSIONS = 50;
 const CLIENTS = 5;
 
-function rssAfterGc(): number {
+function memoryAfterGc(): { rss: number; heap: number } {
   setFlagsFromString('--expose-gc');
   (runInNewContext('gc') as () => void)();
-  return process.memoryUsage().rss;
+  const m = process.memoryUsage();
+  return { rss: m.rss, heap: m.heapUsed };
 }
 
 interface Client {
@@ -94,12 +95,16 @@ export async function soakBench(): Promise<void> {
     const delay = monitorEventLoopDelay({ resolution: 10 });
     delay.enable();
     const fdStart = readdirSync('/proc/self/fd').length;
-    const samples: { t: number; rss: number }[] = [];
+    const samples: { t: number; rss: number; heap: number }[] = [];
+    const sample = (): void => {
+      const m = memoryAfterGc();
+      samples.push({ t: (performance.now() - t0) / 60_000, rss: m.rss / 1e6, heap: m.heap / 1e6 });
+    };
     while (performance.now() < deadline) {
-      samples.push({ t: (performance.now() - t0) / 60_000, rss: rssAfterGc() / 1e6 });
+      sample();
       await new Promise((r) => setTimeout(r, Math.min(15_000, Math.max(0, deadline - performance.now()))));
     }
-    samples.push({ t: (performance.now() - t0) / 60_000, rss: rssAfterGc() / 1e6 });
+    sample();
     delay.disable();
     const fdEnd = readdirSync('/proc/self/fd').length;
     running = false;
@@ -115,7 +120,7 @@ export async function soakBench(): Promise<void> {
     const mr = samples.reduce((a, s) => a + s.rss, 0) / n;
     const slope = samples.reduce((a, s) => a + (s.t - mt) * (s.rss - mr), 0) / Math.max(1e-9, samples.reduce((a, s) => a + (s.t - mt) ** 2, 0));
     emit({ part, metric: 'seconds', value: seconds, unit: 's', note: `${String(SESSIONS)} sessions at 5 msg/s, ${String(CLIENTS)} SSE clients reconnecting every 2–5 s` });
-    emit({ part, metric: 'rss_growth_mb_per_min', value: slope, unit: 'MB/min', note: `${String(n)} samples after a full GC, ${samples[0]!.rss.toFixed(0)} → ${samples[n - 1]!.rss.toFixed(0)} MB; target < 1` });
+    emit({ part, metric: 'rss_growth_mb_per_min', value: slope, unit: 'MB/min', note: `${String(n)} samples after a full GC, RSS ${samples[0]!.rss.toFixed(0)} → ${samples[n - 1]!.rss.toFixed(0)} MB, JS heap ${samples[0]!.heap.toFixed(0)} → ${samples[n - 1]!.heap.toFixed(0)} MB; target < 1` });
     emit({ part, metric: 'loop_delay_p99_ms', value: delay.percentile(99) / 1e6, unit: 'ms', note: 'target < 50' });
     emit({ part, metric: 'sse_gaps', value: clients.reduce((a, c) => a + c.gaps, 0), unit: 'gaps', note: `${String(clients.reduce((a, c) => a + c.received, 0))} events received; ${String(behind)} client/session pairs behind at the end; target 0` });
     emit({ part, metric: 'fd_growth', value: fdEnd - fdStart, unit: 'fds', note: `${String(fdStart)} → ${String(fdEnd)}` });

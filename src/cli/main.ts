@@ -133,6 +133,22 @@ export function parseDuration(name: string, raw: string): number {
   return Number(m[1]) * unit;
 }
 
+/** `--data`: JSON, or null when absent. */
+function parseData(raw: string | undefined): unknown {
+  if (raw === undefined) return null;
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch (error) {
+    throw new ValidationError('--data', `is not valid JSON (${(error as Error).message}); quote it for the shell, e.g. --data '{"n": 1}'`);
+  }
+}
+
+function reportCancel(ctx: Ctx, r: { cancelled: number; requested: number }): number {
+  if (ctx.values.json === true) json(ctx, { cancelled: r.cancelled, requested: r.requested });
+  else ctx.io.out(`cancelled ${String(r.cancelled)} queued job(s); asked ${String(r.requested)} running job(s) to stop\n`);
+  return EXIT.ok;
+}
+
 function formatJob(job: Job): string {
   const when = job.status === 'queued' ? ` runs ${new Date(job.runAt).toISOString()}` : job.finishedAt === null ? '' : ` finished ${new Date(job.finishedAt).toISOString()}`;
   return `#${String(job.id)} ${job.type} ${job.status} (attempt ${String(job.attempts)}/${String(job.maxAttempts)}, priority ${String(job.priority)})${when}${job.error === null ? '' : ` error: ${job.error}`}`;
@@ -237,14 +253,7 @@ const COMMANDS: Record<string, Command> = {
       if (!known.includes(type)) {
         throw new ValidationError('type', `"${type}" is not a known job type (known: ${known.join(', ')}); for types run by workers elsewhere, list them in acceptTypes in ${resolve(ctx.settings.dataDir, 'config.json')}`);
       }
-      let data: unknown = null;
-      if (ctx.values.data !== undefined) {
-        try {
-          data = JSON.parse(ctx.values.data);
-        } catch (error) {
-          throw new ValidationError('--data', `is not valid JSON (${(error as Error).message}); quote it for the shell, e.g. --data '{"n": 1}'`);
-        }
-      }
+      const data = parseData(ctx.values.data);
       if (ctx.values.delay !== undefined && ctx.values['run-at'] !== undefined) throw new ValidationError('--delay', 'give either --delay or --run-at, not both');
       const v = ctx.values;
       const priority = int('priority', v.priority, -1_000_000, 1_000_000);
@@ -314,15 +323,9 @@ const COMMANDS: Record<string, Command> = {
               if (job === null) throw new NotFoundError('job', id);
               if (job.status !== 'queued' && job.status !== 'running') throw new StateConflictError(`job ${String(id)} is ${job.status}; only queued or running jobs can be cancelled`);
             }
-            const r = await system.cancel({ ids, reason: 'cancelled from the command line' });
-            if (v.json === true) json(ctx, { cancelled: r.cancelled, requested: r.requested });
-            else ctx.io.out(`cancelled ${String(r.cancelled)} queued job(s); asked ${String(r.requested)} running job(s) to stop\n`);
-            return EXIT.ok;
+            return reportCancel(ctx, await system.cancel({ ids, reason: 'cancelled from the command line' }));
           }
-          const r = await system.cancel({ filter: { ...(status === undefined ? {} : { status }), ...(v.type === undefined ? {} : { type: v.type.split(',') }) }, reason: 'cancelled from the command line' });
-          if (v.json === true) json(ctx, { cancelled: r.cancelled, requested: r.requested });
-          else ctx.io.out(`cancelled ${String(r.cancelled)} queued job(s); asked ${String(r.requested)} running job(s) to stop\n`);
-          return EXIT.ok;
+          return reportCancel(ctx, await system.cancel({ filter: { ...(status === undefined ? {} : { status }), ...(v.type === undefined ? {} : { type: v.type.split(',') }) }, reason: 'cancelled from the command line' }));
         }
         case 'retry': {
           const job = await system.retryJob(jobId(rest[0]));
@@ -384,14 +387,7 @@ const COMMANDS: Record<string, Command> = {
           if (name === undefined || type === undefined) throw new UsageError('give a name and a job type: agentq schedules add <name> <type> --cron "<expr>"');
           if (!knownTypes(ctx.settings).includes(type)) throw new ValidationError('type', `"${type}" is not a known job type (known: ${knownTypes(ctx.settings).join(', ')})`);
           if ((await system.schedules.get(name)) !== null) throw new StateConflictError(`a schedule named "${name}" exists; remove it first or pick another name`);
-          let data: unknown = null;
-          if (v.data !== undefined) {
-            try {
-              data = JSON.parse(v.data);
-            } catch (error) {
-              throw new ValidationError('--data', `is not valid JSON (${(error as Error).message})`);
-            }
-          }
+          const data = parseData(v.data);
           if (v.timezone !== undefined && v.timezone !== 'utc' && v.timezone !== 'local') throw new ValidationError('--timezone', 'must be utc or local');
           const input: ScheduleInput = {
             name, type, data,

@@ -306,3 +306,29 @@ describe('/api/schedules', () => {
     expect((await server.system.schedules.list()).map((s) => s.name)).toEqual(['ok']);
   });
 });
+
+describe('POST /api/types/:type/resume', () => {
+  it('resumes a type paused after failures in a row; 404 for a type that is not paused', async () => {
+    const flaky = defineJob({ type: 'test.flaky', retry: { maxAttempts: 1 }, run: () => Promise.reject(new Error('down')) });
+    const server = await serve({ jobs: [flaky] });
+    expect((await server.call('POST', '/api/types/test.flaky/resume')).status).toBe(404);
+    expect((await server.call('GET', '/api/types/test.flaky/resume')).status).toBe(405);
+  });
+
+  it('resumes a paused type so its queued jobs run again', async () => {
+    let fail = true;
+    const flaky = defineJob({ type: 'test.flaky', retry: { maxAttempts: 1 }, run: () => (fail ? Promise.reject(new Error('down')) : Promise.resolve('up')) });
+    const server = await serve({ jobs: [flaky] });
+    const paused = new Promise<void>((resolve) => { server.system.events.on('type:paused', () => { resolve(); }); });
+    for (let i = 0; i < 5; i++) await server.call('POST', '/api/jobs', { body: { type: 'test.flaky' } });
+    await paused;
+    const stats = await server.call('GET', '/api/jobs?action=stats');
+    expect(stats.body.worker.pausedTypes.map((p: { type: string }) => p.type)).toEqual(['test.flaky']);
+    fail = false;
+    const waiting = await server.call('POST', '/api/jobs', { body: { type: 'test.flaky' } });
+    const r = await server.call('POST', '/api/types/test.flaky/resume');
+    expect(r.status).toBe(200);
+    expect(r.body).toEqual({ resumed: true });
+    expect((await waitForServerJob(server, waiting.body.job.id as number, 'completed')).result).toBe('up');
+  });
+});

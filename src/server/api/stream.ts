@@ -11,7 +11,7 @@
  *   server process, named by `epoch`). A client that reconnects with `Last-Event-ID` (browsers do
  *   it by themselves) first receives every session event committed after its position, read from the
  *   database, so none is missed even across a server restart; then the notices it missed, from a
- *   bounded in-memory ring. When notices cannot be replayed (the server restarted, or the ring moved
+ *   bounded in-memory ring (at most `ringSize` notices and `ringBytes`). When notices cannot be replayed (the server restarted, or the ring moved
  *   on), it receives `resync` and should reload what it shows.
  * - A new connection starts with a `ready` frame carrying its position.
  * - Keep-alive comments every `keepAliveMs`. A client that does not read (its unsent frames pass
@@ -32,6 +32,8 @@ export interface StreamOptions {
   maxQueuedBytes?: number;
   /** Notices kept for reconnecting clients. Default 10,000. */
   ringSize?: number;
+  /** Most bytes of notices kept (whichever limit is reached first). Default 1 MiB. */
+  ringBytes?: number;
   /** Most streams open at once. Default 200. */
   maxClients?: number;
 }
@@ -183,12 +185,15 @@ export class StreamHub {
   private readonly keepAliveMs: number;
   private readonly maxQueuedBytes: number;
   private readonly ringSize: number;
+  private readonly ringBytes: number;
+  private ringUsed = 0;
   private readonly maxClients: number;
 
   constructor(private readonly parts: HubParts, options: StreamOptions = {}) {
     this.keepAliveMs = options.keepAliveMs ?? 15_000;
     this.maxQueuedBytes = options.maxQueuedBytes ?? 2 * 1024 * 1024;
     this.ringSize = options.ringSize ?? 10_000;
+    this.ringBytes = options.ringBytes ?? 1024 * 1024;
     this.maxClients = options.maxClients ?? 200;
   }
 
@@ -237,7 +242,13 @@ export class StreamHub {
     this.seq += 1;
     const notice: Notice = { seq: this.seq, topic, sessionId, name, data: JSON.stringify(payload) };
     this.ring.push(notice);
-    if (this.ring.length > this.ringSize) this.ring.splice(0, this.ring.length - this.ringSize);
+    this.ringUsed += notice.data.length;
+    let drop = 0;
+    while (this.ring.length - drop > this.ringSize || (this.ringUsed > this.ringBytes && this.ring.length - drop > 1)) {
+      this.ringUsed -= (this.ring[drop] as Notice).data.length;
+      drop += 1;
+    }
+    if (drop > 0) this.ring.splice(0, drop);
     for (const client of this.clients) if (client.live) client.sendNotice(notice);
   }
 
