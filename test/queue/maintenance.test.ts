@@ -269,6 +269,21 @@ describe('maintenance edge cases', () => {
     await store.close();
   });
 
+  it('never replaces a file that appears under the backup name while the backup runs', async () => {
+    const store = createSqliteStore({ path: join(tmp.dir, 'race.db') });
+    const dir = join(tmp.dir, 'race');
+    mkdirSync(dir);
+    let placed = false;
+    const onProgress = (): void => {
+      if (!placed) writeFileSync(join(dir, 'snap.db'), 'someone else');
+      placed = true;
+    };
+    await expect(store.maintenance.backup({ dir, name: 'snap.db', onProgress })).rejects.toThrow(/snap\.db exists already/);
+    expect(readFileSync(join(dir, 'snap.db'), 'utf8')).toBe('someone else');
+    expect(readdirSync(dir)).toEqual(['snap.db']);
+    await store.close();
+  });
+
   it('names two backups of the same millisecond apart', async () => {
     const store = createSqliteStore({ path: join(tmp.dir, 'y.db') });
     const dir = join(tmp.dir, 'same-ms');

@@ -179,6 +179,32 @@ describe.skipIf(!canDropPrivileges)('openDatabase without permission', () => {
     expect(readdirSync(dir)).toEqual(['ro.db']);
   });
 
+  it('explains a writable file in a directory where SQLite cannot create its WAL files', () => {
+    const dir = join(tmp.dir, 'closed');
+    mkdirSync(dir);
+    const path = join(dir, 'shared.db');
+    openDatabase({ path }).close();
+    chmodSync(path, 0o666);
+    chmodSync(dir, 0o755);
+    const before = readFileSync(path);
+    asNobody(() => { expect(() => openDatabase({ path })).toThrow(DatabaseUnavailableError); });
+    expect(readFileSync(path).equals(before)).toBe(true);
+    expect(readdirSync(dir)).toEqual(['shared.db']);
+  });
+
+  it('explains an old-journal-mode file it may write in a directory where the WAL cannot be created', () => {
+    const dir = join(tmp.dir, 'legacy-dir');
+    mkdirSync(dir);
+    const path = join(dir, 'legacy.db');
+    const raw = new Database(path);
+    raw.exec('CREATE TABLE t (a)');
+    raw.close();
+    chmodSync(path, 0o666);
+    chmodSync(dir, 0o755);
+    asNobody(() => { expect(() => openDatabase({ path })).toThrow(/read-only|cannot open/); });
+    expect(readdirSync(dir)).toEqual(['legacy.db']);
+  });
+
   it('explains a read-only database in the old journal mode', () => {
     const path = join(tmp.dir, 'legacy.db');
     const raw = new Database(path);

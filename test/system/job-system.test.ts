@@ -129,7 +129,7 @@ describe('JobSystem', () => {
 describe('library entry point', () => {
   it('exports the public surface', () => {
     expect(Object.keys(lib).sort()).toEqual([
-      'AgentqError', 'ATTEMPT_OUTCOMES', 'DEFAULT_MAINTENANCE_SCHEDULES', 'DEFAULT_RETENTION', 'DEFAULT_RETRY', 'MAINTENANCE_TYPES', 'Scheduler',
+      'AgentqError', 'ATTEMPT_OUTCOMES', 'DEFAULT_MAINTENANCE_SCHEDULES', 'DEFAULT_RETENTION', 'DEFAULT_RETRY', 'MAINTENANCE_TYPES', 'Scheduler', 'inThread',
       'cronNext', 'databaseInUse', 'maintenanceJobs', 'parseCron', 'restoreBackup',
       'SESSION_STATES', 'SESSION_STATE_LIST', 'PERMISSION_MODES', 'SessionService', 'SESSION_RUN', 'CONTINUE_PROMPT', 'AgentTransientError',
       'ReplayProvider', 'TRANSCRIPTS_DIR', 'ClaudeProvider', 'CLAUDE_SDK', 'AgentAbortError', 'DatabaseCorruptError', 'DatabaseFullError', 'DatabaseTooNewError',
