@@ -70,6 +70,9 @@ it(`loses nothing across ${String(KILLS)} SIGKILLs of the serving process`, asyn
     // The counters the store keeps in the same transactions agree with the rows.
     const counted = raw.prepare("SELECT status, n FROM job_counts WHERE type = 'rel.work' AND n > 0").all();
     expect(counted).toEqual([{ status: 'completed', n: enqueued }]);
+    const runs = (raw.prepare("SELECT count(*) AS n FROM job_attempts AS a JOIN jobs AS j ON j.id = a.job_id WHERE j.type = 'rel.work'").get() as { n: number }).n;
+    const orphaned = (raw.prepare("SELECT count(*) AS n FROM job_attempts WHERE outcome = 'orphaned'").get() as { n: number }).n;
+    process.stdout.write(`crash: ${String(KILLS)} kills, ${String(enqueued)} jobs completed, ${String(runs)} runs (${String(orphaned)} orphaned by a kill and run again), 0 lost\n`);
     const busy = raw.prepare("SELECT count(*) AS n FROM sessions WHERE status IN ('processing', 'queued')").get() as { n: number };
     expect(busy.n).toBe(0);
     // Backups cut short leave no partial files behind under their final names.
