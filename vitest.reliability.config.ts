@@ -9,6 +9,8 @@ export default defineConfig({
     testTimeout: 240_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Conditions awaited with expect.poll (browser tests, mostly) get time on a loaded machine.
+    expect: { poll: { timeout: 10_000, interval: 50 } },
     fileParallelism: false,
   },
 });
