@@ -8,14 +8,12 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import type { AgentMessage, AgentProvider, AgentRunParams } from '../src/sessions/provider.js';
 import { ReplayProvider } from '../src/sessions/replay.js';
 import { SessionService } from '../src/sessions/runner.js';
 import { createSqliteStore } from '../src/store/sqlite/store.js';
 import { createJobSystem } from '../src/system/job-system.js';
-import { emit, withTempDir } from './lib.js';
+import { emit, memoryAfterGc, withTempDir } from './lib.js';
 
 class CountingProvider implements AgentProvider {
   readonly name = 'replay';
@@ -27,18 +25,6 @@ class CountingProvider implements AgentProvider {
       yield m;
     }
   }
-}
-
-/** A full garbage collection, so RSS samples compare live memory rather than GC timing. */
-function collectGarbage(): void {
-  setFlagsFromString('--expose-gc');
-  (runInNewContext('gc') as () => void)();
-}
-
-function sampleMemory(): { rss: number; heap: number } {
-  collectGarbage();
-  const m = process.memoryUsage();
-  return { rss: m.rss, heap: m.heapUsed };
 }
 
 export async function sessionsBench(): Promise<void> {
@@ -70,14 +56,14 @@ export async function sessionsBench(): Promise<void> {
     const rss: { rss: number; heap: number }[] = [];
     const minute = Math.min(60_000, (seconds * 1_000) / 3);
     await new Promise((r) => setTimeout(r, minute));
-    rss.push(sampleMemory());
+    rss.push(memoryAfterGc());
     storedAtMinute = stored;
     const tMinute = performance.now();
     delay.reset();
     delay.enable();
     const third = Math.min(deadline, t0 + 3 * minute);
     await new Promise((r) => setTimeout(r, Math.max(0, third - performance.now())));
-    rss.push(sampleMemory());
+    rss.push(memoryAfterGc());
     await new Promise((r) => setTimeout(r, Math.max(0, deadline - performance.now())));
     delay.disable();
     running = false;

@@ -8,21 +8,12 @@
 import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { ReplayProvider } from '../src/sessions/replay.js';
 import { startServer } from '../src/server/server.js';
-import { emit, withTempDir } from './lib.js';
+import { emit, memoryAfterGc, withTempDir } from './lib.js';
 
 const SESSIONS = 50;
 const CLIENTS = 5;
-
-function memoryAfterGc(): { rss: number; heap: number } {
-  setFlagsFromString('--expose-gc');
-  (runInNewContext('gc') as () => void)();
-  const m = process.memoryUsage();
-  return { rss: m.rss, heap: m.heapUsed };
-}
 
 interface Client {
   lastId: string | null;

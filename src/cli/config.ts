@@ -4,9 +4,9 @@
  * `--data-dir`, then `AGENTQ_DATA_DIR`, then `~/.agentq`.
  */
 import { readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { resolve } from 'node:path';
 import { ValidationError } from '../store/errors.js';
+import { defaultDataDir } from '../store/sqlite/database.js';
 
 export interface Settings {
   dataDir: string;
@@ -91,7 +91,7 @@ export function readConfigFile(file: string): Partial<Record<Key, unknown>> {
 
 /** Resolve every setting: flag, then environment, then config file, then default. */
 export function resolveSettings(flags: Flags, env: NodeJS.ProcessEnv = process.env): Settings {
-  const dataDir = resolve(flags['data-dir'] ?? env.AGENTQ_DATA_DIR ?? resolve(homedir(), '.agentq'));
+  const dataDir = resolve(flags['data-dir'] ?? defaultDataDir(env));
   const configFile = resolve(dataDir, 'config.json');
   const file = readConfigFile(configFile);
   const pick = (key: Key, flag: unknown): { value: unknown; source: string } | null => {

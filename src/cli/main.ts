@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { MAINTENANCE_TYPES } from '../queue/maintenance.js';
+import { DEFAULT_RETENTION, MAINTENANCE_TYPES } from '../queue/maintenance.js';
 import { ClaudeProvider } from '../sessions/claude.js';
 import { ReplayProvider } from '../sessions/replay.js';
 import { SESSION_RUN, SessionService } from '../sessions/runner.js';
@@ -317,13 +317,13 @@ const COMMANDS: Record<string, Command> = {
           if (rest.length === 0 && status === undefined && v.type === undefined) throw new UsageError('say which jobs: agentq jobs cancel <id...>, or --status/--type');
           if (rest.length > 0 && (status !== undefined || v.type !== undefined)) throw new UsageError('give ids or --status/--type, not both');
           if (rest.length > 0) {
-            const ids = rest.map(jobId);
-            for (const id of ids) {
-              const job = await system.getJob(id);
-              if (job === null) throw new NotFoundError('job', id);
-              if (job.status !== 'queued' && job.status !== 'running') throw new StateConflictError(`job ${String(id)} is ${job.status}; only queued or running jobs can be cancelled`);
+            const total = { cancelled: 0, requested: 0 };
+            for (const id of rest.map(jobId)) {
+              const r = await system.cancelJob(id, 'cancelled from the command line');
+              total.cancelled += r.cancelled;
+              total.requested += r.requested;
             }
-            return reportCancel(ctx, await system.cancel({ ids, reason: 'cancelled from the command line' }));
+            return reportCancel(ctx, total);
           }
           return reportCancel(ctx, await system.cancel({ filter: { ...(status === undefined ? {} : { status }), ...(v.type === undefined ? {} : { type: v.type.split(',') }) }, reason: 'cancelled from the command line' }));
         }
@@ -488,7 +488,7 @@ const COMMANDS: Record<string, Command> = {
       try {
         const r = await store.jobCleanup({
           now: Date.now(),
-          olderThan: age === undefined ? { completed: 7 * 86_400_000, failed: 30 * 86_400_000, cancelled: 30 * 86_400_000 } : { completed: age, failed: age, cancelled: age },
+          olderThan: age === undefined ? DEFAULT_RETENTION : { completed: age, failed: age, cancelled: age },
           onProgress: (deleted) => { bar.update(deleted, null); },
         });
         bar.done();

@@ -142,7 +142,7 @@ export class SecurityGate {
    * A GET carrying `?login=<one-time code>` or `?token=<access token>`: on success, a redirect to the
    * same URL without it that sets the cookie; null when the request carries neither.
    */
-  exchange(req: IncomingMessage, url: URL, now = Date.now()): GateDecision | null {
+  exchange(req: IncomingMessage, url: URL, now = Date.now()): Extract<GateDecision, { ok: false }> | null {
     const code = url.searchParams.get('login');
     const token = url.searchParams.get('token');
     if ((code === null && token === null) || req.method !== 'GET') return null;

@@ -158,8 +158,9 @@ export async function startServer(options: ServerOptions = {}): Promise<AgentqSe
       if (serveStatic(req, res, url.pathname, clientDir)) return;
       const login = gate.exchange(req, url);
       if (login !== null) {
-        if (login.ok) return;
-        sendJson(res, login.status, login.status === 303 ? { ok: true } : { error: { code: login.code, message: login.message } }, login.headers); return;
+        // Either the redirect that sets the cookie, or the refusal.
+        sendJson(res, login.status, login.status === 303 ? { ok: true } : { error: { code: login.code, message: login.message } }, login.headers);
+        return;
       }
       if (!gate.authenticated(req)) {
         sendJson(res, 401, { error: { code: 'UNAUTHORIZED', message: `log in: open the URL agentq printed at start, or send Authorization: Bearer <the token in ${resolve(dataDir, 'token')}>` } }); return;

@@ -7,7 +7,7 @@
  * that arrives at run time (HTTP, CLI); it validates through the definition when one is registered.
  */
 import type { Job, JobCancelResult, JobListParams, JobListResult, JobPatch, JobStats, JobStore, NewJob, Schedule, ScheduleInput } from '../store/contract.js';
-import { AgentqError, NotFoundError, ValidationError } from '../store/errors.js';
+import { AgentqError, NotFoundError, StateConflictError, ValidationError } from '../store/errors.js';
 import type { OpenDatabaseOptions } from '../store/sqlite/database.js';
 import { createSqliteStore } from '../store/sqlite/store.js';
 import { JOB_STATES, type JobState } from '../store/states.js';
@@ -201,6 +201,20 @@ export class JobSystem<Defs extends readonly AnyJobDefinition[] = readonly AnyJo
     const job = await this.store.jobRetry({ id, now: this.clock() });
     this.worker.wake();
     return job;
+  }
+
+  /**
+   * Cancel one job: a queued one at once, a running one by asking its worker (here: aborted now).
+   * NotFoundError if missing; StateConflictError if it already finished.
+   */
+  async cancelJob(id: number, reason?: string): Promise<{ job: Job; cancelled: number; requested: number }> {
+    const before = await this.store.jobGet({ id });
+    if (before === null) throw new NotFoundError('job', id);
+    if (before.status !== JOB_STATES.queued && before.status !== JOB_STATES.running) {
+      throw new StateConflictError(`job ${String(id)} is ${before.status}; only queued or running jobs can be cancelled`);
+    }
+    const r = await this.cancel({ ids: [id], ...(reason === undefined ? {} : { reason }) });
+    return { job: (await this.store.jobGet({ id })) as Job, cancelled: r.cancelled, requested: r.requested };
   }
 
   /** Cancel jobs: queued ones at once; running ones here are aborted now, elsewhere at their next heartbeat. */

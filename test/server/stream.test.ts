@@ -24,6 +24,7 @@ async function openStream(server: TestServer, query = '', lastEventId?: string) 
   const frames: Frame[] = [];
   const comments: string[] = [];
   const waiters: { test: (f: Frame) => boolean; resolve: (f: Frame) => void }[] = [];
+  const commentWaiters: { text: string; resolve: () => void }[] = [];
   let ended = false;
   const errorBody: any = res.status === 200 ? null : await res.json();
   const pump = (async () => {
@@ -38,7 +39,12 @@ async function openStream(server: TestServer, query = '', lastEventId?: string) 
           const block = buffer.slice(0, end);
           buffer = buffer.slice(end + 2);
           if (block.startsWith(':')) {
-            comments.push(block.slice(1).trim());
+            const text = block.slice(1).trim();
+            comments.push(text);
+            for (const w of commentWaiters.filter((c) => c.text === text)) {
+              commentWaiters.splice(commentWaiters.indexOf(w), 1);
+              w.resolve();
+            }
             continue;
           }
           const frame: Frame = { id: null, event: 'message', data: null };
@@ -73,6 +79,10 @@ async function openStream(server: TestServer, query = '', lastEventId?: string) 
       const found = frames.find(test);
       if (found !== undefined) return Promise.resolve(found);
       return new Promise((resolve) => waiters.push({ test, resolve }));
+    },
+    comment(text: string): Promise<void> {
+      if (comments.includes(text)) return Promise.resolve();
+      return new Promise((resolve) => commentWaiters.push({ text, resolve }));
     },
     lastId(): string {
       return [...frames].reverse().find((f) => f.id !== null)!.id!;
@@ -190,14 +200,7 @@ describe('GET /api/stream', () => {
     const server = await serve({ stream: { keepAliveMs: 20 } });
     const stream = await openStream(server);
     await stream.next((f) => f.event === 'ready');
-    await new Promise<void>((resolve) => {
-      const check = setInterval(() => {
-        if (stream.comments.includes('keep-alive')) {
-          clearInterval(check);
-          resolve();
-        }
-      }, 5);
-    });
+    await stream.comment('keep-alive');
     expect(stream.comments[0]).toMatch(/^agentq stream/);
     await stream.close();
   });

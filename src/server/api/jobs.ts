@@ -53,9 +53,11 @@ export async function jobsLoader(ctx: ApiContext, { request }: RouteArgs): Promi
   const cursor = q.string('cursor');
   const sort = q.string('sort');
   const limit = q.integer('limit', 1, LIST_LIMIT_MAX);
+  const status = states('status', q.list('status'));
+  const type = q.list('type');
   const page = await ctx.system.listJobs({
-    ...(q.list('status') === undefined ? {} : { status: states('status', q.list('status')) }),
-    ...(q.list('type') === undefined ? {} : { type: q.list('type') }),
+    ...(status === undefined ? {} : { status }),
+    ...(type === undefined ? {} : { type }),
     ...(group === undefined ? {} : { groupKey: group }),
     ...(createdAfter === undefined ? {} : { createdAfter }),
     ...(createdBefore === undefined ? {} : { createdBefore }),
@@ -152,15 +154,7 @@ export async function jobAction(ctx: ApiContext, { request, params }: RouteArgs)
   if (request.method !== 'PUT' && request.method !== 'DELETE') methodNotAllowed(request.method, ['GET', 'PUT', 'DELETE']);
   new Query(new URL(request.url), []);
   const id = pathId('jobId', params.jobId);
-  if (request.method === 'DELETE') {
-    const before = await ctx.system.getJob(id);
-    if (before === null) throw new HttpError(404, 'NOT_FOUND', `job ${String(id)} does not exist; check the id (it may have been cleaned up)`);
-    if (before.status !== 'queued' && before.status !== 'running') {
-      throw new HttpError(409, 'STATE_CONFLICT', `job ${String(id)} is ${before.status}; only queued or running jobs can be cancelled`);
-    }
-    const r = await ctx.system.cancel({ ids: [id], reason: 'cancelled through the API' });
-    return json(200, { job: await ctx.system.getJob(id), cancelled: r.cancelled, requested: r.requested });
-  }
+  if (request.method === 'DELETE') return json(200, await ctx.system.cancelJob(id, 'cancelled through the API'));
   const body = objectBody(await readJson(request), PATCH_FIELDS);
   if (body.action !== undefined) {
     if (body.action !== 'retry') badRequest('action', `${JSON.stringify(body.action)} is not an action; use "retry"`);

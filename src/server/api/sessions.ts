@@ -66,14 +66,15 @@ export async function sessionLoader(ctx: ApiContext, { request, params }: RouteA
 export async function sessionAction(ctx: ApiContext, { request, params }: RouteArgs): Promise<Response> {
   if (request.method !== 'PUT') methodNotAllowed(request.method, ['GET', 'PUT']);
   new Query(new URL(request.url), []);
-  const session = await requireSession(ctx, params.sessionId);
+  // The session service checks that the session exists (404 otherwise).
+  const id = pathId('sessionId', params.sessionId);
   const body = objectBody(await readJson(request), ['archived', 'title']);
   if (body.archived === undefined && body.title === undefined) badRequest('body', 'name archived and/or title');
   if (body.archived !== undefined && typeof body.archived !== 'boolean') badRequest('archived', 'must be true or false');
   const title = text(body, 'title', false);
-  if (title !== undefined) await ctx.sessions.rename(session.id, title);
-  const updated = body.archived === undefined ? await ctx.sessionStore.sessionGet({ id: session.id }) : await ctx.sessions.archive(session.id, body.archived);
-  return json(200, { session: updated });
+  let session = title === undefined ? null : await ctx.sessions.rename(id, title);
+  if (body.archived !== undefined) session = await ctx.sessions.archive(id, body.archived);
+  return json(200, { session });
 }
 
 /** GET /api/sessions/:sessionId/events?after=<seq>&limit=<n>: the conversation, oldest first. */
@@ -90,10 +91,10 @@ export async function eventsLoader(ctx: ApiContext, { request, params }: RouteAr
 export async function promptsAction(ctx: ApiContext, { request, params }: RouteArgs): Promise<Response> {
   if (request.method !== 'POST') methodNotAllowed(request.method, ['POST']);
   new Query(new URL(request.url), []);
-  const session = await requireSession(ctx, params.sessionId);
+  const id = pathId('sessionId', params.sessionId);
   const body = objectBody(await readJson(request), ['prompt']);
   const prompt = text(body, 'prompt', true) as string;
-  const job = await ctx.sessions.send(session.id, prompt);
+  const job = await ctx.sessions.send(id, prompt);
   return json(202, { job, queued: job.status === 'queued' });
 }
 
@@ -101,19 +102,19 @@ export async function promptsAction(ctx: ApiContext, { request, params }: RouteA
 export async function stopAction(ctx: ApiContext, { request, params }: RouteArgs): Promise<Response> {
   if (request.method !== 'POST') methodNotAllowed(request.method, ['POST']);
   new Query(new URL(request.url), []);
-  const session = await requireSession(ctx, params.sessionId);
+  const id = pathId('sessionId', params.sessionId);
   await readJson(request, { required: false });
-  const r = await ctx.sessions.stop(session.id);
-  return json(200, { ...r, session: await ctx.sessionStore.sessionGet({ id: session.id }) });
+  const r = await ctx.sessions.stop(id);
+  return json(200, { ...r, session: await ctx.sessionStore.sessionGet({ id }) });
 }
 
 /** POST /api/sessions/:sessionId/resume: continue an interrupted, stopped or failed session. */
 export async function resumeAction(ctx: ApiContext, { request, params }: RouteArgs): Promise<Response> {
   if (request.method !== 'POST') methodNotAllowed(request.method, ['POST']);
   new Query(new URL(request.url), []);
-  const session = await requireSession(ctx, params.sessionId);
+  const id = pathId('sessionId', params.sessionId);
   const body = await readJson(request, { required: false });
   const prompt = body === undefined ? undefined : text(objectBody(body, ['prompt']), 'prompt', false);
-  const job = await ctx.sessions.resume(session.id, ...(prompt === undefined ? [] : [prompt]));
+  const job = await ctx.sessions.resume(id, ...(prompt === undefined ? [] : [prompt]));
   return json(202, { job });
 }

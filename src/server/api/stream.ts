@@ -187,6 +187,8 @@ export class StreamHub {
   private readonly ringSize: number;
   private readonly ringBytes: number;
   private ringUsed = 0;
+  /** A client has connected since start (only then can one reconnect and ask for missed notices). */
+  private opened = false;
   private readonly maxClients: number;
 
   constructor(private readonly parts: HubParts, options: StreamOptions = {}) {
@@ -238,7 +240,8 @@ export class StreamHub {
   }
 
   private notice(topic: 'jobs' | 'sessions', sessionId: number | null, name: string, payload: unknown): void {
-    if (this.clients.size === 0 && this.ringSize === 0) return;
+    // Until a client has connected, no Last-Event-ID of this process exists: nothing to keep.
+    if (!this.opened) return;
     this.seq += 1;
     const notice: Notice = { seq: this.seq, topic, sessionId, name, data: JSON.stringify(payload) };
     this.ring.push(notice);
@@ -279,6 +282,7 @@ export class StreamHub {
       throw new HttpError(503, 'TOO_MANY_STREAMS', `${String(this.maxClients)} streams are open; close some tabs and retry`);
     }
     const client = new Client(new Set(topicList as Topic[]), sessionId, this);
+    this.opened = true;
     const body = new ReadableStream<Uint8Array>({
       start: (controller) => { client.controller = controller; },
       pull: () => { client.pulled(); },

@@ -30,8 +30,8 @@ export interface OpenDatabaseOptions {
   check?: boolean;
 }
 
-export function defaultDataDir(): string {
-  return process.env.AGENTQ_DATA_DIR ?? resolve(homedir(), '.agentq');
+export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.AGENTQ_DATA_DIR ?? resolve(homedir(), '.agentq');
 }
 
 export function defaultDatabasePath(): string {
