@@ -35,18 +35,14 @@ import type {
   ScheduleInput,
   TypeStats,
 } from '../contract.js';
-import { AgentqError, NotFoundError, StateConflictError, ValidationError } from '../errors.js';
-import { ATTEMPT_OUTCOMES, FINISHED_STATES, JOB_STATES, JOB_STATE_LIST, ORPHAN_POLICIES, type AttemptOutcome, type JobState, type OrphanPolicy } from '../states.js';
+import { AgentqError, NotFoundError, StateConflictError } from '../errors.js';
+import { ATTEMPT_OUTCOMES, FINISHED_STATES, JOB_STATES, JOB_STATE_LIST, type AttemptOutcome, type JobState, type OrphanPolicy } from '../states.js';
 import {
   LIMITS,
-  decodeCursor,
   encodeCursor,
   serializeJson,
-  validateErrorText,
   validateId,
   validateInteger,
-  validateJobType,
-  validateKey,
   validateLimit,
   validateNewJob,
   validateNow,
@@ -54,13 +50,16 @@ import {
   validateScheduleInput,
   validateScheduleName,
   scheduleNextTick,
-  validateSort,
-  validateStatusList,
   validateTime,
   validateTypeList,
   validateWorkerId,
   type NormalizedJob,
 } from '../validation.js';
+import {
+  PROGRESS_MAX_BYTES, attemptError, holdsLease, normalizeCancelParams, normalizeClaimParams, normalizeCleanupParams,
+  normalizeListParams, normalizeOutcomes, pickClaims, roomByType, settleOrphan, settleOutcome, validateJobBatch, validateLeases,
+  type LeaseRow, type NormalizedOutcome, type Settlement,
+} from '../params.js';
 import { openDatabase, translateSqliteError, type OpenDatabaseOptions, type SqliteDatabase } from './database.js';
 import { Checkpointer } from './checkpointer.js';
 import { sqliteBackup, sqliteVacuum } from './maintenance.js';
@@ -300,11 +299,7 @@ export class SqliteJobStore implements JobStore {
 
   async jobCreateMany(params: { jobs: NewJob[]; now: number }): Promise<JobCreateManyItem[]> {
     const now = validateNow(params.now);
-    if (!Array.isArray(params.jobs)) throw new ValidationError('jobs', `must be an array of jobs (got ${typeof params.jobs})`);
-    if (params.jobs.length > LIMITS.batchMax * 10) {
-      throw new ValidationError('jobs', `must hold at most ${LIMITS.batchMax * 10} jobs per call; split the batch`);
-    }
-    const jobs = params.jobs.map((job, i) => validateNewJob(job, now, this.maxDataBytes, `jobs[${i}].`));
+    const jobs = validateJobBatch(params.jobs).map((job, i) => validateNewJob(job, now, this.maxDataBytes, `jobs[${i}].`));
     const insert = this.stmts.jobInsert;
     const byKey = this.stmts.jobByActiveUniqueKey;
     return (
@@ -328,22 +323,14 @@ export class SqliteJobStore implements JobStore {
   }
 
   async jobList(params: JobListParams = {}): Promise<JobListResult> {
-    const statuses = params.status === undefined ? null : validateStatusList(params.status);
-    const types = params.type === undefined ? null : validateTypeList(params.type);
-    const groupKey = params.groupKey === undefined ? null : validateKey('groupKey', params.groupKey);
-    const after = params.createdAfter === undefined ? null : validateTime('createdAfter', params.createdAfter);
-    const before = params.createdBefore === undefined ? null : validateTime('createdBefore', params.createdBefore);
-    const limit = params.limit === undefined ? LIMITS.listLimitDefault : validateLimit(params.limit);
-    const sort = validateSort(params.sort ?? '-id');
-    const cursor = params.cursor === undefined || params.cursor === null ? null : decodeCursor(params.cursor);
-
+    const { statuses, types, groupKey, after, before, limit, sort, cursor } = normalizeListParams(params);
     const where: string[] = [];
     const args: unknown[] = [];
-    if (statuses !== null && statuses.length > 0) {
+    if (statuses !== null) {
       where.push(`status IN (${statuses.map(() => '?').join(', ')})`);
       args.push(...statuses);
     }
-    if (types !== null && types.length > 0) {
+    if (types !== null) {
       where.push(`type IN (${types.map(() => '?').join(', ')})`);
       args.push(...types);
     }
@@ -399,8 +386,7 @@ export class SqliteJobStore implements JobStore {
     if (groupKey === null && after === null && before === null) {
       const rows = this.stmts.countsAll.all() as { type: string; status: JobState; n: number }[];
       const total = rows
-        .filter((r) => (statuses === null || statuses.length === 0 || statuses.includes(r.status)) &&
-          (types === null || types.length === 0 || types.includes(r.type)))
+        .filter((r) => (statuses === null || statuses.includes(r.status)) && (types === null || types.includes(r.type)))
         .reduce((sum, r) => sum + r.n, 0);
       return { total, totalExact: true };
     }
@@ -455,29 +441,17 @@ export class SqliteJobStore implements JobStore {
   }
 
   async jobClaim(params: JobClaimParams): Promise<Job[]> {
-    const workerId = validateWorkerId(params.workerId);
-    const types = validateTypeList(params.types, 'types');
-    const limit = validateInteger('limit', params.limit, 0, LIMITS.batchMax);
-    const now = validateNow(params.now);
-    const leaseMs = validateInteger('leaseMs', params.leaseMs, 1, LIMITS.timeoutMs);
-    const typeLimits = params.typeLimits ?? {};
-    for (const [type, max] of Object.entries(typeLimits)) {
-      validateJobType(type, 'typeLimits');
-      validateInteger(`typeLimits.${type}`, max, 0, LIMITS.batchMax);
-    }
+    const { workerId, types, limit, now, leaseMs, typeLimits } = normalizeClaimParams(params);
     if (limit === 0 || types.length === 0) return ([]);
     return (
       this.write((tally) => {
-        // Room left per limited type, counted across every process from the trigger-kept counters.
-        const room = new Map<string, number>();
+        // Room left per limited type, counted across every process from the store-kept counters.
         const limitedTypes = types.filter((t) => typeLimits[t] !== undefined);
-        if (limitedTypes.length > 0) {
-          const running = new Map(
-            (this.stmts.runningCountsByType.all({ types: JSON.stringify(limitedTypes) }) as { type: string; n: number }[])
-              .map((r) => [r.type, r.n]),
-          );
-          for (const t of limitedTypes) room.set(t, Math.max(0, (typeLimits[t] as number) - (running.get(t) ?? 0)));
-        }
+        const running = limitedTypes.length === 0 ? new Map<string, number>() : new Map(
+          (this.stmts.runningCountsByType.all({ types: JSON.stringify(limitedTypes) }) as { type: string; n: number }[])
+            .map((r) => [r.type, r.n]),
+        );
+        const room = roomByType(types, typeLimits, running);
         const eligible = types.filter((t) => room.get(t) !== 0);
         if (eligible.length === 0) return [];
         // Over-fetch a little: rows dropped below (a second job of one group, a full type) leave room for others.
@@ -489,18 +463,9 @@ export class SqliteJobStore implements JobStore {
         if (eligible.length > 1) {
           candidates = candidates.sort((a, b) => b.priority - a.priority || a.run_at - b.run_at || a.id - b.id).slice(0, scan);
         }
-        const groups = new Set<string>();
         const claimed: Job[] = [];
         const expires = now + leaseMs;
-        for (const c of candidates) {
-          if (claimed.length >= limit) break;
-          if (c.group_key !== null && groups.has(c.group_key)) continue;
-          const left = room.get(c.type);
-          if (left !== undefined) {
-            if (left <= 0) continue;
-            room.set(c.type, left - 1);
-          }
-          if (c.group_key !== null) groups.add(c.group_key);
+        for (const c of pickClaims(candidates, limit, room)) {
           // Inside this IMMEDIATE transaction the candidate is still queued: the update always applies.
           this.stmts.claimMark.run({ id: c.id, workerId, expires, now });
           const row = this.stmts.jobById.get(c.id) as JobRow;
@@ -550,81 +515,21 @@ export class SqliteJobStore implements JobStore {
     const id = validateId(params.id);
     const token = validateInteger('token', params.token, 0, Number.MAX_SAFE_INTEGER);
     const now = validateNow(params.now);
-    const progress = serializeJson('progress', params.progress, 65_536);
+    const progress = serializeJson('progress', params.progress, PROGRESS_MAX_BYTES);
     return (this.write(() => this.stmts.progressSet.get({ id, token, progress, now }) !== undefined));
   }
 
   async jobFinish(params: { outcomes: JobOutcome[]; now: number }): Promise<JobFinishResult[]> {
     const now = validateNow(params.now);
-    if (!Array.isArray(params.outcomes)) throw new ValidationError('outcomes', 'must be an array of job outcomes');
-    const outcomes = params.outcomes.map((o, i) => this.normalizeOutcome(o, i));
+    const outcomes = normalizeOutcomes(params.outcomes, this.maxDataBytes);
     if (outcomes.length === 0) return ([]);
     return (this.write((tally) => outcomes.map((o) => this.applyOutcome(o, now, tally))));
   }
 
-  private normalizeOutcome(o: JobOutcome, i: number): NormalizedOutcome {
-    const field = `outcomes[${i}]`;
-    if (typeof o !== 'object' || (o as unknown) === null) throw new ValidationError(field, 'must be an outcome object');
-    const id = validateId(o.id, `${field}.id`);
-    const token = validateInteger(`${field}.token`, o.token, 0, Number.MAX_SAFE_INTEGER);
-    switch (o.kind) {
-      case 'completed':
-        return {
-          kind: o.kind, id, token, result: serializeJson(`${field}.result`, o.result, this.maxDataBytes),
-          progress: o.progress === undefined ? null : serializeJson(`${field}.progress`, o.progress, 65_536),
-        };
-      case 'failed':
-        return {
-          kind: o.kind, id, token,
-          error: validateErrorText(o.error, `${field}.error`),
-          retryAt: o.retryAt === undefined || o.retryAt === null ? null : validateTime(`${field}.retryAt`, o.retryAt),
-        };
-      case 'snoozed':
-        return {
-          kind: o.kind, id, token,
-          runAt: validateTime(`${field}.runAt`, o.runAt),
-          error: o.error === undefined ? null : validateErrorText(o.error, `${field}.error`),
-        };
-      case 'cancelled':
-        return { kind: o.kind, id, token, error: o.error === undefined ? 'cancelled' : validateErrorText(o.error, `${field}.error`) };
-      case 'released':
-        return { kind: o.kind, id, token };
-      default:
-        throw new ValidationError(`${field}.kind`, `must be one of completed, failed, snoozed, cancelled, released (got ${JSON.stringify((o as { kind: unknown }).kind)})`);
-    }
-  }
-
   private applyOutcome(o: NormalizedOutcome, now: number, tally: Tally): JobFinishResult {
     const lease = this.stmts.leaseRow.get(o.id) as LeaseRow | undefined;
-    if (lease?.status !== JOB_STATES.running || lease.lease_token !== o.token) {
-      return { id: o.id, applied: false, status: null };
-    }
-    const cancelAsked = lease.cancel_requested_at !== null;
-    let next: Settlement;
-    switch (o.kind) {
-      case 'completed':
-        next = { status: JOB_STATES.completed, result: o.result, error: null, outcome: ATTEMPT_OUTCOMES.completed, progress: o.progress };
-        break;
-      case 'failed':
-        if (cancelAsked) next = { status: JOB_STATES.cancelled, result: null, error: o.error, outcome: ATTEMPT_OUTCOMES.cancelled };
-        else if (o.retryAt !== null && lease.attempts < lease.max_attempts) {
-          next = { status: JOB_STATES.queued, runAt: o.retryAt, refund: 0, error: o.error, outcome: ATTEMPT_OUTCOMES.retrying };
-        } else next = { status: JOB_STATES.failed, result: null, error: o.error, outcome: ATTEMPT_OUTCOMES.failed };
-        break;
-      case 'snoozed':
-        next = cancelAsked
-          ? { status: JOB_STATES.cancelled, result: null, error: 'cancelled', outcome: ATTEMPT_OUTCOMES.cancelled }
-          : { status: JOB_STATES.queued, runAt: o.runAt, refund: 1, error: o.error, outcome: ATTEMPT_OUTCOMES.snoozed };
-        break;
-      case 'cancelled':
-        next = { status: JOB_STATES.cancelled, result: null, error: o.error, outcome: ATTEMPT_OUTCOMES.cancelled };
-        break;
-      case 'released':
-        next = cancelAsked
-          ? { status: JOB_STATES.cancelled, result: null, error: 'cancelled', outcome: ATTEMPT_OUTCOMES.cancelled }
-          : { status: JOB_STATES.queued, runAt: lease.run_at, refund: 1, error: null, outcome: ATTEMPT_OUTCOMES.released };
-        break;
-    }
+    if (!holdsLease(lease, o.token)) return { id: o.id, applied: false, status: null };
+    const next = settleOutcome(o, lease);
     this.settle(o.id, o.token, lease, next, now, tally);
     return { id: o.id, applied: true, status: next.status };
   }
@@ -637,45 +542,28 @@ export class SqliteJobStore implements JobStore {
       this.stmts.finishFinal.run({ id, token, status: next.status, result: next.result, error: next.error, progress: next.progress ?? null, now });
     }
     tally.finish(lease.type, next.status, lease.run_at, lease.started_at, now);
-    const attemptError = next.outcome === ATTEMPT_OUTCOMES.completed || next.outcome === ATTEMPT_OUTCOMES.released ? null : next.error;
     this.stmts.attemptRecord.run({
       jobId: id, token, attempt: lease.attempts, workerId: lease.lease_owner ?? '?', startedAt: lease.started_at ?? now,
-      now, outcome: next.outcome, error: attemptError,
+      now, outcome: next.outcome, error: attemptError(next),
     });
   }
 
   async jobCancel(params: JobCancelParams): Promise<JobCancelResult> {
-    const now = validateNow(params.now);
-    const reason = params.reason === undefined ? 'cancelled' : validateErrorText(params.reason, 'reason');
-    let ids: number[] | null = null;
-    if (params.ids !== undefined) {
-      if (!Array.isArray(params.ids)) throw new ValidationError('ids', 'must be an array of job ids');
-      if (params.ids.length > LIMITS.batchMax) throw new ValidationError('ids', `must hold at most ${LIMITS.batchMax} ids; split the request`);
-      ids = params.ids.map((id, i) => validateId(id, `ids[${i}]`));
-    }
+    const { now, reason, ids, filter } = normalizeCancelParams(params);
     let filterSql: string | null = null;
     const filterArgs: unknown[] = [];
-    if (params.filter !== undefined) {
-      const filter = params.filter as unknown;
-      if (typeof filter !== 'object' || filter === null) throw new ValidationError('filter', 'must be an object with type and/or status');
-      const { type, status } = params.filter;
-      if (type === undefined && status === undefined) {
-        throw new ValidationError('filter', 'must name at least a type or a status; to cancel everything pass every state explicitly');
-      }
+    if (filter !== null) {
       const parts: string[] = [];
-      if (type !== undefined) {
-        const types = validateTypeList(type, 'filter.type');
-        parts.push(`AND type IN (${types.map(() => '?').join(', ')})`);
-        filterArgs.push(...types);
+      if (filter.types !== null) {
+        parts.push(`AND type IN (${filter.types.map(() => '?').join(', ')})`);
+        filterArgs.push(...filter.types);
       }
-      if (status !== undefined) {
-        const statuses = validateStatusList(status, 'filter.status');
-        parts.push(`AND status IN (${statuses.map(() => '?').join(', ')})`);
-        filterArgs.push(...statuses);
+      if (filter.statuses !== null) {
+        parts.push(`AND status IN (${filter.statuses.map(() => '?').join(', ')})`);
+        filterArgs.push(...filter.statuses);
       }
       filterSql = SQL.activeIdsByFilter(parts.join(' '));
     }
-    if (ids === null && filterSql === null) throw new ValidationError('ids', 'give ids or a filter of jobs to cancel');
     return (
       this.write((tally) => {
         const all = new Set<number>(ids ?? []);
@@ -703,18 +591,8 @@ export class SqliteJobStore implements JobStore {
         }[];
         for (const c of candidates) {
           const lease = this.stmts.leaseRow.get(c.id) as LeaseRow;
-          const error = `orphaned: worker ${c.lease_owner ?? '?'} stopped renewing its lease (crashed, killed or stalled)`;
-          let next: Settlement;
-          if (lease.cancel_requested_at !== null) {
-            next = { status: JOB_STATES.cancelled, result: null, error: 'cancelled', outcome: ATTEMPT_OUTCOMES.cancelled };
-            result.cancelled.push(c.id);
-          } else if (c.orphan === ORPHAN_POLICIES.retry && lease.attempts < lease.max_attempts) {
-            next = { status: JOB_STATES.queued, runAt: now, refund: 0, error, outcome: ATTEMPT_OUTCOMES.orphaned };
-            result.retried.push(c.id);
-          } else {
-            next = { status: JOB_STATES.failed, result: null, error, outcome: ATTEMPT_OUTCOMES.orphaned };
-            result.failed.push(c.id);
-          }
+          const next = settleOrphan(lease, c.orphan, now);
+          (next.status === JOB_STATES.queued ? result.retried : next.status === JOB_STATES.cancelled ? result.cancelled : result.failed).push(c.id);
           this.settle(c.id, c.lease_token, lease, next, now, tally);
         }
         return result;
@@ -822,19 +700,7 @@ export class SqliteJobStore implements JobStore {
   }
 
   async jobCleanup(params: JobCleanupParams): Promise<JobCleanupResult> {
-    const now = validateNow(params.now);
-    const batchSize = params.batchSize === undefined ? 1_000 : validateInteger('batchSize', params.batchSize, 1, LIMITS.batchMax);
-    const olderThan = params.olderThan as unknown;
-    if (typeof olderThan !== 'object' || olderThan === null) {
-      throw new ValidationError('olderThan', 'must be an object of retention ages in ms per finished state, e.g. { completed: 604800000 }');
-    }
-    const plan: [string, number][] = [];
-    for (const [state, age] of Object.entries(olderThan)) {
-      if (!(FINISHED_STATES as readonly string[]).includes(state)) {
-        throw new ValidationError(`olderThan.${state}`, `is not a finished state; use ${FINISHED_STATES.join(', ')}`);
-      }
-      plan.push([state, now - validateInteger(`olderThan.${state}`, age, 0, LIMITS.epochMs)]);
-    }
+    const { now, batchSize, plan } = normalizeCleanupParams(params);
     const result: JobCleanupResult = { deleted: 0, batches: 0, maxBatchMs: 0 };
     for (const [state, before] of plan) {
       const stmt = this.cleanupStmts.get(state) as Statement;
@@ -843,7 +709,7 @@ export class SqliteJobStore implements JobStore {
         const n = this.write((tally) => {
           const batch = stmt.all({ before, limit: batchSize }) as { id: number; type: string }[];
           if (batch.length > 0) this.stmts.deleteByIds.run(JSON.stringify(batch.map((r) => r.id)));
-          for (const r of batch) tally.move(r.type, state as JobState, null);
+          for (const r of batch) tally.move(r.type, state, null);
           return batch.length;
         });
         result.maxBatchMs = Math.max(result.maxBatchMs, performance.now() - t0);
@@ -963,23 +829,6 @@ export class SqliteJobStore implements JobStore {
   }
 }
 
-interface LeaseRow {
-  status: JobState;
-  type: string;
-  run_at: number;
-  started_at: number | null;
-  attempts: number;
-  max_attempts: number;
-  lease_token: number;
-  lease_owner: string | null;
-  cancel_requested_at: number | null;
-}
-
-/** How a running job's attempt ends: back in the queue, or in a final state. */
-type Settlement =
-  | { status: 'queued'; runAt: number; refund: 0 | 1; error: string | null; outcome: AttemptOutcome }
-  | { status: 'completed' | 'failed' | 'cancelled'; result: string | null; error: string | null; outcome: AttemptOutcome; progress?: string | null };
-
 /** State changes collected during one transaction, written to the counters before it commits. */
 class Tally {
   readonly counts = new Map<string, { type: string; status: string; n: number }>();
@@ -1015,22 +864,6 @@ class Tally {
     b.waitMs += Math.max(0, started - runAt);
     b.runMs += Math.max(0, now - started);
   }
-}
-
-type NormalizedOutcome =
-  | { kind: 'completed'; id: number; token: number; result: string; progress: string | null }
-  | { kind: 'failed'; id: number; token: number; error: string; retryAt: number | null }
-  | { kind: 'snoozed'; id: number; token: number; runAt: number; error: string | null }
-  | { kind: 'cancelled'; id: number; token: number; error: string }
-  | { kind: 'released'; id: number; token: number };
-
-function validateLeases(value: unknown): LeaseRef[] {
-  if (!Array.isArray(value)) throw new ValidationError('leases', 'must be an array of { id, token }');
-  return value.map((l: unknown, i) => {
-    if (typeof l !== 'object' || l === null) throw new ValidationError(`leases[${i}]`, 'must be { id, token }');
-    const ref = l as LeaseRef;
-    return { id: validateId(ref.id, `leases[${i}].id`), token: validateInteger(`leases[${i}].token`, ref.token, 0, Number.MAX_SAFE_INTEGER) };
-  });
 }
 
 interface ScheduleRow {
