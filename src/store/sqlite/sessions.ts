@@ -4,16 +4,17 @@
  * The SQLite SessionStore: sessions and their event logs, on the job store's connection.
  */
 import type { Statement } from 'better-sqlite3';
-import type { NewSession, Session, SessionEvent, SessionListResult, SessionPatch, SessionSettings, SessionState, SessionStore } from '../session-contract.js';
-import { PERMISSION_MODES, SESSION_STATE_LIST } from '../session-contract.js';
-import { NotFoundError, ValidationError } from '../errors.js';
+import type { NewSession, Session, SessionEvent, SessionListResult, SessionPatch, SessionStore } from '../session-contract.js';
+import { NotFoundError } from '../errors.js';
+import { LIMITS, validateId, validateNow, validateText } from '../validation.js';
 import {
-  LIMITS, decodeCursor, describe, encodeCursor, serializeJson, validateId, validateInteger, validateLimit, validateNow,
-  validateOptionalText, validateText,
-} from '../validation.js';
+  PATCH_COLUMNS, normalizeBatches, normalizeEventList, normalizeEventTail, normalizeEvents, normalizeLastPrompts, normalizeNewSession,
+  normalizeSessionList, normalizeSessionPatch, rowToEvent, rowToSession, sessionPage, type EventRow, type NormalizedBatch, type SessionRow,
+} from '../session-params.js';
 import type { SqliteDatabase } from './database.js';
 import { translateSqliteError } from './database.js';
 
+export { validateSessionSettings } from '../session-params.js';
 const SESSION_SQL = {
   insert: `
 -- Create a session. Params: @title @projectPath @provider @settings @now. Returns: changes and lastInsertRowid.
@@ -62,75 +63,6 @@ SELECT * FROM events INDEXED BY events_session_seq WHERE session_id = @sessionId
 SELECT max(id) AS id FROM events`,
 } as const;
 
-type EventRow = { id: number; session_id: number; seq: number; type: string; payload: string; created_at: number };
-
-function rowToEvent(r: EventRow): SessionEvent {
-  return { id: r.id, sessionId: r.session_id, seq: r.seq, type: r.type, payload: JSON.parse(r.payload) as unknown, createdAt: r.created_at };
-}
-
-const PATCH_COLUMNS: Record<keyof SessionPatch, string> = {
-  title: 'title', status: 'status', agentSessionId: 'agent_session_id', agentCwd: 'agent_cwd', costUsd: 'cost_usd',
-  inputTokens: 'input_tokens', outputTokens: 'output_tokens', preview: 'preview', error: 'error', archived: 'archived',
-};
-
-interface SessionRow {
-  id: number; title: string; project_path: string; provider: string; status: SessionState; agent_session_id: string | null;
-  agent_cwd: string | null; settings: string; cost_usd: number; input_tokens: number; output_tokens: number; last_seq: number;
-  preview: string | null; error: string | null; archived: number; created_at: number; updated_at: number; last_activity_at: number;
-}
-
-interface NormalizedEvent {
-  type: string;
-  payload: unknown;
-  /** The payload's JSON text, as stored. */
-  json: string;
-}
-
-function rowToSession(r: SessionRow): Session {
-  return {
-    id: r.id, title: r.title, projectPath: r.project_path, provider: r.provider, status: r.status, agentSessionId: r.agent_session_id,
-    agentCwd: r.agent_cwd, settings: JSON.parse(r.settings) as SessionSettings, costUsd: r.cost_usd, inputTokens: r.input_tokens,
-    outputTokens: r.output_tokens, lastSeq: r.last_seq, preview: r.preview, error: r.error, archived: r.archived === 1,
-    createdAt: r.created_at, updatedAt: r.updated_at, lastActivityAt: r.last_activity_at,
-  };
-}
-
-const bad = (field: string, expected: string, value: unknown): never => {
-  throw new ValidationError(field, `must be ${expected} (got ${describe(value)})`);
-};
-
-/** Validate session settings; unknown keys are refused so that typos do not pass silently. */
-export function validateSessionSettings(value: unknown, field = 'settings'): SessionSettings {
-  if (value === undefined) return {};
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return bad(field, 'an object', value);
-  const s = value as Record<string, unknown>;
-  const out: SessionSettings = {};
-  for (const key of Object.keys(s)) {
-    const v = s[key];
-    if (v === undefined) continue;
-    switch (key) {
-      case 'model': out.model = validateText(`${field}.model`, v, 200); break;
-      case 'transcript': out.transcript = validateText(`${field}.transcript`, v, 200); break;
-      case 'permissionMode':
-        if (!(PERMISSION_MODES as readonly unknown[]).includes(v)) bad(`${field}.permissionMode`, `one of ${PERMISSION_MODES.join(', ')}`, v);
-        out.permissionMode = v as SessionSettings['permissionMode'];
-        break;
-      case 'maxTurns': out.maxTurns = validateInteger(`${field}.maxTurns`, v, 1, 10_000); break;
-      case 'maxBudgetUsd':
-        if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > 100_000) bad(`${field}.maxBudgetUsd`, 'a number of dollars above 0', v);
-        out.maxBudgetUsd = v as number;
-        break;
-      case 'messagesPerSecond':
-        if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > 100_000) bad(`${field}.messagesPerSecond`, 'a positive number', v);
-        out.messagesPerSecond = v as number;
-        break;
-      default:
-        throw new ValidationError(`${field}.${key}`, 'is not a setting; use model, permissionMode, maxTurns, maxBudgetUsd, transcript or messagesPerSecond');
-    }
-  }
-  return out;
-}
-
 export class SqliteSessionStore implements SessionStore {
   private readonly stmts: Record<keyof typeof SESSION_SQL, Statement>;
   private readonly updates = new Map<string, Statement>();
@@ -153,15 +85,9 @@ export class SqliteSessionStore implements SessionStore {
 
   async sessionCreate(params: { session: NewSession; now: number }): Promise<Session> {
     const now = validateNow(params.now);
-    const input = params.session as unknown;
-    if (typeof input !== 'object' || input === null) bad('session', 'an object with at least projectPath', input);
-    const s = input as NewSession;
-    const projectPath = validateText('projectPath', s.projectPath, 4_096);
-    const provider = s.provider === undefined ? 'claude' : validateText('provider', s.provider, 64);
-    const title = s.title === undefined ? projectPath.split(/[\\/]/).filter(Boolean).at(-1) ?? projectPath : validateText('title', s.title, 500);
-    const settings = serializeJson('settings', validateSessionSettings(s.settings), 16_384);
+    const session = normalizeNewSession(params.session);
     return this.run(() => {
-      const info = this.stmts.insert.run({ title, projectPath, provider, settings, now });
+      const info = this.stmts.insert.run({ ...session, now });
       return rowToSession(this.stmts.byId.get(Number(info.lastInsertRowid)) as SessionRow);
     }, true);
   }
@@ -173,46 +99,16 @@ export class SqliteSessionStore implements SessionStore {
   }
 
   async sessionList(params: { archived?: boolean; limit?: number; cursor?: string | null } = {}): Promise<SessionListResult> {
-    if (params.archived !== undefined && typeof params.archived !== 'boolean') bad('archived', 'true or false', params.archived);
-    const limit = params.limit === undefined ? LIMITS.listLimitDefault : validateLimit(params.limit);
-    const [afterActivity, afterId] = params.cursor === undefined || params.cursor === null ? [Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER] : decodeCursor(params.cursor);
-    const rows = this.run(() => this.stmts.page.all({ archived: params.archived === true ? 1 : 0, afterActivity, afterId, limit: limit + 1 }) as SessionRow[]);
-    const page = rows.slice(0, limit).map(rowToSession);
-    const last = page.at(-1);
-    return { sessions: page, nextCursor: rows.length > limit && last !== undefined ? encodeCursor(last.lastActivityAt, last.id) : null };
+    const { archived, limit, afterActivity, afterId } = normalizeSessionList(params);
+    const rows = this.run(() => this.stmts.page.all({ archived: archived ? 1 : 0, afterActivity, afterId, limit: limit + 1 }) as SessionRow[]);
+    return sessionPage(rows, limit);
   }
 
   async sessionUpdate(params: { id: number; patch: SessionPatch; now: number }): Promise<Session> {
     const id = validateId(params.id);
     const now = validateNow(params.now);
-    const patch = params.patch as unknown;
-    if (typeof patch !== 'object' || patch === null) bad('patch', 'an object', patch);
-    const values: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(patch as Record<string, unknown>)) {
-      if (value === undefined) continue;
-      switch (key as keyof SessionPatch) {
-        case 'status':
-          if (!(SESSION_STATE_LIST as readonly unknown[]).includes(value)) bad('status', `one of ${SESSION_STATE_LIST.join(', ')}`, value);
-          values.status = value;
-          break;
-        case 'title': values.title = validateText('title', value, 500); break;
-        case 'agentSessionId': values.agentSessionId = validateOptionalText('agentSessionId', value, 200); break;
-        case 'agentCwd': values.agentCwd = validateOptionalText('agentCwd', value, 4_096); break;
-        case 'preview': values.preview = value === null ? null : typeof value === 'string' ? value.slice(0, 500) : bad('preview', 'null or a string', value); break;
-        case 'error': values.error = value === null ? null : typeof value === 'string' ? value.slice(0, 8_192) : bad('error', 'null or a string', value); break;
-        case 'costUsd':
-          if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) bad('costUsd', 'a number of dollars >= 0', value);
-          values.costUsd = value;
-          break;
-        case 'inputTokens': case 'outputTokens': values[key] = validateInteger(key, value, 0, Number.MAX_SAFE_INTEGER); break;
-        case 'archived':
-          if (typeof value !== 'boolean') bad('archived', 'true or false', value);
-          values.archived = value ? 1 : 0;
-          break;
-        default:
-          throw new ValidationError(`patch.${key}`, 'cannot be changed; see SessionPatch for what can');
-      }
-    }
+    const values: Record<string, unknown> = normalizeSessionPatch(params.patch);
+    if (values.archived !== undefined) values.archived = values.archived === true ? 1 : 0;
     const keys = Object.keys(values).sort() as (keyof SessionPatch)[];
     const sql = `UPDATE sessions SET ${keys.map((k) => `${PATCH_COLUMNS[k]} = @${k}`).concat('updated_at = @now').join(', ')} WHERE id = @id`;
     let stmt = this.updates.get(sql);
@@ -233,8 +129,7 @@ export class SqliteSessionStore implements SessionStore {
   }
 
   async eventLastPrompts(params: { sessionId: number; limit?: number }): Promise<SessionEvent[]> {
-    const sessionId = validateId(params.sessionId, 'sessionId');
-    const limit = params.limit === undefined ? 10 : validateLimit(params.limit, 'limit', 1_000);
+    const { sessionId, limit } = normalizeLastPrompts(params);
     return this.run(() => (this.stmts.lastPrompts.all({ sessionId, limit }) as EventRow[]).map(rowToEvent));
   }
 
@@ -244,20 +139,8 @@ export class SqliteSessionStore implements SessionStore {
     return (this.stmts.lastSeq.get(id) as { last_seq: number }).last_seq;
   }
 
-  /** Validate events; field names are prefixed with `at` (e.g. `batches[2].`). */
-  private normalizeEvents(events: unknown, at: string): NormalizedEvent[] {
-    if (!Array.isArray(events) || events.length === 0 || events.length > LIMITS.batchMax) {
-      bad(`${at}events`, `an array of 1 to ${LIMITS.batchMax} events`, events);
-    }
-    return (events as { type?: unknown; payload?: unknown }[]).map((e, i) => ({
-      type: validateText(`${at}events[${i}].type`, (e as { type?: unknown } | null)?.type, 100),
-      payload: e.payload,
-      json: serializeJson(`${at}events[${i}].payload`, e.payload, this.maxDataBytes),
-    }));
-  }
-
   /** Write validated batches in one transaction; sessions that do not exist are reported, not written. */
-  private appendBatches(batches: { sessionId: number; preview: string | null; events: NormalizedEvent[] }[], now: number): { written: SessionEvent[][]; missing: number[] } {
+  private appendBatches(batches: NormalizedBatch[], now: number): { written: SessionEvent[][]; missing: number[] } {
     return this.run(() => {
       const written: SessionEvent[][] = [];
       const missing: number[] = [];
@@ -283,7 +166,7 @@ export class SqliteSessionStore implements SessionStore {
   async eventAppend(params: { sessionId: number; events: { type: string; payload: unknown }[]; now: number }): Promise<SessionEvent[]> {
     const sessionId = validateId(params.sessionId, 'sessionId');
     const now = validateNow(params.now);
-    const events = this.normalizeEvents(params.events, '');
+    const events = normalizeEvents(params.events, '', this.maxDataBytes);
     const { written, missing } = this.appendBatches([{ sessionId, preview: null, events }], now);
     if (missing.length > 0) throw new NotFoundError('session', sessionId);
     return written[0] as SessionEvent[];
@@ -291,27 +174,17 @@ export class SqliteSessionStore implements SessionStore {
 
   async eventAppendMany(params: { batches: { sessionId: number; events: { type: string; payload: unknown }[]; preview?: string }[]; now: number }): Promise<{ written: SessionEvent[][]; missing: number[] }> {
     const now = validateNow(params.now);
-    if (!Array.isArray(params.batches)) bad('batches', 'an array of { sessionId, events }', params.batches);
-    const batches = params.batches.map((b, i) => ({
-      sessionId: validateId(b.sessionId, `batches[${i}].sessionId`),
-      preview: b.preview === undefined ? null : validateText(`batches[${i}].preview`, b.preview, 100_000).slice(0, 500),
-      events: this.normalizeEvents(b.events, `batches[${i}].`),
-    }));
-    return this.appendBatches(batches, now);
+    return this.appendBatches(normalizeBatches(params.batches, this.maxDataBytes), now);
   }
 
   async eventList(params: { sessionId: number; afterSeq?: number; limit?: number }): Promise<SessionEvent[]> {
-    const sessionId = validateId(params.sessionId, 'sessionId');
-    const afterSeq = params.afterSeq === undefined ? 0 : validateInteger('afterSeq', params.afterSeq, 0, Number.MAX_SAFE_INTEGER);
-    const limit = params.limit === undefined ? 500 : validateLimit(params.limit, 'limit', 5_000);
-    return this.run(() => (this.stmts.eventsAfter.all({ sessionId, afterSeq, limit }) as EventRow[]).map(rowToEvent));
+    const args = normalizeEventList(params);
+    return this.run(() => (this.stmts.eventsAfter.all(args) as EventRow[]).map(rowToEvent));
   }
 
   async eventTail(params: { afterId: number; sessionId?: number; limit?: number }): Promise<SessionEvent[]> {
-    const afterId = validateInteger('afterId', params.afterId, 0, Number.MAX_SAFE_INTEGER);
-    const limit = params.limit === undefined ? 500 : validateLimit(params.limit, 'limit', 5_000);
-    if (params.sessionId === undefined) return this.run(() => (this.stmts.tailAll.all({ afterId, limit }) as EventRow[]).map(rowToEvent));
-    const sessionId = validateId(params.sessionId, 'sessionId');
+    const { afterId, sessionId, limit } = normalizeEventTail(params);
+    if (sessionId === null) return this.run(() => (this.stmts.tailAll.all({ afterId, limit }) as EventRow[]).map(rowToEvent));
     return this.run(() => (this.stmts.tailOne.all({ sessionId, afterId, limit }) as EventRow[]).map(rowToEvent));
   }
 

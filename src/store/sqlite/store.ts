@@ -33,10 +33,9 @@ import type {
   ScheduleFireResult,
   StoreMaintenance,
   ScheduleInput,
-  TypeStats,
 } from '../contract.js';
 import { AgentqError, NotFoundError, StateConflictError } from '../errors.js';
-import { ATTEMPT_OUTCOMES, FINISHED_STATES, JOB_STATES, JOB_STATE_LIST, type AttemptOutcome, type JobState, type OrphanPolicy } from '../states.js';
+import { ATTEMPT_OUTCOMES, FINISHED_STATES, JOB_STATES, type JobState, type OrphanPolicy } from '../states.js';
 import {
   LIMITS,
   encodeCursor,
@@ -57,82 +56,16 @@ import {
 } from '../validation.js';
 import {
   PROGRESS_MAX_BYTES, attemptError, holdsLease, normalizeCancelParams, normalizeClaimParams, normalizeCleanupParams,
-  normalizeListParams, normalizeOutcomes, pickClaims, roomByType, settleOrphan, settleOutcome, validateJobBatch, validateLeases,
-  type LeaseRow, type NormalizedOutcome, type Settlement,
+  buildJobStats, countsToStats, normalizeListParams, normalizeOutcomes, pickClaims, roomByType, settleOrphan, settleOutcome, validateJobBatch, validateLeases,
+  type CountRow, type LeaseRow, type NormalizedOutcome, type Settlement, type ThroughputBucket,
 } from '../params.js';
+import { rowToJob, rowToSchedule, type AttemptRow, type JobRow, type ScheduleRow } from '../rows.js';
 import { openDatabase, translateSqliteError, type OpenDatabaseOptions, type SqliteDatabase } from './database.js';
 import { Checkpointer } from './checkpointer.js';
 import { sqliteBackup, sqliteVacuum } from './maintenance.js';
 import { SqliteSessionStore } from './sessions.js';
 import { dirname, join } from 'node:path';
 import { SCHEDULE_SQL, SQL } from './jobs.sql.js';
-
-interface JobRow {
-  id: number;
-  type: string;
-  data: string;
-  status: JobState;
-  priority: number;
-  run_at: number;
-  attempts: number;
-  max_attempts: number;
-  lease_owner: string | null;
-  lease_token: number;
-  lease_expires_at: number | null;
-  progress: string | null;
-  result: string | null;
-  error: string | null;
-  unique_key: string | null;
-  group_key: string | null;
-  timeout_ms: number | null;
-  orphan: OrphanPolicy;
-  cancel_requested_at: number | null;
-  created_at: number;
-  updated_at: number;
-  started_at: number | null;
-  finished_at: number | null;
-}
-
-interface AttemptRow {
-  job_id: number;
-  lease_token: number;
-  attempt: number;
-  worker_id: string;
-  started_at: number;
-  finished_at: number | null;
-  outcome: AttemptOutcome;
-  error: string | null;
-}
-
-const parse = (text: string | null): unknown => (text === null ? null : JSON.parse(text));
-
-export function rowToJob(row: JobRow): Job {
-  return {
-    id: row.id,
-    type: row.type,
-    data: parse(row.data),
-    status: row.status,
-    priority: row.priority,
-    runAt: row.run_at,
-    attempts: row.attempts,
-    maxAttempts: row.max_attempts,
-    leaseOwner: row.lease_owner,
-    leaseToken: row.lease_token,
-    leaseExpiresAt: row.lease_expires_at,
-    progress: parse(row.progress),
-    result: parse(row.result),
-    error: row.error,
-    uniqueKey: row.unique_key,
-    groupKey: row.group_key,
-    timeoutMs: row.timeout_ms,
-    orphan: row.orphan,
-    cancelRequestedAt: row.cancel_requested_at,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    startedAt: row.started_at,
-    finishedAt: row.finished_at,
-  };
-}
 
 const SORT_COLUMNS = { id: 'id', createdAt: 'created_at', runAt: 'run_at', priority: 'priority', updatedAt: 'updated_at' } as const;
 /** A filtered total is counted up to this many rows; beyond it the total is a lower bound. */
@@ -639,64 +572,15 @@ export class SqliteJobStore implements JobStore {
 
   async jobStats(params: { now: number }): Promise<JobStats> {
     const now = validateNow(params.now);
-    return (
-      this.read(() => {
-        const byStatus = Object.fromEntries(JOB_STATE_LIST.map((s) => [s, 0])) as Record<JobState, number>;
-        const byTypeMap = new Map<string, TypeStats>();
-        for (const r of this.stmts.countsAll.all() as { type: string; status: JobState; n: number }[]) {
-          byStatus[r.status] += r.n;
-          let t = byTypeMap.get(r.type);
-          if (t === undefined) {
-            t = { type: r.type, queued: 0, running: 0, completed: 0, failed: 0, cancelled: 0 };
-            byTypeMap.set(r.type, t);
-          }
-          t[r.status] += r.n;
-        }
-        let scheduled = 0;
-        for (const t of byTypeMap.values()) {
-          if (t.queued > 0) scheduled += (this.stmts.scheduledCount.get({ type: t.type, now }) as { n: number }).n;
-        }
-        const nowMinute = Math.floor(now / MINUTE);
-        const buckets = this.stmts.throughputSince.all(nowMinute - 59) as {
-          minute: number; completed: number; failed: number; wait_ms_sum: number; run_ms_sum: number;
-        }[];
-        const byMinute = new Map(buckets.map((b) => [b.minute, b]));
-        const throughput = Array.from({ length: 60 }, (_, i) => {
-          const minute = nowMinute - 59 + i;
-          const b = byMinute.get(minute);
-          return { minute: minute * MINUTE, completed: b?.completed ?? 0, failed: b?.failed ?? 0 };
-        });
-        // The last 60 s: this minute so far plus the unelapsed share of the previous minute.
-        const share = 1 - (now % MINUTE) / MINUTE;
-        const cur = throughput[59] as { completed: number; failed: number };
-        const prev = throughput[58] as { completed: number; failed: number };
-        const lastMinute = {
-          completed: cur.completed + Math.round(prev.completed * share),
-          failed: cur.failed + Math.round(prev.failed * share),
-        };
-        let done = 0;
-        let wait = 0;
-        let run = 0;
-        const lastHour = { completed: 0, failed: 0 };
-        for (const b of buckets) {
-          lastHour.completed += b.completed;
-          lastHour.failed += b.failed;
-          done += b.completed + b.failed;
-          wait += b.wait_ms_sum;
-          run += b.run_ms_sum;
-        }
-        return {
-          byStatus,
-          byType: [...byTypeMap.values()],
-          due: byStatus.queued - scheduled,
-          lastMinute,
-          lastHour,
-          meanWaitMs: done === 0 ? null : wait / done,
-          meanRunMs: done === 0 ? null : run / done,
-          throughput,
-        };
-      })
-    );
+    return this.read(() => {
+      const { byStatus, byType } = countsToStats(this.stmts.countsAll.all() as CountRow[]);
+      let scheduled = 0;
+      for (const t of byType) {
+        if (t.queued > 0) scheduled += (this.stmts.scheduledCount.get({ type: t.type, now }) as { n: number }).n;
+      }
+      const buckets = this.stmts.throughputSince.all(Math.floor(now / MINUTE) - 59) as ThroughputBucket[];
+      return buildJobStats({ byStatus, byType, scheduled, buckets, now });
+    });
   }
 
   async jobCleanup(params: JobCleanupParams): Promise<JobCleanupResult> {
@@ -864,30 +748,6 @@ class Tally {
     b.waitMs += Math.max(0, started - runAt);
     b.runMs += Math.max(0, now - started);
   }
-}
-
-interface ScheduleRow {
-  name: string;
-  type: string;
-  data: string;
-  cron: string | null;
-  every_ms: number | null;
-  timezone: 'utc' | 'local';
-  priority: number;
-  enabled: number;
-  next_run_at: number | null;
-  last_run_at: number | null;
-  last_job_id: number | null;
-  created_at: number;
-  updated_at: number;
-}
-
-function rowToSchedule(r: ScheduleRow): Schedule {
-  return {
-    name: r.name, type: r.type, data: JSON.parse(r.data) as unknown, cron: r.cron, everyMs: r.every_ms, timezone: r.timezone,
-    priority: r.priority, enabled: r.enabled === 1, nextRunAt: r.next_run_at, lastRunAt: r.last_run_at, lastJobId: r.last_job_id,
-    createdAt: r.created_at, updatedAt: r.updated_at,
-  };
 }
 
 /** The Job a fresh insert produced, built without reading the row back. */

@@ -1,0 +1,188 @@
+/**
+ * What every SessionStore backend shares: validation of sessions, patches and events (one set of
+ * messages), and the conversion of rows to records.
+ */
+import type { NewSession, Session, SessionEvent, SessionListResult, SessionPatch, SessionSettings, SessionState } from './session-contract.js';
+import { PERMISSION_MODES, SESSION_STATE_LIST } from './session-contract.js';
+import { ValidationError } from './errors.js';
+import {
+  LIMITS, decodeCursor, describe, encodeCursor, serializeJson, validateId, validateInteger, validateLimit,
+  validateOptionalText, validateText,
+} from './validation.js';
+
+export type EventRow = { id: number; session_id: number; seq: number; type: string; payload: string; created_at: number };
+
+export function rowToEvent(r: EventRow): SessionEvent {
+  return { id: r.id, sessionId: r.session_id, seq: r.seq, type: r.type, payload: JSON.parse(r.payload) as unknown, createdAt: r.created_at };
+}
+
+export const PATCH_COLUMNS: Record<keyof SessionPatch, string> = {
+  title: 'title', status: 'status', agentSessionId: 'agent_session_id', agentCwd: 'agent_cwd', costUsd: 'cost_usd',
+  inputTokens: 'input_tokens', outputTokens: 'output_tokens', preview: 'preview', error: 'error', archived: 'archived',
+};
+
+export interface SessionRow {
+  id: number; title: string; project_path: string; provider: string; status: SessionState; agent_session_id: string | null;
+  agent_cwd: string | null; settings: string; cost_usd: number; input_tokens: number; output_tokens: number; last_seq: number;
+  preview: string | null; error: string | null; /** 1/0 on SQLite, a boolean on PostgreSQL. */ archived: number | boolean; created_at: number; updated_at: number; last_activity_at: number;
+}
+
+export interface NormalizedEvent {
+  type: string;
+  payload: unknown;
+  /** The payload's JSON text, as stored. */
+  json: string;
+}
+
+export function rowToSession(r: SessionRow): Session {
+  return {
+    id: r.id, title: r.title, projectPath: r.project_path, provider: r.provider, status: r.status, agentSessionId: r.agent_session_id,
+    agentCwd: r.agent_cwd, settings: JSON.parse(r.settings) as SessionSettings, costUsd: r.cost_usd, inputTokens: r.input_tokens,
+    outputTokens: r.output_tokens, lastSeq: r.last_seq, preview: r.preview, error: r.error, archived: r.archived === 1 || r.archived === true,
+    createdAt: r.created_at, updatedAt: r.updated_at, lastActivityAt: r.last_activity_at,
+  };
+}
+
+const bad = (field: string, expected: string, value: unknown): never => {
+  throw new ValidationError(field, `must be ${expected} (got ${describe(value)})`);
+};
+
+/** Validate session settings; unknown keys are refused so that typos do not pass silently. */
+export function validateSessionSettings(value: unknown, field = 'settings'): SessionSettings {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return bad(field, 'an object', value);
+  const s = value as Record<string, unknown>;
+  const out: SessionSettings = {};
+  for (const key of Object.keys(s)) {
+    const v = s[key];
+    if (v === undefined) continue;
+    switch (key) {
+      case 'model': out.model = validateText(`${field}.model`, v, 200); break;
+      case 'transcript': out.transcript = validateText(`${field}.transcript`, v, 200); break;
+      case 'permissionMode':
+        if (!(PERMISSION_MODES as readonly unknown[]).includes(v)) bad(`${field}.permissionMode`, `one of ${PERMISSION_MODES.join(', ')}`, v);
+        out.permissionMode = v as SessionSettings['permissionMode'];
+        break;
+      case 'maxTurns': out.maxTurns = validateInteger(`${field}.maxTurns`, v, 1, 10_000); break;
+      case 'maxBudgetUsd':
+        if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > 100_000) bad(`${field}.maxBudgetUsd`, 'a number of dollars above 0', v);
+        out.maxBudgetUsd = v as number;
+        break;
+      case 'messagesPerSecond':
+        if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > 100_000) bad(`${field}.messagesPerSecond`, 'a positive number', v);
+        out.messagesPerSecond = v as number;
+        break;
+      default:
+        throw new ValidationError(`${field}.${key}`, 'is not a setting; use model, permissionMode, maxTurns, maxBudgetUsd, transcript or messagesPerSecond');
+    }
+  }
+  return out;
+}
+
+/** A session to create, validated; `settings` is its JSON text. */
+export function normalizeNewSession(input: unknown): { title: string; projectPath: string; provider: string; settings: string } {
+  if (typeof input !== 'object' || input === null) bad('session', 'an object with at least projectPath', input);
+  const s = input as NewSession;
+  const projectPath = validateText('projectPath', s.projectPath, 4_096);
+  const provider = s.provider === undefined ? 'claude' : validateText('provider', s.provider, 64);
+  const title = s.title === undefined ? projectPath.split(/[\\/]/).filter(Boolean).at(-1) ?? projectPath : validateText('title', s.title, 500);
+  const settings = serializeJson('settings', validateSessionSettings(s.settings), 16_384);
+  return { title, projectPath, provider, settings };
+}
+
+/** A session patch, validated: the values to set, by patch key (`archived` stays a boolean). */
+export function normalizeSessionPatch(patch: unknown): Partial<Record<keyof SessionPatch, unknown>> {
+  if (typeof patch !== 'object' || patch === null) bad('patch', 'an object', patch);
+  const values: Partial<Record<keyof SessionPatch, unknown>> = {};
+  for (const [key, value] of Object.entries(patch as Record<string, unknown>)) {
+    if (value === undefined) continue;
+    switch (key as keyof SessionPatch) {
+      case 'status':
+        if (!(SESSION_STATE_LIST as readonly unknown[]).includes(value)) bad('status', `one of ${SESSION_STATE_LIST.join(', ')}`, value);
+        values.status = value;
+        break;
+      case 'title': values.title = validateText('title', value, 500); break;
+      case 'agentSessionId': values.agentSessionId = validateOptionalText('agentSessionId', value, 200); break;
+      case 'agentCwd': values.agentCwd = validateOptionalText('agentCwd', value, 4_096); break;
+      case 'preview': values.preview = value === null ? null : typeof value === 'string' ? value.slice(0, 500) : bad('preview', 'null or a string', value); break;
+      case 'error': values.error = value === null ? null : typeof value === 'string' ? value.slice(0, 8_192) : bad('error', 'null or a string', value); break;
+      case 'costUsd':
+        if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) bad('costUsd', 'a number of dollars >= 0', value);
+        values.costUsd = value;
+        break;
+      case 'inputTokens': case 'outputTokens': values[key as 'inputTokens'] = validateInteger(key, value, 0, Number.MAX_SAFE_INTEGER); break;
+      case 'archived':
+        if (typeof value !== 'boolean') bad('archived', 'true or false', value);
+        values.archived = value;
+        break;
+      default:
+        throw new ValidationError(`patch.${key}`, 'cannot be changed; see SessionPatch for what can');
+    }
+  }
+  return values;
+}
+
+/** Validate a session list request: which list, the page size and where the page starts. */
+export function normalizeSessionList(params: { archived?: boolean; limit?: number; cursor?: string | null }): { archived: boolean; limit: number; afterActivity: number; afterId: number } {
+  if (params.archived !== undefined && typeof params.archived !== 'boolean') bad('archived', 'true or false', params.archived);
+  const limit = params.limit === undefined ? LIMITS.listLimitDefault : validateLimit(params.limit);
+  const [afterActivity, afterId] = params.cursor === undefined || params.cursor === null ? [Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER] : decodeCursor(params.cursor);
+  return { archived: params.archived === true, limit, afterActivity, afterId };
+}
+
+/** Page a list fetched with one extra row: the page, and the cursor of the next one. */
+export function sessionPage(rows: SessionRow[], limit: number): SessionListResult {
+  const page = rows.slice(0, limit).map(rowToSession);
+  const last = page.at(-1);
+  return { sessions: page, nextCursor: rows.length > limit && last !== undefined ? encodeCursor(last.lastActivityAt, last.id) : null };
+}
+
+/** Validate events to append; field names are prefixed with `at` (e.g. `batches[2].`). */
+export function normalizeEvents(events: unknown, at: string, maxDataBytes: number): NormalizedEvent[] {
+  if (!Array.isArray(events) || events.length === 0 || events.length > LIMITS.batchMax) {
+    bad(`${at}events`, `an array of 1 to ${LIMITS.batchMax} events`, events);
+  }
+  return (events as { type?: unknown; payload?: unknown }[]).map((e, i) => ({
+    type: validateText(`${at}events[${i}].type`, (e as { type?: unknown } | null)?.type, 100),
+    payload: e.payload,
+    json: serializeJson(`${at}events[${i}].payload`, e.payload, maxDataBytes),
+  }));
+}
+
+export interface NormalizedBatch {
+  sessionId: number;
+  preview: string | null;
+  events: NormalizedEvent[];
+}
+
+export function normalizeBatches(batches: unknown, maxDataBytes: number): NormalizedBatch[] {
+  if (!Array.isArray(batches)) bad('batches', 'an array of { sessionId, events }', batches);
+  return (batches as { sessionId: number; events: unknown; preview?: string }[]).map((b, i) => ({
+    sessionId: validateId(b.sessionId, `batches[${i}].sessionId`),
+    preview: b.preview === undefined ? null : validateText(`batches[${i}].preview`, b.preview, 100_000).slice(0, 500),
+    events: normalizeEvents(b.events, `batches[${i}].`, maxDataBytes),
+  }));
+}
+
+export function normalizeEventList(params: { sessionId: number; afterSeq?: number; limit?: number }): { sessionId: number; afterSeq: number; limit: number } {
+  return {
+    sessionId: validateId(params.sessionId, 'sessionId'),
+    afterSeq: params.afterSeq === undefined ? 0 : validateInteger('afterSeq', params.afterSeq, 0, Number.MAX_SAFE_INTEGER),
+    limit: params.limit === undefined ? 500 : validateLimit(params.limit, 'limit', 5_000),
+  };
+}
+
+export function normalizeEventTail(params: { afterId: number; sessionId?: number; limit?: number }): { afterId: number; sessionId: number | null; limit: number } {
+  return {
+    afterId: validateInteger('afterId', params.afterId, 0, Number.MAX_SAFE_INTEGER),
+    limit: params.limit === undefined ? 500 : validateLimit(params.limit, 'limit', 5_000),
+    sessionId: params.sessionId === undefined ? null : validateId(params.sessionId, 'sessionId'),
+  };
+}
+
+export function normalizeLastPrompts(params: { sessionId: number; limit?: number }): { sessionId: number; limit: number } {
+  return {
+    sessionId: validateId(params.sessionId, 'sessionId'),
+    limit: params.limit === undefined ? 10 : validateLimit(params.limit, 'limit', 1_000),
+  };
+}
