@@ -1,0 +1,174 @@
+/**
+ * The PostgreSQL SessionStore: sessions and their event logs, in the job store's schema and pool.
+ *
+ * Event appends from every process serialise on one advisory lock per schema, so event ids are
+ * handed out in commit order: a live stream that resumes after the last id it delivered never
+ * skips an event another host committed later with a lower id.
+ */
+import type { PoolClient, QueryResultRow } from 'pg';
+import type { NewSession, Session, SessionEvent, SessionListResult, SessionPatch, SessionStore } from '../session-contract.js';
+import { NotFoundError } from '../errors.js';
+import { validateId, validateNow, validateText } from '../validation.js';
+import {
+  PATCH_COLUMNS, normalizeBatches, normalizeEventList, normalizeEventTail, normalizeEvents, normalizeLastPrompts, normalizeNewSession,
+  normalizeSessionList, normalizeSessionPatch, rowToEvent, rowToSession, sessionPage, type EventRow, type NormalizedBatch, type SessionRow,
+} from '../session-params.js';
+import type { Clock } from './jobs.sql.js';
+
+const SESSION_SQL = {
+  insert: `
+-- Create a session. Params: $1 title, $2 project path, $3 provider, $4 settings, $5 now. Returns: the row.
+INSERT INTO sessions (title, project_path, provider, settings, created_at, updated_at, last_activity_at)
+VALUES ($1, $2, $3, $4::text::json, $5, $5, $5) RETURNING *`,
+  byId: `
+-- One session. Params: $1 id. Returns: the row or nothing.
+SELECT * FROM sessions WHERE id = $1`,
+  page: `
+-- A page of sessions, newest activity first, after a cursor. Params: $1 archived, $2 after activity, $3 after id, $4 limit. Returns: rows.
+SELECT * FROM sessions WHERE archived = $1 AND (last_activity_at, id) < ($2::bigint, $3::bigint)
+ORDER BY last_activity_at DESC, id DESC LIMIT $4`,
+  appendLock: `
+-- Serialise event appends of every process, so ids follow commit order. Params: $1 lock name. Returns: nothing useful.
+SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
+  reserveSeq: `
+-- Reserve n seqs for a session's events and set its preview if given. Params: $1 id, $2 n, $3 now, $4 preview or NULL. Returns: the new last_seq, or nothing if the session is missing.
+UPDATE sessions SET last_seq = last_seq + $2, last_activity_at = $3, updated_at = $3, preview = coalesce($4, preview)
+WHERE id = $1 RETURNING last_seq`,
+  eventsInsert: `
+-- Append events of one session with consecutive seqs. Params: $1 session id, $2 first seq, $3 types, $4 payloads, $5 now. Returns: id and seq of each.
+INSERT INTO events (session_id, seq, type, payload, created_at)
+SELECT $1, $2 + x.ord - 1, x.type, x.payload::json, $5
+FROM unnest($3::text[], $4::text[]) WITH ORDINALITY AS x(type, payload, ord) ORDER BY x.ord
+RETURNING id, seq`,
+  stale: `
+-- Sessions 'processing' without a running job, or 'queued' without a queued or running one. Params: $1 group prefix. Returns: rows.
+SELECT s.* FROM sessions AS s
+WHERE s.status IN ('queued', 'processing')
+  AND NOT EXISTS (SELECT 1 FROM jobs AS j WHERE j.group_key = $1 || s.id
+                  AND (j.status = 'running' OR (j.status = 'queued' AND s.status = 'queued')))`,
+  lastPrompts: `
+-- A session's newest prompts. Params: $1 session id, $2 limit. Returns: rows, newest first.
+SELECT * FROM events WHERE session_id = $1 AND type = 'user_prompt' ORDER BY seq DESC LIMIT $2`,
+  eventsAfter: `
+-- Events after a seq, oldest first. Params: $1 session id, $2 after seq, $3 limit. Returns: rows.
+SELECT * FROM events WHERE session_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
+  tailAll: `
+-- Events of all sessions after a stream position. Params: $1 after id, $2 limit. Returns: rows.
+SELECT * FROM events WHERE id > $1 ORDER BY id LIMIT $2`,
+  tailOne: `
+-- One session's events after a stream position. Params: $1 session id, $2 after id, $3 limit. Returns: rows.
+SELECT * FROM events WHERE session_id = $1 AND id > $2 ORDER BY seq LIMIT $3`,
+  head: `
+-- The newest event id. Params: none. Returns: id (0 when empty).
+SELECT coalesce(max(id), 0) AS id FROM events`,
+} as const;
+
+export interface PostgresSessionStoreOptions {
+  query: <R extends QueryResultRow>(text: string, values?: unknown[]) => Promise<R[]>;
+  transaction: <T>(fn: (client: PoolClient) => Promise<T>) => Promise<T>;
+  clock: Clock;
+  maxDataBytes: number;
+  schema: string;
+}
+
+export class PostgresSessionStore implements SessionStore {
+  constructor(private readonly db: PostgresSessionStoreOptions) {}
+
+  async sessionCreate(params: { session: NewSession; now: number }): Promise<Session> {
+    const now = validateNow(params.now);
+    const s = normalizeNewSession(params.session);
+    const [row] = await this.db.query<SessionRow>(SESSION_SQL.insert, [s.title, s.projectPath, s.provider, s.settings, now]);
+    return rowToSession(row as SessionRow);
+  }
+
+  async sessionGet(params: { id: number }): Promise<Session | null> {
+    const id = validateId(params.id);
+    const [row] = await this.db.query<SessionRow>(SESSION_SQL.byId, [id]);
+    return row === undefined ? null : rowToSession(row);
+  }
+
+  async sessionList(params: { archived?: boolean; limit?: number; cursor?: string | null } = {}): Promise<SessionListResult> {
+    const { archived, limit, afterActivity, afterId } = normalizeSessionList(params);
+    return sessionPage(await this.db.query<SessionRow>(SESSION_SQL.page, [archived, afterActivity, afterId, limit + 1]), limit);
+  }
+
+  async sessionUpdate(params: { id: number; patch: SessionPatch; now: number }): Promise<Session> {
+    const id = validateId(params.id);
+    const now = validateNow(params.now);
+    const values = normalizeSessionPatch(params.patch);
+    const keys = Object.keys(values).sort() as (keyof SessionPatch)[];
+    const sets = keys.map((k, i) => `${PATCH_COLUMNS[k]} = $${i + 3}`).concat('updated_at = $2');
+    const [row] = await this.db.query<SessionRow>(`UPDATE sessions SET ${sets.join(', ')} WHERE id = $1 RETURNING *`, [id, now, ...keys.map((k) => values[k])]);
+    if (row === undefined) throw new NotFoundError('session', id);
+    return rowToSession(row);
+  }
+
+  async sessionStale(params: { groupPrefix: string }): Promise<Session[]> {
+    const prefix = validateText('groupPrefix', params.groupPrefix, 100);
+    return (await this.db.query<SessionRow>(SESSION_SQL.stale, [prefix])).map(rowToSession);
+  }
+
+  async eventLastPrompts(params: { sessionId: number; limit?: number }): Promise<SessionEvent[]> {
+    const { sessionId, limit } = normalizeLastPrompts(params);
+    return (await this.db.query<EventRow>(SESSION_SQL.lastPrompts, [sessionId, limit])).map(rowToEvent);
+  }
+
+  /** Write validated batches in one transaction; sessions that do not exist are reported, not written. */
+  private appendBatches(batches: NormalizedBatch[], now: number): Promise<{ written: SessionEvent[][]; missing: number[] }> {
+    return this.db.transaction(async (client) => {
+      await client.query(SESSION_SQL.appendLock, [`agentq.events.${this.db.schema}`]);
+      const written: SessionEvent[][] = [];
+      const missing: number[] = [];
+      for (const b of batches) {
+        const { rows: [reserved] } = await client.query<{ last_seq: number }>(SESSION_SQL.reserveSeq, [b.sessionId, b.events.length, now, b.preview]);
+        if (reserved === undefined) {
+          missing.push(b.sessionId);
+          written.push([]);
+          continue;
+        }
+        const first = reserved.last_seq - b.events.length + 1;
+        const { rows } = await client.query<{ id: number; seq: number }>(SESSION_SQL.eventsInsert, [
+          b.sessionId, first, b.events.map((e) => e.type), b.events.map((e) => e.json), now,
+        ]);
+        const idBySeq = new Map(rows.map((r) => [r.seq, r.id]));
+        // The payload as given: its JSON text is what was stored.
+        written.push(b.events.map((e, i) => ({
+          id: idBySeq.get(first + i) as number, sessionId: b.sessionId, seq: first + i, type: e.type, payload: e.payload, createdAt: now,
+        })));
+      }
+      return { written, missing };
+    });
+  }
+
+  async eventAppend(params: { sessionId: number; events: { type: string; payload: unknown }[]; now: number }): Promise<SessionEvent[]> {
+    const sessionId = validateId(params.sessionId, 'sessionId');
+    const now = validateNow(params.now);
+    const events = normalizeEvents(params.events, '', this.db.maxDataBytes);
+    const { written, missing } = await this.appendBatches([{ sessionId, preview: null, events }], now);
+    if (missing.length > 0) throw new NotFoundError('session', sessionId);
+    return written[0] as SessionEvent[];
+  }
+
+  async eventAppendMany(params: { batches: { sessionId: number; events: { type: string; payload: unknown }[]; preview?: string }[]; now: number }): Promise<{ written: SessionEvent[][]; missing: number[] }> {
+    const now = validateNow(params.now);
+    return this.appendBatches(normalizeBatches(params.batches, this.db.maxDataBytes), now);
+  }
+
+  async eventList(params: { sessionId: number; afterSeq?: number; limit?: number }): Promise<SessionEvent[]> {
+    const { sessionId, afterSeq, limit } = normalizeEventList(params);
+    return (await this.db.query<EventRow>(SESSION_SQL.eventsAfter, [sessionId, afterSeq, limit])).map(rowToEvent);
+  }
+
+  async eventTail(params: { afterId: number; sessionId?: number; limit?: number }): Promise<SessionEvent[]> {
+    const { afterId, sessionId, limit } = normalizeEventTail(params);
+    const rows = sessionId === null
+      ? await this.db.query<EventRow>(SESSION_SQL.tailAll, [afterId, limit])
+      : await this.db.query<EventRow>(SESSION_SQL.tailOne, [sessionId, afterId, limit]);
+    return rows.map(rowToEvent);
+  }
+
+  async eventHead(): Promise<number> {
+    const [row] = await this.db.query<{ id: number }>(SESSION_SQL.head);
+    return (row as { id: number }).id;
+  }
+}
