@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ValidationError } from '../store/errors.js';
 import { defaultDataDir } from '../store/sqlite/database.js';
+import { isPostgresUrl } from '../store/postgres/connection.js';
 
 export interface Settings {
   dataDir: string;
@@ -30,7 +31,7 @@ export const SETTINGS = {
   open: { env: 'AGENTQ_OPEN', doc: 'open a browser on `serve` (default true; AGENTQ_OPEN=0 or --no-open turns it off)' },
   concurrency: { env: 'AGENTQ_CONCURRENCY', doc: 'job handlers at once in `serve` and `worker` (default 20)' },
   acceptTypes: { env: 'AGENTQ_ACCEPT_TYPES', doc: 'job types accepted for workers elsewhere (comma-separated in the environment)' },
-  database: { env: 'AGENTQ_DB', doc: 'the SQLite file (default <data dir>/agentq.db)' },
+  database: { env: 'AGENTQ_DB', doc: 'the SQLite file (default <data dir>/agentq.db), or a postgres:// URL' },
 } as const;
 
 type Key = keyof typeof SETTINGS;
@@ -115,7 +116,7 @@ export function resolveSettings(flags: Flags, env: NodeJS.ProcessEnv = process.e
   };
   return {
     dataDir,
-    database: database === null ? resolve(dataDir, 'agentq.db') : resolve(text(database)),
+    database: database === null ? resolve(dataDir, 'agentq.db') : isPostgresUrl(database.value) ? database.value : resolve(text(database)),
     port: port === null ? 4317 : integer(port.source, port.value, 0, 65_535),
     host: host === null ? '127.0.0.1' : text(host),
     token: token === null ? undefined : text(token),

@@ -19,8 +19,12 @@ import { parseInteger, parseTime } from '../server/api/http.js';
 import { startServer } from '../server/server.js';
 import type { Job, ScheduleInput } from '../store/contract.js';
 import { AgentqError, NotFoundError, StateConflictError, ValidationError } from '../store/errors.js';
-import { restoreBackup } from '../store/sqlite/maintenance.js';
+import { databaseInUse, restoreBackup } from '../store/sqlite/maintenance.js';
 import { createSqliteStore } from '../store/sqlite/store.js';
+import { isPostgresUrl, openStore, readyStore } from '../store/open.js';
+import { copySqliteToPostgres } from '../store/postgres/copy.js';
+import { createPostgresStore } from '../store/postgres/store.js';
+import { redactUrl } from '../store/postgres/connection.js';
 import { JOB_STATE_LIST, isJobState, type JobState } from '../store/states.js';
 import { createJobSystem, type JobSystem } from '../system/job-system.js';
 import { SETTINGS, resolveSettings, type Settings } from './config.js';
@@ -229,11 +233,17 @@ const COMMANDS: Record<string, Command> = {
     example: 'agentq worker --concurrency 40',
     run: async (ctx) => {
       const s = ctx.settings;
-      const store = createSqliteStore({ path: s.database });
+      const store = openStore(s.database);
+      try {
+        await readyStore(store);
+      } catch (error) {
+        await store.close();
+        throw error;
+      }
       const system = createJobSystem({ store, jobs: DEMO_JOBS, concurrency: s.concurrency });
       const sessions = new SessionService({ system, store: store.sessions, providers: [new ClaudeProvider(), new ReplayProvider()] }).attach();
       system.start();
-      ctx.io.out(`agentq worker ${system.worker.workerId} on ${s.database} (concurrency ${String(s.concurrency)}); Ctrl-C drains and stops\n`);
+      ctx.io.out(`agentq worker ${system.worker.workerId} on ${redactUrl(s.database)} (concurrency ${String(s.concurrency)}); Ctrl-C drains and stops\n`);
       return untilSignal(ctx, async () => {
         await system.close();
         sessions.detach();
@@ -426,6 +436,7 @@ const COMMANDS: Record<string, Command> = {
     options: ['to'],
     example: 'agentq backup --to before-upgrade.db',
     run: async (ctx) => {
+      sqliteOnly(ctx.settings, 'backup', 'pg_dump (or your provider\'s snapshots)');
       const store = createSqliteStore({ path: ctx.settings.database, checkpoint: 'inline' });
       const bar = new Progress(ctx.io.tty && ctx.values.json !== true, 'backup', (t) => { ctx.io.err(t); });
       try {
@@ -450,6 +461,7 @@ const COMMANDS: Record<string, Command> = {
     example: 'agentq restore ~/.agentq/backups/agentq-20261129T033000000Z.db',
     run: (ctx) => {
       const from = ctx.args[0];
+      sqliteOnly(ctx.settings, 'restore', 'pg_restore');
       if (from === undefined) throw new UsageError('restore needs a backup file: agentq restore <file>');
       const r = restoreBackup({ from, to: ctx.settings.database });
       if (ctx.values.json === true) json(ctx, r);
@@ -463,6 +475,7 @@ const COMMANDS: Record<string, Command> = {
     options: [],
     example: 'agentq vacuum',
     run: async (ctx) => {
+      sqliteOnly(ctx.settings, 'vacuum', 'PostgreSQL\'s autovacuum (or VACUUM)');
       const store = createSqliteStore({ path: ctx.settings.database, checkpoint: 'inline' });
       const bar = new Progress(ctx.io.tty && ctx.values.json !== true, 'vacuum', (t) => { ctx.io.err(t); });
       try {
@@ -483,7 +496,7 @@ const COMMANDS: Record<string, Command> = {
     example: 'agentq cleanup --older-than 3d',
     run: async (ctx) => {
       const age = ctx.values['older-than'] === undefined ? undefined : parseDuration('--older-than', ctx.values['older-than']);
-      const store = createSqliteStore({ path: ctx.settings.database, checkpoint: 'inline' });
+      const store = isPostgresUrl(ctx.settings.database) ? openStore(ctx.settings.database) : createSqliteStore({ path: ctx.settings.database, checkpoint: 'inline' });
       const bar = new Progress(ctx.io.tty && ctx.values.json !== true, 'cleanup', (t) => { ctx.io.err(t); });
       try {
         const r = await store.jobCleanup({
@@ -500,7 +513,45 @@ const COMMANDS: Record<string, Command> = {
       return EXIT.ok;
     },
   },
+  'migrate-to': {
+    usage: 'agentq migrate-to <postgres://… URL>',
+    summary: 'copy this SQLite database (jobs, attempts, schedules, sessions, events) into an empty PostgreSQL schema',
+    options: [],
+    example: "agentq migrate-to 'postgres://agentq@db.internal/agentq?schema=agentq'",
+    run: async (ctx) => {
+      const url = ctx.args[0];
+      if (url === undefined || !isPostgresUrl(url)) throw new UsageError('give the target database: agentq migrate-to postgres://user@host/database');
+      sqliteOnly(ctx.settings, 'migrate-to', 'pg_dump and pg_restore');
+      if (databaseInUse(ctx.settings.database)) {
+        throw new StateConflictError(`${ctx.settings.database} is open in a running agentq; stop it (and its workers) first, so that nothing changes during the copy`);
+      }
+      const source = createSqliteStore({ path: ctx.settings.database, checkpoint: 'inline' });
+      const target = createPostgresStore({ url });
+      const bar = new Progress(ctx.io.tty && ctx.values.json !== true, 'copy', (t) => { ctx.io.err(t); });
+      try {
+        const r = await copySqliteToPostgres({ source: source.db, target, onProgress: (p) => { bar.update(p.done, p.total); } });
+        bar.done();
+        if (ctx.values.json === true) json(ctx, r);
+        else {
+          const c = r.copied;
+          ctx.io.out(`copied ${String(c.jobs)} jobs, ${String(c.job_attempts)} attempts, ${String(c.schedules)} schedules, ${String(c.sessions)} sessions and ${String(c.events)} events into ${target.label} (schema ${target.schema})\n` +
+            `next: run agentq with --db '${redactUrl(url)}' (or AGENTQ_DB); the SQLite file is left as it was\n`);
+        }
+      } finally {
+        await source.close();
+        await target.close();
+      }
+      return EXIT.ok;
+    },
+  },
 };
+
+/** Commands that work on the SQLite file: say what to use on PostgreSQL instead. */
+function sqliteOnly(settings: Settings, command: string, instead: string): void {
+  if (isPostgresUrl(settings.database)) {
+    throw new UsageError(`${command} works on a SQLite database; on PostgreSQL use ${instead}`);
+  }
+}
 
 function help(name?: string): string {
   if (name !== undefined) {
@@ -516,7 +567,7 @@ Usage: agentq [command] [options]        (no command = serve)
 Commands:
 ${Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(width)}  ${c.summary}`).join('\n')}
 
-Every command: --data-dir <dir> (default $AGENTQ_DATA_DIR or ~/.agentq), --db <file>, --json
+Every command: --data-dir <dir> (default $AGENTQ_DATA_DIR or ~/.agentq), --db <file or postgres:// URL>, --json
 (read commands print JSON), -h/--help (agentq <command> --help shows its options and an example).
 
 Settings come from flags, then environment variables, then <data dir>/config.json:

@@ -61,7 +61,7 @@ export interface JobWorkerOptions {
   heartbeatMs?: number;
   /** Fallback poll when nothing woke the worker. Default 1,000 ms. */
   pollIntervalMs?: number;
-  /** How often to look for other processes' commits (SQLite data_version). Default 5 ms; 0 = off. */
+  /** How often to look for other processes' commits (SQLite data_version; PostgreSQL: at most this often per LISTEN wake-up). Default 5 ms; 0 = off. */
   watchIntervalMs?: number;
   /** How often to rescue expired leases. Default 5,000 ms; 0 = off. */
   rescueIntervalMs?: number;
@@ -234,7 +234,12 @@ export class JobWorker {
     // The poll timer stays referenced: like a listening server, a started worker keeps its process alive until stop().
     this.timers.push(setInterval(() => { this.wake(); }, this.pollIntervalMs));
     if (this.watchIntervalMs > 0) {
-      this.unwatch = this.store.changesWatch({ intervalMs: this.watchIntervalMs, onChange: () => { this.wake(); } });
+      this.unwatch = this.store.changesWatch({
+        intervalMs: this.watchIntervalMs,
+        onChange: () => { this.wake(); },
+        // A cancel asked on another host: check the leases now rather than at the next heartbeat.
+        onCancel: () => { void this.heartbeat(); },
+      });
     }
     this.unregistry = this.registry.onChange(() => { this.wake(); });
     void this.rescue();
@@ -444,8 +449,8 @@ export class JobWorker {
         startedAt: 0, timers: [], progressAt: Number.NEGATIVE_INFINITY, progressPending: null, progressTimer: null,
       };
       this.slots.set(job.id, slot);
-      if (def === undefined || this.stopping) {
-        // Unregistered, or stop() began, while the claim was in flight: hand it back unspent.
+      if (def === undefined || this.stopping || this.paused.has(job.type)) {
+        // Unregistered, paused, or stop() began, while the claim was in flight: hand it back unspent.
         this.record(slot, { kind: 'released', id: job.id, token: job.leaseToken });
         continue;
       }
@@ -523,9 +528,10 @@ export class JobWorker {
     slot.progressPending = null;
     slot.progressAt = performance.now();
     const value = JSON.parse(text) as unknown;
-    this.events.emit('job:progress', { jobId: slot.job.id, type: slot.job.type, progress: value });
-    this.store.jobProgress({ id: slot.job.id, token: slot.job.leaseToken, progress: value, now: this.clock() })
-      .catch((err: unknown) => { this.reportStoreError(err); });
+    // Announced once stored, so that a listener reading the job sees it (on any backend).
+    this.store.jobProgress({ id: slot.job.id, token: slot.job.leaseToken, progress: value, now: this.clock() }).then((held) => {
+      if (held) this.events.emit('job:progress', { jobId: slot.job.id, type: slot.job.type, progress: value });
+    }, (err: unknown) => { this.reportStoreError(err); });
   }
 
   /** Abort a job's handler (or settle it directly if it has not started). */

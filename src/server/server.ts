@@ -17,7 +17,7 @@ import { ReplayProvider } from '../sessions/replay.js';
 import { SESSION_RUN, SessionService } from '../sessions/runner.js';
 import { AgentqError } from '../store/errors.js';
 import { defaultDataDir } from '../store/sqlite/database.js';
-import { createSqliteStore } from '../store/sqlite/store.js';
+import { isPostgresUrl, openStore, readyStore } from '../store/open.js';
 import { createJobSystem, type JobSystem } from '../system/job-system.js';
 import type { ApiContext } from './api/context.js';
 import { createServices, type AppServices } from './api/handlers.js';
@@ -33,7 +33,7 @@ export const BUILD_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', 
 export interface ServerOptions {
   /** Database, token and backups live here. Default `$AGENTQ_DATA_DIR` or `~/.agentq`. */
   dataDir?: string;
-  /** SQLite file. Default `<dataDir>/agentq.db`. */
+  /** SQLite file, or a `postgres://` URL to share a PostgreSQL database with workers on other hosts. Default `<dataDir>/agentq.db`. */
   database?: string;
   /** Interface to listen on. Default 127.0.0.1; anything else requires `token`. */
   host?: string;
@@ -113,9 +113,11 @@ export async function startServer(options: ServerOptions = {}): Promise<AgentqSe
   const clientDir = resolve(typeof options.build === 'string' ? options.build : BUILD_DIR, 'client');
 
   // The database first: a file that cannot be used stops the start before anything is written.
-  const store = createSqliteStore({ path: options.database ?? resolve(dataDir, 'agentq.db') });
+  const database = options.database ?? resolve(dataDir, 'agentq.db');
+  const store = openStore(isPostgresUrl(database) ? database : resolve(database));
   let token: string;
   try {
+    await readyStore(store);
     token = options.token ?? loadOrCreateToken(resolve(dataDir, 'token'), log);
   } catch (error) {
     await store.close();

@@ -376,9 +376,11 @@ export interface JobStore {
   scheduleFire(params: { name: string; due: number; job: NewJob; now: number }): Promise<ScheduleFireResult>;
   /**
    * Watch for commits by other processes. `onChange` fires (at most once per `intervalMs`) after
-   * another connection changed the database. Returns a function that stops watching.
+   * another connection changed the database. `onCancel`, when the backend can tell, fires when
+   * another process asked a running job to stop (others leave that to the heartbeat). Returns a
+   * function that stops watching.
    */
-  changesWatch(params: { intervalMs: number; onChange: () => void }): () => void;
+  changesWatch(params: { intervalMs: number; onChange: () => void; onCancel?: () => void }): () => void;
   /** Release the connection. Further calls reject. */
   close(): Promise<void>;
 }

@@ -8,8 +8,7 @@
  */
 import type { Job, JobCancelResult, JobListParams, JobListResult, JobPatch, JobStats, JobStore, NewJob, Schedule, ScheduleInput } from '../store/contract.js';
 import { AgentqError, NotFoundError, StateConflictError, ValidationError } from '../store/errors.js';
-import type { OpenDatabaseOptions } from '../store/sqlite/database.js';
-import { createSqliteStore } from '../store/sqlite/store.js';
+import { openStore, type DatabaseSpec } from '../store/open.js';
 import { JOB_STATES, type JobState } from '../store/states.js';
 import { LIMITS, validateInteger, validateJobType, validateTime } from '../store/validation.js';
 import { JobEvents } from '../queue/events.js';
@@ -37,8 +36,11 @@ export interface EnqueueResult {
 }
 
 export interface JobSystemOptions<Defs extends readonly AnyJobDefinition[]> {
-  /** SQLite file path or open options (default `~/.agentq/agentq.db`). Ignored when `store` is given. */
-  database?: string | OpenDatabaseOptions;
+  /**
+   * Where the data lives: a SQLite file path or open options (default `~/.agentq/agentq.db`), or a
+   * `postgres://` URL (or PostgreSQL options) for workers on many hosts. Ignored when `store` is given.
+   */
+  database?: DatabaseSpec;
   /** A ready store (another backend, or a shared one in tests). The system will close it on close(). */
   store?: JobStore;
   /** Job definitions to register. */
@@ -98,10 +100,7 @@ export class JobSystem<Defs extends readonly AnyJobDefinition[] = readonly AnyJo
 
   constructor(options: JobSystemOptions<Defs> = {}) {
     this.graceMs = validateInteger('graceMs', options.graceMs ?? 10_000, 0, 3_600_000);
-    this.store = options.store ?? createSqliteStore({
-      ...(typeof options.database === 'string' ? { path: options.database } : options.database),
-      ...(options.maxDataBytes === undefined ? {} : { maxDataBytes: options.maxDataBytes }),
-    });
+    this.store = options.store ?? openStore(options.database ?? {}, options.maxDataBytes === undefined ? {} : { maxDataBytes: options.maxDataBytes });
     this.maintenance = options.maintenance ?? {};
     if (this.maintenance !== false) for (const def of maintenanceJobs(this.store, this.maintenance)) this.registry.register(def);
     for (const def of options.jobs ?? []) this.registry.register(def);
@@ -261,6 +260,8 @@ export class JobSystem<Defs extends readonly AnyJobDefinition[] = readonly AnyJo
     for (const key of ['cleanup', 'backup', 'vacuum'] as const) {
       const cron = wanted[key];
       if (cron === false) continue;
+      // A backend without file maintenance (PostgreSQL) has its own tools for backups and vacuum.
+      if (key !== 'cleanup' && this.store.maintenance === undefined) continue;
       const name = MAINTENANCE_TYPES[key];
       try {
         const existing = await this.store.scheduleGet({ name });

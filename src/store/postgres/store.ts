@@ -39,9 +39,9 @@ import { migrate } from './migrations.js';
 import { PostgresSessionStore } from './sessions.js';
 
 export interface PostgresJobStoreOptions {
-  /** `postgres://user:password@host:port/database`. */
+  /** `postgres://user:password@host:port/database`; `?schema=<name>` picks the schema. */
   url: string;
-  /** Schema for agentq's tables, created if missing. Default `agentq`. */
+  /** Schema for agentq's tables, created if missing. Default: the URL's `schema` parameter, else `agentq`. */
   schema?: string;
   /** Connections per process. Default 10. */
   poolSize?: number;
@@ -103,9 +103,10 @@ export class PostgresJobStore implements JobStore {
   private readonly watchers = new Set<() => Promise<void>>();
 
   constructor(options: PostgresJobStoreOptions) {
-    this.url = options.url;
-    this.label = redactUrl(options.url);
-    this.schema = validateSchema(options.schema ?? 'agentq');
+    const { url, schema } = splitSchema(options.url);
+    this.url = url;
+    this.label = redactUrl(url);
+    this.schema = validateSchema(options.schema ?? schema ?? 'agentq');
     this.poolSize = options.poolSize === undefined ? 10 : validateInteger('poolSize', options.poolSize, 1, 1_000);
     const clock = options.clock as unknown;
     if (clock !== undefined && clock !== 'database' && clock !== 'caller') {
@@ -760,6 +761,19 @@ function leaseResults(leases: LeaseRef[], rows: LeaseStateRow[]): HeartbeatResul
 /** Claimed rows in claim order: priority, then due time, then id. */
 function claimOrder(rows: JobRow[]): Job[] {
   return rows.sort((a, b) => b.priority - a.priority || a.run_at - b.run_at || a.id - b.id).map(rowToJob);
+}
+
+/** A `?schema=<name>` in the URL picks the schema (and is not passed on to the driver). */
+function splitSchema(raw: string): { url: string; schema: string | null } {
+  if (typeof raw !== 'string' || !raw.includes('schema=')) return { url: raw, schema: null };
+  try {
+    const u = new URL(raw);
+    const schema = u.searchParams.get('schema');
+    u.searchParams.delete('schema');
+    return { url: u.toString(), schema };
+  } catch {
+    return { url: raw, schema: null };
+  }
 }
 
 /** Open a PostgreSQL job store (connects and migrates on first use; `await store.ready()` to check early). */

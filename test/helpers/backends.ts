@@ -1,0 +1,58 @@
+/**
+ * Run a test file against every backend: SQLite always, PostgreSQL when a server is reachable (see
+ * `postgres.ts` for the skip rule). Use inside `describe.each(BACKENDS)`: `useBackend(b, env)`
+ * gives each test an empty database — a fresh SQLite file, or the file's own PostgreSQL schema
+ * emptied before each test.
+ */
+import { join } from 'node:path';
+import { beforeAll, beforeEach } from 'vitest';
+import pg from 'pg';
+import { openStore, type AgentqStore, type DatabaseSpec } from '../../src/store/open.js';
+import { PG_URL, freshSchema, pgStore, postgresAvailable } from './postgres.js';
+
+export type BackendName = 'sqlite' | 'postgres';
+
+/** The backends this run tests: `describe.each(BACKENDS)('%s', (backend) => …)`. */
+export const BACKENDS: BackendName[] = (await postgresAvailable()) ? ['sqlite', 'postgres'] : ['sqlite'];
+
+export interface TestBackend {
+  readonly name: BackendName;
+  /**
+   * The database of the current test, for `createJobSystem({ database })`. Tests that drive time
+   * with an injected clock ask for the caller's clock (PostgreSQL otherwise times by its own).
+   */
+  database(options?: { clock?: 'caller' }): DatabaseSpec;
+  /** The same spec as a string where one is needed (a SQLite path, or a URL naming the schema). */
+  url(): string;
+  /** Another connection to the current test's database, as a second process would have. */
+  other(): AgentqStore;
+}
+
+export function useBackend(name: BackendName, env: { readonly dir: string }): TestBackend {
+  if (name === 'sqlite') {
+    const path = (): string => join(env.dir, 'jobs.db');
+    return { name, database: path, url: path, other: () => openStore(path()) };
+  }
+  const schema = freshSchema(name.slice(0, 2));
+  beforeAll(async () => {
+    const store = pgStore(schema);
+    await store.ready();
+    await store.close();
+  });
+  beforeEach(async () => {
+    const client = new pg.Client({ connectionString: PG_URL });
+    await client.connect();
+    try {
+      await client.query(`TRUNCATE ${['jobs', 'job_attempts', 'job_counts', 'job_throughput', 'schedules', 'sessions', 'events'].map((t) => `${schema}.${t}`).join(', ')} RESTART IDENTITY CASCADE`);
+    } finally {
+      await client.end();
+    }
+  });
+  const url = (): string => `${PG_URL}?schema=${schema}`;
+  return {
+    name,
+    database: (options = {}) => ({ url: PG_URL, schema, poolSize: 4, ...options }),
+    url,
+    other: () => openStore({ url: PG_URL, schema, poolSize: 2 }),
+  };
+}
