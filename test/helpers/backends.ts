@@ -6,6 +6,7 @@
  */
 import { join } from 'node:path';
 import { beforeAll, beforeEach } from 'vitest';
+import Database from 'better-sqlite3';
 import pg from 'pg';
 import { openStore, type AgentqStore, type DatabaseSpec } from '../../src/store/open.js';
 import { PG_URL, freshSchema, pgStore, postgresAvailable } from './postgres.js';
@@ -26,30 +27,47 @@ export interface TestBackend {
   url(): string;
   /** Another connection to the current test's database, as a second process would have. */
   other(): AgentqStore;
+  /** Run one SQL statement on the current test's database, behind the stores' backs. */
+  exec(sql: string): Promise<void>;
 }
 
 export function useBackend(name: BackendName, env: { readonly dir: string }): TestBackend {
   if (name === 'sqlite') {
     const path = (): string => join(env.dir, 'jobs.db');
-    return { name, database: path, url: path, other: () => openStore(path()) };
+    return {
+      name, database: path, url: path, other: () => openStore(path()),
+      exec: (sql) => {
+        const db = new Database(path());
+        try {
+          db.exec(sql);
+        } finally {
+          db.close();
+        }
+        return Promise.resolve();
+      },
+    };
   }
   const schema = freshSchema(name.slice(0, 2));
+  const url = (): string => `${PG_URL}?schema=${schema}`;
+  const exec = async (sql: string): Promise<void> => {
+    const client = new pg.Client({ connectionString: PG_URL, options: `-c search_path=${schema}` });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
   beforeAll(async () => {
     const store = pgStore(schema);
     await store.ready();
     await store.close();
   });
   beforeEach(async () => {
-    const client = new pg.Client({ connectionString: PG_URL });
-    await client.connect();
-    try {
-      await client.query(`TRUNCATE ${['jobs', 'job_attempts', 'job_counts', 'job_throughput', 'schedules', 'sessions', 'events'].map((t) => `${schema}.${t}`).join(', ')} RESTART IDENTITY CASCADE`);
-    } finally {
-      await client.end();
-    }
+    await exec('TRUNCATE jobs, job_attempts, job_counts, job_throughput, schedules, sessions, events RESTART IDENTITY CASCADE');
   });
-  const url = (): string => `${PG_URL}?schema=${schema}`;
   return {
+    exec,
     name,
     database: (options = {}) => ({ url: PG_URL, schema, poolSize: 4, ...options }),
     url,

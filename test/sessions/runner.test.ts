@@ -1,12 +1,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { ClaudeProvider, type QueryFunction } from '../../src/sessions/claude.js';
 import type { AgentMessage } from '../../src/sessions/provider.js';
 import { ReplayProvider, TRANSCRIPTS_DIR } from '../../src/sessions/replay.js';
 import { CONTINUE_PROMPT, SessionService } from '../../src/sessions/runner.js';
 import type { Session, SessionState, SessionStore } from '../../src/store/session-contract.js';
-import { createSqliteStore, type SqliteJobStore } from '../../src/store/sqlite/store.js';
+import { openStore, type AgentqStore } from '../../src/store/open.js';
+import { BACKENDS, useBackend, type TestBackend } from '../helpers/backends.js';
 import { createJobSystem } from '../../src/system/job-system.js';
 import { useSystems } from '../helpers/systems.js';
 import { waitForJob } from '../helpers/jobs.js';
@@ -41,8 +42,10 @@ const init = (sid: string, cwd: string): AgentMessage => ({ type: 'system', subt
 const say = (text: string, error?: string): AgentMessage => ({ type: 'assistant', session_id: 's', message: { role: 'assistant', content: [{ type: 'text', text }] }, parent_tool_use_id: null, ...(error === undefined ? {} : { error }) });
 const result = (extra: Partial<AgentMessage> = {}): AgentMessage => ({ type: 'result', subtype: 'success', is_error: false, num_turns: 1, result: 'done', session_id: 's', total_cost_usd: 0.25, usage: { input_tokens: 100, output_tokens: 50 }, ...extra });
 
-function setup(options: { query?: QueryFunction; concurrency?: number; rate?: number; reconcileMs?: number; batchSize?: number; sessions?: SessionStore } = {}): { service: SessionService; system: ReturnType<typeof createJobSystem>; store: SqliteJobStore } {
-  const store = createSqliteStore({ path: join(env.dir, 's.db') });
+let backend: TestBackend;
+
+function setup(options: { query?: QueryFunction; concurrency?: number; rate?: number; reconcileMs?: number; batchSize?: number; sessions?: SessionStore; clock?: 'caller' } = {}): { service: SessionService; system: ReturnType<typeof createJobSystem>; store: AgentqStore } {
+  const store = openStore(backend.database(options.clock === undefined ? {} : { clock: options.clock }));
   const system = env.track(createJobSystem({ store, maintenance: false, concurrency: options.concurrency ?? 20 }));
   const service = new SessionService({
     system,
@@ -73,302 +76,317 @@ function waitForSession(service: SessionService, id: number, states: SessionStat
 const transcript = (name: string): AgentMessage[] =>
   readFileSync(join(TRANSCRIPTS_DIR, `${name}.jsonl`), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as AgentMessage);
 
-describe('sessions on the replay provider', () => {
-  it('runs a turn: the prompt first, then every message once and in order; status, agent id, cost and preview kept', async () => {
-    const { service } = setup({ batchSize: 3 });
-    const done = new Promise<Session>((r) => { service.events.on('session:updated', ({ session }) => { if (session.status === 'waiting_for_input') r(session); }); });
-    const { session } = await service.create({ projectPath: env.dir, prompt: 'fix the failing test', provider: 'replay', settings: { transcript: 'fix-bug' } });
-    expect(session.status).toBe('queued');
-    const finished = await done;
-    const events = await service['store'].eventList({ sessionId: session.id });
-    const expected = transcript('fix-bug');
-    expect(events.map((e) => e.seq)).toEqual(Array.from({ length: expected.length + 1 }, (_, i) => i + 1));
-    expect(events[0]).toMatchObject({ type: 'user_prompt', payload: { prompt: 'fix the failing test' } });
-    expect(events.slice(1).map((e) => e.type)).toEqual(expected.map((m) => m.type));
-    const sid = (events[1]!.payload as AgentMessage).session_id;
-    expect(finished).toMatchObject({ agentSessionId: sid, agentCwd: env.dir, costUsd: 0.0381, inputTokens: 720, outputTokens: 1800 });
-    expect(finished.preview).toMatch(/^Fixed: `add`/);
+describe.each(BACKENDS)('%s', (backendName) => {
+  const b = useBackend(backendName, env);
+  beforeEach(() => {
+    backend = b;
   });
 
-  it('queues follow-ups in order behind the running turn, never two at once, and shows them as queued', async () => {
-    const { service, system } = setup({ rate: 100 });
-    let running = 0;
-    let peak = 0;
-    system.events.on('job:started', () => { running += 1; peak = Math.max(peak, running); });
-    system.events.on('job:completed', () => { running -= 1; });
-    const { session, job } = await service.create({ projectPath: env.dir, prompt: 'one', provider: 'replay', settings: { transcript: 'fix-bug' } });
-    await service.send(session.id, 'two');
-    await service.send(session.id, 'three');
-    // The first turn may have started already; the follow-ups wait behind it, in order.
-    expect((await service.queuedPrompts(session.id)).map((q) => q.prompt).slice(-2)).toEqual(['two', 'three']);
-    expect(job.groupKey).toBe(`session:${session.id}`);
-    for (;;) {
-      const s = await waitForSession(service, session.id, ['waiting_for_input', 'queued']);
-      if (s.status === 'waiting_for_input' && (await service.queuedPrompts(session.id)).length === 0) break;
-    }
-    const events = await service['store'].eventList({ sessionId: session.id, limit: 5_000 });
-    expect(events.filter((e) => e.type === 'user_prompt').map((e) => (e.payload as { prompt: string }).prompt)).toEqual(['one', 'two', 'three']);
-    const sids = new Set(events.filter((e) => e.type === 'system').map((e) => (e.payload as AgentMessage).session_id));
-    expect(sids.size).toBe(1);
-    expect(peak).toBe(1);
-  });
-
-  it('stop ends a running turn within a second; a follow-up after stop resumes the same agent session', async () => {
-    const { service, system } = setup({ rate: 5 });
-    const initSeen = new Promise<void>((resolve) => {
-      const off = service.events.on('session:events', ({ events }) => {
-        if (events.some((e) => e.type === 'system')) {
-          off();
-          resolve();
-        }
-      });
-    });
-    const { session, job } = await service.create({ projectPath: env.dir, prompt: 'refactor', provider: 'replay', settings: { transcript: 'refactor' } });
-    // The agent's init message (with its session id) has been committed.
-    await initSeen;
-    const t0 = performance.now();
-    const stopped = waitForSession(service, session.id, ['stopped']);
-    expect(await service.stop(session.id)).toMatchObject({ requested: 1 });
-    await stopped;
-    expect(performance.now() - t0).toBeLessThan(1_000);
-    expect((await system.getJob(job.id))!.status).toBe('cancelled');
-    const before = (await service['store'].sessionGet({ id: session.id }))!;
-    await service.send(session.id, 'carry on');
-    const after = await waitForSession(service, session.id, ['processing']);
-    expect(after.agentSessionId).toBe(before.agentSessionId);
-    await service.stop(session.id);
-    expect(await service.stop(session.id)).toEqual({ cancelled: 0, requested: 0 });
-  });
-
-  it('runs 15 sessions at 5 messages a second concurrently to the end, every message stored once and in order', async () => {
-    const { service } = setup({ rate: 5 });
-    const expected = transcript('fix-bug').length + 1;
-    const sessions = await Promise.all(Array.from({ length: 15 }, (_, i) => service.create({ projectPath: env.dir, prompt: `task ${i}`, provider: 'replay', settings: { transcript: 'fix-bug', messagesPerSecond: 5 } })));
-    const finished = await Promise.all(sessions.map(({ session }) => waitForSession(service, session.id, ['waiting_for_input'])));
-    expect(finished).toHaveLength(15);
-    for (const [i, { session }] of sessions.entries()) {
+  describe('sessions on the replay provider', () => {
+    it('runs a turn: the prompt first, then every message once and in order; status, agent id, cost and preview kept', async () => {
+      const { service } = setup({ batchSize: 3 });
+      const done = new Promise<Session>((r) => { service.events.on('session:updated', ({ session }) => { if (session.status === 'waiting_for_input') r(session); }); });
+      const { session } = await service.create({ projectPath: env.dir, prompt: 'fix the failing test', provider: 'replay', settings: { transcript: 'fix-bug' } });
+      expect(session.status).toBe('queued');
+      const finished = await done;
       const events = await service['store'].eventList({ sessionId: session.id });
-      expect(events.map((e) => e.seq)).toEqual(Array.from({ length: expected }, (_, k) => k + 1));
-      expect((events[0]!.payload as { prompt: string }).prompt).toBe(`task ${i}`);
-    }
-  }, 30_000);
-
-  it('a turn orphaned by a crash leaves the session interrupted, and resume continues the agent session', async () => {
-    const { service, system, store } = setup();
-    const s = await store.sessions.sessionCreate({ session: { projectPath: env.dir, provider: 'replay', settings: { transcript: 'hello' } }, now: Date.now() });
-    await store.sessions.sessionUpdate({ id: s.id, patch: { status: 'processing', agentSessionId: 'agent-1', agentCwd: env.dir }, now: Date.now() });
-    // A worker in another process claimed the turn, then died.
-    const { job } = await store.jobCreate({ job: { type: 'session.run', data: { sessionId: s.id, prompt: 'lost' }, groupKey: `session:${s.id}`, orphan: 'fail' }, now: Date.now() - 120_000 });
-    await store.jobClaim({ workerId: 'dead-worker', types: ['session.run'], limit: 1, now: Date.now() - 120_000, leaseMs: 1_000 });
-    expect((await store.jobRescue({ now: Date.now() })).failed).toEqual([job.id]);
-    expect(await service.reconcile()).toBe(1);
-    const interrupted = (await store.sessions.sessionGet({ id: s.id }))!;
-    expect(interrupted.status).toBe('interrupted');
-    const resumed = await service.resume(s.id);
-    const turn = await waitForJob(system.store, system.events, resumed.id, 'completed');
-    expect(turn.data).toEqual({ sessionId: s.id, prompt: CONTINUE_PROMPT });
-    const events = await store.sessions.eventList({ sessionId: s.id });
-    expect((events.find((e) => e.type === 'system')!.payload as AgentMessage).session_id).toBe('agent-1');
-    await expect(service.resume(s.id)).rejects.toThrow(/only interrupted, stopped or failed sessions are resumed/);
-  });
-});
-
-describe('sessions on the claude provider (scripted query)', () => {
-  it('passes cwd, resume, abort, model, limits, the preset system prompt, setting sources and the environment', async () => {
-    const fake = fakeQuery([
-      (c) => [init('sid-1', (c.options.cwd as string)), { type: 'assistant', session_id: 's', message: {} }, { type: 'rate_limit_event', rate_limit_info: { status: 'allowed' } }, say('hi'), result()],
-      () => [init('sid-1', env.dir), result({ total_cost_usd: 0.5 })],
-    ]);
-    const { service } = setup({ query: fake.query });
-    const { session } = await service.create({ projectPath: env.dir, prompt: 'hello', settings: { model: 'claude-opus-4', permissionMode: 'bypassPermissions', maxTurns: 7, maxBudgetUsd: 3 } });
-    await waitForSession(service, session.id, ['waiting_for_input']);
-    await service.send(session.id, 'again');
-    const s = await waitForSession(service, session.id, ['waiting_for_input']);
-    expect(s).toMatchObject({ costUsd: 0.5, inputTokens: 200, outputTokens: 100, agentSessionId: 'sid-1' });
-    const [first, second] = fake.calls as [Call, Call];
-    expect(first.prompt).toBe('hello');
-    expect(first.options).toMatchObject({
-      cwd: env.dir, model: 'claude-opus-4', permissionMode: 'bypassPermissions', allowDangerouslySkipPermissions: true, maxTurns: 7, maxBudgetUsd: 3,
-      systemPrompt: { type: 'preset', preset: 'claude_code' }, settingSources: ['user', 'project', 'local'],
+      const expected = transcript('fix-bug');
+      expect(events.map((e) => e.seq)).toEqual(Array.from({ length: expected.length + 1 }, (_, i) => i + 1));
+      expect(events[0]).toMatchObject({ type: 'user_prompt', payload: { prompt: 'fix the failing test' } });
+      expect(events.slice(1).map((e) => e.type)).toEqual(expected.map((m) => m.type));
+      const sid = (events[1]!.payload as AgentMessage).session_id;
+      expect(finished).toMatchObject({ agentSessionId: sid, agentCwd: env.dir, costUsd: 0.0381, inputTokens: 720, outputTokens: 1800 });
+      expect(finished.preview).toMatch(/^Fixed: `add`/);
     });
-    expect(first.options.resume).toBeUndefined();
-    expect(first.options.abortController).toBeInstanceOf(AbortController);
-    expect((first.options.env as Record<string, string>).PATH).toBe(process.env.PATH);
-    expect(second.options.resume).toBe('sid-1');
-    expect(fake.closed).toBe(2);
-  });
 
-  it('retries an overload mid-turn by resuming with backoff, never resending the prompt', async () => {
-    const fake = fakeQuery([
-      () => [init('sid-9', env.dir), say('working', 'overloaded'), result({ is_error: true, subtype: 'error_during_execution', api_error_status: 529 })],
-      () => new Error('Claude Code process exited with code 1'),
-      () => [init('sid-9', env.dir), say('done now'), result()],
-    ]);
-    const { service, system } = setup({ query: fake.query });
-    const retries: string[] = [];
-    system.events.on('job:retrying', (e) => retries.push(e.error));
-    const { session, job } = await service.create({ projectPath: env.dir, prompt: 'build it' });
-    const s = await waitForSession(service, session.id, ['waiting_for_input']);
-    expect(s.preview).toBe('done now');
-    expect(fake.calls.map((c) => [c.prompt, c.options.resume])).toEqual([['build it', undefined], [CONTINUE_PROMPT, 'sid-9'], [CONTINUE_PROMPT, 'sid-9']]);
-    expect(retries[0]).toMatch(/529/);
-    expect(retries[1]).toMatch(/the agent stopped unexpectedly: Claude Code process exited with code 1/);
-    expect((await system.getJob(job.id))!.attempts).toBe(3);
-    const prompts = (await service['store'].eventList({ sessionId: session.id })).filter((e) => e.type === 'user_prompt');
-    expect(prompts).toHaveLength(1);
-  });
-
-  it('fails at once on an authentication error with what to do', async () => {
-    const fake = fakeQuery([() => [init('sid', env.dir), say('Invalid API key', 'authentication_failed'), result({ is_error: true })]]);
-    const { service, system } = setup({ query: fake.query });
-    const { session, job } = await service.create({ projectPath: env.dir, prompt: 'x' });
-    const s = await waitForSession(service, session.id, ['error']);
-    expect(s.error).toMatch(/claude login.*ANTHROPIC_API_KEY/);
-    expect((await system.getJob(job.id))!).toMatchObject({ status: 'failed', attempts: 1 });
-  });
-
-  it('snoozes until a rejected usage window resets, without spending an attempt', async () => {
-    const resetsAt = Math.floor(Date.now() / 1_000) + 3_600;
-    const fake = fakeQuery([() => [init('sid', env.dir), { type: 'rate_limit_event', rate_limit_info: { status: 'rejected', resetsAt } }]]);
-    const { service, system } = setup({ query: fake.query });
-    const { session, job } = await service.create({ projectPath: env.dir, prompt: 'x' });
-    await waitForSession(service, session.id, ['queued']).then(() => waitForJob(system.store, system.events, job.id, (j) => j.status === 'queued' && j.runAt > Date.now()));
-    const j = (await system.getJob(job.id))!;
-    expect(j.attempts).toBe(0);
-    expect(Math.abs(j.runAt - resetsAt * 1_000)).toBeLessThan(2_000);
-  });
-
-  it('ends the turn as an error when the agent stops at its turn limit', async () => {
-    const fake = fakeQuery([() => [init('sid', env.dir), result({ subtype: 'error_max_turns', is_error: true })]]);
-    const { service } = setup({ query: fake.query });
-    const { session } = await service.create({ projectPath: env.dir, prompt: 'x' });
-    expect((await waitForSession(service, session.id, ['error'])).error).toMatch(/error_max_turns/);
-  });
-
-  it('explains a missing SDK, and refuses bad sessions', async () => {
-    const provider = new ClaudeProvider({ loadSdk: () => Promise.reject(new Error('Cannot find package')) });
-    const store = createSqliteStore({ path: join(env.dir, 'x.db') });
-    const system = env.track(createJobSystem({ store, maintenance: false }));
-    const service = new SessionService({ system, store: store.sessions, providers: [provider], retry: { maxAttempts: 1 } }).attach();
-    system.start();
-    const { session } = await service.create({ projectPath: env.dir, prompt: 'x' });
-    expect((await waitForSession(service, session.id, ['error'])).error).toMatch(/npm install @anthropic-ai\/claude-agent-sdk/);
-    await expect(service.create({ projectPath: 'relative/path', prompt: 'x' })).rejects.toThrow(/absolute path/);
-    await expect(service.create({ projectPath: join(env.dir, 'missing'), prompt: 'x' })).rejects.toThrow(/is not an existing directory/);
-    await expect(service.create({ projectPath: env.dir, prompt: 'x', provider: 'gpt' })).rejects.toThrow(/provider: must be one of claude/);
-    await expect(service.create({ projectPath: env.dir, prompt: ' ' })).rejects.toThrow(/prompt/);
-    await expect(service.send(424_242, 'x')).rejects.toThrow(/session 424242 does not exist/);
-    await service.archive(session.id);
-    await expect(service.send(session.id, 'x')).rejects.toThrow(/archived/);
-    expect((await service.archive(session.id, false)).archived).toBe(false);
-    await expect(system.enqueueAny('session.run', { sessionId: 'x' })).rejects.toThrow(/sessionId must be a session id/);
-    await expect(system.enqueueAny('session.run', { sessionId: 1, prompt: '' })).rejects.toThrow(/prompt must be/);
-    service.detach();
-  });
-});
-
-describe('session edge cases', () => {
-  it('stops a claude turn mid-stream (no child left: close() called), and ignores other job types', async () => {
-    const long = Array.from({ length: 200 }, (_, i) => say(`step ${i}`));
-    const fake = fakeQuery([(c) => [init('sid-s', c.options.cwd as string), { type: 'assistant', session_id: 's', message: {} }, ...long, result()]]);
-    const { service, system } = setup({ query: fake.query });
-    system.registry.register(defineJob({ type: 'noise.fail', retry: { maxAttempts: 1 }, run: () => { throw new Error('unrelated'); } }));
-    const noise = await system.enqueueAny('noise.fail', null);
-    await waitForJob(system.store, system.events, noise.job.id, 'failed');
-    const { session } = await service.create({ projectPath: env.dir, prompt: 'long' });
-    await waitForSession(service, session.id, ['processing']);
-    const stopped = waitForSession(service, session.id, ['stopped']);
-    await service.stop(session.id);
-    await stopped;
-    expect(fake.closed).toBe(1);
-    const ac = new AbortController();
-    ac.abort();
-    const direct = new ClaudeProvider({ query: fake.query }).run({ prompt: 'x', cwd: env.dir, resume: null, settings: {}, signal: ac.signal });
-    await expect(direct[Symbol.asyncIterator]().next()).rejects.toMatchObject({ name: 'AbortError' });
-  });
-
-  it('loads the SDK lazily through its loader once, and explains when the real package is missing', async () => {
-    const fake = fakeQuery([() => [result()]]);
-    let loads = 0;
-    const provider = new ClaudeProvider({ loadSdk: () => { loads += 1; return Promise.resolve({ query: fake.query }); }, executable: '/usr/local/bin/claude' });
-    for (let i = 0; i < 2; i++) {
-      for await (const m of provider.run({ prompt: 'x', cwd: env.dir, resume: null, settings: {}, signal: new AbortController().signal })) expect(m.type).toBe('result');
-    }
-    expect(loads).toBe(1);
-    expect(fake.calls[0]!.options.pathToClaudeCodeExecutable).toBe('/usr/local/bin/claude');
-    const real = new ClaudeProvider().run({ prompt: 'x', cwd: env.dir, resume: null, settings: {}, signal: new AbortController().signal });
-    await expect(real[Symbol.asyncIterator]().next()).rejects.toThrow(/needs @anthropic-ai\/claude-agent-sdk: run `npm install/);
-  });
-
-  it('fails turns whose session, provider or directory is gone, with what to do', async () => {
-    const { service, system, store } = setup();
-    const noSession = await system.enqueueAny('session.run', { sessionId: 999, prompt: 'x' });
-    expect((await waitForJob(store, system.events, noSession.job.id, 'failed')).error).toMatch(/session 999 no longer exists/);
-    const ghost = await store.sessions.sessionCreate({ session: { projectPath: env.dir, provider: 'ghost' }, now: Date.now() });
-    const j1 = await service.send(ghost.id, 'x');
-    expect((await waitForJob(store, system.events, j1.id, 'failed')).error).toMatch(/provider "ghost", which this process does not have/);
-    const file = join(env.dir, 'a-file');
-    writeFileSync(file, 'x');
-    const notDir = await store.sessions.sessionCreate({ session: { projectPath: file, provider: 'replay' }, now: Date.now() });
-    const j0 = await service.send(notDir.id, 'x');
-    expect((await waitForJob(store, system.events, j0.id, 'failed')).error).toMatch(/a-file is gone or not a directory/);
-    const gone = await store.sessions.sessionCreate({ session: { projectPath: join(env.dir, 'deleted-project'), provider: 'replay' }, now: Date.now() });
-    const j2 = await service.send(gone.id, 'x');
-    expect((await waitForJob(store, system.events, j2.id, 'failed')).error).toMatch(/deleted-project is gone or not a directory/);
-    await expect(service.send(gone.id, '')).rejects.toThrow(/prompt: must be a non-empty string/);
-    expect(await service.stop(gone.id)).toEqual({ cancelled: 0, requested: 0 });
-    await service['afterJob'](123_456, 'error');
-  });
-
-  it('fails a turn whose session disappears mid-turn instead of losing its messages silently', async () => {
-    const { service, system, store } = setup({ rate: 20 });
-    const { session, job } = await service.create({ projectPath: env.dir, prompt: 'x', provider: 'replay', settings: { transcript: 'refactor' } });
-    await waitForSession(service, session.id, ['processing']);
-    store.db.prepare('DELETE FROM sessions WHERE id = ?').run(session.id);
-    expect((await waitForJob(store, system.events, job.id, 'failed')).error).toMatch(/session \d+ no longer exists/);
-    // The turn in progress failed on writing its messages, not silently.
-    expect((await store.jobAttempts({ id: job.id }))[0]!.error).toMatch(/session \d+ does not exist/);
-  });
-
-  it('fails a turn whose messages cannot be written, so that it is retried rather than losing them', async () => {
-    const base = createSqliteStore({ path: join(env.dir, 'w.db') });
-    let failures = 1;
-    const sessions = new Proxy(base.sessions, {
-      get(target, prop: string) {
-        const value = Reflect.get(target, prop) as (...a: unknown[]) => unknown;
-        if (prop === 'eventAppendMany') {
-          return (...args: unknown[]) => (failures-- > 0 ? Promise.reject(new Error('disk full')) : value.apply(target, args));
-        }
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
+    it('queues follow-ups in order behind the running turn, never two at once, and shows them as queued', async () => {
+      const { service, system } = setup({ rate: 100 });
+      let running = 0;
+      let peak = 0;
+      system.events.on('job:started', () => { running += 1; peak = Math.max(peak, running); });
+      system.events.on('job:completed', () => { running -= 1; });
+      const { session, job } = await service.create({ projectPath: env.dir, prompt: 'one', provider: 'replay', settings: { transcript: 'fix-bug' } });
+      await service.send(session.id, 'two');
+      await service.send(session.id, 'three');
+      // The first turn may have started already; the follow-ups wait behind it, in order.
+      expect((await service.queuedPrompts(session.id)).map((q) => q.prompt).slice(-2)).toEqual(['two', 'three']);
+      expect(job.groupKey).toBe(`session:${session.id}`);
+      for (;;) {
+        const s = await waitForSession(service, session.id, ['waiting_for_input', 'queued']);
+        if (s.status === 'waiting_for_input' && (await service.queuedPrompts(session.id)).length === 0) break;
+      }
+      const events = await service['store'].eventList({ sessionId: session.id, limit: 5_000 });
+      expect(events.filter((e) => e.type === 'user_prompt').map((e) => (e.payload as { prompt: string }).prompt)).toEqual(['one', 'two', 'three']);
+      const sids = new Set(events.filter((e) => e.type === 'system').map((e) => (e.payload as AgentMessage).session_id));
+      expect(sids.size).toBe(1);
+      expect(peak).toBe(1);
     });
-    const { service, system } = setup({ sessions });
-    const s = await base.sessions.sessionCreate({ session: { projectPath: env.dir, provider: 'replay', settings: { transcript: 'hello' } }, now: Date.now() });
-    const job = await service.send(s.id, 'x');
-    const done = await waitForJob(system.store, system.events, job.id, ['completed', 'failed']);
-    expect((await system.jobAttempts(done.id))[0]!.error).toMatch(/disk full/);
-    await base.close();
+
+    it('stop ends a running turn within a second; a follow-up after stop resumes the same agent session', async () => {
+      const { service, system } = setup({ rate: 5 });
+      const initSeen = new Promise<void>((resolve) => {
+        const off = service.events.on('session:events', ({ events }) => {
+          if (events.some((e) => e.type === 'system')) {
+            off();
+            resolve();
+          }
+        });
+      });
+      const { session, job } = await service.create({ projectPath: env.dir, prompt: 'refactor', provider: 'replay', settings: { transcript: 'refactor' } });
+      // The agent's init message (with its session id) has been committed.
+      await initSeen;
+      const t0 = performance.now();
+      const stopped = waitForSession(service, session.id, ['stopped']);
+      expect(await service.stop(session.id)).toMatchObject({ requested: 1 });
+      await stopped;
+      expect(performance.now() - t0).toBeLessThan(1_000);
+      expect((await system.getJob(job.id))!.status).toBe('cancelled');
+      const before = (await service['store'].sessionGet({ id: session.id }))!;
+      await service.send(session.id, 'carry on');
+      const after = await waitForSession(service, session.id, ['processing']);
+      expect(after.agentSessionId).toBe(before.agentSessionId);
+      await service.stop(session.id);
+      expect(await service.stop(session.id)).toEqual({ cancelled: 0, requested: 0 });
+    });
+
+    it('runs 15 sessions at 5 messages a second concurrently to the end, every message stored once and in order', async () => {
+      const { service } = setup({ rate: 5 });
+      const expected = transcript('fix-bug').length + 1;
+      const sessions = await Promise.all(Array.from({ length: 15 }, (_, i) => service.create({ projectPath: env.dir, prompt: `task ${i}`, provider: 'replay', settings: { transcript: 'fix-bug', messagesPerSecond: 5 } })));
+      const finished = await Promise.all(sessions.map(({ session }) => waitForSession(service, session.id, ['waiting_for_input'])));
+      expect(finished).toHaveLength(15);
+      for (const [i, { session }] of sessions.entries()) {
+        const events = await service['store'].eventList({ sessionId: session.id });
+        expect(events.map((e) => e.seq)).toEqual(Array.from({ length: expected }, (_, k) => k + 1));
+        expect((events[0]!.payload as { prompt: string }).prompt).toBe(`task ${i}`);
+      }
+    }, 30_000);
+
+    it('a turn orphaned by a crash leaves the session interrupted, and resume continues the agent session', async () => {
+      // Time is driven by hand here (a claim two minutes ago), so the store takes the caller's clock.
+      const { service, system, store } = setup({ clock: 'caller' });
+      const s = await store.sessions.sessionCreate({ session: { projectPath: env.dir, provider: 'replay', settings: { transcript: 'hello' } }, now: Date.now() });
+      await store.sessions.sessionUpdate({ id: s.id, patch: { status: 'processing', agentSessionId: 'agent-1', agentCwd: env.dir }, now: Date.now() });
+      // A worker in another process claimed the turn, then died. (Due in an hour, so that this
+      // process's own worker, woken by the insert, leaves it to the hand-driven claim.)
+      const at = Date.now() + 3_600_000;
+      const { job } = await store.jobCreate({ job: { type: 'session.run', data: { sessionId: s.id, prompt: 'lost' }, groupKey: `session:${s.id}`, orphan: 'fail', runAt: at }, now: Date.now() });
+      await store.jobClaim({ workerId: 'dead-worker', types: ['session.run'], limit: 1, now: at, leaseMs: 1_000 });
+      expect((await store.jobRescue({ now: at + 120_000 })).failed).toEqual([job.id]);
+      expect(await service.reconcile()).toBe(1);
+      const interrupted = (await store.sessions.sessionGet({ id: s.id }))!;
+      expect(interrupted.status).toBe('interrupted');
+      const resumed = await service.resume(s.id);
+      const turn = await waitForJob(system.store, system.events, resumed.id, 'completed');
+      expect(turn.data).toEqual({ sessionId: s.id, prompt: CONTINUE_PROMPT });
+      const events = await store.sessions.eventList({ sessionId: s.id });
+      expect((events.find((e) => e.type === 'system')!.payload as AgentMessage).session_id).toBe('agent-1');
+      await expect(service.resume(s.id)).rejects.toThrow(/only interrupted, stopped or failed sessions are resumed/);
+    });
   });
 
-  it('reconciles sessions that claim to be busy against their jobs, also on a timer', async () => {
-    const { service, store } = setup({ reconcileMs: 20 });
-    const make = async (status: 'queued' | 'processing'): Promise<number> => {
-      const s = await store.sessions.sessionCreate({ session: { projectPath: env.dir, provider: 'replay' }, now: Date.now() });
-      await store.sessions.sessionUpdate({ id: s.id, patch: { status }, now: Date.now() });
-      return s.id;
-    };
-    const running = await make('processing');
-    await store.jobCreate({ job: { type: 'session.run', data: { sessionId: running, prompt: 'x' }, groupKey: `session:${running}` }, now: Date.now() });
-    await store.jobClaim({ workerId: 'elsewhere', types: ['session.run'], limit: 1, now: Date.now(), leaseMs: 600_000 });
-    const waiting = await make('processing');
-    await store.jobCreate({ job: { type: 'other.kind', groupKey: `session:${waiting}` }, now: Date.now() });
-    const idle = await make('queued');
-    const done = await make('processing');
-    const d = await store.jobCreate({ job: { type: 'other.kind', groupKey: `session:${done}` }, now: Date.now() });
-    await store.jobCancel({ ids: [d.job.id], now: Date.now() });
-    const states = async (): Promise<string[]> => Promise.all([running, waiting, idle, done].map(async (id) => (await store.sessions.sessionGet({ id }))!.status));
-    while ((await states()).join() !== 'processing,queued,interrupted,stopped') await new Promise((r) => setTimeout(r, 10));
-    expect(await service.reconcile()).toBe(0);
+  describe('sessions on the claude provider (scripted query)', () => {
+    it('passes cwd, resume, abort, model, limits, the preset system prompt, setting sources and the environment', async () => {
+      const fake = fakeQuery([
+        (c) => [init('sid-1', (c.options.cwd as string)), { type: 'assistant', session_id: 's', message: {} }, { type: 'rate_limit_event', rate_limit_info: { status: 'allowed' } }, say('hi'), result()],
+        () => [init('sid-1', env.dir), result({ total_cost_usd: 0.5 })],
+      ]);
+      const { service } = setup({ query: fake.query });
+      const { session } = await service.create({ projectPath: env.dir, prompt: 'hello', settings: { model: 'claude-opus-4', permissionMode: 'bypassPermissions', maxTurns: 7, maxBudgetUsd: 3 } });
+      await waitForSession(service, session.id, ['waiting_for_input']);
+      await service.send(session.id, 'again');
+      const s = await waitForSession(service, session.id, ['waiting_for_input']);
+      expect(s).toMatchObject({ costUsd: 0.5, inputTokens: 200, outputTokens: 100, agentSessionId: 'sid-1' });
+      const [first, second] = fake.calls as [Call, Call];
+      expect(first.prompt).toBe('hello');
+      expect(first.options).toMatchObject({
+        cwd: env.dir, model: 'claude-opus-4', permissionMode: 'bypassPermissions', allowDangerouslySkipPermissions: true, maxTurns: 7, maxBudgetUsd: 3,
+        systemPrompt: { type: 'preset', preset: 'claude_code' }, settingSources: ['user', 'project', 'local'],
+      });
+      expect(first.options.resume).toBeUndefined();
+      expect(first.options.abortController).toBeInstanceOf(AbortController);
+      expect((first.options.env as Record<string, string>).PATH).toBe(process.env.PATH);
+      expect(second.options.resume).toBe('sid-1');
+      expect(fake.closed).toBe(2);
+    });
+
+    it('retries an overload mid-turn by resuming with backoff, never resending the prompt', async () => {
+      const fake = fakeQuery([
+        () => [init('sid-9', env.dir), say('working', 'overloaded'), result({ is_error: true, subtype: 'error_during_execution', api_error_status: 529 })],
+        () => new Error('Claude Code process exited with code 1'),
+        () => [init('sid-9', env.dir), say('done now'), result()],
+      ]);
+      const { service, system } = setup({ query: fake.query });
+      const retries: string[] = [];
+      system.events.on('job:retrying', (e) => retries.push(e.error));
+      const { session, job } = await service.create({ projectPath: env.dir, prompt: 'build it' });
+      const s = await waitForSession(service, session.id, ['waiting_for_input']);
+      expect(s.preview).toBe('done now');
+      expect(fake.calls.map((c) => [c.prompt, c.options.resume])).toEqual([['build it', undefined], [CONTINUE_PROMPT, 'sid-9'], [CONTINUE_PROMPT, 'sid-9']]);
+      expect(retries[0]).toMatch(/529/);
+      expect(retries[1]).toMatch(/the agent stopped unexpectedly: Claude Code process exited with code 1/);
+      expect((await system.getJob(job.id))!.attempts).toBe(3);
+      const prompts = (await service['store'].eventList({ sessionId: session.id })).filter((e) => e.type === 'user_prompt');
+      expect(prompts).toHaveLength(1);
+    });
+
+    it('fails at once on an authentication error with what to do', async () => {
+      const fake = fakeQuery([() => [init('sid', env.dir), say('Invalid API key', 'authentication_failed'), result({ is_error: true })]]);
+      const { service, system } = setup({ query: fake.query });
+      const { session, job } = await service.create({ projectPath: env.dir, prompt: 'x' });
+      const s = await waitForSession(service, session.id, ['error']);
+      expect(s.error).toMatch(/claude login.*ANTHROPIC_API_KEY/);
+      expect((await system.getJob(job.id))!).toMatchObject({ status: 'failed', attempts: 1 });
+    });
+
+    it('snoozes until a rejected usage window resets, without spending an attempt', async () => {
+      const resetsAt = Math.floor(Date.now() / 1_000) + 3_600;
+      const fake = fakeQuery([() => [init('sid', env.dir), { type: 'rate_limit_event', rate_limit_info: { status: 'rejected', resetsAt } }]]);
+      const { service, system } = setup({ query: fake.query });
+      const { session, job } = await service.create({ projectPath: env.dir, prompt: 'x' });
+      await waitForSession(service, session.id, ['queued']).then(() => waitForJob(system.store, system.events, job.id, (j) => j.status === 'queued' && j.runAt > Date.now()));
+      const j = (await system.getJob(job.id))!;
+      expect(j.attempts).toBe(0);
+      expect(Math.abs(j.runAt - resetsAt * 1_000)).toBeLessThan(2_000);
+    });
+
+    it('ends the turn as an error when the agent stops at its turn limit', async () => {
+      const fake = fakeQuery([() => [init('sid', env.dir), result({ subtype: 'error_max_turns', is_error: true })]]);
+      const { service } = setup({ query: fake.query });
+      const { session } = await service.create({ projectPath: env.dir, prompt: 'x' });
+      expect((await waitForSession(service, session.id, ['error'])).error).toMatch(/error_max_turns/);
+    });
+
+    it('explains a missing SDK, and refuses bad sessions', async () => {
+      const provider = new ClaudeProvider({ loadSdk: () => Promise.reject(new Error('Cannot find package')) });
+      const store = openStore(backend.database());
+      const system = env.track(createJobSystem({ store, maintenance: false }));
+      const service = new SessionService({ system, store: store.sessions, providers: [provider], retry: { maxAttempts: 1 } }).attach();
+      system.start();
+      const { session } = await service.create({ projectPath: env.dir, prompt: 'x' });
+      expect((await waitForSession(service, session.id, ['error'])).error).toMatch(/npm install @anthropic-ai\/claude-agent-sdk/);
+      await expect(service.create({ projectPath: 'relative/path', prompt: 'x' })).rejects.toThrow(/absolute path/);
+      await expect(service.create({ projectPath: join(env.dir, 'missing'), prompt: 'x' })).rejects.toThrow(/is not an existing directory/);
+      await expect(service.create({ projectPath: env.dir, prompt: 'x', provider: 'gpt' })).rejects.toThrow(/provider: must be one of claude/);
+      await expect(service.create({ projectPath: env.dir, prompt: ' ' })).rejects.toThrow(/prompt/);
+      await expect(service.send(424_242, 'x')).rejects.toThrow(/session 424242 does not exist/);
+      await service.archive(session.id);
+      await expect(service.send(session.id, 'x')).rejects.toThrow(/archived/);
+      expect((await service.archive(session.id, false)).archived).toBe(false);
+      await expect(system.enqueueAny('session.run', { sessionId: 'x' })).rejects.toThrow(/sessionId must be a session id/);
+      await expect(system.enqueueAny('session.run', { sessionId: 1, prompt: '' })).rejects.toThrow(/prompt must be/);
+      service.detach();
+    });
+  });
+
+  describe('session edge cases', () => {
+    it('stops a claude turn mid-stream (no child left: close() called), and ignores other job types', async () => {
+      const long = Array.from({ length: 200 }, (_, i) => say(`step ${i}`));
+      const fake = fakeQuery([(c) => [init('sid-s', c.options.cwd as string), { type: 'assistant', session_id: 's', message: {} }, ...long, result()]]);
+      const { service, system } = setup({ query: fake.query });
+      system.registry.register(defineJob({ type: 'noise.fail', retry: { maxAttempts: 1 }, run: () => { throw new Error('unrelated'); } }));
+      const noise = await system.enqueueAny('noise.fail', null);
+      await waitForJob(system.store, system.events, noise.job.id, 'failed');
+      const { session } = await service.create({ projectPath: env.dir, prompt: 'long' });
+      await waitForSession(service, session.id, ['processing']);
+      const stopped = waitForSession(service, session.id, ['stopped']);
+      await service.stop(session.id);
+      await stopped;
+      expect(fake.closed).toBe(1);
+      const ac = new AbortController();
+      ac.abort();
+      const direct = new ClaudeProvider({ query: fake.query }).run({ prompt: 'x', cwd: env.dir, resume: null, settings: {}, signal: ac.signal });
+      await expect(direct[Symbol.asyncIterator]().next()).rejects.toMatchObject({ name: 'AbortError' });
+    });
+
+    it('loads the SDK lazily through its loader once, and explains when the real package is missing', async () => {
+      const fake = fakeQuery([() => [result()]]);
+      let loads = 0;
+      const provider = new ClaudeProvider({ loadSdk: () => { loads += 1; return Promise.resolve({ query: fake.query }); }, executable: '/usr/local/bin/claude' });
+      for (let i = 0; i < 2; i++) {
+        for await (const m of provider.run({ prompt: 'x', cwd: env.dir, resume: null, settings: {}, signal: new AbortController().signal })) expect(m.type).toBe('result');
+      }
+      expect(loads).toBe(1);
+      expect(fake.calls[0]!.options.pathToClaudeCodeExecutable).toBe('/usr/local/bin/claude');
+      const real = new ClaudeProvider().run({ prompt: 'x', cwd: env.dir, resume: null, settings: {}, signal: new AbortController().signal });
+      await expect(real[Symbol.asyncIterator]().next()).rejects.toThrow(/needs @anthropic-ai\/claude-agent-sdk: run `npm install/);
+    });
+
+    it('fails turns whose session, provider or directory is gone, with what to do', async () => {
+      const { service, system, store } = setup();
+      const noSession = await system.enqueueAny('session.run', { sessionId: 999, prompt: 'x' });
+      expect((await waitForJob(store, system.events, noSession.job.id, 'failed')).error).toMatch(/session 999 no longer exists/);
+      const ghost = await store.sessions.sessionCreate({ session: { projectPath: env.dir, provider: 'ghost' }, now: Date.now() });
+      const j1 = await service.send(ghost.id, 'x');
+      expect((await waitForJob(store, system.events, j1.id, 'failed')).error).toMatch(/provider "ghost", which this process does not have/);
+      const file = join(env.dir, 'a-file');
+      writeFileSync(file, 'x');
+      const notDir = await store.sessions.sessionCreate({ session: { projectPath: file, provider: 'replay' }, now: Date.now() });
+      const j0 = await service.send(notDir.id, 'x');
+      expect((await waitForJob(store, system.events, j0.id, 'failed')).error).toMatch(/a-file is gone or not a directory/);
+      const gone = await store.sessions.sessionCreate({ session: { projectPath: join(env.dir, 'deleted-project'), provider: 'replay' }, now: Date.now() });
+      const j2 = await service.send(gone.id, 'x');
+      expect((await waitForJob(store, system.events, j2.id, 'failed')).error).toMatch(/deleted-project is gone or not a directory/);
+      await expect(service.send(gone.id, '')).rejects.toThrow(/prompt: must be a non-empty string/);
+      expect(await service.stop(gone.id)).toEqual({ cancelled: 0, requested: 0 });
+      await service['afterJob'](123_456, 'error');
+    });
+
+    it('fails a turn whose session disappears mid-turn instead of losing its messages silently', async () => {
+      const { service, system, store } = setup({ rate: 20 });
+      const { session, job } = await service.create({ projectPath: env.dir, prompt: 'x', provider: 'replay', settings: { transcript: 'refactor' } });
+      await waitForSession(service, session.id, ['processing']);
+      await backend.exec(`DELETE FROM sessions WHERE id = ${String(session.id)}`);
+      expect((await waitForJob(store, system.events, job.id, 'failed')).error).toMatch(/session \d+ no longer exists/);
+      // The turn in progress failed on writing its messages, not silently.
+      expect((await store.jobAttempts({ id: job.id }))[0]!.error).toMatch(/session \d+ does not exist/);
+    });
+
+    it('fails a turn whose messages cannot be written, so that it is retried rather than losing them', async () => {
+      const base = backend.other();
+      let failures = 1;
+      const sessions = new Proxy(base.sessions, {
+        get(target, prop: string) {
+          const value = Reflect.get(target, prop) as (...a: unknown[]) => unknown;
+          if (prop === 'eventAppendMany') {
+            return (...args: unknown[]) => (failures-- > 0 ? Promise.reject(new Error('disk full')) : value.apply(target, args));
+          }
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+      const { service, system } = setup({ sessions });
+      const s = await base.sessions.sessionCreate({ session: { projectPath: env.dir, provider: 'replay', settings: { transcript: 'hello' } }, now: Date.now() });
+      const job = await service.send(s.id, 'x');
+      const done = await waitForJob(system.store, system.events, job.id, ['completed', 'failed']);
+      expect((await system.jobAttempts(done.id))[0]!.error).toMatch(/disk full/);
+      await base.close();
+    });
+
+    it('reconciles sessions that claim to be busy against their jobs, also on a timer', async () => {
+      const { service, store } = setup({ reconcileMs: 20, clock: 'caller' });
+      // Each session's jobs exist before it claims to be busy: the reconciler runs every 20 ms.
+      const make = async (status: 'queued' | 'processing', jobs: (id: number) => Promise<unknown> = () => Promise.resolve()): Promise<number> => {
+        const s = await store.sessions.sessionCreate({ session: { projectPath: env.dir, provider: 'replay' }, now: Date.now() });
+        await jobs(s.id);
+        await store.sessions.sessionUpdate({ id: s.id, patch: { status }, now: Date.now() });
+        return s.id;
+      };
+      // Claimed by a worker elsewhere (due in an hour, so that this process's worker leaves it alone).
+      const at = Date.now() + 3_600_000;
+      const running = await make('processing', async (id) => {
+        await store.jobCreate({ job: { type: 'session.run', data: { sessionId: id, prompt: 'x' }, groupKey: `session:${id}`, runAt: at }, now: Date.now() });
+        expect(await store.jobClaim({ workerId: 'elsewhere', types: ['session.run'], limit: 1, now: at, leaseMs: 600_000 })).toHaveLength(1);
+      });
+      const waiting = await make('processing', (id) => store.jobCreate({ job: { type: 'other.kind', groupKey: `session:${id}` }, now: Date.now() }));
+      const idle = await make('queued');
+      const done = await make('processing', async (id) => {
+        const d = await store.jobCreate({ job: { type: 'other.kind', groupKey: `session:${id}` }, now: Date.now() });
+        await store.jobCancel({ ids: [d.job.id], now: Date.now() });
+      });
+      const states = async (): Promise<string[]> => Promise.all([running, waiting, idle, done].map(async (id) => (await store.sessions.sessionGet({ id }))!.status));
+      await expect.poll(states).toEqual(["processing", "queued", "interrupted", "stopped"]);
+      expect(await service.reconcile()).toBe(0);
+    });
   });
 });
 
