@@ -21,7 +21,7 @@ export interface TestServer extends AgentqServer {
  * Servers on 127.0.0.1 (random port) over a fresh data directory, closed after each test. Defaults:
  * replay provider only, at a fast rate; no maintenance schedules; graceMs 0.
  */
-export function useServers(): (options?: ServerOptions) => Promise<TestServer> {
+export function useServers(defaults: () => ServerOptions = () => ({})): (options?: ServerOptions) => Promise<TestServer> {
   let open: { server: AgentqServer; cleanup: () => void }[] = [];
   afterEach(async () => {
     for (const { server, cleanup } of open) {
@@ -39,6 +39,7 @@ export function useServers(): (options?: ServerOptions) => Promise<TestServer> {
       graceMs: 0,
       providers: [new ReplayProvider({ messagesPerSecond: 200 })],
       log: () => undefined,
+      ...defaults(),
       ...options,
     });
     open.push({ server, cleanup: tmp.cleanup });

@@ -1,11 +1,15 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { ReplayProvider } from '../../src/sessions/replay.js';
 import type { Session, SessionState } from '../../src/store/session-contract.js';
+import { BACKENDS, useBackend, type TestBackend } from '../helpers/backends.js';
 import { useServers, waitForServerJob, type TestServer } from '../helpers/server.js';
 
-const serve = useServers();
+const env = { dir: '' };
+let backend: TestBackend | null = null;
+// SQLite: each server's own data directory; PostgreSQL: the file's schema.
+const serve = useServers(() => (backend?.name === 'postgres' ? { database: backend.url() } : {}));
 
 function project(server: TestServer): string {
   const dir = join(server.dataDir, 'project');
@@ -29,106 +33,113 @@ function waitForSession(server: TestServer, id: number, states: SessionState[]):
   });
 }
 
-describe('sessions API', () => {
-  it('creates a session whose first turn is a queued job, then lists it with status and preview', async () => {
-    const server = await serve();
-    const r = await server.call('POST', '/api/sessions', { body: { projectPath: project(server), prompt: 'say hello', provider: 'replay', title: 'Greeting', settings: { transcript: 'hello' } } });
-    expect(r.status).toBe(201);
-    expect(r.body.session).toMatchObject({ title: 'Greeting', provider: 'replay', status: 'queued' });
-    expect(r.body.job).toMatchObject({ type: 'session.run', groupKey: `session:${String(r.body.session.id)}` });
-    const id = r.body.session.id as number;
-    await waitForSession(server, id, ['waiting_for_input']);
-    const list = await server.call('GET', '/api/sessions');
-    expect(list.body.sessions).toMatchObject([{ id, status: 'waiting_for_input', preview: expect.stringContaining('Hello') as unknown }]);
-    expect(list.body.nextCursor).toBeNull();
-    const one = await server.call('GET', `/api/sessions/${String(id)}`);
-    expect(one.body).toMatchObject({ session: { id, costUsd: expect.any(Number) as unknown }, queuedPrompts: [] });
-    const events = await server.call('GET', `/api/sessions/${String(id)}/events`);
-    expect(events.body.events[0]).toMatchObject({ seq: 1, type: 'user_prompt', payload: { prompt: 'say hello' } });
-    expect(events.body.events.map((e: { type: string }) => e.type)).toEqual(['user_prompt', 'system', 'assistant', 'result']);
-    expect(events.body.lastSeq).toBe(4);
-    const after = await server.call('GET', `/api/sessions/${String(id)}/events?after=2&limit=1`);
-    expect(after.body.events.map((e: { seq: number }) => e.seq)).toEqual([3]);
+describe.each(BACKENDS)('%s', (backendName) => {
+  const b = useBackend(backendName, env);
+  beforeEach(() => {
+    backend = b;
   });
 
-  it('queues follow-ups in order, stops a running turn, resumes, archives and renames', async () => {
-    const server = await serve({ providers: [new ReplayProvider({ messagesPerSecond: 5 })] });
-    const created = await server.call('POST', '/api/sessions', { body: { projectPath: project(server), prompt: 'first', provider: 'replay', settings: { transcript: 'refactor' } } });
-    const id = created.body.session.id as number;
-    await waitForServerJob(server, created.body.job.id as number, 'running');
-    const follow = await server.call('POST', `/api/sessions/${String(id)}/prompts`, { body: { prompt: 'second' } });
-    expect(follow.status).toBe(202);
-    expect(follow.body.queued).toBe(true);
-    expect((await server.call('GET', `/api/sessions/${String(id)}`)).body.queuedPrompts).toEqual([{ jobId: follow.body.job.id, prompt: 'second' }]);
-    const stopped = await server.call('POST', `/api/sessions/${String(id)}/stop`);
-    expect(stopped.status).toBe(200);
-    expect(stopped.body).toMatchObject({ cancelled: 1, requested: 1 });
-    await waitForSession(server, id, ['stopped']);
-    expect((await server.system.getJob(follow.body.job.id as number))!.status).toBe('cancelled');
-    const resumed = await server.call('POST', `/api/sessions/${String(id)}/resume`, { body: { prompt: 'carry on' } });
-    expect(resumed.status).toBe(202);
-    expect(resumed.body.job.data).toEqual({ sessionId: id, prompt: 'carry on' });
-    await server.call('POST', `/api/sessions/${String(id)}/stop`, { body: {} });
-    await waitForSession(server, id, ['stopped']);
-    const renamed = await server.call('PUT', `/api/sessions/${String(id)}`, { body: { title: 'Refactor', archived: true } });
-    expect(renamed.body.session).toMatchObject({ title: 'Refactor', archived: true });
-    expect((await server.call('GET', '/api/sessions')).body.sessions).toEqual([]);
-    expect((await server.call('GET', '/api/sessions?archived=true')).body.sessions.map((s: { id: number }) => s.id)).toEqual([id]);
-    const refused = await server.call('POST', `/api/sessions/${String(id)}/prompts`, { body: { prompt: 'x' } });
-    expect(refused.status).toBe(409);
-    expect((await server.call('PUT', `/api/sessions/${String(id)}`, { body: { archived: false } })).body.session.archived).toBe(false);
-    const notResumable = await server.call('POST', `/api/sessions/${String(id)}/resume`);
-    expect(notResumable.status).toBe(202);
-    const again = await server.call('POST', `/api/sessions/${String(id)}/resume`);
-    expect(again.status).toBe(409);
-  });
+  describe('sessions API', () => {
+    it('creates a session whose first turn is a queued job, then lists it with status and preview', async () => {
+      const server = await serve();
+      const r = await server.call('POST', '/api/sessions', { body: { projectPath: project(server), prompt: 'say hello', provider: 'replay', title: 'Greeting', settings: { transcript: 'hello' } } });
+      expect(r.status).toBe(201);
+      expect(r.body.session).toMatchObject({ title: 'Greeting', provider: 'replay', status: 'queued' });
+      expect(r.body.job).toMatchObject({ type: 'session.run', groupKey: `session:${String(r.body.session.id)}` });
+      const id = r.body.session.id as number;
+      await waitForSession(server, id, ['waiting_for_input']);
+      const list = await server.call('GET', '/api/sessions');
+      expect(list.body.sessions).toMatchObject([{ id, status: 'waiting_for_input', preview: expect.stringContaining('Hello') as unknown }]);
+      expect(list.body.nextCursor).toBeNull();
+      const one = await server.call('GET', `/api/sessions/${String(id)}`);
+      expect(one.body).toMatchObject({ session: { id, costUsd: expect.any(Number) as unknown }, queuedPrompts: [] });
+      const events = await server.call('GET', `/api/sessions/${String(id)}/events`);
+      expect(events.body.events[0]).toMatchObject({ seq: 1, type: 'user_prompt', payload: { prompt: 'say hello' } });
+      expect(events.body.events.map((e: { type: string }) => e.type)).toEqual(['user_prompt', 'system', 'assistant', 'result']);
+      expect(events.body.lastSeq).toBe(4);
+      const after = await server.call('GET', `/api/sessions/${String(id)}/events?after=2&limit=1`);
+      expect(after.body.events.map((e: { seq: number }) => e.seq)).toEqual([3]);
+    });
 
-  it('rejects bad input with 400 naming the field, unknown sessions with 404, and writes nothing', async () => {
-    const server = await serve();
-    const dir = project(server);
-    const cases: [string, string, unknown, number, string?][] = [
-      ['POST', '/api/sessions', { prompt: 'x' }, 400, 'projectPath'],
-      ['POST', '/api/sessions', { projectPath: 'relative/path', prompt: 'x' }, 400, 'projectPath'],
-      ['POST', '/api/sessions', { projectPath: join(dir, 'missing'), prompt: 'x' }, 400, 'projectPath'],
-      ['POST', '/api/sessions', { projectPath: dir, prompt: '  ' }, 400, 'prompt'],
-      ['POST', '/api/sessions', { projectPath: dir, prompt: 'x', provider: 'gpt' }, 400, 'provider'],
-      ['POST', '/api/sessions', { projectPath: dir, prompt: 'x', settings: { colour: 1 } }, 400, 'settings.colour'],
-      ['POST', '/api/sessions', { projectPath: dir, prompt: 'x', provider: 'replay', settings: { maxTurns: -1 } }, 400, 'settings.maxTurns'],
-      ['POST', '/api/sessions', { projectPath: dir, prompt: 'x', extra: 1 }, 400, 'extra'],
-      ['GET', '/api/sessions?limit=501', undefined, 400, 'limit'],
-      ['GET', '/api/sessions?archived=maybe', undefined, 400, 'archived'],
-      ['GET', '/api/sessions?cursor=zzz', undefined, 400, 'cursor'],
-      ['GET', '/api/sessions/77', undefined, 404],
-      ['GET', '/api/sessions/x', undefined, 400, 'sessionId'],
-      ['GET', '/api/sessions/77/events', undefined, 404],
-      ['POST', '/api/sessions/77/prompts', { prompt: 'x' }, 404],
-      ['POST', '/api/sessions/77/stop', undefined, 404],
-      ['POST', '/api/sessions/77/resume', undefined, 404],
-      ['PUT', '/api/sessions/77', { archived: true }, 404],
-      ['GET', '/api/sessions/77/prompts', undefined, 405],
-      ['DELETE', '/api/sessions', undefined, 405],
-    ];
-    for (const [method, path, body, status, field] of cases) {
-      const r = await server.call(method, path, body === undefined ? {} : { body });
-      expect(r.status, `${method} ${path} ${JSON.stringify(body)}`).toBe(status);
-      if (field !== undefined) expect(r.body.error.field, `${method} ${path}`).toBe(field);
-    }
-    const ok = await server.call('POST', '/api/sessions', { body: { projectPath: dir, prompt: 'x', provider: 'replay', settings: { transcript: 'hello' } } });
-    const id = ok.body.session.id as number;
-    for (const [method, path, body, field] of [
-      ['GET', `/api/sessions/${String(id)}/events?after=-1`, undefined, 'after'],
-      ['GET', `/api/sessions/${String(id)}/events?limit=5001`, undefined, 'limit'],
-      ['POST', `/api/sessions/${String(id)}/prompts`, { prompt: 3 }, 'prompt'],
-      ['POST', `/api/sessions/${String(id)}/prompts`, { text: 'hi' }, 'text'],
-      ['PUT', `/api/sessions/${String(id)}`, {}, 'body'],
-      ['PUT', `/api/sessions/${String(id)}`, { archived: 'yes' }, 'archived'],
-      ['PUT', `/api/sessions/${String(id)}`, { title: '' }, 'title'],
-    ] as [string, string, unknown, string][]) {
-      const r = await server.call(method, path, body === undefined ? {} : { body });
-      expect(r.status, `${method} ${path}`).toBe(400);
-      expect(r.body.error.field, `${method} ${path}`).toBe(field);
-    }
-    expect((await server.call('GET', '/api/sessions')).body.sessions.length).toBe(1);
-    expect((await server.system.listJobs({ type: ['session.run'] })).total).toBe(1);
+    it('queues follow-ups in order, stops a running turn, resumes, archives and renames', async () => {
+      const server = await serve({ providers: [new ReplayProvider({ messagesPerSecond: 5 })] });
+      const created = await server.call('POST', '/api/sessions', { body: { projectPath: project(server), prompt: 'first', provider: 'replay', settings: { transcript: 'refactor' } } });
+      const id = created.body.session.id as number;
+      await waitForServerJob(server, created.body.job.id as number, 'running');
+      const follow = await server.call('POST', `/api/sessions/${String(id)}/prompts`, { body: { prompt: 'second' } });
+      expect(follow.status).toBe(202);
+      expect(follow.body.queued).toBe(true);
+      expect((await server.call('GET', `/api/sessions/${String(id)}`)).body.queuedPrompts).toEqual([{ jobId: follow.body.job.id, prompt: 'second' }]);
+      const stopped = await server.call('POST', `/api/sessions/${String(id)}/stop`);
+      expect(stopped.status).toBe(200);
+      expect(stopped.body).toMatchObject({ cancelled: 1, requested: 1 });
+      await waitForSession(server, id, ['stopped']);
+      expect((await server.system.getJob(follow.body.job.id as number))!.status).toBe('cancelled');
+      const resumed = await server.call('POST', `/api/sessions/${String(id)}/resume`, { body: { prompt: 'carry on' } });
+      expect(resumed.status).toBe(202);
+      expect(resumed.body.job.data).toEqual({ sessionId: id, prompt: 'carry on' });
+      await server.call('POST', `/api/sessions/${String(id)}/stop`, { body: {} });
+      await waitForSession(server, id, ['stopped']);
+      const renamed = await server.call('PUT', `/api/sessions/${String(id)}`, { body: { title: 'Refactor', archived: true } });
+      expect(renamed.body.session).toMatchObject({ title: 'Refactor', archived: true });
+      expect((await server.call('GET', '/api/sessions')).body.sessions).toEqual([]);
+      expect((await server.call('GET', '/api/sessions?archived=true')).body.sessions.map((s: { id: number }) => s.id)).toEqual([id]);
+      const refused = await server.call('POST', `/api/sessions/${String(id)}/prompts`, { body: { prompt: 'x' } });
+      expect(refused.status).toBe(409);
+      expect((await server.call('PUT', `/api/sessions/${String(id)}`, { body: { archived: false } })).body.session.archived).toBe(false);
+      const notResumable = await server.call('POST', `/api/sessions/${String(id)}/resume`);
+      expect(notResumable.status).toBe(202);
+      const again = await server.call('POST', `/api/sessions/${String(id)}/resume`);
+      expect(again.status).toBe(409);
+    });
+
+    it('rejects bad input with 400 naming the field, unknown sessions with 404, and writes nothing', async () => {
+      const server = await serve();
+      const dir = project(server);
+      const cases: [string, string, unknown, number, string?][] = [
+        ['POST', '/api/sessions', { prompt: 'x' }, 400, 'projectPath'],
+        ['POST', '/api/sessions', { projectPath: 'relative/path', prompt: 'x' }, 400, 'projectPath'],
+        ['POST', '/api/sessions', { projectPath: join(dir, 'missing'), prompt: 'x' }, 400, 'projectPath'],
+        ['POST', '/api/sessions', { projectPath: dir, prompt: '  ' }, 400, 'prompt'],
+        ['POST', '/api/sessions', { projectPath: dir, prompt: 'x', provider: 'gpt' }, 400, 'provider'],
+        ['POST', '/api/sessions', { projectPath: dir, prompt: 'x', settings: { colour: 1 } }, 400, 'settings.colour'],
+        ['POST', '/api/sessions', { projectPath: dir, prompt: 'x', provider: 'replay', settings: { maxTurns: -1 } }, 400, 'settings.maxTurns'],
+        ['POST', '/api/sessions', { projectPath: dir, prompt: 'x', extra: 1 }, 400, 'extra'],
+        ['GET', '/api/sessions?limit=501', undefined, 400, 'limit'],
+        ['GET', '/api/sessions?archived=maybe', undefined, 400, 'archived'],
+        ['GET', '/api/sessions?cursor=zzz', undefined, 400, 'cursor'],
+        ['GET', '/api/sessions/77', undefined, 404],
+        ['GET', '/api/sessions/x', undefined, 400, 'sessionId'],
+        ['GET', '/api/sessions/77/events', undefined, 404],
+        ['POST', '/api/sessions/77/prompts', { prompt: 'x' }, 404],
+        ['POST', '/api/sessions/77/stop', undefined, 404],
+        ['POST', '/api/sessions/77/resume', undefined, 404],
+        ['PUT', '/api/sessions/77', { archived: true }, 404],
+        ['GET', '/api/sessions/77/prompts', undefined, 405],
+        ['DELETE', '/api/sessions', undefined, 405],
+      ];
+      for (const [method, path, body, status, field] of cases) {
+        const r = await server.call(method, path, body === undefined ? {} : { body });
+        expect(r.status, `${method} ${path} ${JSON.stringify(body)}`).toBe(status);
+        if (field !== undefined) expect(r.body.error.field, `${method} ${path}`).toBe(field);
+      }
+      const ok = await server.call('POST', '/api/sessions', { body: { projectPath: dir, prompt: 'x', provider: 'replay', settings: { transcript: 'hello' } } });
+      const id = ok.body.session.id as number;
+      for (const [method, path, body, field] of [
+        ['GET', `/api/sessions/${String(id)}/events?after=-1`, undefined, 'after'],
+        ['GET', `/api/sessions/${String(id)}/events?limit=5001`, undefined, 'limit'],
+        ['POST', `/api/sessions/${String(id)}/prompts`, { prompt: 3 }, 'prompt'],
+        ['POST', `/api/sessions/${String(id)}/prompts`, { text: 'hi' }, 'text'],
+        ['PUT', `/api/sessions/${String(id)}`, {}, 'body'],
+        ['PUT', `/api/sessions/${String(id)}`, { archived: 'yes' }, 'archived'],
+        ['PUT', `/api/sessions/${String(id)}`, { title: '' }, 'title'],
+      ] as [string, string, unknown, string][]) {
+        const r = await server.call(method, path, body === undefined ? {} : { body });
+        expect(r.status, `${method} ${path}`).toBe(400);
+        expect(r.body.error.field, `${method} ${path}`).toBe(field);
+      }
+      expect((await server.call('GET', '/api/sessions')).body.sessions.length).toBe(1);
+      expect((await server.system.listJobs({ type: ['session.run'] })).total).toBe(1);
+    });
   });
 });

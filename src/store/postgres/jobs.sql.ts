@@ -2,11 +2,14 @@
  * Every SQL statement of the PostgreSQL job store. Each starts with one line saying what it does,
  * its parameters and what it returns.
  *
- * Statements that need the time take the caller's `now` as `$1` and write `{now}` where the current
- * time goes and `{shift}` beside a time the caller computed (a runAt, a retry time). With the
- * database clock (the default), `{now}` is the database's clock and `{shift}` moves a caller's time
- * by the difference between the two clocks, so a worker whose clock is off still leases, claims and
- * schedules on the database's time. With the caller clock (tests), `{now}` is `$1` and `{shift}` 0.
+ * Two clocks meet here. Statements take the caller's `now` as `$1`: creates, edits, retries and
+ * cancels are stamped with it, and times a caller computed (a runAt, a retry time) are stored as
+ * given — the store has already moved both onto the database's clock by the offset it measures,
+ * when that offset is large enough to matter. The lease lifecycle — which jobs are due, lease
+ * expiry, heartbeats, rescue, the start and end of an attempt — is timed by `{now}`: with the
+ * database clock (the default) the database's own time, so a worker whose clock is wrong can never
+ * claim early, keep a lease it lost, or rescue a live one. With the caller clock (tests that drive
+ * time by hand) `{now}` is `$1` as well.
  */
 import { JOB_STATES as S } from '../states.js';
 
@@ -18,18 +21,16 @@ const CANCELLED = q(S.cancelled);
 
 export type Clock = 'database' | 'caller';
 
-/** Fill in `{now}` and `{shift}` for a clock. */
+/** Fill in `{now}` for a clock. */
 export function timed(sql: string, clock: Clock): string {
-  const now = clock === 'database' ? '(agentq_now_ms() + 0 * $1::bigint)' : '$1::bigint';
-  const shift = clock === 'database' ? '(agentq_now_ms() - $1::bigint)' : '0';
-  return sql.replaceAll('{now}', now).replaceAll('{shift}', shift);
+  return sql.replaceAll('{now}', clock === 'database' ? '(agentq_now_ms() + 0 * $1::bigint)' : '$1::bigint');
 }
 
 export const PG_SQL = {
   jobsInsert: `
--- Insert jobs in input order, skipping any whose unique key an active job holds. Params: $1..$10 arrays of type, data, priority, run_at, max_attempts, unique_key, group_key, timeout_ms, orphan, and each caller's now ({rowNow}/{rowShift} are filled in per clock). Returns: the inserted rows.
+-- Insert jobs in input order, skipping any whose unique key an active job holds. Params: $1..$10 arrays of type, data, priority, run_at, max_attempts, unique_key, group_key, timeout_ms, orphan, and each caller's now. Returns: the inserted rows.
 INSERT INTO jobs (type, data, priority, run_at, max_attempts, unique_key, group_key, timeout_ms, orphan, created_at, updated_at)
-SELECT x.type, x.data::json, x.priority, x.run_at + {rowShift}, x.max_attempts, x.unique_key, x.group_key, x.timeout_ms, x.orphan, {rowNow}, {rowNow}
+SELECT x.type, x.data::json, x.priority, x.run_at, x.max_attempts, x.unique_key, x.group_key, x.timeout_ms, x.orphan, x.now, x.now
 FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[], $5::int[], $6::text[], $7::text[], $8::bigint[], $9::text[], $10::bigint[])
   WITH ORDINALITY AS x(type, data, priority, run_at, max_attempts, unique_key, group_key, timeout_ms, orphan, now, ord)
 ORDER BY x.ord
@@ -48,17 +49,17 @@ SELECT * FROM jobs WHERE id = $1`,
 -- Change a queued job's editable fields; NULL keeps the old value. Params: $1 now, $2 id, $3 priority, $4 run_at, $5 data, $6 max_attempts. Returns: the row if it was queued.
 UPDATE jobs SET
   priority = coalesce($3::int, priority),
-  run_at = coalesce($4::bigint + {shift}, run_at),
+  run_at = coalesce($4::bigint, run_at),
   data = coalesce($5::text::json, data),
   max_attempts = coalesce($6::int, max_attempts),
-  updated_at = {now}
+  updated_at = $1::bigint
 WHERE id = $2 AND status = ${QUEUED}
 RETURNING *`,
 
   jobRetry: `
 -- Re-queue a failed or cancelled job with fresh attempts, due now. Params: $1 now, $2 id. Returns: the row if it was failed or cancelled.
-UPDATE jobs SET status = ${QUEUED}, attempts = 0, run_at = {now}, error = NULL, result = NULL, progress = NULL,
-  cancel_requested_at = NULL, finished_at = NULL, started_at = NULL, updated_at = {now}
+UPDATE jobs SET status = ${QUEUED}, attempts = 0, run_at = $1::bigint, error = NULL, result = NULL, progress = NULL,
+  cancel_requested_at = NULL, finished_at = NULL, started_at = NULL, updated_at = $1::bigint
 WHERE id = $2 AND status IN (${FAILED}, ${CANCELLED})
 RETURNING *`,
 
@@ -144,14 +145,14 @@ SELECT id, status, type, run_at, started_at, attempts, max_attempts, lease_token
 FROM jobs WHERE id = ANY($1::bigint[]) AND status = ${RUNNING}`,
 
   settle: `
--- End attempts: each job back in the queue or final, its attempt recorded; applies only while the lease (token), the cancel request it was decided on and, for a rescue, the expiry still stand. Params: $1 now, $2 ids, $3 tokens, $4 statuses, $5 run_at (requeue; caller clock), $6 refunds, $7 results, $8 errors, $9 progress, $10 outcomes, $11 attempt errors, $12 workers, $13 attempt numbers, $14 started_at, $15 whether run_at is the job's own (on the database clock already), $16 whether no cancel was asked, $17 whether the lease must still be expired. Returns: id of each job settled.
+-- End attempts: each job back in the queue or final, its attempt recorded; applies only while the lease (token), the cancel request it was decided on and, for a rescue, the expiry still stand. Params: $1 now, $2 ids, $3 tokens, $4 statuses, $5 run_at (requeue), $6 refunds, $7 results, $8 errors, $9 progress, $10 outcomes, $11 attempt errors, $12 workers, $13 attempt numbers, $14 started_at, $15 whether no cancel was asked, $16 whether the lease must still be expired. Returns: id of each job settled.
 WITH s AS (
-  SELECT * FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::bigint[], $6::int[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::int[], $14::bigint[], $15::boolean[], $16::boolean[], $17::boolean[])
-    AS s(id, token, status, run_at, refund, result, error, progress, outcome, attempt_error, worker, attempt, started_at, own_run_at, no_cancel, expired_only)
+  SELECT * FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::bigint[], $6::int[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::int[], $14::bigint[], $15::boolean[], $16::boolean[])
+    AS s(id, token, status, run_at, refund, result, error, progress, outcome, attempt_error, worker, attempt, started_at, no_cancel, expired_only)
 ), done AS (
   UPDATE jobs j SET
     status = s.status,
-    run_at = CASE WHEN s.status <> ${QUEUED} THEN j.run_at WHEN s.own_run_at THEN s.run_at ELSE s.run_at + {shift} END,
+    run_at = CASE WHEN s.status = ${QUEUED} THEN s.run_at ELSE j.run_at END,
     attempts = j.attempts - s.refund,
     result = CASE WHEN s.status = ${QUEUED} THEN j.result ELSE s.result::json END,
     error = CASE WHEN s.status = ${QUEUED} THEN coalesce(s.error, j.error) ELSE s.error END,
@@ -176,11 +177,11 @@ WITH target AS (
     OR ($5::boolean AND ($3::text[] IS NULL OR type = ANY($3::text[])) AND ($4::text[] IS NULL OR status = ANY($4::text[]))))
   ORDER BY id FOR UPDATE
 ), cancelled AS (
-  UPDATE jobs j SET status = ${CANCELLED}, error = $6, finished_at = {now}, updated_at = {now}
+  UPDATE jobs j SET status = ${CANCELLED}, error = $6, finished_at = $1::bigint, updated_at = $1::bigint
   FROM target WHERE j.id = target.id AND j.status = ${QUEUED}
   RETURNING j.id
 ), requested AS (
-  UPDATE jobs j SET cancel_requested_at = {now}, updated_at = {now}
+  UPDATE jobs j SET cancel_requested_at = $1::bigint, updated_at = $1::bigint
   FROM target WHERE j.id = target.id AND j.status = ${RUNNING} AND j.cancel_requested_at IS NULL
   RETURNING j.id
 )
@@ -212,11 +213,7 @@ SELECT type, status, sum(n) AS n FROM job_counts GROUP BY type, status HAVING su
   scheduledCount: `
 -- Queued jobs not yet due, over some types. Params: $1 now, $2 types. Returns: n.
 SELECT coalesce(sum(c.n), 0) AS n FROM unnest($2::text[]) AS t(type) CROSS JOIN LATERAL (
-  SELECT count(*) AS n FROM jobs WHERE status = ${QUEUED} AND type = t.type AND run_at > {now}) AS c`,
-
-  clockNow: `
--- What "now" is for this store. Params: $1 caller now. Returns: now.
-SELECT {now} AS now`,
+  SELECT count(*) AS n FROM jobs WHERE status = ${QUEUED} AND type = t.type AND run_at > $1::bigint) AS c`,
 
   throughputSince: `
 -- Finished-job buckets since a minute, summed over types and slots. Params: $1 first minute (epoch minutes). Returns: minute, completed, failed, wait/run sums.

@@ -62,6 +62,9 @@ const TOTAL_COUNT_CAP = 10_000;
 const MINUTE = 60_000;
 /** Retries of a claim that collided with another on a group key (the unique index said no). */
 const CLAIM_RETRIES = 5;
+/** Clock offsets below this are measurement noise; times are then taken as given. */
+const CLOCK_OFFSET_MIN_MS = 100;
+const CLOCK_OFFSET_REFRESH_MS = 60_000;
 
 type Queryable = Pick<Pool | PoolClient, 'query'>;
 
@@ -76,8 +79,6 @@ interface SettleItem {
   token: number;
   lease: LeaseRow;
   next: Settlement;
-  /** The requeue time is the job's own run_at (already on the database clock). */
-  ownRunAt: boolean;
   /** Rescue: apply only while the lease is still expired (a late heartbeat wins). */
   expiredOnly: boolean;
 }
@@ -101,6 +102,8 @@ export class PostgresJobStore implements JobStore {
   private createGroup: PendingCreate[] = [];
   private createFlush: Promise<void> | null = null;
   private readonly watchers = new Set<() => Promise<void>>();
+  private offsetMs = 0;
+  private offsetTimer: NodeJS.Timeout | null = null;
 
   constructor(options: PostgresJobStoreOptions) {
     const { url, schema } = splitSchema(options.url);
@@ -143,6 +146,11 @@ export class PostgresJobStore implements JobStore {
       await pool.end();
       throw translatePgError(err, this.url);
     }
+    await this.measureOffset(pool);
+    if (this.clock === 'database') {
+      this.offsetTimer = setInterval(() => { this.measureOffset(pool).catch(() => undefined); }, CLOCK_OFFSET_REFRESH_MS);
+      this.offsetTimer.unref();
+    }
     this.pool = pool;
     return pool;
   }
@@ -181,11 +189,32 @@ export class PostgresJobStore implements JobStore {
     }
   }
 
-  /** What "now" is for a call made at caller time `now`: the database's clock, or the caller's. */
-  private async resolveNow(now: number): Promise<number> {
-    if (this.clock === 'caller') return now;
-    const [row] = await this.query<{ now: number }>(this.sql.clockNow, [now]);
-    return (row as { now: number }).now;
+  /**
+   * A caller's time on the database's clock: shifted by the measured offset between this host's
+   * clock and the database's, when that offset is large enough to matter (hosts kept in sync by NTP
+   * are within a few ms, and their times are taken exactly as given).
+   */
+  private toDb(t: number): number {
+    return t + this.offsetMs;
+  }
+
+  /** A validated job with the caller's explicit runAt moved onto the database's clock. */
+  private jobToDb(job: NormalizedJob, input: NewJob): NormalizedJob {
+    return this.offsetMs === 0 || input.runAt === undefined ? job : { ...job, runAt: this.toDb(job.runAt) };
+  }
+
+  /** The offset between this host's clock and the database's, in ms (0 below the threshold or with the caller clock). */
+  get clockOffsetMs(): number {
+    return this.offsetMs;
+  }
+
+  private async measureOffset(pool: Pool): Promise<void> {
+    if (this.clock === 'caller') return;
+    const t0 = Date.now();
+    const { rows: [row] } = await pool.query<{ now: number }>('SELECT agentq_now_ms() AS now');
+    const t1 = Date.now();
+    const offset = (row as { now: number }).now - (t0 + t1) / 2;
+    this.offsetMs = Math.abs(offset) >= CLOCK_OFFSET_MIN_MS ? Math.round(offset) : 0;
   }
 
   /** Insert jobs in one statement; a unique key held by an active job yields that job instead. */
@@ -193,7 +222,7 @@ export class PostgresJobStore implements JobStore {
     const results: (JobCreateResult | null)[] = jobs.map(() => null);
     let pending = jobs.map((job, i) => ({ job, i }));
     for (let round = 0; pending.length > 0; round += 1) {
-      const { rows } = await db.query<JobRow>(INSERT_SQL[this.clock], [
+      const { rows } = await db.query<JobRow>(PG_SQL.jobsInsert, [
         pending.map((p) => p.job.type), pending.map((p) => p.job.data), pending.map((p) => p.job.priority),
         pending.map((p) => p.job.runAt), pending.map((p) => p.job.maxAttempts), pending.map((p) => p.job.uniqueKey),
         pending.map((p) => p.job.groupKey), pending.map((p) => p.job.timeoutMs), pending.map((p) => p.job.orphan),
@@ -231,8 +260,8 @@ export class PostgresJobStore implements JobStore {
    * previous one has finished. Each is validated on its own first; a write error rejects them all.
    */
   async jobCreate(params: { job: NewJob; now: number }): Promise<JobCreateResult> {
-    const now = validateNow(params.now);
-    const job = validateNewJob(params.job, now, this.maxDataBytes);
+    const now = this.toDb(validateNow(params.now));
+    const job = this.jobToDb(validateNewJob(params.job, now, this.maxDataBytes), params.job);
     this.check();
     return new Promise<JobCreateResult>((resolve, reject) => {
       this.createGroup.push({ job, resolve, reject });
@@ -261,8 +290,8 @@ export class PostgresJobStore implements JobStore {
   }
 
   async jobCreateMany(params: { jobs: NewJob[]; now: number }): Promise<JobCreateManyItem[]> {
-    const now = validateNow(params.now);
-    const jobs = validateJobBatch(params.jobs).map((job, i) => validateNewJob(job, now, this.maxDataBytes, `jobs[${i}].`));
+    const now = this.toDb(validateNow(params.now));
+    const jobs = validateJobBatch(params.jobs).map((job, i) => this.jobToDb(validateNewJob(job, now, this.maxDataBytes, `jobs[${i}].`), job as NewJob));
     if (jobs.length === 0) return [];
     const results = await this.transaction((client) => this.insertJobs(client, jobs));
     return results.map((r) => ({ id: r.job.id, created: r.created }));
@@ -325,10 +354,10 @@ export class PostgresJobStore implements JobStore {
 
   async jobUpdate(params: { id: number; patch: JobPatch; now: number }): Promise<Job> {
     const id = validateId(params.id);
-    const now = validateNow(params.now);
+    const now = this.toDb(validateNow(params.now));
     const patch = validatePatch(params.patch, this.maxDataBytes);
     const [row] = await this.query<JobRow>(this.sql.jobUpdateQueued, [
-      now, id, patch.priority ?? null, patch.runAt ?? null, patch.data ?? null, patch.maxAttempts ?? null,
+      now, id, patch.priority ?? null, patch.runAt === undefined ? null : this.toDb(patch.runAt), patch.data ?? null, patch.maxAttempts ?? null,
     ]);
     if (row !== undefined) return rowToJob(row);
     const current = await this.jobGet({ id });
@@ -338,7 +367,7 @@ export class PostgresJobStore implements JobStore {
 
   async jobRetry(params: { id: number; now: number }): Promise<Job> {
     const id = validateId(params.id);
-    const now = validateNow(params.now);
+    const now = this.toDb(validateNow(params.now));
     const current = await this.jobGet({ id });
     if (current === null) throw new NotFoundError('job', id);
     const keyHeld = (holder: number): StateConflictError =>
@@ -366,8 +395,9 @@ export class PostgresJobStore implements JobStore {
   }
 
   async jobClaim(params: JobClaimParams): Promise<Job[]> {
-    const { workerId, types, limit, now, leaseMs, typeLimits } = normalizeClaimParams(params);
+    const { workerId, types, limit, now: callerNow, leaseMs, typeLimits } = normalizeClaimParams(params);
     if (limit === 0 || types.length === 0) return [];
+    const now = this.toDb(callerNow);
     // Over-fetch a little: rows dropped (a second job of one group, a full type) leave room for others.
     const scan = Math.min(LIMITS.batchMax, limit * 2 + 8);
     const limited = types.filter((t) => typeLimits[t] !== undefined).sort();
@@ -405,7 +435,7 @@ export class PostgresJobStore implements JobStore {
 
   async jobHeartbeat(params: { leases: LeaseRef[]; workerId: string; leaseMs: number; now: number }): Promise<HeartbeatResult[]> {
     const workerId = validateWorkerId(params.workerId);
-    const now = validateNow(params.now);
+    const now = this.toDb(validateNow(params.now));
     const leaseMs = validateInteger('leaseMs', params.leaseMs, 1, LIMITS.timeoutMs);
     const leases = validateLeases(params.leases);
     if (leases.length === 0) return [];
@@ -424,7 +454,7 @@ export class PostgresJobStore implements JobStore {
   async jobProgress(params: { id: number; token: number; progress: unknown; now: number }): Promise<boolean> {
     const id = validateId(params.id);
     const token = validateInteger('token', params.token, 0, Number.MAX_SAFE_INTEGER);
-    const now = validateNow(params.now);
+    const now = this.toDb(validateNow(params.now));
     const progress = serializeJson('progress', params.progress, PROGRESS_MAX_BYTES);
     return (await this.query(this.sql.progressSet, [now, id, token, progress])).length === 1;
   }
@@ -451,7 +481,6 @@ export class PostgresJobStore implements JobStore {
       col((s) => s.lease.lease_owner ?? '?'),
       col((s) => s.lease.attempts),
       col((s) => s.lease.started_at),
-      col((s) => s.ownRunAt),
       col((s) => s.lease.cancel_requested_at === null),
       col((s) => s.expiredOnly),
     ]);
@@ -459,8 +488,11 @@ export class PostgresJobStore implements JobStore {
   }
 
   async jobFinish(params: { outcomes: JobOutcome[]; now: number }): Promise<JobFinishResult[]> {
-    const now = validateNow(params.now);
-    const outcomes = normalizeOutcomes(params.outcomes, this.maxDataBytes);
+    const now = this.toDb(validateNow(params.now));
+    const outcomes = normalizeOutcomes(params.outcomes, this.maxDataBytes).map((o) => {
+      if (o.kind === 'failed' && o.retryAt !== null) return { ...o, retryAt: this.toDb(o.retryAt) };
+      return o.kind === 'snoozed' ? { ...o, runAt: this.toDb(o.runAt) } : o;
+    });
     const results: JobFinishResult[] = outcomes.map((o) => ({ id: o.id, applied: false, status: null }));
     // An outcome whose job got a cancel request between the read and the write is decided again.
     let todo = outcomes.map((o, i) => ({ o, i }));
@@ -475,7 +507,7 @@ export class PostgresJobStore implements JobStore {
         if (seen.has(o.id) || !holdsLease(lease, o.token)) continue;
         seen.add(o.id);
         const next = settleOutcome(o, lease);
-        items.push({ i, id: o.id, token: o.token, lease, next, ownRunAt: o.kind === 'released', expiredOnly: false });
+        items.push({ i, id: o.id, token: o.token, lease, next, expiredOnly: false });
       }
       const applied = await this.settle(items, now);
       const again: typeof todo = [];
@@ -489,7 +521,8 @@ export class PostgresJobStore implements JobStore {
   }
 
   async jobCancel(params: JobCancelParams): Promise<JobCancelResult> {
-    const { now, reason, ids, filter } = normalizeCancelParams(params);
+    const { now: callerNow, reason, ids, filter } = normalizeCancelParams(params);
+    const now = this.toDb(callerNow);
     const rows = await this.query<{ kind: 'c' | 'r'; id: number }>(this.sql.cancel, [
       now, ids ?? [], filter?.types ?? null, filter?.statuses ?? null, filter !== null, reason,
     ]);
@@ -498,11 +531,11 @@ export class PostgresJobStore implements JobStore {
   }
 
   async jobRescue(params: { now: number; limit?: number }): Promise<JobRescueResult> {
-    const now = validateNow(params.now);
+    const now = this.toDb(validateNow(params.now));
     const limit = params.limit === undefined ? 1_000 : validateInteger('limit', params.limit, 1, LIMITS.batchMax);
     const candidates = await this.query<LeaseRow & { id: number; orphan: OrphanPolicy }>(this.sql.rescueCandidates, [now, limit]);
     const items = candidates.map((c): SettleItem => ({
-      id: c.id, token: c.lease_token, lease: c, next: settleOrphan(c, c.orphan, now), ownRunAt: false, expiredOnly: true,
+      id: c.id, token: c.lease_token, lease: c, next: settleOrphan(c, c.orphan, now), expiredOnly: true,
     }));
     // Rescuers on other hosts may race for the same jobs: only the settle that applies counts.
     const applied = await this.settle(items, now);
@@ -541,11 +574,11 @@ export class PostgresJobStore implements JobStore {
   }
 
   async jobStats(params: { now: number }): Promise<JobStats> {
-    const now = await this.resolveNow(validateNow(params.now));
+    const now = this.toDb(validateNow(params.now));
     const { byStatus, byType } = countsToStats(await this.query<CountRow>(PG_SQL.countsAll));
     const queuedTypes = byType.filter((t) => t.queued > 0).map((t) => t.type);
     const [scheduledRows, buckets] = await Promise.all([
-      queuedTypes.length === 0 ? Promise.resolve([{ n: 0 }]) : this.query<{ n: number }>(timed(PG_SQL.scheduledCount, 'caller'), [now, queuedTypes]),
+      queuedTypes.length === 0 ? Promise.resolve([{ n: 0 }]) : this.query<{ n: number }>(PG_SQL.scheduledCount, [now, queuedTypes]),
       this.query<ThroughputBucket>(PG_SQL.throughputSince, [Math.floor(now / MINUTE) - 59]),
     ]);
     return buildJobStats({ byStatus, byType, scheduled: (scheduledRows[0] as { n: number }).n, buckets, now });
@@ -553,7 +586,7 @@ export class PostgresJobStore implements JobStore {
 
   async jobCleanup(params: JobCleanupParams): Promise<JobCleanupResult> {
     const { now: callerNow, batchSize, plan } = normalizeCleanupParams(params);
-    const now = await this.resolveNow(callerNow);
+    const now = this.toDb(callerNow);
     const result: JobCleanupResult = { deleted: 0, batches: 0, maxBatchMs: 0 };
     for (const [state, before] of plan) {
       for (;;) {
@@ -573,7 +606,7 @@ export class PostgresJobStore implements JobStore {
   }
 
   async scheduleCreate(params: { schedule: ScheduleInput; now: number }): Promise<Schedule> {
-    const now = validateNow(params.now);
+    const now = this.toDb(validateNow(params.now));
     const s = validateScheduleInput(params.schedule, this.maxDataBytes);
     const nextRunAt = s.enabled ? scheduleNextTick(s, now, now) : null;
     const [row] = await this.query<ScheduleRow>(PG_SCHEDULE_SQL.scheduleInsert, [
@@ -584,7 +617,7 @@ export class PostgresJobStore implements JobStore {
   }
 
   async scheduleUpdate(params: { schedule: ScheduleInput; now: number }): Promise<Schedule> {
-    const now = validateNow(params.now);
+    const now = this.toDb(validateNow(params.now));
     const s = validateScheduleInput(params.schedule, this.maxDataBytes);
     return this.transaction(async (client) => {
       const { rows: [current] } = await client.query<ScheduleRow>(PG_SCHEDULE_SQL.scheduleByNameLock, [s.name]);
@@ -616,7 +649,7 @@ export class PostgresJobStore implements JobStore {
   }
 
   async scheduleDue(params: { now: number; limit?: number }): Promise<Schedule[]> {
-    const now = validateNow(params.now);
+    const now = this.toDb(validateNow(params.now));
     const limit = params.limit === undefined ? 100 : validateLimit(params.limit, 'limit', LIMITS.batchMax);
     return (await this.query<ScheduleRow>(PG_SCHEDULE_SQL.scheduleDue, [now, limit])).map(rowToSchedule);
   }
@@ -629,8 +662,8 @@ export class PostgresJobStore implements JobStore {
   async scheduleFire(params: { name: string; due: number; job: NewJob; now: number }): Promise<ScheduleFireResult> {
     const name = validateScheduleName(params.name);
     const due = validateTime('due', params.due);
-    const now = validateNow(params.now);
-    const job = validateNewJob({ ...params.job, uniqueKey: `schedule:${name}:${due}` }, now, this.maxDataBytes, 'job.');
+    const now = this.toDb(validateNow(params.now));
+    const job = this.jobToDb(validateNewJob({ ...params.job, uniqueKey: `schedule:${name}:${due}` }, now, this.maxDataBytes, 'job.'), params.job);
     return this.transaction(async (client) => {
       // The row lock makes every other firer of this tick wait, then see it moved on.
       const { rows: [row] } = await client.query<ScheduleRow>(PG_SCHEDULE_SQL.scheduleByNameLock, [name]);
@@ -729,18 +762,13 @@ export class PostgresJobStore implements JobStore {
     if (this.createGroup.length > 0 && this.createFlush === null) this.flushCreates();
     while (this.createFlush !== null) await this.createFlush;
     this.closed = true;
+    if (this.offsetTimer !== null) clearInterval(this.offsetTimer);
     await Promise.all([...this.watchers].map((stop) => stop()));
     this.watchers.clear();
     const pool = await this.opening.catch(() => null);
     await pool?.end();
   }
 }
-
-/** The insert, per clock: each row's creation time is its own caller's `now` (or the database's). */
-const INSERT_SQL: Record<Clock, string> = {
-  database: PG_SQL.jobsInsert.replaceAll('{rowNow}', 'agentq_now_ms()').replaceAll('{rowShift}', '(agentq_now_ms() - x.now)'),
-  caller: PG_SQL.jobsInsert.replaceAll('{rowNow}', 'x.now').replaceAll('{rowShift}', '0'),
-};
 
 interface LeaseStateRow {
   id: number;
