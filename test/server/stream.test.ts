@@ -1,12 +1,16 @@
 import { mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { ReplayProvider } from '../../src/sessions/replay.js';
 import type { SessionEvent } from '../../src/store/session-contract.js';
+import { BACKENDS, useBackend, type TestBackend } from '../helpers/backends.js';
 import { useServers, waitForServerJob, type TestServer } from '../helpers/server.js';
 
-const serve = useServers();
+const env = { dir: '' };
+let backend: TestBackend | null = null;
+// SQLite: each server's own data directory; PostgreSQL: the file's schema.
+const serve = useServers(() => (backend?.name === 'postgres' ? { database: backend.url() } : {}));
 
 interface Frame {
   id: string | null;
@@ -106,148 +110,155 @@ async function startSession(server: TestServer, transcript: string): Promise<{ i
   return { id: r.body.session.id as number, jobId: r.body.job.id as number };
 }
 
-describe('GET /api/stream', () => {
-  it('starts with ready and streams job events without data or results', async () => {
-    const server = await serve();
-    const stream = await openStream(server);
-    expect(stream.status).toBe(200);
-    expect(stream.headers.get('content-type')).toMatch(/^text\/event-stream/);
-    const ready = await stream.next((f) => f.event === 'ready');
-    expect(ready.id).toMatch(/^\d+_[0-9a-f]+_\d+$/);
-    const job = await server.call('POST', '/api/jobs', { body: { type: 'demo.echo', data: { secret: 'payload' } } });
-    const completed = await stream.next((f) => f.event === 'job:completed');
-    expect(completed.data).toMatchObject({ jobId: job.body.job.id, type: 'demo.echo' });
-    expect(completed.data.result).toBeUndefined();
-    const enqueued = stream.frames.find((f) => f.event === 'job:enqueued')!;
-    expect(enqueued.data.job).toMatchObject({ id: job.body.job.id, status: 'queued' });
-    expect(enqueued.data.job.data).toBeUndefined();
-    expect(stream.frames.map((f) => f.event)).toContain('job:started');
-    await stream.close();
+describe.each(BACKENDS)('%s', (backendName) => {
+  const b = useBackend(backendName, env);
+  beforeEach(() => {
+    backend = b;
   });
 
-  it('delivers every session event once, in order, and a reconnect with Last-Event-ID misses nothing', async () => {
-    const server = await serve({ providers: [new ReplayProvider({ messagesPerSecond: 100 })] });
-    const { id, jobId } = await startSession(server, 'refactor');
-    const first = await openStream(server, `?session=${String(id)}`, '0_00000000_0');
-    // Drop the connection part-way through the turn, and come back later.
-    await first.next((f) => f.event === 'session:events' && (f.data.events as SessionEvent[]).some((e) => e.seq >= 10));
-    await first.close();
-    const resumeFrom = first.lastId();
-    const seen = events(first.frames);
-    await waitForServerJob(server, jobId, 'completed');
-    const second = await openStream(server, `?session=${String(id)}`, resumeFrom);
-    await second.next((f) => f.event === 'ready');
-    const all = [...seen, ...events(second.frames)];
-    const stored = (await server.call('GET', `/api/sessions/${String(id)}/events?limit=5000`)).body.events as SessionEvent[];
-    expect(stored.length).toBe(55);
-    expect(all.map((e) => e.seq)).toEqual(stored.map((e) => e.seq));
-    expect(all.map((e) => e.id)).toEqual(stored.map((e) => e.id));
-    // Notices (session updates) missed meanwhile are replayed from the ring, not resynced.
-    expect(second.frames.some((f) => f.event === 'resync')).toBe(false);
-    expect(second.frames.filter((f) => f.event === 'session:updated').map((f) => f.data.session.status)).toContain('waiting_for_input');
-    await second.close();
-  });
+  describe('GET /api/stream', () => {
+    it('starts with ready and streams job events without data or results', async () => {
+      const server = await serve();
+      const stream = await openStream(server);
+      expect(stream.status).toBe(200);
+      expect(stream.headers.get('content-type')).toMatch(/^text\/event-stream/);
+      const ready = await stream.next((f) => f.event === 'ready');
+      expect(ready.id).toMatch(/^\d+_[0-9a-f]+_\d+$/);
+      const job = await server.call('POST', '/api/jobs', { body: { type: 'demo.echo', data: { secret: 'payload' } } });
+      const completed = await stream.next((f) => f.event === 'job:completed');
+      expect(completed.data).toMatchObject({ jobId: job.body.job.id, type: 'demo.echo' });
+      expect(completed.data.result).toBeUndefined();
+      const enqueued = stream.frames.find((f) => f.event === 'job:enqueued')!;
+      expect(enqueued.data.job).toMatchObject({ id: job.body.job.id, status: 'queued' });
+      expect(enqueued.data.job.data).toBeUndefined();
+      expect(stream.frames.map((f) => f.event)).toContain('job:started');
+      await stream.close();
+    });
 
-  it('streams one session only when asked, and live events follow the catch-up without gaps', async () => {
-    const server = await serve({ providers: [new ReplayProvider({ messagesPerSecond: 200 })] });
-    const a = await startSession(server, 'fix-bug');
-    const b = await startSession(server, 'fix-bug');
-    const stream = await openStream(server, `?session=${String(b.id)}`, '0_00000000_0');
-    await waitForServerJob(server, a.jobId, 'completed');
-    await waitForServerJob(server, b.jobId, 'completed');
-    await stream.next((f) => f.event === 'session:events' && (f.data.events as SessionEvent[]).some((e) => e.type === 'result'));
-    const got = events(stream.frames);
-    expect(new Set(got.map((e) => e.sessionId))).toEqual(new Set([b.id]));
-    expect(got.map((e) => e.seq)).toEqual(Array.from({ length: 13 }, (_, i) => i + 1));
-    expect(stream.frames.filter((f) => f.event === 'session:updated').every((f) => f.data.session.id === b.id)).toBe(true);
-    await stream.close();
-  });
+    it('delivers every session event once, in order, and a reconnect with Last-Event-ID misses nothing', async () => {
+      const server = await serve({ providers: [new ReplayProvider({ messagesPerSecond: 100 })] });
+      const { id, jobId } = await startSession(server, 'refactor');
+      const first = await openStream(server, `?session=${String(id)}`, '0_00000000_0');
+      // Drop the connection part-way through the turn, and come back later.
+      await first.next((f) => f.event === 'session:events' && (f.data.events as SessionEvent[]).some((e) => e.seq >= 10));
+      await first.close();
+      const resumeFrom = first.lastId();
+      const seen = events(first.frames);
+      await waitForServerJob(server, jobId, 'completed');
+      const second = await openStream(server, `?session=${String(id)}`, resumeFrom);
+      await second.next((f) => f.event === 'ready');
+      const all = [...seen, ...events(second.frames)];
+      const stored = (await server.call('GET', `/api/sessions/${String(id)}/events?limit=5000`)).body.events as SessionEvent[];
+      expect(stored.length).toBe(55);
+      expect(all.map((e) => e.seq)).toEqual(stored.map((e) => e.seq));
+      expect(all.map((e) => e.id)).toEqual(stored.map((e) => e.id));
+      // Notices (session updates) missed meanwhile are replayed from the ring, not resynced.
+      expect(second.frames.some((f) => f.event === 'resync')).toBe(false);
+      expect(second.frames.filter((f) => f.event === 'session:updated').map((f) => f.data.session.status)).toContain('waiting_for_input');
+      await second.close();
+    });
 
-  it('after a server restart, replays committed events from the database and asks the client to resync', async () => {
-    const first = await serve({ providers: [new ReplayProvider({ messagesPerSecond: 500 })] });
-    const stream = await openStream(first, '?topics=sessions,events');
-    const ready = await stream.next((f) => f.event === 'ready');
-    await stream.close();
-    const { id, jobId } = await startSession(first, 'hello');
-    await waitForServerJob(first, jobId, 'completed');
-    await first.close();
-    const second = await serve({ dataDir: first.dataDir, token: first.token, providers: [new ReplayProvider({ messagesPerSecond: 500 })] });
-    const again = await openStream(second, '?topics=sessions,events', ready.id!);
-    const resync = await again.next((f) => f.event === 'resync');
-    expect(resync.data.reason).toMatch(/restarted/);
-    await again.next((f) => f.event === 'ready');
-    const stored = (await second.call('GET', `/api/sessions/${String(id)}/events`)).body.events as SessionEvent[];
-    expect(stored.length).toBe(4);
-    expect(events(again.frames).map((e) => [e.sessionId, e.seq])).toEqual(stored.map((e) => [id, e.seq]));
-    await again.close();
-  });
+    it('streams one session only when asked, and live events follow the catch-up without gaps', async () => {
+      const server = await serve({ providers: [new ReplayProvider({ messagesPerSecond: 200 })] });
+      const a = await startSession(server, 'fix-bug');
+      const b = await startSession(server, 'fix-bug');
+      const stream = await openStream(server, `?session=${String(b.id)}`, '0_00000000_0');
+      await waitForServerJob(server, a.jobId, 'completed');
+      await waitForServerJob(server, b.jobId, 'completed');
+      await stream.next((f) => f.event === 'session:events' && (f.data.events as SessionEvent[]).some((e) => e.type === 'result'));
+      const got = events(stream.frames);
+      expect(new Set(got.map((e) => e.sessionId))).toEqual(new Set([b.id]));
+      expect(got.map((e) => e.seq)).toEqual(Array.from({ length: 13 }, (_, i) => i + 1));
+      expect(stream.frames.filter((f) => f.event === 'session:updated').every((f) => f.data.session.id === b.id)).toBe(true);
+      await stream.close();
+    });
 
-  it('says resync when the notices a client missed are no longer kept', async () => {
-    const server = await serve({ stream: { ringSize: 3 } });
-    const stream = await openStream(server, '?topics=jobs');
-    const ready = await stream.next((f) => f.event === 'ready');
-    await stream.close();
-    for (let i = 0; i < 3; i++) {
-      const r = await server.call('POST', '/api/jobs', { body: { type: 'demo.echo' } });
-      await waitForServerJob(server, r.body.job.id as number, 'completed');
-    }
-    const again = await openStream(server, '?topics=jobs', ready.id!);
-    expect((await again.next((f) => f.event === 'resync')).data.reason).toMatch(/no longer kept/);
-    await again.close();
-  });
+    it('after a server restart, replays committed events from the database and asks the client to resync', async () => {
+      const first = await serve({ providers: [new ReplayProvider({ messagesPerSecond: 500 })] });
+      const stream = await openStream(first, '?topics=sessions,events');
+      const ready = await stream.next((f) => f.event === 'ready');
+      await stream.close();
+      const { id, jobId } = await startSession(first, 'hello');
+      await waitForServerJob(first, jobId, 'completed');
+      await first.close();
+      const second = await serve({ dataDir: first.dataDir, token: first.token, providers: [new ReplayProvider({ messagesPerSecond: 500 })] });
+      const again = await openStream(second, '?topics=sessions,events', ready.id!);
+      const resync = await again.next((f) => f.event === 'resync');
+      expect(resync.data.reason).toMatch(/restarted/);
+      await again.next((f) => f.event === 'ready');
+      const stored = (await second.call('GET', `/api/sessions/${String(id)}/events`)).body.events as SessionEvent[];
+      expect(stored.length).toBe(4);
+      expect(events(again.frames).map((e) => [e.sessionId, e.seq])).toEqual(stored.map((e) => [id, e.seq]));
+      await again.close();
+    });
 
-  it('sends keep-alive comments', async () => {
-    const server = await serve({ stream: { keepAliveMs: 20 } });
-    const stream = await openStream(server);
-    await stream.next((f) => f.event === 'ready');
-    await stream.comment('keep-alive');
-    expect(stream.comments[0]).toMatch(/^agentq stream/);
-    await stream.close();
-  });
+    it('says resync when the notices a client missed are no longer kept', async () => {
+      const server = await serve({ stream: { ringSize: 3 } });
+      const stream = await openStream(server, '?topics=jobs');
+      const ready = await stream.next((f) => f.event === 'ready');
+      await stream.close();
+      for (let i = 0; i < 3; i++) {
+        const r = await server.call('POST', '/api/jobs', { body: { type: 'demo.echo' } });
+        await waitForServerJob(server, r.body.job.id as number, 'completed');
+      }
+      const again = await openStream(server, '?topics=jobs', ready.id!);
+      expect((await again.next((f) => f.event === 'resync')).data.reason).toMatch(/no longer kept/);
+      await again.close();
+    });
 
-  it('disconnects a client that does not read, so it cannot grow the server memory', async () => {
-    const server = await serve({ stream: { maxQueuedBytes: 64 * 1024 } });
-    const socket = connect(server.port, '127.0.0.1');
-    await new Promise<void>((resolve) => socket.once('connect', resolve));
-    socket.write(`GET /api/stream?topics=jobs HTTP/1.1\r\nHost: 127.0.0.1:${String(server.port)}\r\nAuthorization: Bearer ${server.token}\r\n\r\n`);
-    // Read the response head, then stop reading.
-    await new Promise<void>((resolve) => socket.once('data', () => { socket.pause(); resolve(); }));
-    expect(server.stream.clientCount).toBe(1);
-    const closed = new Promise<void>((resolve) => socket.once('close', resolve));
-    // Flood: 40 MB of notices, far beyond the socket buffers and the client's allowance.
-    const big = 'x'.repeat(20_000);
-    for (let i = 0; i < 2_000 && server.stream.clientCount > 0; i++) {
-      server.system.events.emit('job:log', { jobId: 1, type: 'demo.echo', level: 'info', message: big });
-      if (i % 50 === 0) await new Promise((r) => setImmediate(r));
-    }
-    expect(server.stream.clientCount).toBe(0);
-    socket.resume();
-    await closed;
-  });
+    it('sends keep-alive comments', async () => {
+      const server = await serve({ stream: { keepAliveMs: 20 } });
+      const stream = await openStream(server);
+      await stream.next((f) => f.event === 'ready');
+      await stream.comment('keep-alive');
+      expect(stream.comments[0]).toMatch(/^agentq stream/);
+      await stream.close();
+    });
 
-  it('rejects bad parameters, unknown sessions, foreign ids, and too many streams', async () => {
-    const server = await serve({ stream: { maxClients: 1 } });
-    expect((await openStream(server, '?topics=gossip')).body.error.field).toBe('topics');
-    expect((await openStream(server, '?session=abc')).body.error.field).toBe('session');
-    expect((await openStream(server, '?session=99')).status).toBe(404);
-    expect((await openStream(server, '?colour=1')).status).toBe(400);
-    const bad = await openStream(server, '', 'not-an-id');
-    expect(bad.status).toBe(400);
-    expect(bad.body.error.field).toBe('Last-Event-ID');
-    const one = await openStream(server);
-    await one.next((f) => f.event === 'ready');
-    const two = await openStream(server);
-    expect(two.status).toBe(503);
-    await one.close();
-  });
+    it('disconnects a client that does not read, so it cannot grow the server memory', async () => {
+      const server = await serve({ stream: { maxQueuedBytes: 64 * 1024 } });
+      const socket = connect(server.port, '127.0.0.1');
+      await new Promise<void>((resolve) => socket.once('connect', resolve));
+      socket.write(`GET /api/stream?topics=jobs HTTP/1.1\r\nHost: 127.0.0.1:${String(server.port)}\r\nAuthorization: Bearer ${server.token}\r\n\r\n`);
+      // Read the response head, then stop reading.
+      await new Promise<void>((resolve) => socket.once('data', () => { socket.pause(); resolve(); }));
+      expect(server.stream.clientCount).toBe(1);
+      const closed = new Promise<void>((resolve) => socket.once('close', resolve));
+      // Flood: 40 MB of notices, far beyond the socket buffers and the client's allowance.
+      const big = 'x'.repeat(20_000);
+      for (let i = 0; i < 2_000 && server.stream.clientCount > 0; i++) {
+        server.system.events.emit('job:log', { jobId: 1, type: 'demo.echo', level: 'info', message: big });
+        if (i % 50 === 0) await new Promise((r) => setImmediate(r));
+      }
+      expect(server.stream.clientCount).toBe(0);
+      socket.resume();
+      await closed;
+    });
 
-  it('ends every stream when the server closes', async () => {
-    const server = await serve();
-    const stream = await openStream(server);
-    await stream.next((f) => f.event === 'ready');
-    await server.close();
-    await stream.close();
-    expect(stream.ended).toBe(true);
-    expect(server.stream.clientCount).toBe(0);
+    it('rejects bad parameters, unknown sessions, foreign ids, and too many streams', async () => {
+      const server = await serve({ stream: { maxClients: 1 } });
+      expect((await openStream(server, '?topics=gossip')).body.error.field).toBe('topics');
+      expect((await openStream(server, '?session=abc')).body.error.field).toBe('session');
+      expect((await openStream(server, '?session=99')).status).toBe(404);
+      expect((await openStream(server, '?colour=1')).status).toBe(400);
+      const bad = await openStream(server, '', 'not-an-id');
+      expect(bad.status).toBe(400);
+      expect(bad.body.error.field).toBe('Last-Event-ID');
+      const one = await openStream(server);
+      await one.next((f) => f.event === 'ready');
+      const two = await openStream(server);
+      expect(two.status).toBe(503);
+      await one.close();
+    });
+
+    it('ends every stream when the server closes', async () => {
+      const server = await serve();
+      const stream = await openStream(server);
+      await stream.next((f) => f.event === 'ready');
+      await server.close();
+      await stream.close();
+      expect(stream.ended).toBe(true);
+      expect(server.stream.clientCount).toBe(0);
+    });
   });
 });
