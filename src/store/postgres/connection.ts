@@ -137,6 +137,9 @@ export function translatePgError(err: unknown, url: string): unknown {
 export async function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken = false;
+  // A connection that dies while checked out emits 'error' on the client; the failing query reports it.
+  const onError = (): void => { broken = true; };
+  client.on('error', onError);
   try {
     await client.query('BEGIN');
     const result = await fn(client);
@@ -151,6 +154,7 @@ export async function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => P
     }
     throw err;
   } finally {
+    client.off('error', onError);
     client.release(broken);
   }
 }

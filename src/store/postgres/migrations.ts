@@ -238,30 +238,23 @@ CREATE INDEX events_prompts ON events (session_id, seq) WHERE type = 'user_promp
 export const PG_LATEST_VERSION = PG_MIGRATIONS.length;
 
 /**
- * Bring `schema` up to the latest version, creating it if missing. Safe to run from many processes
- * at once. Refuses a schema written by a newer agentq.
+ * Bring `schema` up to the latest version, creating it if missing, inside the caller's transaction.
+ * Safe to run from many processes at once. Refuses a schema written by a newer agentq.
  */
 export async function migrate(client: PoolClient, schema: string, label: string): Promise<{ from: number; to: number }> {
-  await client.query('BEGIN');
-  try {
-    // One migrator per schema at a time, across every host.
-    await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`agentq.migrate.${schema}`]);
-    await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
-    await client.query(`SET LOCAL search_path TO ${schema}, public`);
-    await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
-      version integer PRIMARY KEY, description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
-    const { rows } = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM schema_migrations');
-    const from = rows[0]?.v ?? 0;
-    if (from > PG_LATEST_VERSION) throw new DatabaseTooNewError(label, from, PG_LATEST_VERSION);
-    for (const m of PG_MIGRATIONS) {
-      if (m.version <= from) continue;
-      await client.query(m.sql);
-      await client.query('INSERT INTO schema_migrations (version, description) VALUES ($1, $2)', [m.version, m.description]);
-    }
-    await client.query('COMMIT');
-    return { from, to: PG_LATEST_VERSION };
-  } catch (err) {
-    await client.query('ROLLBACK');
-    throw err;
+  // One migrator per schema at a time, across every host (the caller holds a transaction).
+  await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`agentq.migrate.${schema}`]);
+  await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+  await client.query(`SET LOCAL search_path TO ${schema}, public`);
+  await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version integer PRIMARY KEY, description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+  const { rows } = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM schema_migrations');
+  const from = rows[0]?.v ?? 0;
+  if (from > PG_LATEST_VERSION) throw new DatabaseTooNewError(label, from, PG_LATEST_VERSION);
+  for (const m of PG_MIGRATIONS) {
+    if (m.version <= from) continue;
+    await client.query(m.sql);
+    await client.query('INSERT INTO schema_migrations (version, description) VALUES ($1, $2)', [m.version, m.description]);
   }
+  return { from, to: PG_LATEST_VERSION };
 }

@@ -136,12 +136,7 @@ export class PostgresJobStore implements JobStore {
   private async open(): Promise<Pool> {
     const pool = await createPool({ url: this.url, schema: this.schema, poolSize: this.poolSize, applicationName: this.applicationName });
     try {
-      const client = await pool.connect();
-      try {
-        await migrate(client, this.schema, `${this.label} (schema ${this.schema})`);
-      } finally {
-        client.release();
-      }
+      await inTransaction(pool, (client) => migrate(client, this.schema, `${this.label} (schema ${this.schema})`));
     } catch (err) {
       await pool.end();
       throw translatePgError(err, this.url);
