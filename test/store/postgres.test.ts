@@ -56,6 +56,10 @@ describe('PostgreSQL connection helpers', () => {
     expect(() => createPostgresStore({ url: PG_URL, poolSize: 0 })).toThrow(/poolSize/);
     expect(() => createPostgresStore({ url: PG_URL, maxDataBytes: -1 })).toThrow(/maxDataBytes/);
     expect(() => createPostgresStore({ url: `${PG_URL}?schema=Nope` })).toThrow(/schema/);
+    // A URL the WHATWG parser refuses is handed to the driver as it is.
+    const odd = createPostgresStore({ url: 'postgres://h[::1/x?schema=y' });
+    expect(odd.schema).toBe('agentq');
+    return odd.close();
   });
 
   it('reports an unreachable server on every call, with the password masked', async () => {
@@ -202,6 +206,7 @@ describe.runIf(available)('PostgreSQL store', () => {
     await blockedOnLock();
     await admin.query('COMMIT');
     await expect(retry).rejects.toThrow(/cannot be retried: active job \d+ holds its unique key "k"/);
+    await expect(store.jobRetry({ id: 999_999, now: Date.now() })).rejects.toThrow(/does not exist/);
   });
 
   it('decides an outcome again when a cancel request lands between its read and its write', async () => {

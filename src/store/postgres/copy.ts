@@ -8,13 +8,13 @@ import type { SqliteDatabase } from '../sqlite/database.js';
 import { StateConflictError } from '../errors.js';
 import type { PostgresJobStore } from './store.js';
 
-/** Tables in copy order (parents first), and which of their columns hold JSON text. */
+/** Tables in copy order (parents first), and the order rows are read in. */
 const TABLES = [
-  { name: 'jobs', json: ['data', 'progress', 'result'], key: 'id' },
-  { name: 'job_attempts', json: [], key: 'job_id, lease_token' },
-  { name: 'schedules', json: ['data'], key: 'name' },
-  { name: 'sessions', json: ['settings'], key: 'id' },
-  { name: 'events', json: ['payload'], key: 'id' },
+  { name: 'jobs', key: 'id' },
+  { name: 'job_attempts', key: 'job_id, lease_token' },
+  { name: 'schedules', key: 'name' },
+  { name: 'sessions', key: 'id' },
+  { name: 'events', key: 'id' },
 ] as const;
 
 /** Rows per INSERT, and the JSON size at which a batch is sent early. */
@@ -32,9 +32,15 @@ export interface CopyResult {
   copied: Record<string, number>;
 }
 
-async function insertBatch(client: PoolClient, table: string, rows: Record<string, unknown>[]): Promise<void> {
-  // json_populate_recordset maps each object's keys onto the columns of the same name.
-  await client.query(`INSERT INTO ${table} SELECT * FROM json_populate_recordset(NULL::${table}, $1::json)`, [JSON.stringify(rows)]);
+/** An INSERT of rows given as a JSON array of objects keyed by column name, each value cast to its column's type. */
+async function insertSql(client: PoolClient, table: string): Promise<string> {
+  const { rows } = await client.query<{ column_name: string; data_type: string }>(
+    'SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position',
+    [table]);
+  const columns = rows.map((r) => r.column_name);
+  // ->> yields each value as text (JSON columns: the JSON text SQLite stored), cast back to the column's type.
+  const values = rows.map((r) => `(x->>'${r.column_name}')::${r.data_type}`);
+  return `INSERT INTO ${table} (${columns.join(', ')}) SELECT ${values.join(', ')} FROM json_array_elements($1::json) AS x`;
 }
 
 /**
@@ -57,25 +63,20 @@ export async function copySqliteToPostgres(params: {
   await target.transaction(async (client) => {
     for (const table of TABLES) {
       const total = (source.prepare(`SELECT count(*) AS n FROM ${table.name}`).get() as { n: number }).n;
+      const insert = await insertSql(client, table.name);
       let batch: Record<string, unknown>[] = [];
       let bytes = 0;
       let done = 0;
       const flush = async (): Promise<void> => {
         if (batch.length === 0) return;
-        await insertBatch(client, table.name, batch);
+        await client.query(insert, [JSON.stringify(batch)]);
         done += batch.length;
         params.onProgress?.({ table: table.name, done, total });
         batch = [];
         bytes = 0;
       };
       for (const row of source.prepare(`SELECT * FROM ${table.name} ORDER BY ${table.key}`).iterate() as IterableIterator<Record<string, unknown>>) {
-        for (const column of table.json) {
-          const text = row[column];
-          if (typeof text === 'string') {
-            bytes += text.length;
-            row[column] = JSON.parse(text) as unknown;
-          }
-        }
+        for (const value of Object.values(row)) if (typeof value === 'string') bytes += value.length;
         batch.push(row);
         if (batch.length >= BATCH_ROWS || bytes >= BATCH_BYTES) await flush();
       }
@@ -84,8 +85,9 @@ export async function copySqliteToPostgres(params: {
     }
     // Throughput history (the dashboard's last hour) goes into slot 0 of each bucket.
     const buckets = source.prepare('SELECT minute, type, completed, failed, wait_ms_sum, run_ms_sum FROM job_throughput').all() as Record<string, unknown>[];
+    const insertBuckets = await insertSql(client, 'job_throughput');
     for (let i = 0; i < buckets.length; i += BATCH_ROWS) {
-      await insertBatch(client, 'job_throughput', buckets.slice(i, i + BATCH_ROWS).map((b) => ({ ...b, slot: 0 })));
+      await client.query(insertBuckets, [JSON.stringify(buckets.slice(i, i + BATCH_ROWS).map((b) => ({ ...b, slot: 0 })))]);
     }
     copied.job_throughput = buckets.length;
     // New ids continue after the copied ones.
