@@ -1,27 +1,45 @@
+import pg from 'pg';
 import { defineConfig } from 'vitest/config';
 
-export default defineConfig({
-  test: {
-    include: ['test/**/*.test.ts'],
-    // The reliability battery runs on its own: npm run test:reliability.
-    exclude: ['test/reliability/**', 'node_modules/**'],
-    globalSetup: ['test/global-setup.ts'],
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
-    pool: 'forks',
-    // Conditions awaited with expect.poll (browser tests, mostly) get time on a loaded machine.
-    expect: { poll: { timeout: 10_000, interval: 50 } },
-    coverage: {
-      provider: 'v8',
-      include: ['src/**/*.ts'],
-      exclude: ['src/cli/**', 'src/**/*.d.ts'],
-      reporter: ['text-summary', 'text'],
-      // The job system (store, queue, sessions) is held to 100% lines, per folder.
-      thresholds: {
-        'src/store/**': { lines: 100 },
-        'src/queue/**': { lines: 100 },
-        'src/sessions/**': { lines: 100 },
+/** Whether the PostgreSQL tests can run (they skip, with a message, when not and CI is unset). */
+async function postgresReachable(): Promise<boolean> {
+  const client = new pg.Client({ connectionString: process.env.AGENTQ_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test', connectionTimeoutMillis: 2_000 });
+  try {
+    await client.connect();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+export default defineConfig(async () => {
+  // Without a server the PostgreSQL backend's tests skip; its code is then not held to the coverage bar.
+  const skipPostgres = !(await postgresReachable()) && (process.env.CI ?? '') === '';
+  return {
+    test: {
+      include: ['test/**/*.test.ts'],
+      // The reliability battery runs on its own: npm run test:reliability.
+      exclude: ['test/reliability/**', 'node_modules/**'],
+      globalSetup: ['test/global-setup.ts'],
+      testTimeout: 30_000,
+      hookTimeout: 30_000,
+      pool: 'forks' as const,
+      // Conditions awaited with expect.poll (browser tests, mostly) get time on a loaded machine.
+      expect: { poll: { timeout: 10_000, interval: 50 } },
+      coverage: {
+        provider: 'v8' as const,
+        include: ['src/**/*.ts'],
+        exclude: ['src/cli/**', 'src/**/*.d.ts', ...(skipPostgres ? ['src/store/postgres/**'] : [])],
+        reporter: ['text-summary', 'text'],
+        // The job system (store, queue, sessions) is held to 100% lines, per folder.
+        thresholds: {
+          'src/store/**': { lines: 100 },
+          'src/queue/**': { lines: 100 },
+          'src/sessions/**': { lines: 100 },
+        },
       },
     },
-  },
+  };
 });

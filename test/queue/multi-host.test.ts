@@ -29,7 +29,7 @@ describe.runIf(available)('workers on many hosts sharing PostgreSQL', () => {
   const schema = freshSchema('mh');
   const url = `${PG_URL}?schema=${schema}`;
   let hosts: ChildProcess[] = [];
-  afterEach(async () => {
+  afterEach(() => {
     for (const h of hosts) if (h.exitCode === null && h.signalCode === null) h.kill('SIGKILL');
     hosts = [];
   });

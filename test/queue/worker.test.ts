@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defineJob, type AnyJobDefinition } from '../../src/queue/registry.js';
 import { JobAbortReason, describeThrown } from '../../src/queue/worker.js';
@@ -9,7 +8,6 @@ import { useSystems } from '../helpers/systems.js';
 import { BACKENDS, useBackend } from '../helpers/backends.js';
 
 const env = useSystems();
-const tmp = { get dir(): string { return env.dir; } };
 
 describe.each(BACKENDS)('%s', (backendName) => {
   const backend = useBackend(backendName, env);

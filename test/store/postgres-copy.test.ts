@@ -107,7 +107,7 @@ describe.runIf(available)('copying SQLite into PostgreSQL', () => {
     expect(again.stderr).toMatch(/already holds jobs, schedules or sessions/);
     const stats = await run(['stats', '--db', url, '--json']);
     expect(stats.code).toBe(0);
-    expect(JSON.parse(stats.stdout).byStatus).toEqual({ queued: 1, running: 1, completed: 1, failed: 2, cancelled: 1 });
+    expect((JSON.parse(stats.stdout) as { byStatus: unknown }).byStatus).toEqual({ queued: 1, running: 1, completed: 1, failed: 2, cancelled: 1 });
     const backup = await run(['backup', '--db', url]);
     expect(backup.code).toBe(2);
     expect(backup.stderr).toMatch(/backup works on a SQLite database; on PostgreSQL use pg_dump/);

@@ -108,7 +108,7 @@ describe.runIf(available)('PostgreSQL store', () => {
     const byUrl = track(createPostgresStore({ url: `${PG_URL}?schema=${schema}` }));
     await byUrl.ready();
     expect(byUrl.schema).toBe(schema);
-    expect((await admin.query('SELECT count(*)::int AS n FROM schema_migrations')).rows[0].n).toBe(1);
+    expect((await admin.query<{ n: number }>('SELECT count(*)::int AS n FROM schema_migrations')).rows[0]!.n).toBe(1);
     await admin.query("INSERT INTO schema_migrations (version, description) VALUES (99, 'from the future')");
     const newer = createPostgresStore({ url: PG_URL, schema });
     await expect(newer.ready()).rejects.toBeInstanceOf(DatabaseTooNewError);
