@@ -11,16 +11,20 @@ export interface Metric {
   unit: string;
   baseline?: number;
   ratio?: number;
+  /** Named baselines printed as `baseline_<name>` (when a target is to beat several). */
+  baselines?: Record<string, number>;
   note?: string;
 }
 
 export function emit(m: Metric): void {
   const round = (n: number): number => (Math.abs(n) >= 100 ? Math.round(n) : Math.round(n * 100) / 100);
-  const out: Metric = { ...m, value: round(m.value) };
+  const { baselines, ...rest } = m;
+  const out: Record<string, unknown> = { ...rest, value: round(m.value) };
   if (m.baseline !== undefined) {
     out.baseline = round(m.baseline);
     out.ratio = Math.round((m.value / m.baseline) * 1000) / 1000;
   }
+  for (const [name, value] of Object.entries(baselines ?? {})) out[`baseline_${name}`] = round(value);
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }
 

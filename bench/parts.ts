@@ -1,6 +1,7 @@
 import { apiBench } from './api.js';
 import { browserBench } from './browser.js';
 import { maintenanceBench } from './maintenance.js';
+import { postgresBench } from './postgres.js';
 import { sessionsBench } from './sessions.js';
 import { soakBench } from './soak.js';
 import { storeBench } from './store.js';
@@ -13,6 +14,7 @@ export const parts: Record<string, () => Promise<void>> = {
   maintenance: maintenanceBench,
   sessions: sessionsBench,
   api: apiBench,
+  postgres: postgresBench,
   browser: browserBench,
   soak: soakBench,
 };

@@ -10,6 +10,11 @@ export { openDatabase, defaultDataDir, defaultDatabasePath } from './store/sqlit
 export type { OpenDatabaseOptions, Synchronous } from './store/sqlite/database.js';
 export { SqliteJobStore, createSqliteStore } from './store/sqlite/store.js';
 export type { SqliteJobStoreOptions } from './store/sqlite/store.js';
+export { PostgresJobStore, createPostgresStore } from './store/postgres/store.js';
+export type { PostgresJobStoreOptions } from './store/postgres/store.js';
+export { copySqliteToPostgres } from './store/postgres/copy.js';
+export { openStore, readyStore, isPostgresUrl } from './store/open.js';
+export type { AgentqStore, DatabaseSpec } from './store/open.js';
 export { defineJob, JobRegistry } from './queue/registry.js';
 export type { JobDefinition, JobDefinitionInput, JobContext, JobHandler, JobLogger, AnyJobDefinition, DataOf, ResultOf } from './queue/registry.js';
 export { DEFAULT_RETRY, retryDelay, resolveRetryPolicy } from './queue/retry.js';

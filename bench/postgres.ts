@@ -1,0 +1,230 @@
+/**
+ * PostgreSQL bench: agentq on the local server beside pg-boss 10 and graphile-worker 0.17 doing the
+ * same no-op work, each in a schema of its own, dropped before every run.
+ * - drain_c10: jobs/s draining 10,000 pre-enqueued jobs with 10 handlers at once.
+ * - e2e_c10: jobs/s with a producer enqueuing one job per call (100 calls in flight) while 10
+ *   handlers run them, in one process.
+ * - pickup_p50 / pickup_p99: ms from a second process's insert to the handler's start (idle
+ *   worker, 200 jobs 20 ms apart), through LISTEN/NOTIFY.
+ * `baseline` is the better of the two other queues, `ratio` agentq's figure over it.
+ */
+import { fork } from 'node:child_process';
+import { join } from 'node:path';
+import pg from 'pg';
+import PgBoss from 'pg-boss';
+import { makeWorkerUtils, run } from 'graphile-worker';
+import { defineJob } from '../src/queue/registry.js';
+import { createPostgresStore } from '../src/store/postgres/store.js';
+import { createJobSystem } from '../src/system/job-system.js';
+import { emit, percentile } from './lib.js';
+import { wallMs } from './worker.js';
+
+const URL_BASE = process.env.AGENTQ_BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
+const DRAIN_JOBS = 10_000;
+const E2E_JOBS = 10_000;
+const IN_FLIGHT = 100;
+const CONCURRENCY = 10;
+const PICKUP_JOBS = 200;
+const PICKUP_GAP_MS = 20;
+const SCHEMAS = { agentq: 'bench_agentq', pgboss: 'bench_pgboss', graphile: 'bench_graphile' };
+
+async function dropSchemas(): Promise<void> {
+  const client = new pg.Client({ connectionString: URL_BASE });
+  await client.connect();
+  try {
+    for (const s of Object.values(SCHEMAS)) await client.query(`DROP SCHEMA IF EXISTS ${s} CASCADE`);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Resolve when `count()` reaches `n`, checking whenever `subscribe` reports progress. */
+function reach(n: number, count: () => number, subscribe: (check: () => void) => void): Promise<void> {
+  return new Promise((resolve) => {
+    const check = (): void => { if (count() >= n) resolve(); };
+    subscribe(check);
+    check();
+  });
+}
+
+const noop = defineJob({ type: 'bench.noop', run: () => undefined });
+const agentqDb = { url: URL_BASE, schema: SCHEMAS.agentq, poolSize: 10 };
+
+async function agentqDrain(): Promise<number> {
+  await dropSchemas();
+  const seed = createPostgresStore(agentqDb);
+  const jobs = Array.from({ length: 1_000 }, (_, i) => ({ type: 'bench.noop', data: i }));
+  for (let b = 0; b < DRAIN_JOBS / 1_000; b++) await seed.jobCreateMany({ jobs, now: Date.now() });
+  await seed.close();
+  const system = createJobSystem({ database: agentqDb, jobs: [noop], concurrency: CONCURRENCY, maintenance: false });
+  let done = 0;
+  const t0 = performance.now();
+  system.start();
+  await reach(DRAIN_JOBS, () => done, (check) => system.events.on('job:completed', () => { done += 1; check(); }));
+  const rate = DRAIN_JOBS / ((performance.now() - t0) / 1_000);
+  await system.close();
+  return rate;
+}
+
+async function agentqEndToEnd(): Promise<number> {
+  await dropSchemas();
+  const system = createJobSystem({ database: agentqDb, jobs: [noop], concurrency: CONCURRENCY, maintenance: false });
+  await system.store.jobGet({ id: 1 });
+  let done = 0;
+  system.start();
+  const t0 = performance.now();
+  const finished = reach(E2E_JOBS, () => done, (check) => system.events.on('job:completed', () => { done += 1; check(); }));
+  for (let i = 0; i < E2E_JOBS; i += IN_FLIGHT) {
+    await Promise.all(Array.from({ length: IN_FLIGHT }, () => system.enqueue(noop, undefined)));
+  }
+  await finished;
+  const rate = E2E_JOBS / ((performance.now() - t0) / 1_000);
+  await system.close();
+  return rate;
+}
+
+async function agentqPickup(): Promise<number[]> {
+  await dropSchemas();
+  const timed = defineJob({ type: 'bench.timed', run: () => undefined });
+  const system = createJobSystem({ database: agentqDb, jobs: [timed], concurrency: CONCURRENCY, maintenance: false });
+  await system.store.jobGet({ id: 1 });
+  const started = new Map<number, number>();
+  system.events.on('job:started', (e) => { started.set(e.jobId, wallMs()); });
+  system.start();
+  const child = fork(join(import.meta.dirname, 'producer.ts'), [`${URL_BASE}?schema=${SCHEMAS.agentq}`, String(PICKUP_JOBS), String(PICKUP_GAP_MS)], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.once('exit', (code) => { if (code === 0) resolve(); else reject(new Error(`producer exited with ${String(code)}`)); });
+  });
+  await reach(PICKUP_JOBS, () => started.size, (check) => system.events.on('job:started', check));
+  const latencies: number[] = [];
+  for (const [id, at] of started) latencies.push(at - ((await system.getJob(id))!.data as { at: number }).at);
+  await system.close();
+  return latencies.sort((a, b) => a - b);
+}
+
+async function withBoss<T>(fn: (boss: PgBoss) => Promise<T>): Promise<T> {
+  await dropSchemas();
+  const boss = new PgBoss({ connectionString: URL_BASE, schema: SCHEMAS.pgboss, max: 10, supervise: false, schedule: false });
+  boss.on('error', () => undefined);
+  await boss.start();
+  await boss.createQueue('noop');
+  try {
+    return await fn(boss);
+  } finally {
+    await boss.stop({ graceful: false, wait: true });
+  }
+}
+
+/**
+ * pg-boss 10 has no concurrency setting and waits its polling interval (at least 0.5 s) after every
+ * fetch unless a send in the same process wakes it: its best shot at "10 at once" is ten workers,
+ * each fetching a batch of up to 100 jobs per poll and running them one after another.
+ */
+async function bossWorkers(boss: PgBoss, onDone: () => void): Promise<void> {
+  for (let i = 0; i < CONCURRENCY; i++) {
+    await boss.work('noop', { batchSize: 100, pollingIntervalSeconds: 0.5 }, async (jobs) => {
+      for (const _ of jobs) {
+        await Promise.resolve();
+        onDone();
+      }
+    });
+  }
+}
+
+async function pgbossDrain(): Promise<number> {
+  return withBoss(async (boss) => {
+    const jobs = Array.from({ length: 1_000 }, (_, i) => ({ name: 'noop', data: { i } }));
+    for (let b = 0; b < DRAIN_JOBS / 1_000; b++) await boss.insert(jobs);
+    let done = 0;
+    let check = (): void => undefined;
+    const t0 = performance.now();
+    const finished = reach(DRAIN_JOBS, () => done, (c) => { check = c; });
+    await bossWorkers(boss, () => { done += 1; check(); });
+    await finished;
+    return DRAIN_JOBS / ((performance.now() - t0) / 1_000);
+  });
+}
+
+async function pgbossEndToEnd(): Promise<number> {
+  return withBoss(async (boss) => {
+    let done = 0;
+    let check = (): void => undefined;
+    const finished = reach(E2E_JOBS, () => done, (c) => { check = c; });
+    await bossWorkers(boss, () => { done += 1; check(); });
+    const t0 = performance.now();
+    for (let i = 0; i < E2E_JOBS; i += IN_FLIGHT) {
+      await Promise.all(Array.from({ length: IN_FLIGHT }, () => boss.send('noop', {})));
+    }
+    await finished;
+    return E2E_JOBS / ((performance.now() - t0) / 1_000);
+  });
+}
+
+async function graphileRun(seed: number, produce: boolean): Promise<number> {
+  await dropSchemas();
+  const utils = await makeWorkerUtils({ connectionString: URL_BASE, schema: SCHEMAS.graphile });
+  await utils.migrate();
+  try {
+    if (seed > 0) {
+      const jobs = Array.from({ length: 1_000 }, (_, i) => ({ identifier: 'noop', payload: { i } }));
+      for (let b = 0; b < seed / 1_000; b++) await utils.addJobs(jobs);
+    }
+    const total = seed > 0 ? seed : E2E_JOBS;
+    let done = 0;
+    let check = (): void => undefined;
+    const finished = reach(total, () => done, (c) => { check = c; });
+    const t0 = performance.now();
+    const runner = await run({
+      connectionString: URL_BASE, schema: SCHEMAS.graphile, concurrency: CONCURRENCY, noHandleSignals: true, pollInterval: 500,
+      taskList: { noop: () => undefined },
+      logger: new (await import('graphile-worker')).Logger(() => () => undefined),
+    });
+    runner.events.on('job:success', () => { done += 1; check(); });
+    if (produce) {
+      for (let i = 0; i < E2E_JOBS; i += IN_FLIGHT) {
+        await Promise.all(Array.from({ length: IN_FLIGHT }, () => utils.addJob('noop', {})));
+      }
+    }
+    await finished;
+    const rate = total / ((performance.now() - t0) / 1_000);
+    await runner.stop();
+    return rate;
+  } finally {
+    await utils.release();
+  }
+}
+
+/** Best of `runs` for each contender, alternating them so the machine's state favours none. */
+async function contest(runs: number, contenders: Record<string, () => Promise<number>>): Promise<Record<string, number>> {
+  const best: Record<string, number> = {};
+  for (let r = 0; r < runs; r++) {
+    for (const [name, fn] of Object.entries(contenders)) best[name] = Math.max(best[name] ?? -Infinity, await fn());
+  }
+  return best;
+}
+
+export async function postgresBench(): Promise<void> {
+  const part = 'postgres';
+  const probe = new pg.Client({ connectionString: URL_BASE, connectionTimeoutMillis: 3_000 });
+  try {
+    await probe.connect();
+  } catch (err) {
+    process.stderr.write(`postgres bench: no server at ${URL_BASE} (${(err as Error).message}); start one or set AGENTQ_BENCH_PG\n`);
+    return;
+  } finally {
+    await probe.end().catch(() => undefined);
+  }
+  const report = (metric: string, r: Record<string, number>): void => {
+    const baseline = Math.max(r.pgboss!, r.graphile!);
+    emit({ part, metric, value: r.agentq!, unit: 'jobs/s', baseline, baselines: { pgboss: r.pgboss!, graphile: r.graphile! } });
+  };
+  report('drain_c10', await contest(2, { agentq: agentqDrain, pgboss: pgbossDrain, graphile: () => graphileRun(DRAIN_JOBS, false) }));
+  report('e2e_c10', await contest(2, { agentq: agentqEndToEnd, pgboss: pgbossEndToEnd, graphile: () => graphileRun(0, true) }));
+  const pickup = await agentqPickup();
+  emit({ part, metric: 'pickup_p50', value: percentile(pickup, 50), unit: 'ms' });
+  emit({ part, metric: 'pickup_p99', value: percentile(pickup, 99), unit: 'ms' });
+  await dropSchemas();
+}
