@@ -201,7 +201,11 @@ async function graphileRun(seed: number, produce: boolean): Promise<number> {
 async function contest(runs: number, contenders: Record<string, () => Promise<number>>): Promise<Record<string, number>> {
   const best: Record<string, number> = {};
   for (let r = 0; r < runs; r++) {
-    for (const [name, fn] of Object.entries(contenders)) best[name] = Math.max(best[name] ?? -Infinity, await fn());
+    for (const [name, fn] of Object.entries(contenders)) {
+      const rate = await fn();
+      process.stderr.write(`postgres bench: ${name} ${Math.round(rate)} jobs/s\n`);
+      best[name] = Math.max(best[name] ?? -Infinity, rate);
+    }
   }
   return best;
 }

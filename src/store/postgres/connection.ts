@@ -3,7 +3,8 @@
  * used, so the SQLite core never needs it), a pool whose sessions use the store's schema, and the
  * translation of driver errors into agentq's typed errors.
  */
-import type { Pool, PoolClient, PoolConfig } from 'pg';
+import { createHash } from 'node:crypto';
+import type { Pool, PoolClient, PoolConfig, QueryConfig } from 'pg';
 import { AgentqError, DatabaseFullError, DatabaseUnavailableError, ValidationError } from '../errors.js';
 
 /** True for a `postgres://` or `postgresql://` URL (the switch between backends). */
@@ -104,6 +105,21 @@ export async function createClient(options: PostgresConnectionOptions): Promise<
     types: typeParsers(pg),
     connectionTimeoutMillis: 10_000,
   });
+}
+
+const names = new Map<string, string>();
+
+/**
+ * A statement as a named prepared statement: each connection parses and plans it once, then only
+ * binds. The name is derived from the text, so one text always has one name.
+ */
+export function prepared(text: string, values: unknown[] = []): QueryConfig {
+  let name = names.get(text);
+  if (name === undefined) {
+    name = `aq_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`;
+    names.set(text, name);
+  }
+  return { name, text, values };
 }
 
 /** PostgreSQL SQLSTATEs agentq branches on. */

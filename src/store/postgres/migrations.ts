@@ -126,41 +126,51 @@ CREATE TRIGGER jobs_after_insert AFTER INSERT ON jobs
   REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION jobs_after_insert();
 
 -- State changes: move counters, add finished jobs to throughput, wake workers when a job becomes
--- claimable (queued again, or its group freed) and tell them of cancel requests.
+-- claimable (queued again, or its group freed) and tell them of cancel requests. One pass over the
+-- changed rows says which of these apply; a heartbeat (no state change) costs only that pass.
 CREATE FUNCTION jobs_after_update() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
   v_slot smallint := pg_backend_pid() % ${COUNTER_SLOTS};
+  v_moved boolean;
+  v_finished boolean;
+  v_wake boolean;
+  v_cancel boolean;
 BEGIN
-  INSERT INTO job_counts AS c (type, status, slot, n)
-  SELECT d.type, d.status, v_slot, sum(d.n) FROM (
-    SELECT o.type, o.status, -1 AS n FROM old_rows o JOIN new_rows nw ON nw.id = o.id WHERE o.status <> nw.status
-    UNION ALL
-    SELECT nw.type, nw.status, 1 FROM old_rows o JOIN new_rows nw ON nw.id = o.id WHERE o.status <> nw.status
-  ) AS d
-  GROUP BY d.type, d.status HAVING sum(d.n) <> 0 ORDER BY d.type, d.status
-  ON CONFLICT (type, status, slot) DO UPDATE SET n = c.n + excluded.n;
+  SELECT coalesce(bool_or(o.status <> nw.status), false),
+         coalesce(bool_or(o.status = '${S.running}' AND nw.status IN ('${S.completed}', '${S.failed}')), false),
+         coalesce(bool_or((nw.status = '${S.queued}' AND o.status <> '${S.queued}')
+                   OR (o.status = '${S.running}' AND nw.status <> '${S.running}' AND nw.group_key IS NOT NULL)), false),
+         coalesce(bool_or(nw.status = '${S.running}' AND o.cancel_requested_at IS NULL AND nw.cancel_requested_at IS NOT NULL), false)
+  INTO v_moved, v_finished, v_wake, v_cancel
+  FROM old_rows o JOIN new_rows nw ON nw.id = o.id;
 
-  INSERT INTO job_throughput AS t (minute, type, slot, completed, failed, wait_ms_sum, run_ms_sum)
-  SELECT nw.finished_at / 60000, nw.type, v_slot,
-    count(*) FILTER (WHERE nw.status = '${S.completed}'), count(*) FILTER (WHERE nw.status = '${S.failed}'),
-    sum(greatest(0, coalesce(nw.started_at, nw.finished_at) - nw.run_at)),
-    sum(greatest(0, nw.finished_at - coalesce(nw.started_at, nw.finished_at)))
-  FROM old_rows o JOIN new_rows nw ON nw.id = o.id
-  WHERE o.status = '${S.running}' AND nw.status IN ('${S.completed}', '${S.failed}')
-  GROUP BY 1, 2 ORDER BY 1, 2
-  ON CONFLICT (minute, type, slot) DO UPDATE SET
-    completed = t.completed + excluded.completed, failed = t.failed + excluded.failed,
-    wait_ms_sum = t.wait_ms_sum + excluded.wait_ms_sum, run_ms_sum = t.run_ms_sum + excluded.run_ms_sum;
+  IF v_moved THEN
+    INSERT INTO job_counts AS c (type, status, slot, n)
+    SELECT d.type, d.status, v_slot, sum(d.n) FROM (
+      SELECT o.type, o.status, -1 AS n FROM old_rows o JOIN new_rows nw ON nw.id = o.id WHERE o.status <> nw.status
+      UNION ALL
+      SELECT nw.type, nw.status, 1 FROM old_rows o JOIN new_rows nw ON nw.id = o.id WHERE o.status <> nw.status
+    ) AS d
+    GROUP BY d.type, d.status HAVING sum(d.n) <> 0 ORDER BY d.type, d.status
+    ON CONFLICT (type, status, slot) DO UPDATE SET n = c.n + excluded.n;
+  END IF;
 
-  IF EXISTS (SELECT 1 FROM old_rows o JOIN new_rows nw ON nw.id = o.id
-             WHERE (nw.status = '${S.queued}' AND o.status <> '${S.queued}')
-                OR (o.status = '${S.running}' AND nw.status <> '${S.running}' AND nw.group_key IS NOT NULL)) THEN
-    PERFORM pg_notify(TG_TABLE_SCHEMA || '.jobs', 'queued');
+  IF v_finished THEN
+    INSERT INTO job_throughput AS t (minute, type, slot, completed, failed, wait_ms_sum, run_ms_sum)
+    SELECT nw.finished_at / 60000, nw.type, v_slot,
+      count(*) FILTER (WHERE nw.status = '${S.completed}'), count(*) FILTER (WHERE nw.status = '${S.failed}'),
+      sum(greatest(0, coalesce(nw.started_at, nw.finished_at) - nw.run_at)),
+      sum(greatest(0, nw.finished_at - coalesce(nw.started_at, nw.finished_at)))
+    FROM old_rows o JOIN new_rows nw ON nw.id = o.id
+    WHERE o.status = '${S.running}' AND nw.status IN ('${S.completed}', '${S.failed}')
+    GROUP BY 1, 2 ORDER BY 1, 2
+    ON CONFLICT (minute, type, slot) DO UPDATE SET
+      completed = t.completed + excluded.completed, failed = t.failed + excluded.failed,
+      wait_ms_sum = t.wait_ms_sum + excluded.wait_ms_sum, run_ms_sum = t.run_ms_sum + excluded.run_ms_sum;
   END IF;
-  IF EXISTS (SELECT 1 FROM old_rows o JOIN new_rows nw ON nw.id = o.id
-             WHERE nw.status = '${S.running}' AND o.cancel_requested_at IS NULL AND nw.cancel_requested_at IS NOT NULL) THEN
-    PERFORM pg_notify(TG_TABLE_SCHEMA || '.jobs', 'cancel');
-  END IF;
+
+  IF v_wake THEN PERFORM pg_notify(TG_TABLE_SCHEMA || '.jobs', 'queued'); END IF;
+  IF v_cancel THEN PERFORM pg_notify(TG_TABLE_SCHEMA || '.jobs', 'cancel'); END IF;
   RETURN NULL;
 END $$;
 CREATE TRIGGER jobs_after_update AFTER UPDATE ON jobs

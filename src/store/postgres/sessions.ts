@@ -14,6 +14,7 @@ import {
   normalizeSessionList, normalizeSessionPatch, rowToEvent, rowToSession, sessionPage, type EventRow, type NormalizedBatch, type SessionRow,
 } from '../session-params.js';
 import type { Clock } from './jobs.sql.js';
+import { prepared } from './connection.js';
 
 const SESSION_SQL = {
   insert: `
@@ -116,20 +117,20 @@ export class PostgresSessionStore implements SessionStore {
   /** Write validated batches in one transaction; sessions that do not exist are reported, not written. */
   private appendBatches(batches: NormalizedBatch[], now: number): Promise<{ written: SessionEvent[][]; missing: number[] }> {
     return this.db.transaction(async (client) => {
-      await client.query(SESSION_SQL.appendLock, [`agentq.events.${this.db.schema}`]);
+      await client.query(prepared(SESSION_SQL.appendLock, [`agentq.events.${this.db.schema}`]));
       const written: SessionEvent[][] = [];
       const missing: number[] = [];
       for (const b of batches) {
-        const { rows: [reserved] } = await client.query<{ last_seq: number }>(SESSION_SQL.reserveSeq, [b.sessionId, b.events.length, now, b.preview]);
+        const { rows: [reserved] } = await client.query<{ last_seq: number }>(prepared(SESSION_SQL.reserveSeq, [b.sessionId, b.events.length, now, b.preview]));
         if (reserved === undefined) {
           missing.push(b.sessionId);
           written.push([]);
           continue;
         }
         const first = reserved.last_seq - b.events.length + 1;
-        const { rows } = await client.query<{ id: number; seq: number }>(SESSION_SQL.eventsInsert, [
+        const { rows } = await client.query<{ id: number; seq: number }>(prepared(SESSION_SQL.eventsInsert, [
           b.sessionId, first, b.events.map((e) => e.type), b.events.map((e) => e.json), now,
-        ]);
+        ]));
         const idBySeq = new Map(rows.map((r) => [r.seq, r.id]));
         // The payload as given: its JSON text is what was stored.
         written.push(b.events.map((e, i) => ({

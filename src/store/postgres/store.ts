@@ -32,7 +32,7 @@ import {
   validatePatch, validateScheduleInput, validateScheduleName, validateTime, validateTypeList, validateWorkerId, type NormalizedJob,
 } from '../validation.js';
 import {
-  PG_CODES, createClient, createPool, inTransaction, pgCode, redactUrl, translatePgError, validateSchema,
+  PG_CODES, createClient, createPool, inTransaction, pgCode, prepared, redactUrl, translatePgError, validateSchema,
 } from './connection.js';
 import { PG_SCHEDULE_SQL, PG_SQL, timed, type Clock } from './jobs.sql.js';
 import { migrate } from './migrations.js';
@@ -164,11 +164,11 @@ export class PostgresJobStore implements JobStore {
     return this.pool ?? this.opening;
   }
 
-  /** Run one statement on the pool. */
-  async query<R extends QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> {
+  /** Run one statement on the pool (as a prepared statement unless `prepare` is false: for one-off SQL). */
+  async query<R extends QueryResultRow>(text: string, values: unknown[] = [], prepare = true): Promise<R[]> {
     const pool = await this.getPool();
     try {
-      return (await pool.query<R>(text, values)).rows;
+      return (await pool.query<R>(prepare ? prepared(text, values) : { text, values })).rows;
     } catch (err) {
       throw translatePgError(err, this.url);
     }
@@ -217,12 +217,12 @@ export class PostgresJobStore implements JobStore {
     const results: (JobCreateResult | null)[] = jobs.map(() => null);
     let pending = jobs.map((job, i) => ({ job, i }));
     for (let round = 0; pending.length > 0; round += 1) {
-      const { rows } = await db.query<JobRow>(PG_SQL.jobsInsert, [
+      const { rows } = await db.query<JobRow>(prepared(PG_SQL.jobsInsert, [
         pending.map((p) => p.job.type), pending.map((p) => p.job.data), pending.map((p) => p.job.priority),
         pending.map((p) => p.job.runAt), pending.map((p) => p.job.maxAttempts), pending.map((p) => p.job.uniqueKey),
         pending.map((p) => p.job.groupKey), pending.map((p) => p.job.timeoutMs), pending.map((p) => p.job.orphan),
         pending.map((p) => p.job.now),
-      ]);
+      ]));
       // Rows come back in input order (ids follow it); a skipped input is one whose key was taken.
       const inserted = rows.sort((a, b) => a.id - b.id);
       const taken = new Set(inserted.flatMap((r) => (r.unique_key === null ? [] : [r.unique_key])));
@@ -236,7 +236,7 @@ export class PostgresJobStore implements JobStore {
         } else conflicts.push(p);
       }
       if (conflicts.length === 0) break;
-      const { rows: holders } = await db.query<JobRow>(PG_SQL.jobsByActiveUniqueKeys, [[...new Set(conflicts.map((c) => c.job.uniqueKey))]]);
+      const { rows: holders } = await db.query<JobRow>(prepared(PG_SQL.jobsByActiveUniqueKeys, [[...new Set(conflicts.map((c) => c.job.uniqueKey))]]));
       const byKey = new Map(holders.map((h) => [h.unique_key, h]));
       pending = [];
       for (const c of conflicts) {
@@ -323,7 +323,7 @@ export class PostgresJobStore implements JobStore {
     }
     const whereSql = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
     const order = column === 'id' ? `id ${dir}` : `${column} ${dir}, id ${dir}`;
-    const rows = await this.query<JobRow>(`SELECT * FROM jobs ${whereSql} ORDER BY ${order} LIMIT ${arg(limit + 1)}`, args);
+    const rows = await this.query<JobRow>(`SELECT * FROM jobs ${whereSql} ORDER BY ${order} LIMIT ${arg(limit + 1)}`, args, false);
     const page = rows.slice(0, limit).map(rowToJob);
     const last = page.at(-1);
     const nextCursor = rows.length > limit && last !== undefined
@@ -338,7 +338,7 @@ export class PostgresJobStore implements JobStore {
         .reduce((sum, r) => sum + r.n, 0);
     } else {
       const [row] = await this.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM (SELECT 1 FROM jobs WHERE ${filterWhere.join(' AND ')} LIMIT ${TOTAL_COUNT_CAP + 1}) AS capped`, filterArgs);
+        `SELECT count(*)::int AS n FROM (SELECT 1 FROM jobs WHERE ${filterWhere.join(' AND ')} LIMIT ${TOTAL_COUNT_CAP + 1}) AS capped`, filterArgs, false);
       total = (row as { n: number }).n;
       if (total > TOTAL_COUNT_CAP) {
         total = TOTAL_COUNT_CAP;
@@ -406,23 +406,23 @@ export class PostgresJobStore implements JobStore {
       }
     }
     return this.transaction(async (client) => {
-      await client.query(PG_SQL.typeLocks, [limited]);
-      const { rows: counts } = await client.query<{ type: string; n: number }>(PG_SQL.runningCountsByType, [limited]);
+      await client.query(prepared(PG_SQL.typeLocks, [limited]));
+      const { rows: counts } = await client.query<{ type: string; n: number }>(prepared(PG_SQL.runningCountsByType, [limited]));
       const room = roomByType(types, typeLimits, new Map(counts.map((r) => [r.type, r.n])));
       const eligible = types.filter((t) => room.get(t) !== 0);
       if (eligible.length === 0) return [];
-      const { rows: candidates } = await client.query<{ id: number; type: string; group_key: string | null }>(this.sql.claimCandidates, [now, eligible, scan]);
+      const { rows: candidates } = await client.query<{ id: number; type: string; group_key: string | null }>(prepared(this.sql.claimCandidates, [now, eligible, scan]));
       const groups = [...new Set(candidates.flatMap((c) => (c.group_key === null ? [] : [c.group_key])))];
       const busy = new Set<string>();
       if (groups.length > 0) {
-        const locked = new Set((await client.query<{ g: string }>(PG_SQL.groupLocks, [groups])).rows.map((r) => r.g));
+        const locked = new Set((await client.query<{ g: string }>(prepared(PG_SQL.groupLocks, [groups]))).rows.map((r) => r.g));
         for (const g of groups) if (!locked.has(g)) busy.add(g);
-        const { rows: running } = await client.query<{ group_key: string }>(PG_SQL.groupsRunning, [[...locked]]);
+        const { rows: running } = await client.query<{ group_key: string }>(prepared(PG_SQL.groupsRunning, [[...locked]]));
         for (const r of running) busy.add(r.group_key);
       }
       const picked = pickClaims(candidates, limit, room, (g) => busy.has(g));
       if (picked.length === 0) return [];
-      const { rows } = await client.query<JobRow>(this.sql.claimMark, [now, picked.map((c) => c.id), workerId, leaseMs]);
+      const { rows } = await client.query<JobRow>(prepared(this.sql.claimMark, [now, picked.map((c) => c.id), workerId, leaseMs]));
       return claimOrder(rows);
     });
   }
@@ -488,6 +488,13 @@ export class PostgresJobStore implements JobStore {
       return o.kind === 'snoozed' ? { ...o, runAt: this.toDb(o.runAt) } : o;
     });
     const results: JobFinishResult[] = outcomes.map((o) => ({ id: o.id, applied: false, status: null }));
+    if (outcomes.length > 0 && outcomes.every((o) => o.kind === 'completed') && new Set(outcomes.map((o) => o.id)).size === outcomes.length) {
+      // Completions only: nothing to decide, so no read first.
+      const done = new Set((await this.query<{ id: number }>(this.sql.complete, [
+        now, outcomes.map((o) => o.id), outcomes.map((o) => o.token), outcomes.map((o) => o.result), outcomes.map((o) => o.progress),
+      ])).map((r) => r.id));
+      return results.map((r) => (done.has(r.id) ? { id: r.id, applied: true, status: JOB_STATES.completed } : r));
+    }
     // An outcome whose job got a cancel request between the read and the write is decided again.
     let todo = outcomes.map((o, i) => ({ o, i }));
     for (let round = 0; todo.length > 0 && round < 5; round += 1) {
@@ -614,15 +621,15 @@ export class PostgresJobStore implements JobStore {
     const now = this.toDb(validateNow(params.now));
     const s = validateScheduleInput(params.schedule, this.maxDataBytes);
     return this.transaction(async (client) => {
-      const { rows: [current] } = await client.query<ScheduleRow>(PG_SCHEDULE_SQL.scheduleByNameLock, [s.name]);
+      const { rows: [current] } = await client.query<ScheduleRow>(prepared(PG_SCHEDULE_SQL.scheduleByNameLock, [s.name]));
       if (current === undefined) throw new NotFoundError('schedule', s.name);
       const sameTiming = current.cron === s.cron && current.every_ms === s.everyMs && current.timezone === s.timezone;
       // Unchanged timing keeps a pending tick; anything else starts from now.
       const nextRunAt = !s.enabled ? null
         : sameTiming && current.next_run_at !== null ? current.next_run_at : scheduleNextTick(s, now, now);
-      const { rows: [row] } = await client.query<ScheduleRow>(PG_SCHEDULE_SQL.scheduleUpdate, [
+      const { rows: [row] } = await client.query<ScheduleRow>(prepared(PG_SCHEDULE_SQL.scheduleUpdate, [
         s.name, s.type, s.data, s.cron, s.everyMs, s.timezone, s.priority, s.enabled, nextRunAt, now,
-      ]);
+      ]));
       return rowToSchedule(row as ScheduleRow);
     });
   }
@@ -660,12 +667,12 @@ export class PostgresJobStore implements JobStore {
     const job = this.jobToDb(validateNewJob({ ...params.job, uniqueKey: `schedule:${name}:${due}` }, now, this.maxDataBytes, 'job.'), params.job);
     return this.transaction(async (client) => {
       // The row lock makes every other firer of this tick wait, then see it moved on.
-      const { rows: [row] } = await client.query<ScheduleRow>(PG_SCHEDULE_SQL.scheduleByNameLock, [name]);
+      const { rows: [row] } = await client.query<ScheduleRow>(prepared(PG_SCHEDULE_SQL.scheduleByNameLock, [name]));
       if (row?.enabled !== true || row.next_run_at !== due) return { fired: false, jobId: null, nextRunAt: row?.next_run_at ?? null };
       const [created] = await this.insertJobs(client, [job]);
       const jobId = (created as JobCreateResult).job.id;
       const nextRunAt = scheduleNextTick({ cron: row.cron, everyMs: row.every_ms, timezone: row.timezone }, now, due);
-      await client.query(PG_SCHEDULE_SQL.scheduleAdvance, [name, due, nextRunAt, jobId, now]);
+      await client.query(prepared(PG_SCHEDULE_SQL.scheduleAdvance, [name, due, nextRunAt, jobId, now]));
       return { fired: true, jobId, nextRunAt };
     });
   }
