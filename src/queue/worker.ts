@@ -420,9 +420,15 @@ export class JobWorker {
     }
   }
 
-  /** Slots taken: jobs claimed and not yet written back, plus stuck handlers. */
+  /**
+   * Slots taken: jobs claimed and not yet settled, plus stuck handlers. A settled job whose outcome
+   * is still being written frees its slot at once, so that the next claim overlaps the write (on a
+   * networked database the two round trips would otherwise add up); past `concurrency` outcomes
+   * waiting on the database, they hold slots again, so a database that accepts claims but fails
+   * writes cannot pile up work.
+   */
   private occupied(): number {
-    return this.slots.size + this.pending.length + this.writing + this.stuck.size;
+    return this.slots.size + this.stuck.size + Math.max(0, this.pending.length + this.writing - this.concurrency);
   }
 
   /** Sleep until the earliest scheduled job of our types is due (at most one poll interval). */
@@ -632,6 +638,8 @@ export class JobWorker {
       setImmediate(() => {
         this.flushScheduled = false;
         void this.flush();
+        // The slot is free: look for the next job while the outcome is written.
+        this.wake();
       });
     }
   }

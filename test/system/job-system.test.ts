@@ -138,6 +138,7 @@ describe('library entry point', () => {
       'SqliteJobStore', 'StateConflictError', 'TypedEmitter', 'UnrecoverableError', 'ValidationError', 'createJobSystem',
       'createSqliteStore', 'defaultDataDir', 'defaultDatabasePath', 'defineJob', 'describeThrown', 'isJobState', 'openDatabase',
       'resolveRetryPolicy', 'retryDelay',
+      'PostgresJobStore', 'createPostgresStore', 'copySqliteToPostgres', 'openStore', 'readyStore', 'isPostgresUrl',
     ].sort());
     expect(lib.isJobState('queued')).toBe(true);
     expect(lib.isJobState('nope')).toBe(false);
