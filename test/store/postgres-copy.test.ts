@@ -113,6 +113,20 @@ describe.runIf(available)('copying SQLite into PostgreSQL', () => {
     expect(backup.stderr).toMatch(/backup works on a SQLite database; on PostgreSQL use pg_dump/);
     const fromPg = await run(['migrate-to', url, '--db', url]);
     expect(fromPg.stderr).toMatch(/migrate-to works on a SQLite database/);
+    // A job queued from one command is run by `agentq worker` on the same PostgreSQL schema.
+    const queued = await run(['enqueue', 'demo.echo', '--data', '{"hello":"pg"}', '--db', url, '--json']);
+    expect(queued.code).toBe(0);
+    const { job } = JSON.parse(queued.stdout) as { job: { id: number } };
+    const worker = spawn(process.execPath, [resolve(ROOT, 'bin', 'agentq.js'), 'worker', '--db', url], {
+      cwd: tmp.dir, env: { ...process.env, AGENTQ_DATA_DIR: tmp.dir }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = waitForExit(worker);
+    await expect.poll(async () => (await target.jobGet({ id: job.id }))?.status, { timeout: 20_000 }).toBe('completed');
+    expect((await target.jobGet({ id: job.id }))!.result).toEqual({ hello: 'pg' });
+    worker.kill('SIGTERM');
+    const out = await exited;
+    expect(out.code).toBe(0);
+    expect(out.stdout).toMatch(/agentq worker \S+ on postgres:\/\/postgres@127\.0\.0\.1:5432\/test\?schema=/);
     source = createSqliteStore({ path: join(tmp.dir, 'agentq.db') });
   });
 });
