@@ -70,6 +70,12 @@ describe('PostgreSQL connection helpers', () => {
     expect((err as Error).message).not.toMatch(/hunter2/);
     await expect(store.jobGet({ id: 1 })).rejects.toBeInstanceOf(DatabaseUnavailableError);
     await expect(store.jobCreate({ job: { type: 't.a' }, now: Date.now() })).rejects.toBeInstanceOf(DatabaseUnavailableError);
+    // A watcher keeps retrying in the background, quietly, until stopped.
+    let changes = 0;
+    const stop = store.changesWatch({ intervalMs: 5, onChange: () => { changes += 1; } });
+    await store.ready().catch(() => undefined);
+    stop();
+    expect(changes).toBe(0);
     await store.close();
     await store.close();
   });

@@ -717,13 +717,9 @@ export class PostgresJobStore implements JobStore {
       });
       c.on('error', () => { reconnect(c); });
       c.on('end', () => { reconnect(c); });
-      try {
-        await c.connect();
-        await c.query(`LISTEN "${this.schema}.jobs"`);
-      } catch {
-        reconnect(c);
-        return;
-      }
+      // A failure here rejects, and the caller reconnects with backoff.
+      await c.connect();
+      await c.query(`LISTEN "${this.schema}.jobs"`);
       backoffMs = 100;
       // stop() may have run while this connection was opening.
       if ((stopped as boolean)) await c.end();
@@ -736,7 +732,7 @@ export class PostgresJobStore implements JobStore {
       void c?.end().catch(() => undefined);
       retry = setTimeout(() => {
         retry = null;
-        connect().catch(() => { reconnect(null); });
+        connect().catch(() => { reconnect(client); });
       }, backoffMs);
       retry.unref();
       backoffMs = Math.min(backoffMs * 2, 5_000);
@@ -750,7 +746,7 @@ export class PostgresJobStore implements JobStore {
       await c?.end().catch(() => undefined);
     };
     this.watchers.add(stop);
-    connect().catch(() => { reconnect(null); });
+    connect().catch(() => { reconnect(client); });
     return () => {
       this.watchers.delete(stop);
       void stop();
