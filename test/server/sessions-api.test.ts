@@ -88,7 +88,7 @@ describe.each(BACKENDS)('%s', (backendName) => {
       expect(refused.status).toBe(409);
       expect((await server.call('PUT', `/api/sessions/${String(id)}`, { body: { archived: false } })).body.session.archived).toBe(false);
       const notResumable = await server.call('POST', `/api/sessions/${String(id)}/resume`);
-      expect(notResumable.status).toBe(202);
+      expect(notResumable.status, JSON.stringify(notResumable.body)).toBe(202);
       const again = await server.call('POST', `/api/sessions/${String(id)}/resume`);
       expect(again.status).toBe(409);
     });

@@ -226,6 +226,18 @@ describe.runIf(available)('PostgreSQL store', () => {
     expect(await finish).toEqual([{ id: job.id, applied: true, status: 'cancelled' }]);
   });
 
+  it('a cancel that waited for a claim in flight asks the job it started to stop', async () => {
+    const { job } = await store.jobCreate({ job: { type: 't.a' }, now: Date.now() });
+    // Another host's claim of the job, not yet committed.
+    await admin.query('BEGIN');
+    await admin.query(`UPDATE jobs SET status = 'running', attempts = 1, lease_owner = 'other', lease_token = 1, lease_expires_at = agentq_now_ms() + 30000 WHERE id = ${job.id}`);
+    const cancel = store.jobCancel({ ids: [job.id], now: Date.now() });
+    await blockedOnLock();
+    await admin.query('COMMIT');
+    expect(await cancel).toEqual({ cancelled: 0, requested: 1, requestedIds: [job.id] });
+    expect((await store.jobGet({ id: job.id }))!.cancelRequestedAt).not.toBeNull();
+  });
+
   it('rescues each expired lease once when rescuers on several hosts run at once', async () => {
     const other = track(pgStore(schema));
     const ids = (await store.jobCreateMany({ now: Date.now(), jobs: Array.from({ length: 3 }, () => ({ type: 't.a' })) })).map((r) => r.id);

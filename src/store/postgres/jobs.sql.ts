@@ -191,23 +191,24 @@ WITH s AS (
 )
 SELECT id FROM done`,
 
-  cancel: `
--- Cancel queued jobs at once and ask running ones to stop, among ids and/or a filter of active jobs. Params: $1 now, $2 ids, $3 filter types or NULL, $4 filter statuses or NULL, $5 whether a filter applies, $6 reason. Returns: kind ('c' cancelled, 'r' requested) and id.
-WITH target AS (
-  SELECT id FROM jobs WHERE status IN (${QUEUED}, ${RUNNING}) AND (
-    id = ANY($2::bigint[])
-    OR ($5::boolean AND ($3::text[] IS NULL OR type = ANY($3::text[])) AND ($4::text[] IS NULL OR status = ANY($4::text[]))))
-  ORDER BY id FOR UPDATE
-), cancelled AS (
-  UPDATE jobs j SET status = ${CANCELLED}, error = $6, finished_at = $1::bigint, updated_at = $1::bigint
-  FROM target WHERE j.id = target.id AND j.status = ${QUEUED}
-  RETURNING j.id
-), requested AS (
-  UPDATE jobs j SET cancel_requested_at = $1::bigint, updated_at = $1::bigint
-  FROM target WHERE j.id = target.id AND j.status = ${RUNNING} AND j.cancel_requested_at IS NULL
-  RETURNING j.id
-)
-SELECT 'c' AS kind, id FROM cancelled UNION ALL SELECT 'r' AS kind, id FROM requested`,
+  cancelTargets: `
+-- Lock the active jobs a cancel names (ids and/or a filter), waiting for any claim or settle in flight. Params: $1 ids, $2 filter types or NULL, $3 filter statuses or NULL, $4 whether a filter applies. Returns: id.
+SELECT id FROM jobs WHERE status IN (${QUEUED}, ${RUNNING}) AND (
+  id = ANY($1::bigint[])
+  OR ($4::boolean AND ($2::text[] IS NULL OR type = ANY($2::text[])) AND ($3::text[] IS NULL OR status = ANY($3::text[]))))
+ORDER BY id FOR UPDATE`,
+
+  cancelQueued: `
+-- Cancel locked jobs that are queued (a statement of its own, so that it sees claims committed while it waited for the locks). Params: $1 now, $2 ids, $3 reason. Returns: id of each job cancelled.
+UPDATE jobs SET status = ${CANCELLED}, error = $3, finished_at = $1::bigint, updated_at = $1::bigint
+WHERE id = ANY($2::bigint[]) AND status = ${QUEUED}
+RETURNING id`,
+
+  cancelRequest: `
+-- Ask locked running jobs to stop. Params: $1 now, $2 ids. Returns: id of each job asked.
+UPDATE jobs SET cancel_requested_at = $1::bigint, updated_at = $1::bigint
+WHERE id = ANY($2::bigint[]) AND status = ${RUNNING} AND cancel_requested_at IS NULL
+RETURNING id`,
 
   rescueCandidates: `
 -- Running jobs whose lease expired, oldest expiry first (the settle re-checks expiry and token). Params: $1 now, $2 limit. Returns: lease fields and orphan policy.

@@ -524,11 +524,16 @@ export class PostgresJobStore implements JobStore {
   async jobCancel(params: JobCancelParams): Promise<JobCancelResult> {
     const { now: callerNow, reason, ids, filter } = normalizeCancelParams(params);
     const now = this.toDb(callerNow);
-    const rows = await this.query<{ kind: 'c' | 'r'; id: number }>(this.sql.cancel, [
-      now, ids ?? [], filter?.types ?? null, filter?.statuses ?? null, filter !== null, reason,
-    ]);
-    const requestedIds = rows.filter((r) => r.kind === 'r').map((r) => r.id);
-    return { cancelled: rows.length - requestedIds.length, requested: requestedIds.length, requestedIds };
+    // In one transaction, statement by statement: a data-modifying CTE would judge rows by a
+    // snapshot taken before it waited for a concurrent claim, and miss the job that claim started.
+    return this.transaction(async (client) => {
+      const { rows: targets } = await client.query<{ id: number }>(prepared(PG_SQL.cancelTargets, [ids ?? [], filter?.types ?? null, filter?.statuses ?? null, filter !== null]));
+      if (targets.length === 0) return { cancelled: 0, requested: 0, requestedIds: [] };
+      const locked = targets.map((t) => t.id);
+      const { rows: cancelled } = await client.query<{ id: number }>(prepared(PG_SQL.cancelQueued, [now, locked, reason]));
+      const { rows: requested } = await client.query<{ id: number }>(prepared(PG_SQL.cancelRequest, [now, locked]));
+      return { cancelled: cancelled.length, requested: requested.length, requestedIds: requested.map((r) => r.id) };
+    });
   }
 
   async jobRescue(params: { now: number; limit?: number }): Promise<JobRescueResult> {
