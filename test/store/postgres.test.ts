@@ -255,6 +255,18 @@ describe.runIf(available)('PostgreSQL store', () => {
     expect(attempts.map((h) => h.map((x) => x.outcome))).toEqual(ids.map(() => ['orphaned']));
   });
 
+  it('keeps counters right for rows written by a session with another search path', async () => {
+    const outsider = new pg.Client({ connectionString: PG_URL });
+    await outsider.connect();
+    try {
+      await outsider.query(`INSERT INTO ${schema}.jobs (type, run_at, created_at, updated_at) VALUES ('t.ext', 0, 0, 0)`);
+      await outsider.query(`UPDATE ${schema}.jobs SET status = 'cancelled', finished_at = 1 WHERE type = 't.ext'`);
+    } finally {
+      await outsider.end();
+    }
+    expect((await store.jobStats({ now: Date.now() })).byType).toEqual([{ type: 't.ext', queued: 0, running: 0, completed: 0, failed: 0, cancelled: 1 }]);
+  });
+
   it('caps a filtered total past 10,000 rows', async () => {
     await admin.query("INSERT INTO jobs (type, group_key, run_at, created_at, updated_at) SELECT 't.a', 'big', 0, 0, 0 FROM generate_series(1, 10001)");
     const page = await store.jobList({ groupKey: 'big', limit: 1 });

@@ -109,8 +109,11 @@ CREATE TABLE job_throughput (
   PRIMARY KEY (minute, type, slot)
 );
 
+-- The trigger functions run with the schema's search path (SET ... FROM CURRENT), so rows written by
+-- any session — whatever its own search path — keep the counters right.
+
 -- New queued jobs: count them and wake listening workers.
-CREATE FUNCTION jobs_after_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION jobs_after_insert() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 DECLARE
   v_slot smallint := pg_backend_pid() % ${COUNTER_SLOTS};
 BEGIN
@@ -128,7 +131,7 @@ CREATE TRIGGER jobs_after_insert AFTER INSERT ON jobs
 -- State changes: move counters, add finished jobs to throughput, wake workers when a job becomes
 -- claimable (queued again, or its group freed) and tell them of cancel requests. One pass over the
 -- changed rows says which of these apply; a heartbeat (no state change) costs only that pass.
-CREATE FUNCTION jobs_after_update() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION jobs_after_update() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 DECLARE
   v_slot smallint := pg_backend_pid() % ${COUNTER_SLOTS};
   v_moved boolean;
@@ -176,7 +179,7 @@ END $$;
 CREATE TRIGGER jobs_after_update AFTER UPDATE ON jobs
   REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION jobs_after_update();
 
-CREATE FUNCTION jobs_after_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION jobs_after_delete() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 DECLARE
   v_slot smallint := pg_backend_pid() % ${COUNTER_SLOTS};
 BEGIN
