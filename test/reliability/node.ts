@@ -1,7 +1,7 @@
 /**
  * A reliability test process: the serving stack (job system, session service on the replay
- * provider, the maintenance jobs) on a shared SQLite file, with short leases so crashes are rescued
- * quickly. `rel.work` jobs sleep a few ms and return their data; the process also runs a backup
+ * provider, the maintenance jobs) on a shared SQLite file or PostgreSQL schema (AQ_DB: a path or a
+ * postgres:// URL), with short leases so crashes are rescued quickly. `rel.work` jobs sleep a few ms and return their data; the process also runs a backup
  * every `AQ_BACKUP_MS` (so kills land mid-backup too). Prints `ready` once claiming.
  * env: AQ_DB, AQ_LEASE_MS (default 600), AQ_CONCURRENCY (default 8), AQ_BACKUP_MS (default 0 = never)
  */
@@ -9,7 +9,7 @@ import { join, dirname } from 'node:path';
 import { defineJob } from '../../src/queue/registry.js';
 import { ReplayProvider } from '../../src/sessions/replay.js';
 import { SessionService } from '../../src/sessions/runner.js';
-import { createSqliteStore } from '../../src/store/sqlite/store.js';
+import { openStore } from '../../src/store/open.js';
 import { createJobSystem } from '../../src/system/job-system.js';
 
 const env = (name: string, fallback: string): string => process.env[name] ?? fallback;
@@ -22,7 +22,7 @@ const work = defineJob({
 });
 const path = env('AQ_DB', '');
 const leaseMs = Number(env('AQ_LEASE_MS', '600'));
-const store = createSqliteStore({ path });
+const store = openStore(path);
 const system = createJobSystem({
   store,
   jobs: [work],
@@ -38,7 +38,7 @@ if (backupMs > 0) {
   const loop = async (): Promise<void> => {
     for (let i = 0; ; i++) {
       await new Promise((r) => setTimeout(r, backupMs));
-      await store.maintenance.backup({ dir: join(dirname(path), 'backups'), keep: 2 });
+      await store.maintenance?.backup({ dir: join(dirname(path), 'backups'), keep: 2 });
     }
   };
   void loop().catch(() => undefined);
