@@ -115,6 +115,23 @@ export function runSessionConformance(name: string, makeHarness: () => Promise<S
       expect((await s.sessionGet({ id: a.id }))!.lastSeq).toBe(2);
     });
 
+    it('numbers the events of one session given in several batches of one call in order', async () => {
+      const s = store.sessions;
+      const a = await s.sessionCreate({ session: { projectPath: '/a' }, now: T0 });
+      const r = await s.eventAppendMany({
+        now: T0 + 1,
+        batches: [
+          { sessionId: a.id, events: [{ type: 'assistant', payload: 1 }, { type: 'assistant', payload: 2 }], preview: 'first' },
+          { sessionId: a.id, events: [{ type: 'assistant', payload: 3 }], preview: 'second' },
+        ],
+      });
+      expect(r.written.map((w) => w.map((e) => [e.seq, e.payload]))).toEqual([[[1, 1], [2, 2]], [[3, 3]]]);
+      const ids = r.written.flat().map((e) => e.id);
+      expect(ids).toEqual([...ids].sort((x, y) => x - y));
+      expect(await s.sessionGet({ id: a.id })).toMatchObject({ lastSeq: 3, preview: 'second' });
+      expect((await s.eventList({ sessionId: a.id })).map((e) => e.id)).toEqual(ids);
+    });
+
     it('finds stale busy sessions and a session\'s last prompts through their indexes', async () => {
       const s = store.sessions;
       const mk = async (status: 'queued' | 'processing' | 'waiting_for_input'): Promise<number> => {

@@ -31,16 +31,18 @@ ORDER BY last_activity_at DESC, id DESC LIMIT $4`,
   appendLock: `
 -- Serialise event appends of every process, so ids follow commit order. Params: $1 lock name. Returns: nothing useful.
 SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
-  reserveSeq: `
--- Reserve n seqs for a session's events and set its preview if given. Params: $1 id, $2 n, $3 now, $4 preview or NULL. Returns: the new last_seq, or nothing if the session is missing.
-UPDATE sessions SET last_seq = last_seq + $2, last_activity_at = $3, updated_at = $3, preview = coalesce($4, preview)
-WHERE id = $1 RETURNING last_seq`,
+  reserveSeqs: `
+-- Reserve seqs for the events of many sessions and set their previews when given. Params: $1 session ids (distinct), $2 counts, $3 previews (NULL keeps), $4 now. Returns: id and the new last_seq of each session that exists.
+UPDATE sessions s SET last_seq = s.last_seq + b.n, last_activity_at = $4, updated_at = $4, preview = coalesce(b.preview, s.preview)
+FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS b(id, n, preview)
+WHERE s.id = b.id
+RETURNING s.id, s.last_seq`,
   eventsInsert: `
--- Append events of one session with consecutive seqs. Params: $1 session id, $2 first seq, $3 types, $4 payloads, $5 now. Returns: id and seq of each.
+-- Append events of many sessions, in the order given (ids follow it). Params: $1 session ids, $2 seqs, $3 types, $4 payloads, $5 now. Returns: id, session_id and seq of each.
 INSERT INTO events (session_id, seq, type, payload, created_at)
-SELECT $1, $2 + x.ord - 1, x.type, x.payload::json, $5
-FROM unnest($3::text[], $4::text[]) WITH ORDINALITY AS x(type, payload, ord) ORDER BY x.ord
-RETURNING id, seq`,
+SELECT x.session_id, x.seq, x.type, x.payload::json, $5
+FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[]) WITH ORDINALITY AS x(session_id, seq, type, payload, ord) ORDER BY x.ord
+RETURNING id, session_id, seq`,
   stale: `
 -- Sessions 'processing' without a running job, or 'queued' without a queued or running one. Params: $1 group prefix. Returns: rows.
 SELECT s.* FROM sessions AS s
@@ -114,29 +116,51 @@ export class PostgresSessionStore implements SessionStore {
     return (await this.db.query<EventRow>(SESSION_SQL.lastPrompts, [sessionId, limit])).map(rowToEvent);
   }
 
-  /** Write validated batches in one transaction; sessions that do not exist are reported, not written. */
+  /**
+   * Write validated batches in one transaction of four statements however many sessions they
+   * touch; sessions that do not exist are reported, not written.
+   */
   private appendBatches(batches: NormalizedBatch[], now: number): Promise<{ written: SessionEvent[][]; missing: number[] }> {
+    // Per session: how many events in all, and its last preview (batches of one session apply in order).
+    const totals = new Map<number, { n: number; preview: string | null }>();
+    for (const b of batches) {
+      const t = totals.get(b.sessionId) ?? { n: 0, preview: null };
+      t.n += b.events.length;
+      if (b.preview !== null) t.preview = b.preview;
+      totals.set(b.sessionId, t);
+    }
     return this.db.transaction(async (client) => {
       await client.query(prepared(SESSION_SQL.appendLock, [`agentq.events.${this.db.schema}`]));
-      const written: SessionEvent[][] = [];
+      const ids = [...totals.keys()];
+      const { rows: reserved } = await client.query<{ id: number; last_seq: number }>(prepared(SESSION_SQL.reserveSeqs, [
+        ids, ids.map((id) => (totals.get(id) as { n: number }).n), ids.map((id) => (totals.get(id) as { preview: string | null }).preview), now,
+      ]));
+      // The next seq to hand out per existing session.
+      const next = new Map(reserved.map((r) => [r.id, r.last_seq - (totals.get(r.id) as { n: number }).n + 1]));
+      const rows: { sessionId: number; seq: number; type: string; json: string }[] = [];
+      const seqs = batches.map((b) => {
+        const first = next.get(b.sessionId);
+        if (first === undefined) return null;
+        next.set(b.sessionId, first + b.events.length);
+        for (const [i, e] of b.events.entries()) rows.push({ sessionId: b.sessionId, seq: first + i, type: e.type, json: e.json });
+        return first;
+      });
+      const { rows: inserted } = rows.length === 0 ? { rows: [] } : await client.query<{ id: number; session_id: number; seq: number }>(prepared(SESSION_SQL.eventsInsert, [
+        rows.map((r) => r.sessionId), rows.map((r) => r.seq), rows.map((r) => r.type), rows.map((r) => r.json), now,
+      ]));
+      const idOf = new Map(inserted.map((r) => [`${String(r.session_id)}:${String(r.seq)}`, r.id]));
       const missing: number[] = [];
-      for (const b of batches) {
-        const { rows: [reserved] } = await client.query<{ last_seq: number }>(prepared(SESSION_SQL.reserveSeq, [b.sessionId, b.events.length, now, b.preview]));
-        if (reserved === undefined) {
+      // The payloads as given: their JSON text is what was stored.
+      const written = batches.map((b, bi) => {
+        const first = seqs[bi];
+        if (first === null || first === undefined) {
           missing.push(b.sessionId);
-          written.push([]);
-          continue;
+          return [];
         }
-        const first = reserved.last_seq - b.events.length + 1;
-        const { rows } = await client.query<{ id: number; seq: number }>(prepared(SESSION_SQL.eventsInsert, [
-          b.sessionId, first, b.events.map((e) => e.type), b.events.map((e) => e.json), now,
-        ]));
-        const idBySeq = new Map(rows.map((r) => [r.seq, r.id]));
-        // The payload as given: its JSON text is what was stored.
-        written.push(b.events.map((e, i) => ({
-          id: idBySeq.get(first + i) as number, sessionId: b.sessionId, seq: first + i, type: e.type, payload: e.payload, createdAt: now,
-        })));
-      }
+        return b.events.map((e, i) => ({
+          id: idOf.get(`${String(b.sessionId)}:${String(first + i)}`) as number, sessionId: b.sessionId, seq: first + i, type: e.type, payload: e.payload, createdAt: now,
+        }));
+      });
       return { written, missing };
     });
   }
