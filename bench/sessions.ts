@@ -4,6 +4,7 @@
  * AGENTQ_BENCH_SESSIONS_SECONDS change them). Reports messages stored per second (after the first
  * minute), messages lost (yielded by the agent but not stored), event-loop delay p50/p99 (after
  * warm-up) and RSS growth between minute 1 and minute 3 (or the end, if shorter).
+ * AGENTQ_BENCH_SESSIONS_DB runs it on another database (a postgres:// URL with ?schema=).
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,7 +12,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { AgentMessage, AgentProvider, AgentRunParams } from '../src/sessions/provider.js';
 import { ReplayProvider } from '../src/sessions/replay.js';
 import { SessionService } from '../src/sessions/runner.js';
-import { createSqliteStore } from '../src/store/sqlite/store.js';
+import { openStore, readyStore } from '../src/store/open.js';
 import { createJobSystem } from '../src/system/job-system.js';
 import { emit, memoryAfterGc, withTempDir } from './lib.js';
 
@@ -34,7 +35,8 @@ export async function sessionsBench(): Promise<void> {
   await withTempDir(async (dir) => {
     const project = join(dir, 'project');
     mkdirSync(project);
-    const store = createSqliteStore({ path: join(dir, 'sessions.db') });
+    const store = openStore(process.env.AGENTQ_BENCH_SESSIONS_DB ?? join(dir, 'sessions.db'));
+    await readyStore(store);
     const system = createJobSystem({ store, maintenance: false, concurrency: n });
     const provider = new CountingProvider(new ReplayProvider({ messagesPerSecond: 5 }));
     const service = new SessionService({ system, store: store.sessions, providers: [provider], concurrency: n, reconcileIntervalMs: 60_000 }).attach();
@@ -77,7 +79,12 @@ export async function sessionsBench(): Promise<void> {
     }
     await system.stop({ graceMs: 5_000 });
     service.detach();
-    const inDb = (store.db.prepare("SELECT count(*) AS n FROM events WHERE type <> 'user_prompt'").get() as { n: number }).n;
+    // Messages stored = every event minus the prompts, counted through the store (either backend).
+    let inDb = 0;
+    for (let page = await store.sessions.sessionList({ limit: 500 }); ; page = await store.sessions.sessionList({ limit: 500, cursor: page.nextCursor })) {
+      for (const s of page.sessions) inDb += s.lastSeq - (await store.sessions.eventLastPrompts({ sessionId: s.id, limit: 1_000 })).length;
+      if (page.nextCursor === null) break;
+    }
     emit({ part, metric: 'sessions', value: n, unit: 'sessions' });
     emit({ part, metric: 'messages_per_s', value: rate, unit: 'msg/s', note: `target ${n * 5}` });
     emit({ part, metric: 'messages_lost', value: provider.yielded - inDb, unit: 'messages', note: `${provider.yielded} yielded, ${inDb} stored` });
