@@ -496,7 +496,8 @@ const COMMANDS: Record<string, Command> = {
     example: 'agentq cleanup --older-than 3d',
     run: async (ctx) => {
       const age = ctx.values['older-than'] === undefined ? undefined : parseDuration('--older-than', ctx.values['older-than']);
-      const store = isPostgresUrl(ctx.settings.database) ? openStore(ctx.settings.database) : createSqliteStore({ path: ctx.settings.database, checkpoint: 'inline' });
+      const db = ctx.settings.database;
+      const store = openStore(isPostgresUrl(db) ? db : { path: db, checkpoint: 'inline' });
       const bar = new Progress(ctx.io.tty && ctx.values.json !== true, 'cleanup', (t) => { ctx.io.err(t); });
       try {
         const r = await store.jobCleanup({

@@ -6,16 +6,15 @@ import type { JobStore } from './contract.js';
 import type { SessionStore } from './session-contract.js';
 import { isPostgresUrl } from './postgres/connection.js';
 import { createPostgresStore, type PostgresJobStoreOptions } from './postgres/store.js';
-import type { OpenDatabaseOptions } from './sqlite/database.js';
-import { createSqliteStore } from './sqlite/store.js';
+import { createSqliteStore, type SqliteJobStoreOptions } from './sqlite/store.js';
 
 /** A job store with its sessions store: what the server, the CLI and the session runner use. */
 export interface AgentqStore extends JobStore {
   readonly sessions: SessionStore;
 }
 
-/** Where the data lives: a SQLite path, SQLite open options, a `postgres://` URL, or PostgreSQL options. */
-export type DatabaseSpec = string | OpenDatabaseOptions | PostgresJobStoreOptions;
+/** Where the data lives: a SQLite path, SQLite store options, a `postgres://` URL, or PostgreSQL options. */
+export type DatabaseSpec = string | SqliteJobStoreOptions | PostgresJobStoreOptions;
 
 function isPostgresOptions(spec: DatabaseSpec): spec is PostgresJobStoreOptions {
   return typeof spec === 'object' && isPostgresUrl((spec as { url?: unknown }).url);

@@ -126,8 +126,6 @@ export function prepared(text: string, values: unknown[] = []): QueryConfig {
 export const PG_CODES = Object.freeze({
   uniqueViolation: '23505',
   diskFull: '53100',
-  serializationFailure: '40001',
-  deadlock: '40P01',
 });
 
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'EAI_AGAIN', '57P01', '57P03', '3D000', '28000', '28P01']);

@@ -22,13 +22,13 @@ import type {
 import { AgentqError, NotFoundError, StateConflictError, ValidationError } from '../errors.js';
 import {
   PROGRESS_MAX_BYTES, attemptError, buildJobStats, countsToStats, holdsLease, normalizeCancelParams, normalizeClaimParams,
-  normalizeCleanupParams, normalizeListParams, normalizeOutcomes, pickClaims, roomByType, settleOrphan, settleOutcome,
+  normalizeCleanupParams, jobListQueries, jobListResult, normalizeListParams, normalizeOutcomes, pickClaims, roomByType, settleOrphan, settleOutcome,
   validateJobBatch, validateLeases, type CountRow, type LeaseRow, type Settlement, type ThroughputBucket,
 } from '../params.js';
 import { rowToJob, rowToSchedule, type AttemptRow, type JobRow, type ScheduleRow } from '../rows.js';
 import { JOB_STATES, type OrphanPolicy } from '../states.js';
 import {
-  LIMITS, encodeCursor, scheduleNextTick, serializeJson, validateId, validateInteger, validateLimit, validateNewJob, validateNow,
+  LIMITS, scheduleNextTick, serializeJson, validateId, validateInteger, validateLimit, validateNewJob, validateNow,
   validatePatch, validateScheduleInput, validateScheduleName, validateTime, validateTypeList, validateWorkerId, type NormalizedJob,
 } from '../validation.js';
 import {
@@ -56,9 +56,6 @@ export interface PostgresJobStoreOptions {
   applicationName?: string;
 }
 
-const SORT_COLUMNS = { id: 'id', createdAt: 'created_at', runAt: 'run_at', priority: 'priority', updatedAt: 'updated_at' } as const;
-/** A filtered total is counted up to this many rows; beyond it the total is a lower bound. */
-const TOTAL_COUNT_CAP = 10_000;
 const MINUTE = 60_000;
 /** Retries of a claim that collided with another on a group key (the unique index said no). */
 const CLAIM_RETRIES = 5;
@@ -84,7 +81,6 @@ interface SettleItem {
 }
 
 export class PostgresJobStore implements JobStore {
-  readonly kind = 'postgres' as const;
   /** The URL with the password masked. */
   readonly label: string;
   readonly schema: string;
@@ -267,6 +263,7 @@ export class PostgresJobStore implements JobStore {
 
   private flushCreates(): void {
     const group = this.createGroup;
+    // close() may have written this group already, before the deferred flush ran.
     if (group.length === 0) return;
     this.createGroup = [];
     this.createFlush = (async () => {
@@ -300,52 +297,15 @@ export class PostgresJobStore implements JobStore {
   }
 
   async jobList(params: JobListParams = {}): Promise<JobListResult> {
-    const { statuses, types, groupKey, after, before, limit, sort, cursor } = normalizeListParams(params);
-    const where: string[] = [];
-    const args: unknown[] = [];
-    const arg = (value: unknown): string => {
-      args.push(value);
-      return `$${args.length}`;
-    };
-    if (statuses !== null) where.push(`status = ANY(${arg(statuses)}::text[])`);
-    if (types !== null) where.push(`type = ANY(${arg(types)}::text[])`);
-    if (groupKey !== null) where.push(`group_key = ${arg(groupKey)}`);
-    if (after !== null) where.push(`created_at >= ${arg(after)}`);
-    if (before !== null) where.push(`created_at < ${arg(before)}`);
-    const filterWhere = [...where];
-    const filterArgs = [...args];
-    const column = SORT_COLUMNS[sort.key];
-    const cmp = sort.descending ? '<' : '>';
-    const dir = sort.descending ? 'DESC' : 'ASC';
-    if (cursor !== null) {
-      if (column === 'id') where.push(`id ${cmp} ${arg(cursor[1])}`);
-      else where.push(`(${column}, id) ${cmp} (${arg(cursor[0])}, ${arg(cursor[1])})`);
-    }
-    const whereSql = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
-    const order = column === 'id' ? `id ${dir}` : `${column} ${dir}, id ${dir}`;
-    const rows = await this.query<JobRow>(`SELECT * FROM jobs ${whereSql} ORDER BY ${order} LIMIT ${arg(limit + 1)}`, args, false);
-    const page = rows.slice(0, limit).map(rowToJob);
-    const last = page.at(-1);
-    const nextCursor = rows.length > limit && last !== undefined
-      ? encodeCursor(column === 'id' ? last.id : (rows[limit - 1] as unknown as Record<string, number>)[column] as number, last.id)
-      : null;
-    let total: number;
-    let totalExact = true;
-    if (groupKey === null && after === null && before === null) {
-      // Status and type filters are answered exactly from the counters.
-      total = (await this.query<CountRow>(PG_SQL.countsAll))
-        .filter((r) => (statuses === null || statuses.includes(r.status)) && (types === null || types.includes(r.type)))
-        .reduce((sum, r) => sum + r.n, 0);
-    } else {
-      const [row] = await this.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM (SELECT 1 FROM jobs WHERE ${filterWhere.join(' AND ')} LIMIT ${TOTAL_COUNT_CAP + 1}) AS capped`, filterArgs, false);
-      total = (row as { n: number }).n;
-      if (total > TOTAL_COUNT_CAP) {
-        total = TOTAL_COUNT_CAP;
-        totalExact = false;
-      }
-    }
-    return { jobs: page, nextCursor, total, totalExact };
+    const list = normalizeListParams(params);
+    // Built per filter: run unprepared, so that one-off shapes do not pile up as prepared statements.
+    const { page, count, column } = jobListQueries(list, 'postgres');
+    const [rows, counts, counted] = await Promise.all([
+      this.query<JobRow>(page.sql, page.args, false),
+      count === null ? this.query<CountRow>(PG_SQL.countsAll) : null,
+      count === null ? null : this.query<{ n: number }>(count.sql, count.args, false).then(([r]) => (r as { n: number }).n),
+    ]);
+    return jobListResult(list, column, rows, counts, counted);
   }
 
   async jobUpdate(params: { id: number; patch: JobPatch; now: number }): Promise<Job> {

@@ -38,7 +38,6 @@ import { AgentqError, NotFoundError, StateConflictError } from '../errors.js';
 import { ATTEMPT_OUTCOMES, FINISHED_STATES, JOB_STATES, type JobState, type OrphanPolicy } from '../states.js';
 import {
   LIMITS,
-  encodeCursor,
   serializeJson,
   validateId,
   validateInteger,
@@ -56,7 +55,7 @@ import {
 } from '../validation.js';
 import {
   PROGRESS_MAX_BYTES, attemptError, holdsLease, normalizeCancelParams, normalizeClaimParams, normalizeCleanupParams,
-  buildJobStats, countsToStats, normalizeListParams, normalizeOutcomes, pickClaims, roomByType, settleOrphan, settleOutcome, validateJobBatch, validateLeases,
+  buildJobStats, countsToStats, jobListQueries, jobListResult, normalizeListParams, normalizeOutcomes, pickClaims, roomByType, settleOrphan, settleOutcome, validateJobBatch, validateLeases,
   type CountRow, type LeaseRow, type NormalizedOutcome, type Settlement, type ThroughputBucket,
 } from '../params.js';
 import { rowToJob, rowToSchedule, type AttemptRow, type JobRow, type ScheduleRow } from '../rows.js';
@@ -67,9 +66,6 @@ import { SqliteSessionStore } from './sessions.js';
 import { dirname, join } from 'node:path';
 import { SCHEDULE_SQL, SQL } from './jobs.sql.js';
 
-const SORT_COLUMNS = { id: 'id', createdAt: 'created_at', runAt: 'run_at', priority: 'priority', updatedAt: 'updated_at' } as const;
-/** A filtered total is counted up to this many rows; beyond it the total is a lower bound. */
-const TOTAL_COUNT_CAP = 10_000;
 const MINUTE = 60_000;
 
 export { translateSqliteError } from './database.js';
@@ -256,76 +252,14 @@ export class SqliteJobStore implements JobStore {
   }
 
   async jobList(params: JobListParams = {}): Promise<JobListResult> {
-    const { statuses, types, groupKey, after, before, limit, sort, cursor } = normalizeListParams(params);
-    const where: string[] = [];
-    const args: unknown[] = [];
-    if (statuses !== null) {
-      where.push(`status IN (${statuses.map(() => '?').join(', ')})`);
-      args.push(...statuses);
-    }
-    if (types !== null) {
-      where.push(`type IN (${types.map(() => '?').join(', ')})`);
-      args.push(...types);
-    }
-    if (groupKey !== null) {
-      where.push('group_key = ?');
-      args.push(groupKey);
-    }
-    if (after !== null) {
-      where.push('created_at >= ?');
-      args.push(after);
-    }
-    if (before !== null) {
-      where.push('created_at < ?');
-      args.push(before);
-    }
-    const filterWhere = [...where];
-    const filterArgs = [...args];
-    const column = SORT_COLUMNS[sort.key];
-    const cmp = sort.descending ? '<' : '>';
-    const dir = sort.descending ? 'DESC' : 'ASC';
-    if (cursor !== null) {
-      if (column === 'id') {
-        where.push(`id ${cmp} ?`);
-        args.push(cursor[1]);
-      } else {
-        where.push(`(${column}, id) ${cmp} (?, ?)`);
-        args.push(cursor[0], cursor[1]);
-      }
-    }
-    const whereSql = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
-    const order = column === 'id' ? `id ${dir}` : `${column} ${dir}, id ${dir}`;
-    const sql = `SELECT * FROM jobs ${whereSql} ORDER BY ${order} LIMIT ?`;
-
-    return (
-      this.read(() => {
-        const rows = this.prepareDynamic(sql).all(...args, limit + 1) as JobRow[];
-        const page = rows.slice(0, limit).map(rowToJob);
-        const last = page.at(-1);
-        const nextCursor = rows.length > limit && last !== undefined
-          ? encodeCursor(column === 'id' ? last.id : (rows[limit - 1] as unknown as Record<string, number>)[column] as number, last.id)
-          : null;
-        const { total, totalExact } = this.countMatching(filterWhere, filterArgs, statuses, types, groupKey, after, before);
-        return { jobs: page, nextCursor, total, totalExact };
-      })
-    );
-  }
-
-  /** Exact totals from the counters when the filter is by status/type only; else a capped count. */
-  private countMatching(
-    where: string[], args: unknown[], statuses: JobState[] | null, types: string[] | null,
-    groupKey: string | null, after: number | null, before: number | null,
-  ): { total: number; totalExact: boolean } {
-    if (groupKey === null && after === null && before === null) {
-      const rows = this.stmts.countsAll.all() as { type: string; status: JobState; n: number }[];
-      const total = rows
-        .filter((r) => (statuses === null || statuses.includes(r.status)) && (types === null || types.includes(r.type)))
-        .reduce((sum, r) => sum + r.n, 0);
-      return { total, totalExact: true };
-    }
-    const sql = `SELECT count(*) AS n FROM (SELECT 1 FROM jobs WHERE ${where.join(' AND ')} LIMIT ${TOTAL_COUNT_CAP + 1})`;
-    const n = (this.prepareDynamic(sql).get(...args) as { n: number }).n;
-    return n > TOTAL_COUNT_CAP ? { total: TOTAL_COUNT_CAP, totalExact: false } : { total: n, totalExact: true };
+    const list = normalizeListParams(params);
+    const { page, count, column } = jobListQueries(list, 'sqlite');
+    return this.read(() => jobListResult(
+      list, column,
+      this.prepareDynamic(page.sql).all(...page.args) as JobRow[],
+      count === null ? this.stmts.countsAll.all() as CountRow[] : null,
+      count === null ? null : (this.prepareDynamic(count.sql).get(...count.args) as { n: number }).n,
+    ));
   }
 
   async jobUpdate(params: { id: number; patch: JobPatch; now: number }): Promise<Job> {
