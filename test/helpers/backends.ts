@@ -5,7 +5,7 @@
  * emptied before each test.
  */
 import { join } from 'node:path';
-import { beforeAll, beforeEach } from 'vitest';
+import { beforeAll, beforeEach, describe } from 'vitest';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { openStore, type AgentqStore, type DatabaseSpec } from '../../src/store/open.js';
@@ -73,4 +73,9 @@ export function useBackend(name: BackendName, env: { readonly dir: string }): Te
     url,
     other: () => openStore({ url: PG_URL, schema, poolSize: 2 }),
   };
+}
+
+/** Describe `body` once per backend in BACKENDS, each test on an empty database of it. */
+export function describeEachBackend(env: { readonly dir: string }, body: (backend: TestBackend) => void): void {
+  describe.each(BACKENDS)('%s', (name) => { body(useBackend(name, env)); });
 }

@@ -66,3 +66,11 @@ export function pgStore(schema: string, options: Partial<PostgresJobStoreOptions
 export async function truncateSchema(store: PostgresJobStore): Promise<void> {
   await store.query('TRUNCATE jobs, job_attempts, job_counts, job_throughput, schedules, sessions, events RESTART IDENTITY CASCADE');
 }
+
+/** A store on `schema`, connected and migrated, with every table emptied: a test that starts from nothing. */
+export async function emptyPgStore(schema: string, options: Partial<PostgresJobStoreOptions> = {}): Promise<PostgresJobStore> {
+  const store = pgStore(schema, options);
+  await store.ready();
+  await truncateSchema(store);
+  return store;
+}

@@ -1,4 +1,5 @@
 import { afterEach } from 'vitest';
+import { describeEachBackend } from './backends.js';
 import { ReplayProvider } from '../../src/sessions/replay.js';
 import { startServer, type AgentqServer, type ServerOptions } from '../../src/server/server.js';
 import type { Job } from '../../src/store/contract.js';
@@ -64,4 +65,15 @@ export function useServers(defaults: () => ServerOptions = () => ({})): (options
     };
     return Object.assign(server, { dataDir: tmp.dir, call });
   };
+}
+
+/**
+ * Describe `body` once per backend, with `serve` starting servers on it: SQLite in each server's
+ * own data directory, PostgreSQL in the test file's schema (emptied before each test).
+ */
+export function describeServersOnEachBackend(body: (serve: ReturnType<typeof useServers>) => void): void {
+  // The SQLite side needs no directory of its own here: each server keeps its database in its data directory.
+  describeEachBackend({ dir: '' }, (backend) => {
+    body(useServers(() => (backend.name === 'postgres' ? { database: backend.url() } : {})));
+  });
 }

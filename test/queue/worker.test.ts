@@ -5,13 +5,11 @@ import { SnoozeError, UnrecoverableError } from '../../src/store/errors.js';
 import { createJobSystem, type JobSystem, type JobSystemOptions } from '../../src/system/job-system.js';
 import { abortWaiter, aborted, deferred, expectJobCount, waitForEvent, waitForJob } from '../helpers/jobs.js';
 import { useSystems } from '../helpers/systems.js';
-import { BACKENDS, useBackend } from '../helpers/backends.js';
+import { describeEachBackend } from '../helpers/backends.js';
 
 const env = useSystems();
 
-describe.each(BACKENDS)('%s', (backendName) => {
-  const backend = useBackend(backendName, env);
-
+describeEachBackend(env, (backend) => {
   function system<const D extends readonly AnyJobDefinition[]>(jobs: D, options: Omit<JobSystemOptions<D>, 'jobs'> = {}): JobSystem<D> {
     return env.track(createJobSystem({ database: backend.database(), maintenance: false, ...options, jobs }));
   }

@@ -1,12 +1,12 @@
 /**
- * Crash on PostgreSQL: the serving process is SIGKILLed at random moments 50 times over a stream
- * of jobs and agent turns in one schema. After a last process drains it: no job lost, none left
+ * Crash on PostgreSQL: the crash run of `crash-run.ts` (50 SIGKILLs of the serving process over
+ * jobs and agent turns) in one schema. After a last process drains it: no job lost, none left
  * running, one attempt counted per run, counters equal to the rows, no session left busy.
  */
 import { expect, it } from 'vitest';
 import pg from 'pg';
 import { PG_URL, freshSchema, pgStore, postgresAvailable } from '../helpers/postgres.js';
-import { spawnTs, waitForExit, waitForLine } from '../helpers/processes.js';
+import { crashAndDrain } from './crash-run.js';
 import { tempDir } from '../helpers/temp.js';
 
 const available = await postgresAvailable();
@@ -18,36 +18,8 @@ it.runIf(available)(`loses nothing across ${String(KILLS)} SIGKILLs of the servi
   const tmp = tempDir('agentq-crash-pg-');
   const seed = pgStore(schema);
   await seed.ready();
-  let enqueued = 0;
-  const enqueue = async (n: number): Promise<void> => {
-    await seed.jobCreateMany({ now: Date.now(), jobs: Array.from({ length: n }, () => ({ type: 'rel.work', data: { n: enqueued++, ms: 5 + (enqueued % 20) }, maxAttempts: 100 })) });
-  };
-  const random = (min: number, max: number): number => min + Math.floor(Math.random() * (max - min));
   try {
-    await enqueue(300);
-    for (let i = 0; i < KILLS; i++) {
-      const child = spawnTs('test/reliability/node.ts', [], { AQ_DB: url });
-      const exited = waitForExit(child);
-      await waitForLine(child, 'ready');
-      await enqueue(random(20, 60));
-      if (i % 10 === 0) {
-        const s = await seed.sessions.sessionCreate({ session: { projectPath: tmp.dir, provider: 'replay', settings: { transcript: 'refactor' } }, now: Date.now() });
-        await seed.jobCreate({ now: Date.now(), job: { type: 'session.run', data: { sessionId: s.id, prompt: 'go' }, groupKey: `session:${String(s.id)}`, orphan: 'fail' } });
-      }
-      await new Promise((r) => setTimeout(r, random(50, 400)));
-      child.kill('SIGKILL');
-      expect((await exited).signal).toBe('SIGKILL');
-    }
-    const last = spawnTs('test/reliability/node.ts', [], { AQ_DB: url });
-    const lastExit = waitForExit(last);
-    await waitForLine(last, 'ready');
-    await expect.poll(async () => {
-      const stats = await seed.jobStats({ now: Date.now() });
-      const sessions = (await seed.sessions.sessionList({ limit: 500 })).sessions;
-      return stats.byStatus.queued + stats.byStatus.running === 0 && sessions.every((s) => s.status !== 'processing' && s.status !== 'queued');
-    }, { timeout: 120_000, interval: 200 }).toBe(true);
-    last.kill('SIGTERM');
-    expect((await lastExit).code).toBe(0);
+    const { enqueued } = await crashAndDrain({ database: url, seed, kills: KILLS, initial: 300, projectDir: tmp.dir });
 
     const admin = new pg.Client({ connectionString: PG_URL, options: `-c search_path=${schema}` });
     await admin.connect();

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, expect, it } from 'vitest';
 import { createSqliteStore } from '../../src/store/sqlite/store.js';
-import { spawnTs, waitForExit, waitForLine } from '../helpers/processes.js';
+import { crashAndDrain } from './crash-run.js';
 import { tempDir } from '../helpers/temp.js';
 
 const tmp = tempDir('agentq-crash-');
@@ -22,40 +22,7 @@ it(`loses nothing across ${String(KILLS)} SIGKILLs of the serving process`, asyn
   const project = join(tmp.dir, 'project');
   mkdirSync(project);
   const seed = createSqliteStore({ path: db });
-  let enqueued = 0;
-  const enqueue = async (n: number): Promise<void> => {
-    // Attempts enough to outlast the kills: a job caught by three kills in a row would otherwise
-    // (rightly) fail on its retry limit, which is not what this test is about.
-    await seed.jobCreateMany({ now: Date.now(), jobs: Array.from({ length: n }, () => ({ type: 'rel.work', data: { n: enqueued++, ms: 5 + (enqueued % 20) }, maxAttempts: 100 })) });
-  };
-  await enqueue(400);
-  const random = (min: number, max: number): number => min + Math.floor(Math.random() * (max - min));
-  for (let i = 0; i < KILLS; i++) {
-    const child = spawnTs('test/reliability/node.ts', [], { AQ_DB: db, AQ_BACKUP_MS: i % 5 === 0 ? '20' : '0' });
-    const exited = waitForExit(child);
-    await waitForLine(child, 'ready');
-    // A stream of work while it runs: jobs from another connection, and now and then an agent turn.
-    await enqueue(random(20, 60));
-    if (i % 10 === 0) {
-      const s = await seed.sessions.sessionCreate({ session: { projectPath: project, provider: 'replay', settings: { transcript: 'refactor' } }, now: Date.now() });
-      await seed.jobCreate({ now: Date.now(), job: { type: 'session.run', data: { sessionId: s.id, prompt: 'go' }, groupKey: `session:${String(s.id)}`, orphan: 'fail' } });
-    }
-    await new Promise((r) => setTimeout(r, random(30, 400)));
-    child.kill('SIGKILL');
-    expect((await exited).signal).toBe('SIGKILL');
-  }
-  // A last process, left alone: it rescues what the kills orphaned and drains the queue.
-  const last = spawnTs('test/reliability/node.ts', [], { AQ_DB: db });
-  const lastExit = waitForExit(last);
-  await waitForLine(last, 'ready');
-  for (;;) {
-    const stats = await seed.jobStats({ now: Date.now() });
-    const sessions = (await seed.sessions.sessionList({ limit: 500 })).sessions;
-    if (stats.byStatus.queued + stats.byStatus.running === 0 && sessions.every((s) => s.status !== 'processing' && s.status !== 'queued')) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  last.kill('SIGTERM');
-  expect((await lastExit).code).toBe(0);
+  const { enqueued } = await crashAndDrain({ database: db, seed, kills: KILLS, initial: 400, projectDir: project, backupEvery: 5 });
 
   const raw = new Database(db, { readonly: true });
   try {

@@ -1,14 +1,9 @@
 import { request as httpRequest } from 'node:http';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { defineJob } from '../../src/queue/registry.js';
-import { BACKENDS, useBackend, type TestBackend } from '../helpers/backends.js';
-import { useServers, waitForServerJob, type TestServer } from '../helpers/server.js';
+import { describeServersOnEachBackend, waitForServerJob, type TestServer } from '../helpers/server.js';
 import { deferred } from '../helpers/jobs.js';
 
-const env = { dir: '' };
-let backend: TestBackend | null = null;
-// SQLite: each server's own data directory; PostgreSQL: the file's schema.
-const serve = useServers(() => (backend?.name === 'postgres' ? { database: backend.url() } : {}));
 
 async function jobCount(server: TestServer): Promise<number> {
   return (await server.system.listJobs({ limit: 500 })).total;
@@ -28,12 +23,7 @@ async function expectRejected(server: TestServer, cases: [string, string, unknow
   expect(await jobCount(server)).toBe(before);
 }
 
-describe.each(BACKENDS)('%s', (backendName) => {
-  const b = useBackend(backendName, env);
-  beforeEach(() => {
-    backend = b;
-  });
-
+describeServersOnEachBackend((serve) => {
   describe('POST /api/jobs', () => {
     it('creates a job with its options → 201, and returns the holder of an active unique key → 200', async () => {
       const server = await serve();

@@ -1,15 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ReplayProvider } from '../../src/sessions/replay.js';
 import type { Session, SessionState } from '../../src/store/session-contract.js';
-import { BACKENDS, useBackend, type TestBackend } from '../helpers/backends.js';
-import { useServers, waitForServerJob, type TestServer } from '../helpers/server.js';
+import { describeServersOnEachBackend, waitForServerJob, type TestServer } from '../helpers/server.js';
 
-const env = { dir: '' };
-let backend: TestBackend | null = null;
-// SQLite: each server's own data directory; PostgreSQL: the file's schema.
-const serve = useServers(() => (backend?.name === 'postgres' ? { database: backend.url() } : {}));
 
 function project(server: TestServer): string {
   const dir = join(server.dataDir, 'project');
@@ -33,12 +28,7 @@ function waitForSession(server: TestServer, id: number, states: SessionState[]):
   });
 }
 
-describe.each(BACKENDS)('%s', (backendName) => {
-  const b = useBackend(backendName, env);
-  beforeEach(() => {
-    backend = b;
-  });
-
+describeServersOnEachBackend((serve) => {
   describe('sessions API', () => {
     it('creates a session whose first turn is a queued job, then lists it with status and preview', async () => {
       const server = await serve();

@@ -1,16 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ReplayProvider } from '../../src/sessions/replay.js';
 import type { SessionEvent } from '../../src/store/session-contract.js';
-import { BACKENDS, useBackend, type TestBackend } from '../helpers/backends.js';
-import { useServers, waitForServerJob, type TestServer } from '../helpers/server.js';
+import { describeServersOnEachBackend, waitForServerJob, type TestServer } from '../helpers/server.js';
 
-const env = { dir: '' };
-let backend: TestBackend | null = null;
-// SQLite: each server's own data directory; PostgreSQL: the file's schema.
-const serve = useServers(() => (backend?.name === 'postgres' ? { database: backend.url() } : {}));
 
 interface Frame {
   id: string | null;
@@ -110,12 +105,7 @@ async function startSession(server: TestServer, transcript: string): Promise<{ i
   return { id: r.body.session.id as number, jobId: r.body.job.id as number };
 }
 
-describe.each(BACKENDS)('%s', (backendName) => {
-  const b = useBackend(backendName, env);
-  beforeEach(() => {
-    backend = b;
-  });
-
+describeServersOnEachBackend((serve) => {
   describe('GET /api/stream', () => {
     it('starts with ready and streams job events without data or results', async () => {
       const server = await serve();

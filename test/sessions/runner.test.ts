@@ -7,7 +7,7 @@ import { ReplayProvider, TRANSCRIPTS_DIR } from '../../src/sessions/replay.js';
 import { CONTINUE_PROMPT, SessionService } from '../../src/sessions/runner.js';
 import type { Session, SessionState, SessionStore } from '../../src/store/session-contract.js';
 import { openStore, type AgentqStore } from '../../src/store/open.js';
-import { BACKENDS, useBackend, type TestBackend } from '../helpers/backends.js';
+import { describeEachBackend, type TestBackend } from '../helpers/backends.js';
 import { createJobSystem } from '../../src/system/job-system.js';
 import { useSystems } from '../helpers/systems.js';
 import { waitForJob } from '../helpers/jobs.js';
@@ -76,8 +76,7 @@ function waitForSession(service: SessionService, id: number, states: SessionStat
 const transcript = (name: string): AgentMessage[] =>
   readFileSync(join(TRANSCRIPTS_DIR, `${name}.jsonl`), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as AgentMessage);
 
-describe.each(BACKENDS)('%s', (backendName) => {
-  const b = useBackend(backendName, env);
+describeEachBackend(env, (b) => {
   beforeEach(() => {
     backend = b;
   });

@@ -9,7 +9,7 @@ import { StateConflictError } from '../../src/store/errors.js';
 import { copySqliteToPostgres } from '../../src/store/postgres/copy.js';
 import type { PostgresJobStore } from '../../src/store/postgres/store.js';
 import { createSqliteStore, type SqliteJobStore } from '../../src/store/sqlite/store.js';
-import { PG_URL, freshSchema, pgStore, postgresAvailable, truncateSchema } from '../helpers/postgres.js';
+import { PG_URL, emptyPgStore, freshSchema, postgresAvailable } from '../helpers/postgres.js';
 import { ROOT, waitForExit } from '../helpers/processes.js';
 import { tempDir } from '../helpers/temp.js';
 
@@ -49,9 +49,7 @@ describe.runIf(available)('copying SQLite into PostgreSQL', () => {
   beforeEach(async () => {
     tmp = tempDir();
     source = createSqliteStore({ path: join(tmp.dir, 'agentq.db') });
-    target = pgStore(schema, { clock: 'caller' });
-    await target.ready();
-    await truncateSchema(target);
+    target = await emptyPgStore(schema, { clock: 'caller' });
   });
   afterEach(async () => {
     await source.close();

@@ -1,5 +1,5 @@
 import { describe } from 'vitest';
-import { freshSchema, pgStore, postgresAvailable, truncateSchema } from '../helpers/postgres.js';
+import { emptyPgStore, freshSchema, postgresAvailable } from '../helpers/postgres.js';
 import { runSessionConformance } from './session-conformance.js';
 
 const available = await postgresAvailable();
@@ -7,9 +7,7 @@ const available = await postgresAvailable();
 describe.runIf(available)('postgres', () => {
   const schema = freshSchema('sess');
   runSessionConformance('postgres', async () => {
-    const store = pgStore(schema, { clock: 'caller' });
-    await store.ready();
-    await truncateSchema(store);
+    const store = await emptyPgStore(schema, { clock: 'caller' });
     return { store, close: () => store.close() };
   });
 });

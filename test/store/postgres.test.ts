@@ -8,7 +8,7 @@ import { AgentqError, DatabaseFullError, DatabaseTooNewError, DatabaseUnavailabl
 import { isPostgresUrl, redactUrl, translatePgError, validateSchema } from '../../src/store/postgres/connection.js';
 import type { PostgresJobStore } from '../../src/store/postgres/store.js';
 import { createPostgresStore } from '../../src/store/postgres/store.js';
-import { PG_URL, freshSchema, pgStore, postgresAvailable, truncateSchema } from '../helpers/postgres.js';
+import { PG_URL, emptyPgStore, freshSchema, pgStore, postgresAvailable } from '../helpers/postgres.js';
 
 const available = await postgresAvailable();
 const LEASE = 30_000;
@@ -92,9 +92,7 @@ describe.runIf(available)('PostgreSQL store', () => {
   };
 
   beforeEach(async () => {
-    store = track(pgStore(schema));
-    await store.ready();
-    await truncateSchema(store);
+    store = track(await emptyPgStore(schema));
     admin = new pg.Client({ connectionString: PG_URL, options: `-c search_path=${schema}` });
     await admin.connect();
   });
