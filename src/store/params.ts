@@ -5,17 +5,17 @@
  * cannot drift apart. Every function throws a `ValidationError` naming the field, before anything
  * is written.
  */
-import type { JobCancelParams, JobListResult, JobStats, TypeStats, JobCleanupParams, JobClaimParams, JobListParams, JobOutcome, LeaseRef } from './contract.js';
+import type { JobAttempt, JobCancelParams, JobListResult, JobStats, TypeStats, JobCleanupParams, JobClaimParams, JobListParams, JobOutcome, LeaseRef } from './contract.js';
 import { ValidationError } from './errors.js';
 import {
   ATTEMPT_OUTCOMES, FINISHED_STATES, JOB_STATES, JOB_STATE_LIST, ORPHAN_POLICIES, type AttemptOutcome, type JobState, type OrphanPolicy,
 } from './states.js';
 import {
   LIMITS, decodeCursor, encodeCursor, serializeJson, validateErrorText, validateId, validateInteger, validateJobType, validateKey,
-  validateLimit, validateNow, validateSort, validateStatusList, validateTime, validateTypeList, validateWorkerId,
-  type ParsedSort,
+  scheduleNextTick, validateLimit, validateNow, validateSort, validateStatusList, validateTime, validateTypeList, validateWorkerId,
+  type NormalizedSchedule, type ParsedSort,
 } from './validation.js';
-import { rowToJob, type JobRow } from './rows.js';
+import { rowToJob, type AttemptRow, type JobRow, type ScheduleRow } from './rows.js';
 
 /** Largest accepted progress value, as JSON bytes. */
 export const PROGRESS_MAX_BYTES = 65_536;
@@ -258,6 +258,23 @@ export type Settlement =
 
 const CANCELLED: Settlement = { status: JOB_STATES.cancelled, result: null, error: 'cancelled', outcome: ATTEMPT_OUTCOMES.cancelled };
 
+/**
+ * A job's attempt history from its recorded attempts (oldest first) and its row: the attempt in
+ * progress is not recorded until it ends, so a running job's row stands for it.
+ */
+export function attemptHistory(id: number, recorded: AttemptRow[], job: LeaseRow | undefined): JobAttempt[] {
+  const rows = job?.status === JOB_STATES.running
+    ? [...recorded, {
+      job_id: id, lease_token: job.lease_token, attempt: job.attempts, worker_id: job.lease_owner ?? '?',
+      started_at: job.started_at ?? 0, finished_at: null, outcome: ATTEMPT_OUTCOMES.running, error: null,
+    }]
+    : recorded;
+  return rows.map((r) => ({
+    jobId: r.job_id, attempt: r.attempt, leaseToken: r.lease_token, workerId: r.worker_id, startedAt: r.started_at,
+    finishedAt: r.finished_at, outcome: r.outcome, error: r.error,
+  }));
+}
+
 /** Whether a finishing write still holds the lease it names (else it is fenced out). */
 export function holdsLease(lease: LeaseRow | undefined, token: number): lease is LeaseRow {
   return lease?.status === JOB_STATES.running && lease.lease_token === token;
@@ -440,4 +457,14 @@ export function buildJobStats(p: { byStatus: Record<JobState, number>; byType: T
     meanRunMs: done === 0 ? null : run / done,
     throughput,
   };
+}
+
+/**
+ * The next tick of a schedule being replaced: none when disabled; the pending tick when its timing
+ * (cron, interval, time zone) is unchanged; otherwise the first tick after now.
+ */
+export function scheduleNextAfterUpdate(current: ScheduleRow, s: NormalizedSchedule, now: number): number | null {
+  if (!s.enabled) return null;
+  const sameTiming = current.cron === s.cron && current.every_ms === s.everyMs && current.timezone === s.timezone;
+  return sameTiming && current.next_run_at !== null ? current.next_run_at : scheduleNextTick(s, now, now);
 }

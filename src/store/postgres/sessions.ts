@@ -13,7 +13,6 @@ import {
   PATCH_COLUMNS, normalizeBatches, normalizeEventList, normalizeEventTail, normalizeEvents, normalizeLastPrompts, normalizeNewSession,
   normalizeSessionList, normalizeSessionPatch, rowToEvent, rowToSession, sessionPage, type EventRow, type NormalizedBatch, type SessionRow,
 } from '../session-params.js';
-import type { Clock } from './jobs.sql.js';
 import { prepared } from './connection.js';
 
 const SESSION_SQL = {
@@ -69,7 +68,6 @@ SELECT coalesce(max(id), 0) AS id FROM events`,
 export interface PostgresSessionStoreOptions {
   query: <R extends QueryResultRow>(text: string, values?: unknown[]) => Promise<R[]>;
   transaction: <T>(fn: (client: PoolClient) => Promise<T>) => Promise<T>;
-  clock: Clock;
   maxDataBytes: number;
   schema: string;
 }

@@ -21,7 +21,7 @@ import type {
 } from '../contract.js';
 import { AgentqError, NotFoundError, StateConflictError, ValidationError } from '../errors.js';
 import {
-  PROGRESS_MAX_BYTES, attemptError, buildJobStats, countsToStats, holdsLease, normalizeCancelParams, normalizeClaimParams,
+  PROGRESS_MAX_BYTES, attemptError, attemptHistory, scheduleNextAfterUpdate, buildJobStats, countsToStats, holdsLease, normalizeCancelParams, normalizeClaimParams,
   normalizeCleanupParams, jobListQueries, jobListResult, normalizeListParams, normalizeOutcomes, pickClaims, roomByType, settleOrphan, settleOutcome,
   validateJobBatch, validateLeases, type CountRow, type LeaseRow, type Settlement, type ThroughputBucket,
 } from '../params.js';
@@ -123,7 +123,6 @@ export class PostgresJobStore implements JobStore {
     this.sessions = new PostgresSessionStore({
       query: (text, values) => this.query(text, values),
       transaction: (fn) => this.transaction(fn),
-      clock: this.clock,
       maxDataBytes: this.maxDataBytes,
       schema: this.schema,
     });
@@ -133,11 +132,11 @@ export class PostgresJobStore implements JobStore {
     const pool = await createPool({ url: this.url, schema: this.schema, poolSize: this.poolSize, applicationName: this.applicationName });
     try {
       await inTransaction(pool, (client) => migrate(client, this.schema, `${this.label} (schema ${this.schema})`));
+      await this.measureOffset(pool);
     } catch (err) {
       await pool.end();
       throw translatePgError(err, this.url);
     }
-    await this.measureOffset(pool);
     if (this.clock === 'database') {
       this.offsetTimer = setInterval(() => { this.measureOffset(pool).catch(() => undefined); }, CLOCK_OFFSET_REFRESH_MS);
       this.offsetTimer.unref();
@@ -515,21 +514,11 @@ export class PostgresJobStore implements JobStore {
 
   async jobAttempts(params: { id: number }): Promise<JobAttempt[]> {
     const id = validateId(params.id);
-    const [rows, [job]] = await Promise.all([
+    const [recorded, [job]] = await Promise.all([
       this.query<AttemptRow>(PG_SQL.attemptsByJob, [id]),
       this.query<LeaseRow>(PG_SQL.leaseRow, [id]),
     ]);
-    // The attempt in progress is not recorded until it ends: it is the job row itself.
-    if (job?.status === JOB_STATES.running) {
-      rows.push({
-        job_id: id, lease_token: job.lease_token, attempt: job.attempts, worker_id: job.lease_owner ?? '?',
-        started_at: job.started_at ?? 0, finished_at: null, outcome: 'running', error: null,
-      });
-    }
-    return rows.map((r) => ({
-      jobId: r.job_id, attempt: r.attempt, leaseToken: r.lease_token, workerId: r.worker_id, startedAt: r.started_at,
-      finishedAt: r.finished_at, outcome: r.outcome, error: r.error,
-    }));
+    return attemptHistory(id, recorded, job);
   }
 
   async jobNextRunAt(params: { types: readonly string[] }): Promise<number | null> {
@@ -588,10 +577,7 @@ export class PostgresJobStore implements JobStore {
     return this.transaction(async (client) => {
       const { rows: [current] } = await client.query<ScheduleRow>(prepared(PG_SCHEDULE_SQL.scheduleByNameLock, [s.name]));
       if (current === undefined) throw new NotFoundError('schedule', s.name);
-      const sameTiming = current.cron === s.cron && current.every_ms === s.everyMs && current.timezone === s.timezone;
-      // Unchanged timing keeps a pending tick; anything else starts from now.
-      const nextRunAt = !s.enabled ? null
-        : sameTiming && current.next_run_at !== null ? current.next_run_at : scheduleNextTick(s, now, now);
+      const nextRunAt = scheduleNextAfterUpdate(current, s, now);
       const { rows: [row] } = await client.query<ScheduleRow>(prepared(PG_SCHEDULE_SQL.scheduleUpdate, [
         s.name, s.type, s.data, s.cron, s.everyMs, s.timezone, s.priority, s.enabled, nextRunAt, now,
       ]));

@@ -35,7 +35,7 @@ import type {
   ScheduleInput,
 } from '../contract.js';
 import { AgentqError, NotFoundError, StateConflictError } from '../errors.js';
-import { ATTEMPT_OUTCOMES, FINISHED_STATES, JOB_STATES, type JobState, type OrphanPolicy } from '../states.js';
+import { FINISHED_STATES, JOB_STATES, type JobState, type OrphanPolicy } from '../states.js';
 import {
   LIMITS,
   serializeJson,
@@ -54,7 +54,7 @@ import {
   type NormalizedJob,
 } from '../validation.js';
 import {
-  PROGRESS_MAX_BYTES, attemptError, holdsLease, normalizeCancelParams, normalizeClaimParams, normalizeCleanupParams,
+  PROGRESS_MAX_BYTES, attemptError, attemptHistory, scheduleNextAfterUpdate, holdsLease, normalizeCancelParams, normalizeClaimParams, normalizeCleanupParams,
   buildJobStats, countsToStats, jobListQueries, jobListResult, normalizeListParams, normalizeOutcomes, pickClaims, roomByType, settleOrphan, settleOutcome, validateJobBatch, validateLeases,
   type CountRow, type LeaseRow, type NormalizedOutcome, type Settlement, type ThroughputBucket,
 } from '../params.js';
@@ -469,26 +469,7 @@ export class SqliteJobStore implements JobStore {
 
   async jobAttempts(params: { id: number }): Promise<JobAttempt[]> {
     const id = validateId(params.id);
-    const [rows, job] = this.read(() => [this.stmts.attemptsByJob.all(id) as AttemptRow[], this.stmts.leaseRow.get(id) as LeaseRow | undefined]);
-    // The attempt in progress is not recorded until it ends: it is the job row itself.
-    if (job?.status === JOB_STATES.running) {
-      rows.push({
-        job_id: id, lease_token: job.lease_token, attempt: job.attempts, worker_id: job.lease_owner ?? '?',
-        started_at: job.started_at ?? 0, finished_at: null, outcome: ATTEMPT_OUTCOMES.running, error: null,
-      });
-    }
-    return (
-      rows.map((r) => ({
-        jobId: r.job_id,
-        attempt: r.attempt,
-        leaseToken: r.lease_token,
-        workerId: r.worker_id,
-        startedAt: r.started_at,
-        finishedAt: r.finished_at,
-        outcome: r.outcome,
-        error: r.error,
-      }))
-    );
+    return this.read(() => attemptHistory(id, this.stmts.attemptsByJob.all(id) as AttemptRow[], this.stmts.leaseRow.get(id) as LeaseRow | undefined));
   }
 
   async jobNextRunAt(params: { types: readonly string[] }): Promise<number | null> {
@@ -567,10 +548,7 @@ export class SqliteJobStore implements JobStore {
     return this.write(() => {
       const current = this.scheduleRow(s.name);
       if (current === undefined) throw new NotFoundError('schedule', s.name);
-      const sameTiming = current.cron === s.cron && current.every_ms === s.everyMs && current.timezone === s.timezone;
-      // Unchanged timing keeps a pending tick; anything else starts from now.
-      const nextRunAt = !s.enabled ? null
-        : sameTiming && current.next_run_at !== null ? current.next_run_at : scheduleNextTick(s, now, now);
+      const nextRunAt = scheduleNextAfterUpdate(current, s, now);
       this.scheduleStmts.scheduleUpdate.run({ ...s, enabled: s.enabled ? 1 : 0, nextRunAt, now });
       return rowToSchedule(this.scheduleRow(s.name) as ScheduleRow);
     });
