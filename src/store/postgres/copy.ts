@@ -8,13 +8,15 @@ import type { SqliteDatabase } from '../sqlite/database.js';
 import { StateConflictError } from '../errors.js';
 import type { PostgresJobStore } from './store.js';
 
-/** Tables in copy order (parents first), and the order rows are read in. */
+/** Tables in copy order (parents first), each read in key order. */
 const TABLES = [
-  { name: 'jobs', key: 'id' },
-  { name: 'job_attempts', key: 'job_id, lease_token' },
-  { name: 'schedules', key: 'name' },
-  { name: 'sessions', key: 'id' },
-  { name: 'events', key: 'id' },
+  { name: 'jobs', select: 'SELECT * FROM jobs ORDER BY id' },
+  { name: 'job_attempts', select: 'SELECT * FROM job_attempts ORDER BY job_id, lease_token' },
+  // Throughput history (the dashboard's last hour) goes into slot 0 of each bucket.
+  { name: 'job_throughput', select: 'SELECT *, 0 AS slot FROM job_throughput ORDER BY minute, type' },
+  { name: 'schedules', select: 'SELECT * FROM schedules ORDER BY name' },
+  { name: 'sessions', select: 'SELECT * FROM sessions ORDER BY id' },
+  { name: 'events', select: 'SELECT * FROM events ORDER BY id' },
 ] as const;
 
 /** Rows per INSERT, and the JSON size at which a batch is sent early. */
@@ -54,13 +56,13 @@ export async function copySqliteToPostgres(params: {
 }): Promise<CopyResult> {
   const { source, target } = params;
   await target.ready();
-  const [existing] = await target.query<{ n: number }>(
-    'SELECT (SELECT count(*) FROM jobs) + (SELECT count(*) FROM schedules) + (SELECT count(*) FROM sessions) AS n');
-  if ((existing as { n: number }).n > 0) {
-    throw new StateConflictError(`${target.label} (schema ${target.schema}) already holds jobs, schedules or sessions; migrate into an empty schema (add ?schema=<name> to the URL) or empty it first`);
-  }
   const copied: Record<string, number> = {};
   await target.transaction(async (client) => {
+    const { rows: [existing] } = await client.query<{ n: number }>(
+      'SELECT (SELECT count(*) FROM jobs) + (SELECT count(*) FROM schedules) + (SELECT count(*) FROM sessions) AS n');
+    if ((existing as { n: number }).n > 0) {
+      throw new StateConflictError(`${target.label} (schema ${target.schema}) already holds jobs, schedules or sessions; migrate into an empty schema (add ?schema=<name> to the URL) or empty it first`);
+    }
     for (const table of TABLES) {
       const total = (source.prepare(`SELECT count(*) AS n FROM ${table.name}`).get() as { n: number }).n;
       const insert = await insertSql(client, table.name);
@@ -75,7 +77,7 @@ export async function copySqliteToPostgres(params: {
         batch = [];
         bytes = 0;
       };
-      for (const row of source.prepare(`SELECT * FROM ${table.name} ORDER BY ${table.key}`).iterate() as IterableIterator<Record<string, unknown>>) {
+      for (const row of source.prepare(table.select).iterate() as IterableIterator<Record<string, unknown>>) {
         for (const value of Object.values(row)) if (typeof value === 'string') bytes += value.length;
         batch.push(row);
         if (batch.length >= BATCH_ROWS || bytes >= BATCH_BYTES) await flush();
@@ -83,13 +85,6 @@ export async function copySqliteToPostgres(params: {
       await flush();
       copied[table.name] = done;
     }
-    // Throughput history (the dashboard's last hour) goes into slot 0 of each bucket.
-    const buckets = source.prepare('SELECT minute, type, completed, failed, wait_ms_sum, run_ms_sum FROM job_throughput').all() as Record<string, unknown>[];
-    const insertBuckets = await insertSql(client, 'job_throughput');
-    for (let i = 0; i < buckets.length; i += BATCH_ROWS) {
-      await client.query(insertBuckets, [JSON.stringify(buckets.slice(i, i + BATCH_ROWS).map((b) => ({ ...b, slot: 0 })))]);
-    }
-    copied.job_throughput = buckets.length;
     // New ids continue after the copied ones.
     for (const table of ['jobs', 'sessions', 'events']) {
       await client.query(`SELECT setval(pg_get_serial_sequence('${table}', 'id'), coalesce((SELECT max(id) FROM ${table}), 0) + 1, false)`);
