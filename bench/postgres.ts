@@ -5,27 +5,24 @@
  * - e2e_c10: jobs/s with a producer enqueuing one job per call (100 calls in flight) while 10
  *   handlers run them, in one process.
  * - pickup_p50 / pickup_p99: ms from a second process's insert to the handler's start (idle
- *   worker, 200 jobs 20 ms apart), through LISTEN/NOTIFY.
+ *   worker, 200 jobs 20 ms apart; the worker bench's measurement), through LISTEN/NOTIFY.
  * `baseline` is the better of the two other queues, `ratio` agentq's figure over it.
  */
-import { fork } from 'node:child_process';
-import { join } from 'node:path';
 import pg from 'pg';
 import PgBoss from 'pg-boss';
 import { makeWorkerUtils, run } from 'graphile-worker';
 import { defineJob } from '../src/queue/registry.js';
 import { createPostgresStore } from '../src/store/postgres/store.js';
+import { readyStore } from '../src/store/open.js';
 import { createJobSystem } from '../src/system/job-system.js';
 import { emit, percentile } from './lib.js';
-import { wallMs } from './worker.js';
+import { pickupFromAnotherProcess } from './worker.js';
 
 const URL_BASE = process.env.AGENTQ_BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 const DRAIN_JOBS = 10_000;
 const E2E_JOBS = 10_000;
 const IN_FLIGHT = 100;
 const CONCURRENCY = 10;
-const PICKUP_JOBS = 200;
-const PICKUP_GAP_MS = 20;
 const SCHEMAS = { agentq: 'bench_agentq', pgboss: 'bench_pgboss', graphile: 'bench_graphile' };
 
 async function dropSchemas(): Promise<void> {
@@ -69,7 +66,7 @@ async function agentqDrain(): Promise<number> {
 async function agentqEndToEnd(): Promise<number> {
   await dropSchemas();
   const system = createJobSystem({ database: agentqDb, jobs: [noop], concurrency: CONCURRENCY, maintenance: false });
-  await system.store.jobGet({ id: 1 });
+  await readyStore(system.store);
   let done = 0;
   system.start();
   const t0 = performance.now();
@@ -85,24 +82,7 @@ async function agentqEndToEnd(): Promise<number> {
 
 async function agentqPickup(): Promise<number[]> {
   await dropSchemas();
-  const timed = defineJob({ type: 'bench.timed', run: () => undefined });
-  const system = createJobSystem({ database: agentqDb, jobs: [timed], concurrency: CONCURRENCY, maintenance: false });
-  await system.store.jobGet({ id: 1 });
-  const started = new Map<number, number>();
-  system.events.on('job:started', (e) => { started.set(e.jobId, wallMs()); });
-  system.start();
-  const child = fork(join(import.meta.dirname, 'producer.ts'), [`${URL_BASE}?schema=${SCHEMAS.agentq}`, String(PICKUP_JOBS), String(PICKUP_GAP_MS)], {
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    child.once('exit', (code) => { if (code === 0) resolve(); else reject(new Error(`producer exited with ${String(code)}`)); });
-  });
-  await reach(PICKUP_JOBS, () => started.size, (check) => system.events.on('job:started', check));
-  const latencies: number[] = [];
-  for (const [id, at] of started) latencies.push(at - ((await system.getJob(id))!.data as { at: number }).at);
-  await system.close();
-  return latencies.sort((a, b) => a - b);
+  return pickupFromAnotherProcess(agentqDb, `${URL_BASE}?schema=${SCHEMAS.agentq}`);
 }
 
 async function withBoss<T>(fn: (boss: PgBoss) => Promise<T>): Promise<T> {

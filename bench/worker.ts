@@ -9,6 +9,7 @@ import type { JobEvents } from '../src/queue/events.js';
 import { defineJob } from '../src/queue/registry.js';
 import { createSqliteStore } from '../src/store/sqlite/store.js';
 import { createJobSystem } from '../src/system/job-system.js';
+import { readyStore, type DatabaseSpec } from '../src/store/open.js';
 import { bestOf, emit, percentile, withTempDir } from './lib.js';
 
 const DRAIN_JOBS = 20_000;
@@ -97,33 +98,35 @@ async function pickupInProcess(): Promise<number[]> {
   });
 }
 
-async function pickupCrossProcess(): Promise<number[]> {
-  return withTempDir(async (dir) => {
-    const path = join(dir, 'pickup-x.db');
-    const timed = defineJob({ type: 'bench.timed', run: () => undefined });
-    const system = createJobSystem({ database: path, jobs: [timed], concurrency: 10 });
-    const latencies: number[] = [];
-    const pending = new Map<number, number>();
-    system.events.on('job:started', (e) => {
-      pending.set(e.jobId, wallMs());
-    });
-    system.start();
-    const child = fork(join(import.meta.dirname, 'producer.ts'), [path, String(PICKUP_JOBS), String(PICKUP_GAP_MS)], {
-      execArgv: ['--import', 'tsx'],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    await new Promise<void>((resolve, reject) => {
-      child.once('exit', (code) => { if (code === 0) resolve(); else reject(new Error(`producer exited with ${String(code)}`)); });
-    });
-    await until(() => pending.size >= PICKUP_JOBS, system.events, 'job:started');
-    for (const [id, startedAt] of pending) {
-      const job = await system.getJob(id);
-      latencies.push(startedAt - (job!.data as { at: number }).at);
-    }
-    await system.close();
-    return latencies.sort((a, b) => a - b);
+/**
+ * Enqueue → handler start, with the enqueue in a second process (`producer.ts`) writing to
+ * `producerDatabase` (the same database as `database`, named as a path or URL): sorted latencies in ms.
+ */
+export async function pickupFromAnotherProcess(database: DatabaseSpec, producerDatabase: string): Promise<number[]> {
+  const timed = defineJob({ type: 'bench.timed', run: () => undefined });
+  const system = createJobSystem({ database, jobs: [timed], concurrency: 10, maintenance: false });
+  await readyStore(system.store);
+  const started = new Map<number, number>();
+  system.events.on('job:started', (e) => { started.set(e.jobId, wallMs()); });
+  system.start();
+  const child = fork(join(import.meta.dirname, 'producer.ts'), [producerDatabase, String(PICKUP_JOBS), String(PICKUP_GAP_MS)], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
+  await new Promise<void>((resolve, reject) => {
+    child.once('exit', (code) => { if (code === 0) resolve(); else reject(new Error(`producer exited with ${String(code)}`)); });
+  });
+  await until(() => started.size >= PICKUP_JOBS, system.events, 'job:started');
+  const latencies: number[] = [];
+  for (const [id, at] of started) latencies.push(at - ((await system.getJob(id))!.data as { at: number }).at);
+  await system.close();
+  return latencies.sort((a, b) => a - b);
 }
+
+const pickupCrossProcess = (): Promise<number[]> => withTempDir((dir) => {
+  const path = join(dir, 'pickup-x.db');
+  return pickupFromAnotherProcess(path, path);
+});
 
 export async function workerBench(): Promise<void> {
   const part = 'worker';
