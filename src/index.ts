@@ -38,7 +38,8 @@ export { SessionService, SESSION_RUN, CONTINUE_PROMPT, AgentTransientError } fro
 export type { SessionServiceOptions, SessionRunData, SessionEventMap } from './sessions/runner.js';
 export { ReplayProvider, TRANSCRIPTS_DIR } from './sessions/replay.js';
 export { ClaudeProvider, CLAUDE_SDK } from './sessions/claude.js';
-export type { QueryFunction, ClaudeProviderOptions } from './sessions/claude.js';
+export { AgentProcesses } from './sessions/agent-processes.js';
+export type { ClaudeProviderOptions, ClaudeSdk } from './sessions/claude.js';
 export { AgentAbortError } from './sessions/provider.js';
 export type { AgentProvider, AgentMessage, AgentRunParams } from './sessions/provider.js';
 export { JobSystem, createJobSystem } from './system/job-system.js';

@@ -18,6 +18,10 @@ export interface Settings {
   allowHosts: string[];
   open: boolean;
   concurrency: number;
+  /** Agent turns at once across processes on this database. */
+  sessionConcurrency: number;
+  /** A `claude` executable to run instead of the SDK's bundled one. */
+  claudeExecutable: string | undefined;
   /** Job types `enqueue` and the API accept besides the built-in ones (run by workers elsewhere). */
   acceptTypes: string[];
 }
@@ -30,11 +34,16 @@ export const SETTINGS = {
   allowHosts: { env: 'AGENTQ_ALLOW_HOSTS', doc: 'more host names `serve` answers to (comma-separated in the environment)' },
   open: { env: 'AGENTQ_OPEN', doc: 'open a browser on `serve` (default true; AGENTQ_OPEN=0 or --no-open turns it off)' },
   concurrency: { env: 'AGENTQ_CONCURRENCY', doc: 'job handlers at once in `serve` and `worker` (default 20)' },
+  sessionConcurrency: { env: 'AGENTQ_SESSION_CONCURRENCY', doc: 'agent turns (Claude Code processes) at once across processes on this database (default 20)' },
+  claudeExecutable: { env: 'AGENTQ_CLAUDE_EXECUTABLE', doc: 'a `claude` executable to run instead of the one agentq ships (e.g. the one on your PATH)' },
   acceptTypes: { env: 'AGENTQ_ACCEPT_TYPES', doc: 'job types accepted for workers elsewhere (comma-separated in the environment)' },
   database: { env: 'AGENTQ_DB', doc: 'the SQLite file (default <data dir>/agentq.db), or a postgres:// URL' },
 } as const;
 
 type Key = keyof typeof SETTINGS;
+
+/** Agent turns at once by default: see docs/operations.md, "How many agents at once". */
+export const DEFAULT_SESSION_CONCURRENCY = 20;
 
 export interface Flags {
   'data-dir'?: string;
@@ -45,6 +54,8 @@ export interface Flags {
   'allow-host'?: string[];
   'no-open'?: boolean;
   concurrency?: string;
+  'session-concurrency'?: string;
+  'claude-executable'?: string;
 }
 
 function integer(source: string, raw: unknown, min: number, max: number): number {
@@ -108,6 +119,8 @@ export function resolveSettings(flags: Flags, env: NodeJS.ProcessEnv = process.e
   const hosts = pick('allowHosts', flags['allow-host']);
   const open = pick('open', flags['no-open'] === true ? false : undefined);
   const concurrency = pick('concurrency', flags.concurrency);
+  const sessionConcurrency = pick('sessionConcurrency', flags['session-concurrency']);
+  const claudeExecutable = pick('claudeExecutable', flags['claude-executable']);
   const accept = pick('acceptTypes', undefined);
   const database = pick('database', flags.db);
   const text = (p: { value: unknown; source: string }): string => {
@@ -123,6 +136,8 @@ export function resolveSettings(flags: Flags, env: NodeJS.ProcessEnv = process.e
     allowHosts: hosts === null ? [] : list(hosts.source, hosts.value),
     open: open === null ? true : bool(open.source, open.value),
     concurrency: concurrency === null ? 20 : integer(concurrency.source, concurrency.value, 1, 10_000),
+    sessionConcurrency: sessionConcurrency === null ? DEFAULT_SESSION_CONCURRENCY : integer(sessionConcurrency.source, sessionConcurrency.value, 1, 1_000),
+    claudeExecutable: claudeExecutable === null ? undefined : resolve(text(claudeExecutable)),
     acceptTypes: accept === null ? [] : list(accept.source, accept.value),
   };
 }

@@ -12,6 +12,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_RETENTION, MAINTENANCE_TYPES } from '../queue/maintenance.js';
 import { ClaudeProvider } from '../sessions/claude.js';
+import { agentsDir } from '../sessions/agent-processes.js';
 import { ReplayProvider } from '../sessions/replay.js';
 import { SESSION_RUN, SessionService } from '../sessions/runner.js';
 import { DEMO_JOBS } from '../server/demo-jobs.js';
@@ -50,6 +51,8 @@ const OPTIONS = {
   'allow-host': { type: 'string', multiple: true },
   'no-open': { type: 'boolean' },
   concurrency: { type: 'string' },
+  'session-concurrency': { type: 'string' },
+  'claude-executable': { type: 'string' },
   data: { type: 'string' },
   priority: { type: 'string' },
   delay: { type: 'string' },
@@ -192,14 +195,15 @@ function untilSignal(ctx: Ctx, close: () => Promise<void>, what: string): Promis
 
 const COMMANDS: Record<string, Command> = {
   serve: {
-    usage: 'agentq [serve] [--port <n>] [--host <addr>] [--token <secret>] [--allow-host <name>] [--no-open] [--concurrency <n>]',
+    usage: 'agentq [serve] [--port <n>] [--host <addr>] [--token <secret>] [--allow-host <name>] [--no-open] [--concurrency <n>] [--session-concurrency <n>] [--claude-executable <path>]',
     summary: 'the web app and the job worker (the default command)',
-    options: ['port', 'host', 'token', 'allow-host', 'no-open', 'concurrency'],
+    options: ['port', 'host', 'token', 'allow-host', 'no-open', 'concurrency', 'session-concurrency', 'claude-executable'],
     example: 'agentq serve --port 8080 --no-open',
     run: async (ctx) => {
       const s = ctx.settings;
       const server = await startServer({
         dataDir: s.dataDir, database: s.database, port: s.port, host: s.host, concurrency: s.concurrency,
+        sessionConcurrency: s.sessionConcurrency, ...(s.claudeExecutable === undefined ? {} : { claude: { executable: s.claudeExecutable } }),
         allowedHosts: s.allowHosts, acceptTypes: s.acceptTypes, ...(s.token === undefined ? {} : { token: s.token }),
       });
       const login = server.loginUrl();
@@ -227,9 +231,9 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   worker: {
-    usage: 'agentq worker [--concurrency <n>]',
+    usage: 'agentq worker [--concurrency <n>] [--session-concurrency <n>] [--claude-executable <path>]',
     summary: 'run jobs (and agent turns) without the web app; several may run beside `serve`',
-    options: ['concurrency'],
+    options: ['concurrency', 'session-concurrency', 'claude-executable'],
     example: 'agentq worker --concurrency 40',
     run: async (ctx) => {
       const s = ctx.settings;
@@ -241,11 +245,16 @@ const COMMANDS: Record<string, Command> = {
         throw error;
       }
       const system = createJobSystem({ store, jobs: DEMO_JOBS, concurrency: s.concurrency });
-      const sessions = new SessionService({ system, store: store.sessions, providers: [new ClaudeProvider(), new ReplayProvider()] }).attach();
+      const claude = new ClaudeProvider({ processDir: agentsDir(s.dataDir), ...(s.claudeExecutable === undefined ? {} : { executable: s.claudeExecutable }) });
+      const sessions = new SessionService({ system, store: store.sessions, providers: [claude, new ReplayProvider()], concurrency: s.sessionConcurrency });
+      const reaped = sessions.reapStrays();
+      if (reaped > 0) ctx.io.err(`agentq: ended ${String(reaped)} agent process(es) left running by an earlier crash\n`);
+      sessions.attach();
       system.start();
       ctx.io.out(`agentq worker ${system.worker.workerId} on ${redactUrl(s.database)} (concurrency ${String(s.concurrency)}); Ctrl-C drains and stops\n`);
       return untilSignal(ctx, async () => {
         await system.close();
+        await sessions.stopAgents();
         sessions.detach();
       }, 'the worker');
     },

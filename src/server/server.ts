@@ -11,7 +11,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createRequestHandler, type ServerBuild } from 'react-router';
 import type { MaintenanceOptions } from '../queue/maintenance.js';
 import type { AnyJobDefinition } from '../queue/registry.js';
-import { ClaudeProvider } from '../sessions/claude.js';
+import { ClaudeProvider, type ClaudeProviderOptions } from '../sessions/claude.js';
+import { agentsDir } from '../sessions/agent-processes.js';
 import type { AgentProvider } from '../sessions/provider.js';
 import { ReplayProvider } from '../sessions/replay.js';
 import { SESSION_RUN, SessionService } from '../sessions/runner.js';
@@ -51,8 +52,10 @@ export interface ServerOptions {
   acceptTypes?: readonly string[];
   /** Register `demo.echo` and `demo.sleep`. Default true. */
   demoJobs?: boolean;
-  /** Agent providers. Default: claude and replay. */
+  /** Agent providers. Default: claude (configured by `claude`) and replay. */
   providers?: AgentProvider[];
+  /** Options of the default claude provider (its process records go to `<dataDir>/agents`). */
+  claude?: ClaudeProviderOptions;
   /** Job handlers at once in this process. Default 20. */
   concurrency?: number;
   /** Agent turns at once (across processes). Default 20. */
@@ -131,8 +134,12 @@ export async function startServer(options: ServerOptions = {}): Promise<AgentqSe
     ...(options.maintenance === undefined ? {} : { maintenance: options.maintenance }),
     ...(options.graceMs === undefined ? {} : { graceMs: options.graceMs }),
   });
-  const providers = options.providers ?? [new ClaudeProvider(), new ReplayProvider()];
-  const sessions = new SessionService({ system, store: store.sessions, providers, concurrency: options.sessionConcurrency ?? 20 }).attach();
+  const providers = options.providers ?? [new ClaudeProvider({ processDir: agentsDir(dataDir), ...options.claude }), new ReplayProvider()];
+  const sessions = new SessionService({ system, store: store.sessions, providers, concurrency: options.sessionConcurrency ?? 20 });
+  // Agents a crashed earlier server left running would race the turns resumed now: end them first.
+  const reaped = sessions.reapStrays();
+  if (reaped > 0) log(`agentq: ended ${String(reaped)} agent process(es) left running by an earlier crash`);
+  sessions.attach();
   const stream = new StreamHub({ system, sessions, sessionStore: store.sessions }, options.stream).attach();
   const accepted = new Set(options.acceptTypes ?? []);
   const api: ApiContext = {
@@ -209,6 +216,7 @@ export async function startServer(options: ServerOptions = {}): Promise<AgentqSe
     stream.close();
     sessions.detach();
     await system.close({ graceMs: 0 });
+    await sessions.stopAgents();
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') throw new ServerConfigError(`port ${String(options.port)} is in use; choose another with --port (or stop the other agentq)`);
     throw error;
@@ -236,6 +244,7 @@ export async function startServer(options: ServerOptions = {}): Promise<AgentqSe
         stream.close();
         server.closeIdleConnections();
         await system.close(options.graceMs === undefined ? {} : { graceMs: options.graceMs });
+        await sessions.stopAgents();
         sessions.detach();
         server.closeAllConnections();
         await closed;

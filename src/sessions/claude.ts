@@ -1,57 +1,106 @@
 /**
- * The `claude` provider: the Claude Agent SDK's `query()`, imported lazily so that nothing loads the
- * SDK (or its native binary) unless a claude session runs. Everything it needs is passed explicitly:
- * cwd, resume (only valid in the same cwd), an AbortController wired to the job's signal, model,
- * permission mode, turn and budget limits, the Claude Code system prompt preset, the setting
- * sources (`project` is what loads CLAUDE.md) and an `env` that includes process.env (the SDK
- * replaces the child's environment with it).
+ * The `claude` provider: one agent turn on the real Claude Code, through the Claude Agent SDK.
+ *
+ * - The SDK is imported lazily: nothing loads it (or its ~400 MB native binary) unless a claude
+ *   session runs. Types come from the SDK's own `sdk.d.ts`.
+ * - Each turn is one `query()` in streaming-input mode: the prompt goes in as a user message and
+ *   the input stays open until the turn's `result`, then closes so that Claude Code exits. That mode
+ *   is what allows interrupting and changing the permission mode mid-turn.
+ * - The process is started by `AgentProcesses`: its own process group, a parent-death signal, a
+ *   record for a restarted server to reap. Stopping a turn ends the group at once (SIGTERM, then
+ *   SIGKILL after a second) instead of the SDK's stdin-close-and-wait; the run returns only once
+ *   the process is gone.
+ * - The agent is not agentq: its environment is agentq's less every `AGENTQ_*` variable, plus what
+ *   the operator configured (`env`). Partial messages (`stream_event`) are asked for, so text shows
+ *   while the model writes it; the runner broadcasts them without storing them.
+ * - Everything else is explicit: cwd, resume (only valid in the cwd the session was created in),
+ *   model, permission mode, turn and budget limits, the Claude Code system prompt preset, and the
+ *   setting sources (`project` is what loads CLAUDE.md).
  */
+import type { ChildProcess } from 'node:child_process';
+import type { Options, Query, SDKUserMessage, SpawnOptions, SpawnedProcess } from '@anthropic-ai/claude-agent-sdk';
 import { UnrecoverableError } from '../store/errors.js';
+import { AgentProcesses } from './agent-processes.js';
 import { AgentAbortError, type AgentMessage, type AgentProvider, type AgentRunParams } from './provider.js';
 
 export const CLAUDE_SDK = '@anthropic-ai/claude-agent-sdk';
+/** How long a finished turn's process may take to exit by itself before it is stopped. */
+const EXIT_WAIT_MS = 2_000;
 
-/** The part of the SDK's `query()` the provider uses. */
-export type QueryFunction = (args: { prompt: string; options: Record<string, unknown> }) => AsyncIterable<AgentMessage> & { close?: () => void };
+/** The part of the SDK the provider uses. */
+export interface ClaudeSdk {
+  query: (params: { prompt: string | AsyncIterable<SDKUserMessage>; options?: Options }) => Query;
+}
 
 export interface ClaudeProviderOptions {
-  /** A ready `query` (tests pass a scripted fake with the SDK's message shapes). */
-  query?: QueryFunction;
   /** How to load the SDK. Default: a dynamic import of @anthropic-ai/claude-agent-sdk. */
-  loadSdk?: () => Promise<{ query: QueryFunction }>;
-  /** Path of the `claude` executable, when not the SDK's bundled one. */
+  loadSdk?: () => Promise<ClaudeSdk>;
+  /** Path of a `claude` executable to run instead of the SDK's bundled one (e.g. one on PATH). */
   executable?: string;
+  /** Variables added to the agent's environment (after agentq's own are removed). */
+  env?: Record<string, string>;
+  /** Where the agents' process records are kept (see AgentProcesses). Default: none. */
+  processDir?: string | null;
+  /** Tests only: start agents without the parent-death signal. */
+  parentDeath?: 'setpriv' | 'none';
+  /** How long a stopped agent gets to exit on SIGTERM before SIGKILL. Default 1,000 ms. */
+  stopGraceMs?: number;
+}
+
+/** agentq's environment, less what is agentq's own: the agent must not see it. */
+export function agentEnvironment(env: NodeJS.ProcessEnv, extra: Record<string, string> = {}): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (value !== undefined && !key.startsWith('AGENTQ_')) out[key] = value;
+  }
+  return { ...out, ...extra };
 }
 
 export class ClaudeProvider implements AgentProvider {
   readonly name = 'claude';
-  private query: QueryFunction | null;
+  readonly processes: AgentProcesses;
+  private sdk: ClaudeSdk | null = null;
 
   constructor(private readonly options: ClaudeProviderOptions = {}) {
-    this.query = options.query ?? null;
+    this.processes = new AgentProcesses({ dir: options.processDir ?? null, ...(options.parentDeath === undefined ? {} : { parentDeath: options.parentDeath }) });
   }
 
-  private async load(): Promise<QueryFunction> {
-    if (this.query !== null) return this.query;
-    const load = this.options.loadSdk ?? (async (): Promise<{ query: QueryFunction }> => {
+  private async load(): Promise<ClaudeSdk> {
+    if (this.sdk !== null) return this.sdk;
+    const load = this.options.loadSdk ?? (async (): Promise<ClaudeSdk> => {
       const specifier = CLAUDE_SDK;
-      return (await import(specifier)) as { query: QueryFunction };
+      return (await import(specifier)) as ClaudeSdk;
     });
     try {
-      this.query = (await load()).query;
+      this.sdk = await load();
     } catch (err) {
       throw new UnrecoverableError(
-        `the claude provider needs ${CLAUDE_SDK}: run \`npm install ${CLAUDE_SDK}\` where agentq is installed (${(err as Error).message})`,
+        `the claude provider needs ${CLAUDE_SDK}, which agentq installs with itself; reinstall agentq (npm ci) or run \`npm install ${CLAUDE_SDK}\` beside it (${(err as Error).message})`,
       );
     }
     // Each query() adds a process 'exit' listener; many concurrent sessions are expected.
     if (process.getMaxListeners() < 1_000) process.setMaxListeners(1_000);
-    return this.query;
+    return this.sdk;
+  }
+
+  /** End agents a crashed earlier server left running on this data directory. */
+  reapStrays(): number {
+    return this.processes.reapStrays();
+  }
+
+  /** Stop every running agent (server shutdown). */
+  stopAll(): Promise<void> {
+    return this.processes.stopAll(this.options.stopGraceMs);
   }
 
   /** The options handed to `query()` for one run. */
-  queryOptions(params: AgentRunParams, abortController: AbortController): Record<string, unknown> {
+  queryOptions(params: AgentRunParams, abortController: AbortController, onSpawn: (child: ChildProcess) => void): Options {
     const s = params.settings;
+    const spawnClaudeCodeProcess = (o: SpawnOptions): SpawnedProcess => {
+      const child = this.processes.spawn({ command: o.command, args: o.args, env: o.env, ...(o.cwd === undefined ? {} : { cwd: o.cwd }) });
+      onSpawn(child);
+      return child as SpawnedProcess;
+    };
     return {
       cwd: params.cwd,
       abortController,
@@ -61,29 +110,58 @@ export class ClaudeProvider implements AgentProvider {
       ...(s.permissionMode === 'bypassPermissions' ? { allowDangerouslySkipPermissions: true } : {}),
       ...(s.maxTurns === undefined ? {} : { maxTurns: s.maxTurns }),
       ...(s.maxBudgetUsd === undefined ? {} : { maxBudgetUsd: s.maxBudgetUsd }),
+      ...(s.allowedTools === undefined ? {} : { allowedTools: s.allowedTools }),
+      ...(s.disallowedTools === undefined ? {} : { disallowedTools: s.disallowedTools }),
       systemPrompt: { type: 'preset', preset: 'claude_code' },
       settingSources: ['user', 'project', 'local'],
-      env: { ...process.env },
+      includePartialMessages: true,
+      env: agentEnvironment(process.env, this.options.env),
+      spawnClaudeCodeProcess,
       ...(this.options.executable === undefined ? {} : { pathToClaudeCodeExecutable: this.options.executable }),
     };
   }
 
   async *run(params: AgentRunParams): AsyncIterable<AgentMessage> {
-    const query = await this.load();
+    const sdk = await this.load();
+    if (params.signal.aborted) throw new AgentAbortError();
     const abortController = new AbortController();
-    const onAbort = (): void => { abortController.abort(); };
-    params.signal.addEventListener('abort', onAbort, { once: true });
-    if (params.signal.aborted) abortController.abort();
-    const q = query({ prompt: params.prompt, options: this.queryOptions(params, abortController) });
+    // Set from the spawn callback: the agent's process, and its stop once asked for.
+    const agent: { child: ChildProcess | null; stopping: Promise<void> | null } = { child: null, stopping: null };
+    const stop = (): void => {
+      abortController.abort();
+      if (agent.child !== null) agent.stopping ??= this.processes.stop(agent.child, this.options.stopGraceMs);
+    };
+    let endInput = (): void => undefined;
+    const inputOpen = new Promise<void>((resolve) => { endInput = resolve; });
+    const input = (async function* (): AsyncGenerator<SDKUserMessage> {
+      yield { type: 'user', message: { role: 'user', content: params.prompt }, parent_tool_use_id: null };
+      // Open until the turn's result: closing it is what tells Claude Code to exit.
+      await inputOpen;
+    })();
+    const q = sdk.query({
+      prompt: input,
+      options: this.queryOptions(params, abortController, (c) => {
+        agent.child = c;
+        if (params.signal.aborted) stop();
+      }),
+    });
+    params.signal.addEventListener('abort', stop, { once: true });
     try {
-      for await (const message of q) yield message;
+      for await (const message of q) {
+        yield message;
+        if (message.type === 'result') endInput();
+      }
     } catch (err) {
-      if (params.signal.aborted) throw new AgentAbortError();
+      // Stopped: whatever the SDK threw (an abort, the killed process's exit), the turn was aborted.
+      if (abortController.signal.aborted) throw new AgentAbortError();
       throw err;
     } finally {
-      params.signal.removeEventListener('abort', onAbort);
-      // Kills the child process if it is still there (abort alone leaves it a grace period).
-      q.close?.();
+      params.signal.removeEventListener('abort', stop);
+      endInput();
+      // The run is over only when its process is: a stopped turn leaves nothing behind, and a
+      // finished one gets a moment to exit by itself (its input just closed) before it is ended.
+      if (agent.child !== null) await (agent.stopping ?? this.processes.stop(agent.child, this.options.stopGraceMs, EXIT_WAIT_MS));
+      q.close();
     }
   }
 }

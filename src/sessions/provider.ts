@@ -27,6 +27,13 @@ export interface AgentRunParams {
 export interface AgentProvider {
   readonly name: string;
   run(params: AgentRunParams): AsyncIterable<AgentMessage>;
+  /**
+   * End agent processes that a crashed earlier run of this server left behind; called once at
+   * start, before any session is touched. Returns how many were ended.
+   */
+  reapStrays?(): number;
+  /** Stop every agent process this provider runs (at shutdown, after turns were aborted). */
+  stopAll?(): Promise<void>;
 }
 
 /** Thrown (as the SDK does) when a run is aborted. */

@@ -40,6 +40,25 @@ export interface SessionEventMap {
   'session:events': { sessionId: number; events: SessionEvent[] };
   /** A session's status (or totals) changed. */
   'session:updated': { session: Session };
+  /**
+   * What the agent is writing right now (the SDK's partial messages): broadcast live, never stored.
+   * The stored `assistant` message that follows replaces it.
+   */
+  'session:partial': { sessionId: number; message: AgentMessage };
+}
+
+/** What one turn cost and did: the `session.run` job's result. */
+export interface TurnSummary {
+  subtype: string;
+  messages: number;
+  costUsd: number;
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheCreationTokens: number;
+  toolUses: number;
+  numTurns: number;
+  durationMs: number;
 }
 
 /** A transient agent failure (API overload, rate limit, crashed process): retry by resuming. */
@@ -66,8 +85,51 @@ export interface SessionServiceOptions {
   retry?: { maxAttempts?: number; baseMs?: number };
 }
 
-const AUTH_ERRORS = new Set(['authentication_failed', 'billing_error', 'invalid_request']);
+const AUTH_ERRORS = new Set(['authentication_failed', 'billing_error']);
 const TRANSIENT_ERRORS = new Set(['rate_limit', 'overloaded', 'server_error']);
+/** Messages shown live but not kept: partial output and progress ticks. */
+const LIVE_ONLY = new Set(['stream_event']);
+const LIVE_ONLY_SYSTEM = new Set(['status', 'thinking_tokens']);
+/** How long a turn rejected with 429 (and no known reset) waits before trying again. Default 60 s. */
+const RATE_LIMIT_WAIT_MS = 60_000;
+
+const LOGIN_HINT = 'log in with `claude login` or set ANTHROPIC_API_KEY for the agentq process, then resume the session';
+
+/** Why a turn ended badly, decided from the agent's messages (the SDK throws after them, less precisely). */
+type Verdict =
+  | { kind: 'transient'; message: string }
+  | { kind: 'snooze'; ms: number; message: string }
+  | { kind: 'fatal'; message: string };
+
+interface Usage { input_tokens?: number; output_tokens?: number; cache_read_input_tokens?: number; cache_creation_input_tokens?: number }
+interface ModelUsage { inputTokens?: number; outputTokens?: number; cacheReadInputTokens?: number; cacheCreationInputTokens?: number; costUSD?: number }
+
+/**
+ * One result's share of cost and tokens. Results since the SDK 0.3 carry
+ * `model_usage_since_last_result` (this result alone, per model); without it, `usage` is this
+ * run's and `total_cost_usd` is cumulative over the agent session, so the turn's cost is the
+ * difference from the last total seen.
+ */
+export function resultShare(m: AgentMessage, lastTotalUsd: number): { costUsd: number; inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheCreationTokens: number } {
+  const since = m.model_usage_since_last_result as Record<string, ModelUsage> | null | undefined;
+  if (typeof since === 'object' && since !== null) {
+    const models = Object.values(since);
+    const sum = (f: (u: ModelUsage) => number | undefined): number => models.reduce((a, u) => a + (f(u) ?? 0), 0);
+    return { costUsd: sum((u) => u.costUSD), inputTokens: sum((u) => u.inputTokens), outputTokens: sum((u) => u.outputTokens), cacheReadTokens: sum((u) => u.cacheReadInputTokens), cacheCreationTokens: sum((u) => u.cacheCreationInputTokens) };
+  }
+  const usage = (m.usage ?? {}) as Usage;
+  const total = typeof m.total_cost_usd === 'number' ? m.total_cost_usd : lastTotalUsd;
+  return {
+    costUsd: total >= lastTotalUsd ? total - lastTotalUsd : total,
+    inputTokens: usage.input_tokens ?? 0, outputTokens: usage.output_tokens ?? 0,
+    cacheReadTokens: usage.cache_read_input_tokens ?? 0, cacheCreationTokens: usage.cache_creation_input_tokens ?? 0,
+  };
+}
+
+function toolUsesIn(message: AgentMessage): number {
+  const content = (message.message as { content?: unknown } | undefined)?.content;
+  return Array.isArray(content) ? content.filter((c) => (c as { type?: unknown }).type === 'tool_use').length : 0;
+}
 
 function textOf(message: AgentMessage): string | null {
   const content = (message.message as { content?: unknown } | undefined)?.content;
@@ -134,6 +196,21 @@ export class SessionService {
     this.timer = setInterval(() => { void this.reconcile().catch(() => undefined); }, interval);
     this.timer.unref();
     return this;
+  }
+
+  /**
+   * End agent processes that a crashed earlier run on this host left behind (they would race the
+   * resumed turns). Call before `system.start()`. Returns how many were ended.
+   */
+  reapStrays(): number {
+    let ended = 0;
+    for (const p of this.providers.values()) ended += p.reapStrays?.() ?? 0;
+    return ended;
+  }
+
+  /** Stop every agent process still running (after the system closed: turns were aborted). */
+  async stopAgents(): Promise<void> {
+    await Promise.all([...this.providers.values()].map((p) => p.stopAll?.() ?? Promise.resolve()));
   }
 
   detach(): void {
@@ -268,7 +345,7 @@ export class SessionService {
     return prompts.some((e) => (e.payload as { jobId?: number }).jobId === jobId);
   }
 
-  private async runTurn(data: SessionRunData, ctx: JobContext): Promise<{ subtype: string; messages: number }> {
+  private async runTurn(data: SessionRunData, ctx: JobContext): Promise<TurnSummary> {
     const session = await this.store.sessionGet({ id: data.sessionId });
     if (session === null) throw new UnrecoverableError(`session ${data.sessionId} no longer exists`);
     const provider = this.providers.get(session.provider);
@@ -288,45 +365,66 @@ export class SessionService {
       await this.writer.flush(session.id);
     }
     await this.setStatus(session.id, SESSION_STATES.processing, { error: null });
-    let subtype = 'success';
-    let messages = 0;
-    let transient: string | null = null;
+    const turn: TurnState = {
+      summary: { subtype: 'success', messages: 0, costUsd: 0, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheCreationTokens: 0, toolUses: 0, numTurns: 0, durationMs: 0 },
+      // Without per-result usage, the SDK's total is cumulative over the agent session (see resultShare).
+      lastTotalUsd: resume === null ? 0 : session.costUsd,
+      verdict: null,
+      ended: false,
+      started: Date.now(),
+    };
     try {
       for await (const message of provider.run({ prompt, cwd: session.projectPath, resume, settings: session.settings, signal: ctx.signal })) {
-        messages += 1;
+        if (LIVE_ONLY.has(message.type) || (message.type === 'system' && LIVE_ONLY_SYSTEM.has(message.subtype ?? ''))) {
+          this.events.emit('session:partial', { sessionId: session.id, message });
+          continue;
+        }
+        turn.summary.messages += 1;
         const text = message.type === 'assistant' ? textOf(message) : null;
         this.writer.add(session.id, { type: message.type, payload: message }, text === null ? undefined : text.slice(0, 300));
-        transient = await this.observe(session, message, ctx) ?? transient;
-        if (message.type === 'result') subtype = message.subtype ?? 'success';
+        await this.observe(session, message, turn);
       }
     } catch (err) {
       await this.writer.flush(session.id);
       if (ctx.signal.aborted) throw ctx.signal.reason as JobAbortReason;
       if (err instanceof AgentqError || err instanceof UnrecoverableError || err instanceof SnoozeError) throw err;
-      // A crashed agent process (or a broken stream): retry by resume.
-      throw new AgentTransientError(`the agent stopped unexpectedly: ${err instanceof Error ? err.message : String(err)}`);
+      // The SDK throws after an error result (a limit reached, an API error): the result already
+      // said, more precisely, how the turn ended.
+      if (turn.verdict === null && !turn.ended) {
+        // A crashed agent process (or a broken stream): retry by resume.
+        throw new AgentTransientError(`the agent stopped unexpectedly: ${err instanceof Error ? err.message : String(err)}`);
+      }
     }
     await this.writer.flush(session.id);
-    if (transient !== null) throw new AgentTransientError(transient);
+    const verdict = turn.verdict;
+    if (verdict !== null) {
+      if (verdict.kind === 'snooze') throw new SnoozeError(verdict.ms, verdict.message);
+      if (verdict.kind === 'fatal') throw new UnrecoverableError(verdict.message);
+      throw new AgentTransientError(`${verdict.message} (attempt ${ctx.attempt} of ${ctx.maxAttempts})`);
+    }
+    const { subtype } = turn.summary;
     const more = (await this.system.listJobs({ groupKey: `session:${session.id}`, status: ['queued'], limit: 1 })).total > 0;
     const status = subtype === 'success' ? (more ? SESSION_STATES.queued : SESSION_STATES.waiting_for_input) : SESSION_STATES.error;
-    await this.setStatus(session.id, status, status === SESSION_STATES.error ? { error: `the agent ended the turn with ${subtype}` } : {});
-    return { subtype, messages };
+    await this.setStatus(session.id, status, status === SESSION_STATES.error ? { error: endedBecause(subtype, session.settings) } : {});
+    turn.summary.durationMs = Date.now() - turn.started;
+    return turn.summary;
   }
 
-  /** React to one agent message: remember the agent session, totals and preview; classify errors. */
-  private async observe(session: Session, m: AgentMessage, ctx: JobContext): Promise<string | null> {
+  /** React to one agent message: remember the agent session, totals and preview; judge errors. */
+  private async observe(session: Session, m: AgentMessage, turn: TurnState): Promise<void> {
     if (m.type === 'system' && m.subtype === 'init' && typeof m.session_id === 'string') {
       // Stored at once, so that a crash from here on can still be resumed.
       await this.store.sessionUpdate({ id: session.id, patch: { agentSessionId: m.session_id, agentCwd: typeof m.cwd === 'string' ? m.cwd : session.projectPath }, now: Date.now() });
-      return null;
+      return;
     }
     if (m.type === 'assistant') {
+      turn.summary.toolUses += toolUsesIn(m);
       const error = typeof m.error === 'string' ? m.error : null;
       if (error !== null && AUTH_ERRORS.has(error)) {
-        throw new UnrecoverableError(`the agent could not authenticate (${error}): log in with \`claude login\` or set ANTHROPIC_API_KEY for the agentq process, then resume the session`);
+        throw new UnrecoverableError(`the agent could not authenticate (${error}): ${LOGIN_HINT}`);
       }
-      return error !== null && TRANSIENT_ERRORS.has(error) ? `the API reported ${error}` : null;
+      if (error !== null && TRANSIENT_ERRORS.has(error)) turn.verdict ??= { kind: 'transient', message: `the API reported ${error}` };
+      return;
     }
     if (m.type === 'rate_limit_event') {
       const info = (m.rate_limit_info ?? m) as { status?: string; resetsAt?: number };
@@ -334,29 +432,70 @@ export class SessionService {
         const resetMs = info.resetsAt < 1e12 ? info.resetsAt * 1_000 : info.resetsAt;
         throw new SnoozeError(Math.max(1_000, resetMs - Date.now()), `usage limit reached; waiting until ${new Date(resetMs).toISOString()}`);
       }
-      return null;
+      return;
     }
     if (m.type === 'result') {
-      const usage = (m.usage ?? {}) as { input_tokens?: number; output_tokens?: number };
+      const share = resultShare(m, turn.lastTotalUsd);
+      if (typeof m.total_cost_usd === 'number') turn.lastTotalUsd = m.total_cost_usd;
+      const t = turn.summary;
+      turn.ended = true;
+      t.subtype = m.subtype ?? 'success';
+      t.numTurns += typeof m.num_turns === 'number' ? m.num_turns : 0;
+      t.costUsd += share.costUsd;
+      t.inputTokens += share.inputTokens;
+      t.outputTokens += share.outputTokens;
+      t.cacheReadTokens += share.cacheReadTokens;
+      t.cacheCreationTokens += share.cacheCreationTokens;
       const current = (await this.store.sessionGet({ id: session.id })) as Session;
       const updated = await this.store.sessionUpdate({
         id: session.id,
         patch: {
-          ...(typeof m.total_cost_usd === 'number' ? { costUsd: m.total_cost_usd } : {}),
-          inputTokens: current.inputTokens + (usage.input_tokens ?? 0),
-          outputTokens: current.outputTokens + (usage.output_tokens ?? 0),
+          costUsd: current.costUsd + share.costUsd,
+          inputTokens: current.inputTokens + share.inputTokens,
+          outputTokens: current.outputTokens + share.outputTokens,
+          cacheReadTokens: current.cacheReadTokens + share.cacheReadTokens,
+          cacheCreationTokens: current.cacheCreationTokens + share.cacheCreationTokens,
         },
         now: Date.now(),
       });
       this.events.emit('session:updated', { session: updated });
-      const status = typeof m.api_error_status === 'number' ? m.api_error_status : null;
-      if (m.is_error === true && status !== null && (status === 429 || status === 529 || status >= 500)) {
-        return `the API answered ${status} after the agent's own retries (attempt ${ctx.attempt} of ${ctx.maxAttempts})`;
-      }
+      if (m.is_error === true) turn.verdict = judgeErrorResult(m) ?? turn.verdict;
     }
-    return null;
   }
 
+}
+
+interface TurnState {
+  summary: TurnSummary;
+  lastTotalUsd: number;
+  verdict: Verdict | null;
+  /** A result message arrived: the turn ended, however the stream closes after it. */
+  ended: boolean;
+  started: number;
+}
+
+/**
+ * What an error result means for the turn. 429 waits (without spending an attempt), overloads and
+ * server errors are retried by resuming, a refused login fails with how to log in, and any other
+ * API error (a prompt too long, a bad request) fails with the API's own words.
+ */
+export function judgeErrorResult(m: AgentMessage): Verdict | null {
+  const status = typeof m.api_error_status === 'number' ? m.api_error_status : null;
+  if (status === null) return null;
+  const said = typeof m.result === 'string' && m.result !== '' ? m.result : `API error ${String(status)}`;
+  if (status === 429) return { kind: 'snooze', ms: RATE_LIMIT_WAIT_MS, message: `the API is rate limiting this account (429); trying again in ${String(RATE_LIMIT_WAIT_MS / 1_000)} s: ${said}` };
+  if (status === 401 || status === 403) return { kind: 'fatal', message: `the agent could not authenticate (${String(status)}): ${LOGIN_HINT}` };
+  if (status === 408 || status === 409 || status === 529 || status >= 500) return { kind: 'transient', message: `the API answered ${String(status)} after the agent's own retries` };
+  return { kind: 'fatal', message: `the API refused the request (${String(status)}): ${said}` };
+}
+
+/** A turn that ended without success, in words. */
+function endedBecause(subtype: string, settings: SessionSettings): string {
+  switch (subtype) {
+    case 'error_max_turns': return `the agent reached its turn limit (maxTurns ${settings.maxTurns === undefined ? 'default' : String(settings.maxTurns)}); raise it in the session settings, or send a follow-up to continue`;
+    case 'error_max_budget_usd': return `the agent reached its budget (maxBudgetUsd ${settings.maxBudgetUsd === undefined ? 'default' : String(settings.maxBudgetUsd)}); raise it in the session settings, or send a follow-up to continue`;
+    default: return `the agent ended the turn with ${subtype}`;
+  }
 }
 
 /**

@@ -29,6 +29,9 @@ export interface SessionSettings {
   permissionMode?: PermissionMode;
   maxTurns?: number;
   maxBudgetUsd?: number;
+  /** Tools the agent may use without asking (e.g. `Bash(npm test:*)`), and tools it may not use. */
+  allowedTools?: string[];
+  disallowedTools?: string[];
   /** Replay provider: which shipped transcript to play, and how fast. */
   transcript?: string;
   messagesPerSecond?: number;
@@ -45,10 +48,13 @@ export interface Session {
   agentSessionId: string | null;
   agentCwd: string | null;
   settings: SessionSettings;
-  /** Cumulative, from the latest result message. */
+  /** Totals over every turn: the sum of each turn's cost and tokens (see the session runner). */
   costUsd: number;
   inputTokens: number;
   outputTokens: number;
+  /** Input tokens read from the prompt cache, and written to it. */
+  cacheReadTokens: number;
+  cacheCreationTokens: number;
   /** Seq of the newest event (0 = none). */
   lastSeq: number;
   /** The start of the latest assistant text, for lists. */
@@ -75,6 +81,8 @@ export interface SessionPatch {
   costUsd?: number;
   inputTokens?: number;
   outputTokens?: number;
+  cacheReadTokens?: number;
+  cacheCreationTokens?: number;
   preview?: string | null;
   error?: string | null;
   archived?: boolean;

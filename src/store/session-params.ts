@@ -18,12 +18,13 @@ export function rowToEvent(r: EventRow): SessionEvent {
 
 export const PATCH_COLUMNS: Record<keyof SessionPatch, string> = {
   title: 'title', status: 'status', agentSessionId: 'agent_session_id', agentCwd: 'agent_cwd', costUsd: 'cost_usd',
-  inputTokens: 'input_tokens', outputTokens: 'output_tokens', preview: 'preview', error: 'error', archived: 'archived',
+  inputTokens: 'input_tokens', outputTokens: 'output_tokens', cacheReadTokens: 'cache_read_tokens', cacheCreationTokens: 'cache_creation_tokens', preview: 'preview', error: 'error', archived: 'archived',
 };
 
 export interface SessionRow {
   id: number; title: string; project_path: string; provider: string; status: SessionState; agent_session_id: string | null;
-  agent_cwd: string | null; settings: string; cost_usd: number; input_tokens: number; output_tokens: number; last_seq: number;
+  agent_cwd: string | null; settings: string; cost_usd: number; input_tokens: number; output_tokens: number;
+  cache_read_tokens: number; cache_creation_tokens: number; last_seq: number;
   preview: string | null; error: string | null; /** 1/0 on SQLite, a boolean on PostgreSQL. */ archived: number | boolean; created_at: number; updated_at: number; last_activity_at: number;
 }
 
@@ -38,7 +39,7 @@ export function rowToSession(r: SessionRow): Session {
   return {
     id: r.id, title: r.title, projectPath: r.project_path, provider: r.provider, status: r.status, agentSessionId: r.agent_session_id,
     agentCwd: r.agent_cwd, settings: JSON.parse(r.settings) as SessionSettings, costUsd: r.cost_usd, inputTokens: r.input_tokens,
-    outputTokens: r.output_tokens, lastSeq: r.last_seq, preview: r.preview, error: r.error, archived: r.archived === 1 || r.archived === true,
+    outputTokens: r.output_tokens, cacheReadTokens: r.cache_read_tokens, cacheCreationTokens: r.cache_creation_tokens, lastSeq: r.last_seq, preview: r.preview, error: r.error, archived: r.archived === 1 || r.archived === true,
     createdAt: r.created_at, updatedAt: r.updated_at, lastActivityAt: r.last_activity_at,
   };
 }
@@ -68,12 +69,18 @@ export function validateSessionSettings(value: unknown, field = 'settings'): Ses
         if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > 100_000) bad(`${field}.maxBudgetUsd`, 'a number of dollars above 0', v);
         out.maxBudgetUsd = v as number;
         break;
+      case 'allowedTools': case 'disallowedTools':
+        if (!Array.isArray(v) || v.length > 200 || v.some((t) => typeof t !== 'string' || t.trim() === '' || t.length > 500)) {
+          bad(`${field}.${key}`, 'a list of tool names or rules such as "Bash(npm test:*)" (at most 200)', v);
+        }
+        out[key] = [...(v as string[])];
+        break;
       case 'messagesPerSecond':
         if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > 100_000) bad(`${field}.messagesPerSecond`, 'a positive number', v);
         out.messagesPerSecond = v as number;
         break;
       default:
-        throw new ValidationError(`${field}.${key}`, 'is not a setting; use model, permissionMode, maxTurns, maxBudgetUsd, transcript or messagesPerSecond');
+        throw new ValidationError(`${field}.${key}`, 'is not a setting; use model, permissionMode, maxTurns, maxBudgetUsd, allowedTools, disallowedTools, transcript or messagesPerSecond');
     }
   }
   return out;
@@ -110,7 +117,7 @@ export function normalizeSessionPatch(patch: unknown): Partial<Record<keyof Sess
         if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) bad('costUsd', 'a number of dollars >= 0', value);
         values.costUsd = value;
         break;
-      case 'inputTokens': case 'outputTokens': values[key as 'inputTokens'] = validateInteger(key, value, 0, Number.MAX_SAFE_INTEGER); break;
+      case 'inputTokens': case 'outputTokens': case 'cacheReadTokens': case 'cacheCreationTokens': values[key as 'inputTokens'] = validateInteger(key, value, 0, Number.MAX_SAFE_INTEGER); break;
       case 'archived':
         if (typeof value !== 'boolean') bad('archived', 'true or false', value);
         values.archived = value;

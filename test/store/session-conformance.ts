@@ -31,8 +31,8 @@ export function runSessionConformance(name: string, makeHarness: () => Promise<S
       const s = store.sessions;
       const a = await s.sessionCreate({ session: { projectPath: '/home/me/projects/alpha/' }, now: T0 });
       expect(a).toMatchObject({ title: 'alpha', provider: 'claude', status: 'not_started', settings: {}, lastSeq: 0, archived: false, costUsd: 0 });
-      const b = await s.sessionCreate({ session: { projectPath: '/p/beta', title: 'Beta work', provider: 'replay', settings: { model: 'm', maxTurns: 3, permissionMode: 'acceptEdits', maxBudgetUsd: 2.5, transcript: 'hello', messagesPerSecond: 10 } }, now: T0 + 1 });
-      expect(b.settings).toEqual({ model: 'm', maxTurns: 3, permissionMode: 'acceptEdits', maxBudgetUsd: 2.5, transcript: 'hello', messagesPerSecond: 10 });
+      const b = await s.sessionCreate({ session: { projectPath: '/p/beta', title: 'Beta work', provider: 'replay', settings: { model: 'm', maxTurns: 3, permissionMode: 'acceptEdits', maxBudgetUsd: 2.5, transcript: 'hello', messagesPerSecond: 10, allowedTools: ['Read', 'Bash(npm test:*)'], disallowedTools: ['WebFetch'] } }, now: T0 + 1 });
+      expect(b.settings).toEqual({ model: 'm', maxTurns: 3, permissionMode: 'acceptEdits', maxBudgetUsd: 2.5, transcript: 'hello', messagesPerSecond: 10, allowedTools: ['Read', 'Bash(npm test:*)'], disallowedTools: ['WebFetch'] });
       expect((await s.sessionList()).sessions.map((x) => x.id)).toEqual([b.id, a.id]);
       await s.eventAppend({ sessionId: a.id, events: [{ type: 'user_prompt', payload: { prompt: 'hi' } }], now: T0 + 5 });
       const page1 = await s.sessionList({ limit: 1 });
@@ -41,10 +41,10 @@ export function runSessionConformance(name: string, makeHarness: () => Promise<S
       expect(page2).toEqual({ sessions: [expect.objectContaining({ id: b.id }) as unknown], nextCursor: null });
       const updated = await s.sessionUpdate({
         id: a.id,
-        patch: { status: 'processing', agentSessionId: 'sid', agentCwd: '/x', costUsd: 0.5, inputTokens: 10, outputTokens: 20, preview: 'p'.repeat(600), error: null, title: 'New', archived: true },
+        patch: { status: 'processing', agentSessionId: 'sid', agentCwd: '/x', costUsd: 0.5, inputTokens: 10, outputTokens: 20, cacheReadTokens: 30, cacheCreationTokens: 40, preview: 'p'.repeat(600), error: null, title: 'New', archived: true },
         now: T0 + 9,
       });
-      expect(updated).toMatchObject({ status: 'processing', agentSessionId: 'sid', costUsd: 0.5, outputTokens: 20, title: 'New', archived: true, updatedAt: T0 + 9 });
+      expect(updated).toMatchObject({ status: 'processing', agentSessionId: 'sid', costUsd: 0.5, outputTokens: 20, cacheReadTokens: 30, cacheCreationTokens: 40, title: 'New', archived: true, updatedAt: T0 + 9 });
       expect(updated.preview).toHaveLength(500);
       expect((await s.sessionList({ archived: true })).sessions.map((x) => x.id)).toEqual([a.id]);
       expect(await s.sessionGet({ id: 999 })).toBeNull();
@@ -168,11 +168,13 @@ export function runSessionConformance(name: string, makeHarness: () => Promise<S
       ['settings.maxTurns', () => store.sessions.sessionCreate({ session: { projectPath: '/p', settings: { maxTurns: 0 } }, now: T0 })],
       ['settings.maxBudgetUsd', () => store.sessions.sessionCreate({ session: { projectPath: '/p', settings: { maxBudgetUsd: -1 } }, now: T0 })],
       ['settings.messagesPerSecond', () => store.sessions.sessionCreate({ session: { projectPath: '/p', settings: { messagesPerSecond: 0 } }, now: T0 })],
+      ['settings.allowedTools', () => store.sessions.sessionCreate({ session: { projectPath: '/p', settings: { allowedTools: ['Bash', ''] } }, now: T0 })],
       ['archived', () => store.sessions.sessionList({ archived: 'yes' as never })],
       ['patch', () => store.sessions.sessionUpdate({ id: 1, patch: null as never, now: T0 })],
       ['status', () => store.sessions.sessionUpdate({ id: 1, patch: { status: 'sleeping' as never }, now: T0 })],
       ['costUsd', () => store.sessions.sessionUpdate({ id: 1, patch: { costUsd: -1 }, now: T0 })],
       ['inputTokens', () => store.sessions.sessionUpdate({ id: 1, patch: { inputTokens: 1.5 }, now: T0 })],
+      ['cacheReadTokens', () => store.sessions.sessionUpdate({ id: 1, patch: { cacheReadTokens: -1 }, now: T0 })],
       ['archived', () => store.sessions.sessionUpdate({ id: 1, patch: { archived: 1 as never }, now: T0 })],
       ['preview', () => store.sessions.sessionUpdate({ id: 1, patch: { preview: 5 as never }, now: T0 })],
       ['error', () => store.sessions.sessionUpdate({ id: 1, patch: { error: 5 as never }, now: T0 })],

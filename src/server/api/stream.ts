@@ -4,6 +4,8 @@
  * Contract:
  * - Topics: `jobs` (every `job:*` event, without job data or results), `sessions` (`session:updated`
  *   with the session), `events` (`session:events`: the agent messages of a session, as committed).
+ *   `session:partial` frames (in `events`) carry what the agent is writing right now: they have no
+ *   id, are never stored nor replayed, and the committed `assistant` message supersedes them.
  *   `?session=<id>` narrows `sessions` and `events` to one session (and defaults the topics to them);
  *   otherwise the default is `jobs,sessions`.
  * - Every frame has an id `<eventId>_<epoch>_<notice>`: the last committed session event delivered
@@ -100,6 +102,11 @@ class Client {
   send(name: string, data: string): void {
     if (this.closed) return;
     this.push(`id: ${this.id()}\nevent: ${name}\ndata: ${data}\n\n`);
+  }
+
+  /** A frame without an id: live only, it moves no position and is never replayed. */
+  sendEphemeral(name: string, data: string): void {
+    if (!this.closed) this.push(`event: ${name}\ndata: ${data}\n\n`);
   }
 
   comment(text: string): void {
@@ -230,6 +237,14 @@ export class StreamHub {
           client.pending.push(...events);
           if (client.pending.length > PENDING_MAX) client.close('too far behind');
         }
+      }
+    }));
+    this.offs.push(this.parts.sessions.events.on('session:partial', ({ sessionId, message }) => {
+      let data: string | null = null;
+      for (const client of this.clients) {
+        if (!client.live || !client.topics.has('events') || (client.sessionId !== null && client.sessionId !== sessionId)) continue;
+        data ??= JSON.stringify({ sessionId, message });
+        client.sendEphemeral('session:partial', data);
       }
     }));
     this.timer = setInterval(() => {

@@ -246,6 +246,14 @@ CREATE UNIQUE INDEX events_session_seq ON events (session_id, seq);
 CREATE INDEX events_prompts ON events (session_id, seq) WHERE type = 'user_prompt';
 `,
   },
+  {
+    version: 2,
+    description: 'prompt-cache token totals per session',
+    sql: `
+ALTER TABLE sessions ADD COLUMN cache_read_tokens     bigint NOT NULL DEFAULT 0;
+ALTER TABLE sessions ADD COLUMN cache_creation_tokens bigint NOT NULL DEFAULT 0;
+`,
+  },
 ];
 
 export const PG_LATEST_VERSION = PG_MIGRATIONS.length;

@@ -180,6 +180,14 @@ DROP INDEX jobs_queued_run_at;
 CREATE INDEX jobs_queued_type_run_at ON jobs (type, run_at) WHERE status = '${S.queued}';
 `,
   },
+  {
+    version: 5,
+    description: 'prompt-cache token totals per session',
+    sql: `
+ALTER TABLE sessions ADD COLUMN cache_read_tokens     INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sessions ADD COLUMN cache_creation_tokens INTEGER NOT NULL DEFAULT 0;
+`,
+  },
 ];
 
 export const LATEST_VERSION = migrations.length;
