@@ -19,7 +19,7 @@ import { SESSION_RUN, SessionService } from '../sessions/runner.js';
 import { AgentqError } from '../store/errors.js';
 import { defaultDataDir } from '../store/sqlite/database.js';
 import { isPostgresUrl, openStore, readyStore } from '../store/open.js';
-import { createJobSystem, type JobSystem } from '../system/job-system.js';
+import { createJobSystem, type JobSystem, type JobSystemOptions } from '../system/job-system.js';
 import type { ApiContext } from './api/context.js';
 import { createServices, type AppServices } from './api/handlers.js';
 import { StreamHub, type StreamOptions } from './api/stream.js';
@@ -62,6 +62,10 @@ export interface ServerOptions {
   sessionConcurrency?: number;
   maintenance?: MaintenanceOptions | false;
   stream?: StreamOptions;
+  /** Further worker settings (lease, heartbeat, rescue interval). */
+  worker?: JobSystemOptions<readonly AnyJobDefinition[]>['worker'];
+  /** How often sessions that claim to be busy are checked against their jobs. Default 5,000 ms. */
+  sessionReconcileMs?: number;
   /** Time running jobs get to finish on close. Default 10,000 ms. */
   graceMs?: number;
   /** The React Router server build, or the build directory. Default: the package's `build/`. */
@@ -131,11 +135,15 @@ export async function startServer(options: ServerOptions = {}): Promise<AgentqSe
     store,
     jobs,
     concurrency: options.concurrency ?? 20,
+    ...(options.worker === undefined ? {} : { worker: options.worker }),
     ...(options.maintenance === undefined ? {} : { maintenance: options.maintenance }),
     ...(options.graceMs === undefined ? {} : { graceMs: options.graceMs }),
   });
   const providers = options.providers ?? [new ClaudeProvider({ processDir: agentsDir(dataDir), ...options.claude }), new ReplayProvider()];
-  const sessions = new SessionService({ system, store: store.sessions, providers, concurrency: options.sessionConcurrency ?? 20 });
+  const sessions = new SessionService({
+    system, store: store.sessions, providers, concurrency: options.sessionConcurrency ?? 20,
+    ...(options.sessionReconcileMs === undefined ? {} : { reconcileIntervalMs: options.sessionReconcileMs }),
+  });
   // Agents a crashed earlier server left running would race the turns resumed now: end them first.
   const reaped = sessions.reapStrays();
   if (reaped > 0) log(`agentq: ended ${String(reaped)} agent process(es) left running by an earlier crash`);

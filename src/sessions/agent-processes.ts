@@ -49,12 +49,16 @@ export function agentsDir(dataDir: string): string {
 
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p)) ?? null;
 
-/** A process's start time from /proc (Linux): field 22 of its stat line; null if it is gone. */
+/**
+ * A process's start time from /proc (Linux): field 22 of its stat line; null if it is gone or a
+ * zombie (dead, waiting for a parent that may never reap it).
+ */
 export function procStartTime(pid: number): string | null {
   try {
     const stat = readFileSync(`/proc/${String(pid)}/stat`, 'utf8');
     // The command name (field 2) may hold spaces and parentheses: count fields after the last ')'.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[0] === 'Z' ? null : fields[19] ?? null;
   } catch {
     return null;
   }

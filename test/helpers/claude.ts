@@ -6,6 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach } from 'vitest';
+import { processStartTime } from '../../src/sessions/agent-processes.js';
 import { ClaudeProvider, type ClaudeProviderOptions } from '../../src/sessions/claude.js';
 import { startAnthropicStandIn, type AnthropicStandIn } from './anthropic-api.js';
 import { tempDir } from './temp.js';
@@ -22,14 +23,9 @@ export interface ClaudeEnv {
   provider(options?: ClaudeProviderOptions): ClaudeProvider;
 }
 
-/** Whether a process is alive. */
+/** Whether a process runs (a zombie, dead but not reaped, does not). */
 export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+  return processStartTime(pid) !== null;
 }
 
 export function useClaude(): { readonly current: ClaudeEnv } {

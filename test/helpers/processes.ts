@@ -28,6 +28,23 @@ export function waitForLine(child: ChildProcess, line: string): Promise<void> {
   });
 }
 
+/** Resolve with the first line the child prints on stdout that starts with `prefix`. */
+export function waitForLinePrefix(child: ChildProcess, prefix: string): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    let buffer = '';
+    const onData = (d: Buffer): void => {
+      buffer += d.toString();
+      const line = buffer.split('\n').find((l) => l.startsWith(prefix) && buffer.includes(`${l}\n`));
+      if (line !== undefined) {
+        child.stdout?.off('data', onData);
+        resolvePromise(line);
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.once('exit', (code) => { reject(new Error(`child exited (${String(code)}) before printing "${prefix}…"`)); });
+  });
+}
+
 /** Wait for a child to exit; resolves with its exit code, signal and collected output. */
 export function waitForExit(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
   let stdout = '';

@@ -1,0 +1,100 @@
+/**
+ * The serving process SIGKILLed mid-turn, with the real Claude Code: no agent outlives it by more
+ * than 10 s, a restarted server ends any that remain before it touches their sessions, the turn
+ * becomes `interrupted`, and resuming continues the same agent session.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { Session } from '../../src/store/session-contract.js';
+import { alive, useClaude } from '../helpers/claude.js';
+import { spawnTs, waitForExit, waitForLinePrefix } from '../helpers/processes.js';
+
+const claude = useClaude();
+
+interface Serving {
+  kill(): Promise<void>;
+  stop(): Promise<void>;
+  call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
+}
+
+async function serve(dataDir: string, parentDeath: 'setpriv' | 'none'): Promise<Serving> {
+  const child = spawnTs('test/fixtures/claude-server.ts', [], {
+    AQ_DATA_DIR: dataDir,
+    AQ_AGENT_ENV: JSON.stringify(claude.current.api.env(claude.current.configDir)),
+    AQ_PARENT_DEATH: parentDeath,
+  });
+  const exited = waitForExit(child);
+  const [, url, token] = (await waitForLinePrefix(child, 'ready ')).split(' ') as [string, string, string];
+  return {
+    kill: async () => {
+      child.kill('SIGKILL');
+      expect((await exited).signal).toBe('SIGKILL');
+    },
+    stop: async () => {
+      child.kill('SIGTERM');
+      expect((await exited).code).toBe(0);
+    },
+    call: async (method, path, body) => {
+      const res = await fetch(`${url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      return { status: res.status, body: await res.json() as unknown };
+    },
+  };
+}
+
+/** The pids of the agents recorded in a data directory. */
+const recordedAgents = (dataDir: string): number[] =>
+  existsSync(join(dataDir, 'agents')) ? readdirSync(join(dataDir, 'agents')).map((f) => Number(f.replace('.json', ''))) : [];
+
+async function sessionOf(s: Serving, id: number): Promise<Session> {
+  return ((await s.call('GET', `/api/sessions/${String(id)}`)).body as { session: Session }).session;
+}
+
+describe('the serving process killed mid-turn, with the real Claude Code', () => {
+  for (const parentDeath of ['setpriv', 'none'] as const) {
+    it(parentDeath === 'setpriv'
+      ? 'the agent dies with the server (parent-death signal); the turn is interrupted, and resume continues the agent session'
+      : 'without a parent-death signal the agent outlives the server, and the restarted server ends it before resuming', async () => {
+      const { api, project } = claude.current;
+      const dataDir = join(project, '..', 'data');
+      api.script({ text: 'I am working on it, slowly.', delayMs: 60_000 });
+      const first = await serve(dataDir, parentDeath);
+      const created = await first.call('POST', '/api/sessions', { projectPath: project, prompt: 'remember the word PELICAN, then wait' });
+      expect(created.status).toBe(201);
+      const id = (created.body as { session: Session }).session.id;
+      await api.waitForRequests(1);
+      const [agent] = recordedAgents(dataDir);
+      expect(agent).toBeDefined();
+      expect(alive(agent!)).toBe(true);
+      const agentSessionId = (await sessionOf(first, id)).agentSessionId;
+      expect(agentSessionId).not.toBeNull();
+
+      await first.kill();
+      if (parentDeath === 'setpriv') {
+        await expect.poll(() => alive(agent!), { timeout: 10_000 }).toBe(false);
+      } else {
+        // Nothing ended it: it would race the resumed turn.
+        expect(alive(agent!)).toBe(true);
+      }
+
+      const second = await serve(dataDir, parentDeath);
+      // Ended before the server served a request, let alone resumed a turn.
+      expect(alive(agent!)).toBe(false);
+      expect(recordedAgents(dataDir)).toEqual([]);
+      await expect.poll(async () => (await sessionOf(second, id)).status).toBe('interrupted');
+
+      api.script({ text: 'Resumed: the word was PELICAN.' });
+      expect((await second.call('POST', `/api/sessions/${String(id)}/resume`, {})).status).toBe(202);
+      await expect.poll(async () => (await sessionOf(second, id)).status).toBe('waiting_for_input');
+      const resumed = await sessionOf(second, id);
+      expect(resumed.agentSessionId).toBe(agentSessionId);
+      // The resumed request carries the first turn's prompt: the same agent session, continued.
+      expect(JSON.stringify(api.conversation().at(-1)!.body?.messages)).toContain('PELICAN');
+      await second.stop();
+    });
+  }
+});
