@@ -8,7 +8,7 @@ import { useEffect, useRef, useState } from 'react';
 export type StreamHandler = (event: string, data: unknown) => void;
 
 const EVENTS = [
-  'ready', 'resync', 'session:updated', 'session:events',
+  'ready', 'resync', 'session:updated', 'session:events', 'session:partial',
   'job:enqueued', 'job:started', 'job:progress', 'job:completed', 'job:failed', 'job:retrying', 'job:snoozed',
   'job:cancelled', 'job:released', 'job:lost', 'job:stuck', 'job:rescued',
 ];

@@ -6,7 +6,28 @@ import { useStream } from '../lib/live';
 import { Markdown } from '../lib/markdown';
 
 interface Ev { id: number; seq: number; type: string; payload: unknown; createdAt: number }
-interface SessionView { id: number; title: string; projectPath: string; status: string; costUsd: number; inputTokens: number; outputTokens: number; error: string | null; archived: boolean; lastSeq: number; provider: string }
+interface SessionView { id: number; title: string; projectPath: string; status: string; costUsd: number; inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheCreationTokens: number; error: string | null; archived: boolean; lastSeq: number; provider: string }
+
+/** What the agent is writing now, from the SDK's partial messages (never stored; the final message replaces it). */
+interface Partial { kind: 'text' | 'thinking'; text: string }
+
+/** Fold one partial message (a Messages API stream event) into what is being written. */
+function foldPartial(current: Partial | null, message: { type?: string; event?: { type?: string; content_block?: { type?: string }; delta?: { type?: string; text?: string; thinking?: string } } }): Partial | null {
+  const e = message.event;
+  if (message.type !== 'stream_event' || e === undefined) return current;
+  if (e.type === 'content_block_start') {
+    const kind = e.content_block?.type;
+    return kind === 'text' || kind === 'thinking' ? { kind, text: '' } : null;
+  }
+  if (e.type === 'content_block_delta' && current !== null) {
+    const add = e.delta?.type === 'text_delta' ? e.delta.text : e.delta?.type === 'thinking_delta' ? e.delta.thinking : undefined;
+    return add === undefined ? current : { ...current, text: current.text + add };
+  }
+  if (e.type === 'content_block_stop' || e.type === 'message_stop') return null;
+  return current;
+}
+
+const tokens = (n: number): string => (n >= 10_000 ? `${(n / 1_000).toFixed(0)}k` : n >= 1_000 ? `${(n / 1_000).toFixed(1)}k` : String(n));
 interface Queued { jobId: number; prompt: string }
 
 /** Events the page starts with; older ones load as the user scrolls up. */
@@ -31,6 +52,7 @@ export default function SessionPage() {
   const [events, setEvents] = useState<Ev[]>(loaded.events);
   const [queued, setQueued] = useState<Queued[]>(loaded.queued);
   const [error, setError] = useState<string | null>(null);
+  const [partial, setPartial] = useState<Partial | null>(null);
   const revalidator = useRevalidator();
   const bottom = useRef<HTMLDivElement>(null);
   // Jobs whose prompt has started (its user_prompt event arrived), so a late reply cannot re-queue it.
@@ -44,6 +66,7 @@ export default function SessionPage() {
   const live = useStream(`?session=${String(loaded.session.id)}&lastEventId=${loaded.position}`, (event, payload) => {
     if (event === 'resync') void revalidator.revalidate();
     if (event === 'session:updated') setSession((payload as { session: SessionView }).session);
+    if (event === 'session:partial') setPartial((p) => foldPartial(p, (payload as { message: Parameters<typeof foldPartial>[1] }).message));
     if (event === 'session:events') {
       const fresh = (payload as { events: Ev[] }).events;
       setEvents((list) => {
@@ -63,7 +86,7 @@ export default function SessionPage() {
   }, []);
   useEffect(() => {
     if (stick.current) bottom.current?.scrollIntoView({ block: 'end' });
-  }, [events.length, queued.length]);
+  }, [events.length, queued.length, partial?.text.length]);
 
   const loadEarlier = async (): Promise<void> => {
     const first = events[0]?.seq ?? 1;
@@ -88,6 +111,9 @@ export default function SessionPage() {
         <h1>{session.title}</h1>
         <span className={`status ${session.status}`} data-testid="status">{sessionLabel(session.status)}</span>
         <span className="muted" data-testid="cost">{formatCost(session.costUsd)}</span>
+        <span className="muted hide-narrow" data-testid="tokens" title="input · output · read from the prompt cache · written to it">
+          {tokens(session.inputTokens)} in · {tokens(session.outputTokens)} out · {tokens(session.cacheReadTokens)} cache read · {tokens(session.cacheCreationTokens)} cache write
+        </span>
         <span className="muted hide-narrow">{session.projectPath}</span>
         <span className="muted" style={{ fontSize: '.8rem' }}>{live ? '● live' : '○ connecting'}</span>
         <div className="actions">
@@ -98,6 +124,12 @@ export default function SessionPage() {
       {session.error !== null && session.status === 'error' && <p role="alert" className="error">{session.error}</p>}
       {error !== null && <p role="alert" className="error">{error}</p>}
       <Timeline events={events} onEarlier={loadEarlier} />
+      {partial !== null && partial.text !== '' && (
+        <div className="event assistant writing" data-testid="partial">
+          <div className="who">Agent · {partial.kind === 'thinking' ? 'thinking…' : 'writing…'}</div>
+          {partial.kind === 'thinking' ? <pre className="muted">{partial.text}</pre> : <div style={{ whiteSpace: 'pre-wrap' }}>{partial.text}</div>}
+        </div>
+      )}
       {queued.map((q) => (
         <div key={q.jobId} className="event user_prompt queued" data-testid="queued-prompt">
           <div className="who">You · queued</div>
@@ -129,7 +161,9 @@ function Timeline({ events, onEarlier }: { events: Ev[]; onEarlier: () => Promis
   );
 }
 
-interface Block { type: string; text?: string; name?: string; input?: Record<string, unknown>; content?: unknown; is_error?: boolean }
+interface Block { type: string; text?: string; thinking?: string; name?: string; input?: Record<string, unknown>; content?: unknown; is_error?: boolean }
+interface Denial { tool_name?: string; tool_input?: Record<string, unknown> }
+interface ResultUsage { input_tokens?: number; output_tokens?: number; cache_read_input_tokens?: number; cache_creation_input_tokens?: number }
 
 function summarize(input: Record<string, unknown> | undefined): string {
   if (input === undefined) return '';
@@ -147,7 +181,12 @@ function resultText(content: unknown): string {
 }
 
 function EventItem({ event }: { event: Ev }) {
-  const p = event.payload as { prompt?: string; subtype?: string; model?: string; message?: { content?: Block[] | string }; is_error?: boolean; total_cost_usd?: number; num_turns?: number; result?: string; error?: string };
+  const p = event.payload as {
+    prompt?: string; subtype?: string; model?: string; message?: { content?: Block[] | string }; is_error?: boolean; total_cost_usd?: number; num_turns?: number;
+    result?: string; error?: string; permission_denials?: Denial[]; usage?: ResultUsage; duration_ms?: number; api_error_status?: number | null;
+    model_usage_since_last_result?: Record<string, { costUSD?: number }>; attempt?: number; max_retries?: number; retry_delay_ms?: number; error_status?: number;
+    tool_name?: string; permissionMode?: string;
+  };
   let who = event.type;
   let body: ReactNode = null;
   let cls = event.type;
@@ -156,7 +195,14 @@ function EventItem({ event }: { event: Ev }) {
     body = <div style={{ whiteSpace: 'pre-wrap' }}>{p.prompt}</div>;
   } else if (event.type === 'system') {
     who = 'System';
-    body = <span className="muted">{p.subtype === 'init' ? `Agent session started${p.model === undefined ? '' : ` · ${p.model}`}` : (p.subtype ?? 'system message')}</span>;
+    if (p.subtype === 'api_retry') cls = 'system warn';
+    body = (
+      <span className="muted">
+        {p.subtype === 'init' ? `Agent session started${p.model === undefined ? '' : ` · ${p.model}`}${p.permissionMode === undefined ? '' : ` · permission mode ${p.permissionMode}`}`
+          : p.subtype === 'api_retry' ? `The API answered ${String(p.error_status ?? p.error)}; Claude Code retries (${String(p.attempt)} of ${String(p.max_retries)}) in ${String(Math.round((p.retry_delay_ms ?? 0) / 1_000))} s`
+            : (p.subtype ?? 'system message')}
+      </span>
+    );
   } else if (event.type === 'assistant' || event.type === 'user') {
     who = event.type === 'assistant' ? 'Agent' : 'Tool results';
     const content = p.message?.content;
@@ -181,18 +227,33 @@ function EventItem({ event }: { event: Ev }) {
           </details>
         );
       }
-      if (b.type === 'thinking') return <details key={i}><summary className="muted">Thinking…</summary><pre>{b.text ?? ''}</pre></details>;
+      if (b.type === 'thinking') return <details key={i} data-testid="thinking"><summary className="muted">Thinking…</summary><pre>{b.thinking ?? b.text ?? ''}</pre></details>;
       return <details key={i}><summary>{b.type}</summary><pre>{JSON.stringify(b, null, 2)}</pre></details>;
     });
   } else if (event.type === 'result') {
     who = 'Turn finished';
     if (p.is_error === true || (p.subtype !== undefined && p.subtype !== 'success')) cls = 'result error';
+    // This turn's cost: the SDK's total is cumulative over the agent session.
+    const since = p.model_usage_since_last_result;
+    const cost = since === undefined ? p.total_cost_usd : Object.values(since).reduce((a, m) => a + (m.costUSD ?? 0), 0);
+    const u = p.usage;
+    const denials = p.permission_denials ?? [];
     body = (
-      <span className="muted">
-        {p.subtype === 'success' ? 'Done' : (p.subtype ?? 'ended')}
-        {p.num_turns === undefined ? '' : ` · ${String(p.num_turns)} turns`}
-        {p.total_cost_usd === undefined ? '' : ` · ${formatCost(p.total_cost_usd)}`}
-      </span>
+      <>
+        <span className="muted" data-testid="turn-summary">
+          {p.is_error === true && typeof p.result === 'string' ? p.result : p.subtype === 'success' ? 'Done' : (p.subtype ?? 'ended')}
+          {p.num_turns === undefined ? '' : ` · ${String(p.num_turns)} turns`}
+          {p.duration_ms === undefined ? '' : ` · ${(p.duration_ms / 1_000).toFixed(1)} s`}
+          {cost === undefined ? '' : ` · ${formatCost(cost)}`}
+          {u === undefined ? '' : ` · ${tokens(u.input_tokens ?? 0)} in, ${tokens(u.output_tokens ?? 0)} out, ${tokens(u.cache_read_input_tokens ?? 0)} cache read, ${tokens(u.cache_creation_input_tokens ?? 0)} cache write`}
+        </span>
+        {denials.length > 0 && (
+          <p className="denials" data-testid="denials">
+            Denied (the session's permission mode did not allow it; change the mode or allow the tool in the session settings):{' '}
+            {denials.map((d, i) => <span key={i}><b>{d.tool_name}</b> {summarize(d.tool_input)}{i < denials.length - 1 ? ', ' : ''}</span>)}
+          </p>
+        )}
+      </>
     );
   } else {
     body = <details><summary>{event.type}</summary><pre>{JSON.stringify(event.payload, null, 2)}</pre></details>;

@@ -15,7 +15,7 @@ const claude = useClaude();
 interface Serving {
   kill(): Promise<void>;
   stop(): Promise<void>;
-  call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
+  call(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }>;
 }
 
 async function serve(dataDir: string, parentDeath: 'setpriv' | 'none'): Promise<Serving> {
@@ -41,7 +41,7 @@ async function serve(dataDir: string, parentDeath: 'setpriv' | 'none'): Promise<
         headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
-      return { status: res.status, body: await res.json() as unknown };
+      return { status: res.status, body: await res.json() };
     },
   };
 }

@@ -81,6 +81,23 @@ describeEachBackend(env, (b) => {
   });
 
   describe('sessions on the replay provider', () => {
+    it('plays a transcript recorded from the real Claude Code: whole messages stored, partial ones only broadcast, usage counted', async () => {
+      const { service } = setup({ rate: 1_000 });
+      const partial: AgentMessage[] = [];
+      service.events.on('session:partial', ({ message }) => partial.push(message));
+      const { session } = await service.create({ projectPath: env.dir, prompt: 'add greet', provider: 'replay', settings: { transcript: 'claude-code' } });
+      const done = await waitForSession(service, session.id, ['waiting_for_input']);
+      const recorded = transcript('claude-code');
+      const live = (m: AgentMessage): boolean => m.type === 'stream_event' || (m.type === 'system' && (m.subtype === 'status' || m.subtype === 'thinking_tokens'));
+      const events = await service['store'].eventList({ sessionId: session.id, limit: 5_000 });
+      expect(events.slice(1).map((e) => e.type)).toEqual(recorded.filter((m) => !live(m)).map((m) => m.type));
+      expect(partial.map((m) => m.subtype)).toEqual(recorded.filter(live).map((m) => m.subtype));
+      const result = recorded.at(-1)!;
+      const usage = result.usage as { input_tokens: number; output_tokens: number; cache_read_input_tokens: number; cache_creation_input_tokens: number };
+      expect(done).toMatchObject({ inputTokens: usage.input_tokens, outputTokens: usage.output_tokens, cacheReadTokens: usage.cache_read_input_tokens, cacheCreationTokens: usage.cache_creation_input_tokens });
+      expect(done.costUsd).toBeCloseTo(result.total_cost_usd as number, 10);
+    });
+
     it('runs a turn: the prompt first, then every message once and in order; status, agent id, cost and preview kept', async () => {
       const { service } = setup({ batchSize: 3 });
       const done = new Promise<Session>((r) => { service.events.on('session:updated', ({ session }) => { if (session.status === 'waiting_for_input') r(session); }); });

@@ -8,6 +8,7 @@ import { AgentqError, DatabaseFullError, DatabaseTooNewError, DatabaseUnavailabl
 import { isPostgresUrl, redactUrl, translatePgError, validateSchema } from '../../src/store/postgres/connection.js';
 import type { PostgresJobStore } from '../../src/store/postgres/store.js';
 import { createPostgresStore } from '../../src/store/postgres/store.js';
+import { PG_LATEST_VERSION } from '../../src/store/postgres/migrations.js';
 import { PG_URL, emptyPgStore, freshSchema, pgStore, postgresAvailable } from '../helpers/postgres.js';
 
 const available = await postgresAvailable();
@@ -112,7 +113,7 @@ describe.runIf(available)('PostgreSQL store', () => {
     const byUrl = track(createPostgresStore({ url: `${PG_URL}?schema=${schema}` }));
     await byUrl.ready();
     expect(byUrl.schema).toBe(schema);
-    expect((await admin.query<{ n: number }>('SELECT count(*)::int AS n FROM schema_migrations')).rows[0]!.n).toBe(1);
+    expect((await admin.query<{ n: number }>('SELECT count(*)::int AS n FROM schema_migrations')).rows[0]!.n).toBe(PG_LATEST_VERSION);
     await admin.query("INSERT INTO schema_migrations (version, description) VALUES (99, 'from the future')");
     const newer = createPostgresStore({ url: PG_URL, schema });
     await expect(newer.ready()).rejects.toBeInstanceOf(DatabaseTooNewError);

@@ -132,7 +132,7 @@ describe('library entry point', () => {
       'AgentqError', 'ATTEMPT_OUTCOMES', 'DEFAULT_MAINTENANCE_SCHEDULES', 'DEFAULT_RETENTION', 'DEFAULT_RETRY', 'MAINTENANCE_TYPES', 'Scheduler', 'inThread',
       'cronNext', 'databaseInUse', 'maintenanceJobs', 'parseCron', 'restoreBackup',
       'SESSION_STATES', 'SESSION_STATE_LIST', 'PERMISSION_MODES', 'SessionService', 'SESSION_RUN', 'CONTINUE_PROMPT', 'AgentTransientError',
-      'ReplayProvider', 'TRANSCRIPTS_DIR', 'ClaudeProvider', 'CLAUDE_SDK', 'AgentAbortError', 'DatabaseCorruptError', 'DatabaseFullError', 'DatabaseTooNewError',
+      'ReplayProvider', 'TRANSCRIPTS_DIR', 'ClaudeProvider', 'CLAUDE_SDK', 'AgentProcesses', 'AgentAbortError', 'DatabaseCorruptError', 'DatabaseFullError', 'DatabaseTooNewError',
       'DatabaseUnavailableError', 'FINISHED_STATES', 'JOB_STATES', 'JOB_STATE_LIST', 'JobAbortReason', 'JobEvents', 'JobRegistry',
       'JobSystem', 'JobTimeoutError', 'JobWorker', 'NotFoundError', 'ORPHAN_POLICIES', 'RegistryError', 'SnoozeError',
       'SqliteJobStore', 'StateConflictError', 'TypedEmitter', 'UnrecoverableError', 'ValidationError', 'createJobSystem',
