@@ -1,3 +1,4 @@
+import { agentsBench } from './agents.js';
 import { apiBench } from './api.js';
 import { browserBench } from './browser.js';
 import { maintenanceBench } from './maintenance.js';
@@ -17,4 +18,5 @@ export const parts: Record<string, () => Promise<void>> = {
   postgres: postgresBench,
   browser: browserBench,
   soak: soakBench,
+  agents: agentsBench,
 };

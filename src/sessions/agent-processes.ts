@@ -12,6 +12,7 @@
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { join } from 'node:path';
 
 /** How a process is started: the SDK's SpawnOptions, less its signal (the caller stops agents). */
@@ -40,12 +41,20 @@ export interface AgentProcessesOptions {
    * /usr/bin/setpriv or /bin/setpriv exists). `none`: start them directly.
    */
   parentDeath?: 'setpriv' | 'none';
+  /**
+   * Scheduling priority of agents (Unix nice, 0–19). Default 10: many agents starting or running
+   * their tools at once must not starve the server, its stream and its dashboard of CPU.
+   */
+  nice?: number;
 }
 
 /** Where a data directory keeps its agents' process records. */
 export function agentsDir(dataDir: string): string {
   return join(dataDir, 'agents');
 }
+
+/** The default scheduling priority of agents: below the server's. */
+export const AGENT_NICE = 10;
 
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p)) ?? null;
 
@@ -99,6 +108,8 @@ export class AgentProcesses {
     const child = spawn(command, args, { cwd: params.cwd, env: params.env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     const pid = child.pid;
     if (pid === undefined) return child; // spawn failed: the 'error' event tells the SDK why
+    // Before the agent has done anything worth the CPU; what it starts inherits the priority.
+    setPriority(pid, this.options.nice ?? AGENT_NICE);
     this.live.set(pid, child);
     const record = this.recordPath(pid);
     if (record !== null) {

@@ -154,8 +154,18 @@ async function readBody(req: IncomingMessage): Promise<RequestBody | null> {
   }
 }
 
+export interface StandInOptions {
+  /**
+   * Answers conversation requests the script has no reply for, from the request itself: many
+   * concurrent sessions each get their own conversation (e.g. step = assistant messages so far).
+   */
+  respond?: (body: RequestBody) => Reply;
+  /** Keep no record of requests (long benchmarks). */
+  record?: boolean;
+}
+
 /** Start a stand-in on 127.0.0.1 (a random port). */
-export async function startAnthropicStandIn(): Promise<AnthropicStandIn> {
+export async function startAnthropicStandIn(options: StandInOptions = {}): Promise<AnthropicStandIn> {
   const queue: Reply[] = [];
   let sticky: ErrorReply | null = null;
   const requests: RecordedRequest[] = [];
@@ -174,7 +184,7 @@ export async function startAnthropicStandIn(): Promise<AnthropicStandIn> {
     const isMessages = req.method === 'POST' && path.startsWith('/v1/messages') && !path.startsWith('/v1/messages/count_tokens');
     // The conversation: streamed requests that offer tools. Side requests (titles, summaries) offer none.
     const scripted = isMessages && body?.stream === true && Array.isArray(body.tools) && body.tools.length > 0;
-    requests.push({ method: req.method ?? 'GET', path, headers: req.headers, body, scripted });
+    if (options.record !== false) requests.push({ method: req.method ?? 'GET', path, headers: req.headers, body, scripted });
     wake();
     if (req.method === 'HEAD' || req.method === 'GET') {
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -196,7 +206,7 @@ export async function startAnthropicStandIn(): Promise<AnthropicStandIn> {
     if (scripted) {
       if (sticky !== null) reply = sticky;
       else {
-        const next = queue.shift();
+        const next = queue.shift() ?? (body === null ? undefined : options.respond?.(body));
         if (next !== undefined) reply = next;
         if (isError(reply) && reply.always === true) sticky = reply;
       }

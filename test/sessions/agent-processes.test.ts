@@ -5,7 +5,8 @@
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { AgentProcesses, procStartTime, processStartTime, psStartTime, type AgentProcessRecord } from '../../src/sessions/agent-processes.js';
+import { getPriority } from 'node:os';
+import { AGENT_NICE, AgentProcesses, procStartTime, processStartTime, psStartTime, type AgentProcessRecord } from '../../src/sessions/agent-processes.js';
 import { alive } from '../helpers/claude.js';
 import { spawnTs, waitForExit, waitForLinePrefix } from '../helpers/processes.js';
 import { useSystems } from '../helpers/systems.js';
@@ -32,6 +33,8 @@ describe('agent processes', () => {
     const record = JSON.parse(readFileSync(join(env.dir, 'agents', `${String(pid)}.json`), 'utf8')) as AgentProcessRecord;
     expect(record).toMatchObject({ pid, ownerPid: process.pid, command: '/bin/sh', cwd: env.dir, startTime: procStartTime(pid) });
     expect(agents.pids()).toEqual([pid]);
+    // Below the server's priority, so that busy agents cannot starve it.
+    expect(getPriority(pid)).toBe(AGENT_NICE);
     const grandchildren = readFileSync(`/proc/${String(pid)}/task/${String(pid)}/children`, 'utf8').trim().split(' ').map(Number);
     expect(grandchildren).toHaveLength(1);
     await agents.stop(child, 1_000);
