@@ -11,7 +11,9 @@ import type { Reply, RequestBody } from '../test/helpers/anthropic-api.js';
 export const BENCH_STEPS = 12;
 const STEP_MS = Number(process.env.AGENTQ_BENCH_AGENT_STEP_MS ?? 2_000);
 
-export function benchTurn(project: string, body: RequestBody): Reply {
+export function benchTurn(fallbackProject: string, body: RequestBody): Reply {
+  // The session's folder, as Claude Code tells the model.
+  const project = /Primary working directory: ([^\\\n"]+)/.exec(JSON.stringify(body.system ?? ''))?.[1] ?? fallbackProject;
   const messages = (body.messages ?? []) as { role?: string }[];
   // Only this turn's replies count: the last user message that carries the prompt starts it.
   const step = messages.filter((m) => m.role === 'assistant').length;

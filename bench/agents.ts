@@ -58,6 +58,8 @@ function rssMb(pid: number): number | null {
 export async function agentsBench(): Promise<void> {
   const part = 'agents';
   const n = Number(process.env.AGENTQ_BENCH_AGENTS ?? 50);
+  // One folder for every session (many agents on one repository), or one each (AGENTQ_BENCH_AGENT_FOLDERS=each).
+  const sharedFolder = process.env.AGENTQ_BENCH_AGENT_FOLDERS !== 'each';
   await withTempDir(async (dir) => {
     const project = join(dir, 'project');
     const configDir = join(dir, 'claude');
@@ -115,7 +117,12 @@ export async function agentsBench(): Promise<void> {
     const t0 = performance.now();
     for (let i = 0; i < n; i++) {
       const t = performance.now();
-      const { session } = await service.create({ projectPath: project, prompt: `Read the files, step by step (session ${String(i)})`, settings: { permissionMode: 'acceptEdits', allowedTools: ['Bash(echo:*)'] } });
+      const folder = sharedFolder ? project : join(dir, `project${String(i)}`);
+      if (!sharedFolder) {
+        mkdirSync(folder);
+        for (let f = 0; f < 4; f++) writeFileSync(join(folder, `file${String(f)}.txt`), `file ${String(f)}\n`.repeat(50));
+      }
+      const { session } = await service.create({ projectPath: folder, prompt: `Read the files, step by step (session ${String(i)})`, settings: { permissionMode: 'acceptEdits', allowedTools: ['Bash(echo:*)'] } });
       queuedAt.set(session.id, t);
     }
     // Bounded: a turn takes seconds; if these have not all finished in 10 minutes, report what did.

@@ -56,6 +56,7 @@ export function agentsDir(dataDir: string): string {
 /** The default scheduling priority of agents: below the server's. */
 export const AGENT_NICE = 10;
 
+const AUTOGROUP = existsSync('/proc/self/autogroup');
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p)) ?? null;
 
 /**
@@ -109,7 +110,17 @@ export class AgentProcesses {
     const pid = child.pid;
     if (pid === undefined) return child; // spawn failed: the 'error' event tells the SDK why
     // Before the agent has done anything worth the CPU; what it starts inherits the priority.
-    setPriority(pid, this.options.nice ?? AGENT_NICE);
+    const nice = this.options.nice ?? AGENT_NICE;
+    setPriority(pid, nice);
+    // Linux schedules each session (the agent's own, from `detached`) as one group, weighed by the
+    // group's nice, not the process's: without this every agent would weigh as much as the server.
+    if (AUTOGROUP) {
+      try {
+        writeFileSync(`/proc/${String(pid)}/autogroup`, String(nice));
+      } catch {
+        // A kernel that refuses it leaves the agent at the group's default weight; nothing breaks.
+      }
+    }
     this.live.set(pid, child);
     const record = this.recordPath(pid);
     if (record !== null) {

@@ -18,6 +18,8 @@
  *   setting sources (`project` is what loads CLAUDE.md).
  */
 import type { ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import type { Options, Query, SDKUserMessage, SpawnOptions, SpawnedProcess } from '@anthropic-ai/claude-agent-sdk';
 import { UnrecoverableError } from '../store/errors.js';
 import { AgentProcesses } from './agent-processes.js';
@@ -45,6 +47,71 @@ export interface ClaudeProviderOptions {
   parentDeath?: 'setpriv' | 'none';
   /** How long a stopped agent gets to exit on SIGTERM before SIGKILL. Default 1,000 ms. */
   stopGraceMs?: number;
+  /**
+   * Agents starting at once (from spawn to their first message, ~1.5 s of CPU each). Default: two
+   * per core. Many turns queued together then start a few at a time, in order, instead of all
+   * thrashing the CPU together and all starting late.
+   */
+  startConcurrency?: number;
+}
+
+/** A counting semaphore whose waiters are served in order; a waiter whose signal aborts leaves the line. */
+class Gate {
+  private free: number;
+  private readonly waiting: (() => void)[] = [];
+  constructor(size: number) {
+    this.free = size;
+  }
+  async enter(signal: AbortSignal): Promise<void> {
+    if (signal.aborted) throw new AgentAbortError();
+    if (this.free > 0) {
+      this.free -= 1;
+      return;
+    }
+    await new Promise<void>((resolve, reject) => {
+      const admit = (): void => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      const onAbort = (): void => {
+        this.waiting.splice(this.waiting.indexOf(admit), 1);
+        reject(new AgentAbortError());
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.waiting.push(admit);
+    });
+  }
+  leave(): void {
+    const next = this.waiting.shift();
+    if (next === undefined) this.free += 1;
+    else next();
+  }
+}
+
+/**
+ * The SDK's own Claude Code binary for this platform (its optional package, glibc or musl: npm
+ * installs the one that fits), or undefined. Found once by the provider: left to itself, the SDK
+ * looks for it on every query() with process.report.getReport(), which blocks the event loop for
+ * ~100 ms each time.
+ */
+export function bundledExecutable(params: { from?: string; platform?: string; arch?: string } = {}): string | undefined {
+  const { from = import.meta.url, platform = process.platform, arch = process.arch } = params;
+  let sdkEntry: string;
+  try {
+    sdkEntry = createRequire(from).resolve(CLAUDE_SDK);
+  } catch {
+    return undefined;
+  }
+  const fromSdk = createRequire(sdkEntry);
+  const binary = platform === 'win32' ? 'claude.exe' : 'claude';
+  const found = ['', '-musl'].map((libc) => {
+    try {
+      return fromSdk.resolve(`${CLAUDE_SDK}-${platform}-${arch}${libc}/${binary}`);
+    } catch {
+      return undefined;
+    }
+  });
+  return found.find((f) => f !== undefined);
 }
 
 /** agentq's environment, less what is agentq's own: the agent must not see it. */
@@ -60,8 +127,11 @@ export class ClaudeProvider implements AgentProvider {
   readonly name = 'claude';
   readonly processes: AgentProcesses;
   private sdk: ClaudeSdk | null = null;
+  private executable: string | undefined;
+  private readonly starting: Gate;
 
   constructor(private readonly options: ClaudeProviderOptions = {}) {
+    this.starting = new Gate(options.startConcurrency ?? Math.max(2, 2 * availableParallelism()));
     this.processes = new AgentProcesses({ dir: options.processDir ?? null, ...(options.parentDeath === undefined ? {} : { parentDeath: options.parentDeath }) });
   }
 
@@ -73,6 +143,7 @@ export class ClaudeProvider implements AgentProvider {
     });
     try {
       this.sdk = await load();
+      this.executable = this.options.executable ?? bundledExecutable();
     } catch (err) {
       throw new UnrecoverableError(
         `the claude provider needs ${CLAUDE_SDK}, which agentq installs with itself; reinstall agentq (npm ci) or run \`npm install ${CLAUDE_SDK}\` beside it (${(err as Error).message})`,
@@ -117,13 +188,18 @@ export class ClaudeProvider implements AgentProvider {
       includePartialMessages: true,
       env: agentEnvironment(process.env, this.options.env),
       spawnClaudeCodeProcess,
-      ...(this.options.executable === undefined ? {} : { pathToClaudeCodeExecutable: this.options.executable }),
+      ...(this.executable === undefined ? {} : { pathToClaudeCodeExecutable: this.executable }),
     };
   }
 
   async *run(params: AgentRunParams): AsyncIterable<AgentMessage> {
     const sdk = await this.load();
-    if (params.signal.aborted) throw new AgentAbortError();
+    await this.starting.enter(params.signal);
+    let starting = true;
+    const started = (): void => {
+      if (starting) this.starting.leave();
+      starting = false;
+    };
     const abortController = new AbortController();
     // Set from the spawn callback: the agent's process, and its stop once asked for.
     const agent: { child: ChildProcess | null; stopping: Promise<void> | null } = { child: null, stopping: null };
@@ -140,14 +216,12 @@ export class ClaudeProvider implements AgentProvider {
     })();
     const q = sdk.query({
       prompt: input,
-      options: this.queryOptions(params, abortController, (c) => {
-        agent.child = c;
-        if (params.signal.aborted) stop();
-      }),
+      options: this.queryOptions(params, abortController, (c) => { agent.child = c; }),
     });
     params.signal.addEventListener('abort', stop, { once: true });
     try {
       for await (const message of q) {
+        started();
         yield message;
         if (message.type === 'result') endInput();
       }
@@ -156,11 +230,15 @@ export class ClaudeProvider implements AgentProvider {
       if (abortController.signal.aborted) throw new AgentAbortError();
       throw err;
     } finally {
+      started();
       params.signal.removeEventListener('abort', stop);
       endInput();
       // The run is over only when its process is: a stopped turn leaves nothing behind, and a
       // finished one gets a moment to exit by itself (its input just closed) before it is ended.
-      if (agent.child !== null) await (agent.stopping ?? this.processes.stop(agent.child, this.options.stopGraceMs, EXIT_WAIT_MS));
+      // (A stop that came before the process started finds it here.)
+      if (agent.child !== null) {
+        await (agent.stopping ?? this.processes.stop(agent.child, this.options.stopGraceMs, abortController.signal.aborted ? 0 : EXIT_WAIT_MS));
+      }
       q.close();
     }
   }

@@ -3,12 +3,12 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReplayProvider } from '../../src/sessions/replay.js';
-import { hasChromium, launchBrowser, screenshot } from '../helpers/browser.js';
+import { browserTestsRun, launchBrowser, screenshot } from '../helpers/browser.js';
 import { useServers, waitForServerJob, type TestServer } from '../helpers/server.js';
 
 const serve = useServers();
 
-describe.skipIf(!hasChromium)('the dashboard in a real browser', () => {
+describe.skipIf(!browserTestsRun)('the dashboard in a real browser', () => {
   let browser: Browser;
   beforeAll(async () => { browser = await launchBrowser(); });
   afterAll(async () => { await browser.close(); });

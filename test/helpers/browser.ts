@@ -8,8 +8,12 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 
 export const CHROMIUM = process.env.AGENTQ_CHROMIUM ?? '/usr/bin/chromium';
 export const hasChromium = existsSync(CHROMIUM);
+/** Browser tests run where Chromium is, and always under CI (where a missing one fails them). */
+export const browserTestsRun = hasChromium || (process.env.CI ?? '') !== '';
 if (!hasChromium) {
-  process.stderr.write(`\nbrowser tests skipped: no Chromium at ${CHROMIUM}. Install it with \`apt-get install -y chromium\` (or set AGENTQ_CHROMIUM to a Chromium binary).\n\n`);
+  process.stderr.write(browserTestsRun
+    ? `\nbrowser tests will fail: CI is set and there is no Chromium at ${CHROMIUM}. Install it with \`apt-get install -y chromium\`.\n\n`
+    : `\nbrowser tests skipped: no Chromium at ${CHROMIUM}. Install it with \`apt-get install -y chromium\` (or set AGENTQ_CHROMIUM to a Chromium binary).\n\n`);
 }
 
 export const SCREENSHOTS = resolve(import.meta.dirname, '..', '..', 'test-results', 'screenshots');

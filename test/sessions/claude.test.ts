@@ -2,11 +2,12 @@
  * The claude provider end to end: the real Agent SDK and Claude Code binary, driven by the scripted
  * Anthropic API stand-in (no credentials, no network). Runs in CI; nothing here is skipped.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { agentEnvironment } from '../../src/sessions/claude.js';
-import type { AgentMessage } from '../../src/sessions/provider.js';
+import { agentEnvironment, bundledExecutable } from '../../src/sessions/claude.js';
+import { AgentAbortError, type AgentMessage } from '../../src/sessions/provider.js';
 import { CONTINUE_PROMPT, SessionService, type TurnSummary } from '../../src/sessions/runner.js';
 import type { Session, SessionState } from '../../src/store/session-contract.js';
 import { openStore } from '../../src/store/open.js';
@@ -198,6 +199,56 @@ describe('the claude provider on the real Claude Code binary', () => {
     api.script({ text: 'expensive', tools: [{ name: 'Read', input: { file_path: join(project, 'b') } }], usage: { input_tokens: 100_000, output_tokens: 10_000 } }, { text: 'never reached' });
     const budget = await service.create({ projectPath: project, prompt: 'y', settings: { maxBudgetUsd: 0.01 } });
     expect((await waitForSession(service, budget.session.id, ['error'])).error).toMatch(/budget \(maxBudgetUsd 0.01\)/);
+  });
+
+  it('runs another claude executable when told to, and finds its own binary otherwise', async () => {
+    const { api, project } = claude.current;
+    const own = bundledExecutable();
+    expect(own).toMatch(/claude-agent-sdk-[a-z0-9-]+\/claude(\.exe)?$/);
+    expect(bundledExecutable({ arch: 'no-such-arch' })).toBeUndefined();
+    expect(bundledExecutable({ from: pathToFileURL(join(project, 'x.js')).href })).toBeUndefined();
+    // A wrapper, as a `claude` on PATH would be: it leaves a mark, then runs the real binary.
+    const wrapper = join(project, '..', 'my-claude');
+    writeFileSync(wrapper, `#!/bin/sh\necho "$@" > "${join(project, '..', 'ran-with')}"\nexec "${own!}" "$@"\n`, { mode: 0o755 });
+    api.script({ text: 'Hello from the other claude.' });
+    const provider = claude.current.provider({ executable: wrapper });
+    const messages: AgentMessage[] = [];
+    for await (const m of provider.run({ prompt: 'hi', cwd: project, resume: null, settings: {}, signal: new AbortController().signal })) messages.push(m);
+    expect(messages.at(-1)).toMatchObject({ type: 'result', result: 'Hello from the other claude.' });
+    expect(readFileSync(join(project, '..', 'ran-with'), 'utf8')).toContain('--input-format stream-json');
+    // A run whose signal is already aborted never starts an agent.
+    const ac = new AbortController();
+    ac.abort();
+    await expect(provider.run({ prompt: 'x', cwd: project, resume: null, settings: {}, signal: ac.signal })[Symbol.asyncIterator]().next()).rejects.toBeInstanceOf(AgentAbortError);
+    expect(provider.processes.pids()).toEqual([]);
+  });
+
+  it('starts agents a few at a time, in order; a stopped turn leaves the line without starting one', async () => {
+    const { api, project } = claude.current;
+    api.script({ text: 'first', delayMs: 1_000 }, { text: 'second' });
+    const provider = claude.current.provider({ startConcurrency: 1 });
+    const run = (signal: AbortSignal): AsyncIterator<AgentMessage> => provider.run({ prompt: 'go', cwd: project, resume: null, settings: {}, signal })[Symbol.asyncIterator]();
+    const a = run(new AbortController().signal);
+    const firstA = a.next();
+    const b = run(new AbortController().signal);
+    const firstB = b.next();
+    const stopped = new AbortController();
+    const firstC = run(stopped.signal).next();
+    await expect.poll(() => provider.processes.pids().length).toBe(1);
+    stopped.abort();
+    await expect(firstC).rejects.toBeInstanceOf(AgentAbortError);
+    // B waits until A has started (its first message), then starts.
+    expect(provider.processes.pids()).toHaveLength(1);
+    await firstA;
+    await firstB;
+    expect(provider.processes.pids()).toHaveLength(2);
+    const rest = async (it: AsyncIterator<AgentMessage>): Promise<AgentMessage | undefined> => {
+      let last: AgentMessage | undefined;
+      for (let r = await it.next(); r.done !== true; r = await it.next()) last = r.value;
+      return last;
+    };
+    expect((await rest(a))?.result).toBe('first');
+    expect((await rest(b))?.result).toBe('second');
   });
 
   it("the agent's environment has none of agentq's variables", () => {
