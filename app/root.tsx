@@ -1,6 +1,12 @@
 import { useEffect, type ReactNode } from 'react';
-import { Links, Meta, NavLink, Outlet, Scripts, ScrollRestoration, isRouteErrorResponse, useRouteError } from 'react-router';
+import { Links, Meta, NavLink, Outlet, Scripts, ScrollRestoration, isRouteErrorResponse, useRouteError, useRouteLoaderData } from 'react-router';
+import type { LoaderArgs } from './api.server';
 import styles from './app.css?url';
+
+/** What every page shows of the server's settings. */
+export function loader({ context }: LoaderArgs) {
+  return { bypass: context.agentq.api.sessions.bypassAllowed };
+}
 
 export const links = () => [
   { rel: 'stylesheet', href: styles },
@@ -8,6 +14,7 @@ export const links = () => [
 ];
 
 export function Layout({ children }: { children: ReactNode }) {
+  const root = useRouteLoaderData<typeof loader>('root');
   return (
     <html lang="en">
       <head>
@@ -25,6 +32,12 @@ export function Layout({ children }: { children: ReactNode }) {
             <NavLink to="/jobs">Jobs</NavLink>
           </nav>
         </header>
+        {root?.bypass === true && (
+          <div className="bypass-banner" role="status" data-testid="bypass-banner">
+            This server allows <b>bypassPermissions</b>: a session in that mode runs any command without asking.
+            Start agentq without --allow-bypass-permissions to turn it off.
+          </div>
+        )}
         {children}
         <ScrollRestoration />
         <Scripts />

@@ -24,7 +24,7 @@ export async function loader({ context, request }: LoaderArgs) {
   const { api } = context.agentq;
   const archived = new URL(request.url).searchParams.get('archived') === '1';
   const page = await api.sessionStore.sessionList({ archived, limit: 500 });
-  return { archived, sessions: page.sessions.map(toCard), more: page.nextCursor !== null, providers: api.providers, cwd: api.cwd, now: Date.now() };
+  return { archived, sessions: page.sessions.map(toCard), more: page.nextCursor !== null, providers: api.providers, cwd: api.cwd, bypass: api.sessions.bypassAllowed, now: Date.now() };
 }
 
 export const meta = () => [{ title: 'Sessions · agentq' }];
@@ -54,7 +54,7 @@ export default function Home() {
   return (
     <main>
       <h1>{data.archived ? 'Archived sessions' : 'Sessions'} <span className="muted" style={{ fontSize: '.8rem' }} data-testid="live">{live ? '● live' : '○ connecting'}</span></h1>
-      {!data.archived && <NewSession providers={data.providers} cwd={data.cwd} />}
+      {!data.archived && <NewSession providers={data.providers} cwd={data.cwd} bypass={data.bypass} />}
       {sessions.length === 0 ? (
         <div className="empty">{data.archived ? 'No archived sessions.' : 'No sessions yet. Pick a project folder and write a first prompt above.'}</div>
       ) : (
@@ -91,7 +91,14 @@ function SessionCard({ session, now }: { session: Card; now: number }) {
   );
 }
 
-function NewSession({ providers, cwd }: { providers: string[]; cwd: string }) {
+/** Permission modes offered when starting a session (bypass only where the server allows it). */
+const MODES = [
+  { mode: 'acceptEdits', label: 'Edit files (acceptEdits)' },
+  { mode: 'default', label: 'Ask first (default)' },
+  { mode: 'plan', label: 'Plan only (plan)' },
+];
+
+function NewSession({ providers, cwd, bypass }: { providers: string[]; cwd: string; bypass: boolean }) {
   const navigate = useNavigate();
   const [params] = useSearchParams();
   const [error, setError] = useState<string | null>(null);
@@ -104,6 +111,7 @@ function NewSession({ providers, cwd }: { providers: string[]; cwd: string }) {
       projectPath: field(form, 'projectPath'),
       prompt: field(form, 'prompt'),
       provider: field(form, 'provider') || (providers[0] ?? 'claude'),
+      settings: { permissionMode: field(form, 'permissionMode') || 'acceptEdits' },
     });
     setBusy(false);
     if (!r.ok) {
@@ -117,6 +125,13 @@ function NewSession({ providers, cwd }: { providers: string[]; cwd: string }) {
       <label>Project folder<input name="projectPath" required defaultValue={params.get('project') ?? cwd} /></label>
       <label>First prompt<textarea name="prompt" required rows={1} placeholder="What should the agent do?" /></label>
       <label>Agent<select name="provider" defaultValue={providers[0]}>{providers.map((p) => <option key={p} value={p}>{p}</option>)}</select></label>
+      <label title="What the agent may do without asking. Edits stay in the project folder; commands and other tools are asked for, and denied until answered.">
+        Permissions
+        <select name="permissionMode" defaultValue="acceptEdits">
+          {MODES.map((m) => <option key={m.mode} value={m.mode}>{m.label}</option>)}
+          {bypass && <option value="bypassPermissions">Anything, no questions (bypassPermissions)</option>}
+        </select>
+      </label>
       <button className="primary" type="submit" disabled={busy}>Start</button>
       {error !== null && <div role="alert" className="error" style={{ gridColumn: '1 / -1' }}>{error}</div>}
     </form>

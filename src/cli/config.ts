@@ -22,6 +22,8 @@ export interface Settings {
   sessionConcurrency: number;
   /** A `claude` executable to run instead of the SDK's bundled one. */
   claudeExecutable: string | undefined;
+  /** Sessions may run in bypassPermissions. */
+  allowBypassPermissions: boolean;
   /** Job types `enqueue` and the API accept besides the built-in ones (run by workers elsewhere). */
   acceptTypes: string[];
 }
@@ -36,6 +38,7 @@ export const SETTINGS = {
   concurrency: { env: 'AGENTQ_CONCURRENCY', doc: 'job handlers at once in `serve` and `worker` (default 20)' },
   sessionConcurrency: { env: 'AGENTQ_SESSION_CONCURRENCY', doc: 'agent turns (Claude Code processes) at once across processes on this database (default 20)' },
   claudeExecutable: { env: 'AGENTQ_CLAUDE_EXECUTABLE', doc: 'a `claude` executable to run instead of the one agentq ships (e.g. the one on your PATH)' },
+  allowBypassPermissions: { env: 'AGENTQ_ALLOW_BYPASS_PERMISSIONS', doc: 'let sessions run in bypassPermissions: every tool, no questions (default false)' },
   acceptTypes: { env: 'AGENTQ_ACCEPT_TYPES', doc: 'job types accepted for workers elsewhere (comma-separated in the environment)' },
   database: { env: 'AGENTQ_DB', doc: 'the SQLite file (default <data dir>/agentq.db), or a postgres:// URL' },
 } as const;
@@ -56,6 +59,7 @@ export interface Flags {
   concurrency?: string;
   'session-concurrency'?: string;
   'claude-executable'?: string;
+  'allow-bypass-permissions'?: boolean;
 }
 
 function integer(source: string, raw: unknown, min: number, max: number): number {
@@ -121,6 +125,7 @@ export function resolveSettings(flags: Flags, env: NodeJS.ProcessEnv = process.e
   const concurrency = pick('concurrency', flags.concurrency);
   const sessionConcurrency = pick('sessionConcurrency', flags['session-concurrency']);
   const claudeExecutable = pick('claudeExecutable', flags['claude-executable']);
+  const bypass = pick('allowBypassPermissions', flags['allow-bypass-permissions']);
   const accept = pick('acceptTypes', undefined);
   const database = pick('database', flags.db);
   const text = (p: { value: unknown; source: string }): string => {
@@ -138,6 +143,7 @@ export function resolveSettings(flags: Flags, env: NodeJS.ProcessEnv = process.e
     concurrency: concurrency === null ? 20 : integer(concurrency.source, concurrency.value, 1, 10_000),
     sessionConcurrency: sessionConcurrency === null ? DEFAULT_SESSION_CONCURRENCY : integer(sessionConcurrency.source, sessionConcurrency.value, 1, 1_000),
     claudeExecutable: claudeExecutable === null ? undefined : resolve(text(claudeExecutable)),
+    allowBypassPermissions: bypass === null ? false : bool(bypass.source, bypass.value),
     acceptTypes: accept === null ? [] : list(accept.source, accept.value),
   };
 }

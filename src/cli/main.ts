@@ -53,6 +53,7 @@ const OPTIONS = {
   concurrency: { type: 'string' },
   'session-concurrency': { type: 'string' },
   'claude-executable': { type: 'string' },
+  'allow-bypass-permissions': { type: 'boolean' },
   data: { type: 'string' },
   priority: { type: 'string' },
   delay: { type: 'string' },
@@ -195,18 +196,19 @@ function untilSignal(ctx: Ctx, close: () => Promise<void>, what: string): Promis
 
 const COMMANDS: Record<string, Command> = {
   serve: {
-    usage: 'agentq [serve] [--port <n>] [--host <addr>] [--token <secret>] [--allow-host <name>] [--no-open] [--concurrency <n>] [--session-concurrency <n>] [--claude-executable <path>]',
+    usage: 'agentq [serve] [--port <n>] [--host <addr>] [--token <secret>] [--allow-host <name>] [--no-open] [--concurrency <n>] [--session-concurrency <n>] [--claude-executable <path>] [--allow-bypass-permissions]',
     summary: 'the web app and the job worker (the default command)',
-    options: ['port', 'host', 'token', 'allow-host', 'no-open', 'concurrency', 'session-concurrency', 'claude-executable'],
+    options: ['port', 'host', 'token', 'allow-host', 'no-open', 'concurrency', 'session-concurrency', 'claude-executable', 'allow-bypass-permissions'],
     example: 'agentq serve --port 8080 --no-open',
     run: async (ctx) => {
       const s = ctx.settings;
       const server = await startServer({
         dataDir: s.dataDir, database: s.database, port: s.port, host: s.host, concurrency: s.concurrency,
-        sessionConcurrency: s.sessionConcurrency, ...(s.claudeExecutable === undefined ? {} : { claude: { executable: s.claudeExecutable } }),
+        sessionConcurrency: s.sessionConcurrency, allowBypassPermissions: s.allowBypassPermissions, ...(s.claudeExecutable === undefined ? {} : { claude: { executable: s.claudeExecutable } }),
         allowedHosts: s.allowHosts, acceptTypes: s.acceptTypes, ...(s.token === undefined ? {} : { token: s.token }),
       });
       const login = server.loginUrl();
+      if (s.allowBypassPermissions) ctx.io.err('agentq: --allow-bypass-permissions is on: sessions may run any command without asking\n');
       ctx.io.out(`agentq is running at ${server.url}\nOpen ${login} to log in (the link works once; \`agentq url\` prints another).\nCtrl-C stops it: running jobs get 10 s to finish; queued ones wait for the next start.\n`);
       if (s.open) openBrowser(login);
       return untilSignal(ctx, () => server.close(), 'the server');
@@ -231,9 +233,9 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   worker: {
-    usage: 'agentq worker [--concurrency <n>] [--session-concurrency <n>] [--claude-executable <path>]',
+    usage: 'agentq worker [--concurrency <n>] [--session-concurrency <n>] [--claude-executable <path>] [--allow-bypass-permissions]',
     summary: 'run jobs (and agent turns) without the web app; several may run beside `serve`',
-    options: ['concurrency', 'session-concurrency', 'claude-executable'],
+    options: ['concurrency', 'session-concurrency', 'claude-executable', 'allow-bypass-permissions'],
     example: 'agentq worker --concurrency 40',
     run: async (ctx) => {
       const s = ctx.settings;
@@ -246,7 +248,7 @@ const COMMANDS: Record<string, Command> = {
       }
       const system = createJobSystem({ store, jobs: DEMO_JOBS, concurrency: s.concurrency });
       const claude = new ClaudeProvider({ processDir: agentsDir(s.dataDir), ...(s.claudeExecutable === undefined ? {} : { executable: s.claudeExecutable }) });
-      const sessions = new SessionService({ system, store: store.sessions, providers: [claude, new ReplayProvider()], concurrency: s.sessionConcurrency });
+      const sessions = new SessionService({ system, store: store.sessions, providers: [claude, new ReplayProvider()], concurrency: s.sessionConcurrency, allowBypassPermissions: s.allowBypassPermissions });
       const reaped = sessions.reapStrays();
       if (reaped > 0) ctx.io.err(`agentq: ended ${String(reaped)} agent process(es) left running by an earlier crash\n`);
       sessions.attach();

@@ -54,6 +54,8 @@ export interface ServerOptions {
   demoJobs?: boolean;
   /** Agent providers. Default: claude (configured by `claude`) and replay. */
   providers?: AgentProvider[];
+  /** Let sessions run in bypassPermissions (every tool, no questions). Default false. */
+  allowBypassPermissions?: boolean;
   /** Options of the default claude provider (its process records go to `<dataDir>/agents`). */
   claude?: ClaudeProviderOptions;
   /** Job handlers at once in this process. Default 20. */
@@ -141,7 +143,7 @@ export async function startServer(options: ServerOptions = {}): Promise<AgentqSe
   });
   const providers = options.providers ?? [new ClaudeProvider({ processDir: agentsDir(dataDir), ...options.claude }), new ReplayProvider()];
   const sessions = new SessionService({
-    system, store: store.sessions, providers, concurrency: options.sessionConcurrency ?? 20,
+    system, store: store.sessions, providers, concurrency: options.sessionConcurrency ?? 20, allowBypassPermissions: options.allowBypassPermissions === true,
     ...(options.sessionReconcileMs === undefined ? {} : { reconcileIntervalMs: options.sessionReconcileMs }),
   });
   // Agents a crashed earlier server left running would race the turns resumed now: end them first.

@@ -83,7 +83,15 @@ export interface SessionServiceOptions {
   reconcileIntervalMs?: number;
   /** Retries of transient failures, by resume. Default 5 attempts, 5 s base backoff. */
   retry?: { maxAttempts?: number; baseMs?: number };
+  /**
+   * Whether sessions may run in `bypassPermissions` (every tool, no questions). Default false: such
+   * sessions are refused, and a turn of one (made while it was allowed) fails saying why.
+   */
+  allowBypassPermissions?: boolean;
 }
+
+/** Why a bypassPermissions session is refused, and what to do about it. */
+export const BYPASS_REFUSED = 'bypassPermissions is off on this server: it lets the agent run any command without asking. Use acceptEdits or default, or start agentq with --allow-bypass-permissions to allow it';
 
 const AUTH_ERRORS = new Set(['authentication_failed', 'billing_error']);
 const TRANSIENT_ERRORS = new Set(['rate_limit', 'overloaded', 'server_error']);
@@ -249,6 +257,9 @@ export class SessionService {
       throw new ValidationError('provider', `must be one of ${[...this.providers.keys()].join(', ')} (got "${provider}")`);
     }
     if (typeof params.prompt !== 'string' || params.prompt.trim() === '') throw new ValidationError('prompt', 'must be a non-empty string');
+    if (params.settings?.permissionMode === 'bypassPermissions' && this.options.allowBypassPermissions !== true) {
+      throw new ValidationError('settings.permissionMode', BYPASS_REFUSED);
+    }
     const session = await this.store.sessionCreate({
       // Untitled sessions are named after their first prompt: what a list of sessions is scanned for.
       session: { projectPath, provider, title: params.title ?? titleFrom(params.prompt), ...(params.settings === undefined ? {} : { settings: params.settings }) },
@@ -339,6 +350,11 @@ export class SessionService {
     return fixed;
   }
 
+  /** Whether sessions may run in bypassPermissions here. */
+  get bypassAllowed(): boolean {
+    return this.options.allowBypassPermissions === true;
+  }
+
   /** Whether this job's prompt is already in the log (a retry or a resumed hand-back). */
   private async promptLogged(session: Session, jobId: number): Promise<boolean> {
     const prompts = await this.store.eventLastPrompts({ sessionId: session.id, limit: 20 });
@@ -350,6 +366,8 @@ export class SessionService {
     if (session === null) throw new UnrecoverableError(`session ${data.sessionId} no longer exists`);
     const provider = this.providers.get(session.provider);
     if (provider === undefined) throw new UnrecoverableError(`session ${session.id} uses provider "${session.provider}", which this process does not have`);
+    // The server's bound holds whatever the session says (it may predate a restart without the flag).
+    if (session.settings.permissionMode === 'bypassPermissions' && this.options.allowBypassPermissions !== true) throw new UnrecoverableError(BYPASS_REFUSED);
     try {
       if (!statSync(session.projectPath).isDirectory()) throw new Error('not a directory');
     } catch {

@@ -48,6 +48,9 @@ const bad = (field: string, expected: string, value: unknown): never => {
   throw new ValidationError(field, `must be ${expected} (got ${describe(value)})`);
 };
 
+/** The settings a session has (see SessionSettings): the one list every entry point checks against. */
+export const SESSION_SETTING_KEYS = Object.freeze(['model', 'permissionMode', 'maxTurns', 'maxBudgetUsd', 'allowedTools', 'disallowedTools', 'transcript', 'messagesPerSecond'] as const);
+
 /** Validate session settings; unknown keys are refused so that typos do not pass silently. */
 export function validateSessionSettings(value: unknown, field = 'settings'): SessionSettings {
   if (value === undefined) return {};
@@ -80,7 +83,7 @@ export function validateSessionSettings(value: unknown, field = 'settings'): Ses
         out.messagesPerSecond = v as number;
         break;
       default:
-        throw new ValidationError(`${field}.${key}`, 'is not a setting; use model, permissionMode, maxTurns, maxBudgetUsd, allowedTools, disallowedTools, transcript or messagesPerSecond');
+        throw new ValidationError(`${field}.${key}`, `is not a setting; use one of ${SESSION_SETTING_KEYS.join(', ')}`);
     }
   }
   return out;

@@ -32,6 +32,8 @@ describe.skipIf(!browserTestsRun)('a Claude Code session in a real browser', () 
     await page.getByLabel('Project folder').fill(project);
     await page.getByLabel('First prompt').fill('Write notes.md');
     await page.getByLabel('Agent').selectOption('claude');
+    // Ask first: with nobody to answer, the Write is denied.
+    await page.getByLabel('Permissions').selectOption('default');
     await page.getByRole('button', { name: 'Start' }).click();
     await page.waitForURL(/\/sessions\/\d+$/);
     // While the model writes: a part of the sentence, not yet the whole, not yet stored.
@@ -48,5 +50,5 @@ describe.skipIf(!browserTestsRun)('a Claude Code session in a real browser', () 
     expect(await page.getByTestId('tokens').textContent()).toMatch(/in · .* out · .* cache read/);
     await screenshot(page, 'claude-denied');
     await page.close();
-  });
+  }, 60_000);
 });

@@ -6,6 +6,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, expect, it } from 'vitest';
 import { ROOT, waitForExit } from '../helpers/processes.js';
 import { tempDir } from '../helpers/temp.js';
@@ -23,7 +24,7 @@ it('packs only what it needs, installs into an empty directory and serves the UI
   expect(files).toContain('dist/cli/run.js');
   expect(files).toContain('build/server/index.js');
   expect(files.some((f) => f.startsWith('build/client/assets/') && f.endsWith('.js'))).toBe(true);
-  expect(files.filter((f) => f.startsWith('fixtures/')).sort()).toEqual(['fixtures/replay/fix-bug.jsonl', 'fixtures/replay/hello.jsonl', 'fixtures/replay/refactor.jsonl']);
+  expect(files.filter((f) => f.startsWith('fixtures/')).sort()).toEqual(['fixtures/replay/claude-code.jsonl', 'fixtures/replay/fix-bug.jsonl', 'fixtures/replay/hello.jsonl', 'fixtures/replay/refactor.jsonl']);
   expect(files.filter((f) => /^(test|src|bench|app|scratch|coverage)\//.test(f) || f.endsWith('.map') || f.includes('.test.'))).toEqual([]);
 
   const app = join(tmp.dir, 'app');
@@ -33,6 +34,10 @@ it('packs only what it needs, installs into an empty directory and serves the UI
   const installed = JSON.parse(readFileSync(join(app, 'node_modules', 'agentq', 'package.json'), 'utf8')) as { name: string };
   expect(installed.name).toBe('agentq');
   expect(() => execFileSync(process.execPath, ['-e', 'require.resolve("vitest")'], { cwd: app, stdio: 'ignore' })).toThrow();
+
+  // Real sessions need no extra install: the Agent SDK and its Claude Code binary came with agentq.
+  const installedClaude = await import(pathToFileURL(join(app, 'node_modules', 'agentq', 'dist', 'sessions', 'claude.js')).href) as typeof import('../../src/sessions/claude.js');
+  expect(installedClaude.bundledExecutable()).toMatch(new RegExp(`^${app}/node_modules/.*/claude(\\.exe)?$`));
 
   const bin = join(app, 'node_modules', '.bin', 'agentq');
   const help = execFileSync(bin, ['--help'], { cwd: app, encoding: 'utf8' });

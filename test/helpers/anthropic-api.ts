@@ -206,7 +206,7 @@ export async function startAnthropicStandIn(options: StandInOptions = {}): Promi
     if (scripted) {
       if (sticky !== null) reply = sticky;
       else {
-        const next = queue.shift() ?? (body === null ? undefined : options.respond?.(body));
+        const next = queue.shift() ?? options.respond?.(body);
         if (next !== undefined) reply = next;
         if (isError(reply) && reply.always === true) sticky = reply;
       }

@@ -95,6 +95,8 @@ describeServersOnEachBackend((serve) => {
         ['POST', '/api/sessions', { projectPath: dir, prompt: 'x', settings: { colour: 1 } }, 400, 'settings.colour'],
         ['POST', '/api/sessions', { projectPath: dir, prompt: 'x', provider: 'replay', settings: { maxTurns: -1 } }, 400, 'settings.maxTurns'],
         ['POST', '/api/sessions', { projectPath: dir, prompt: 'x', extra: 1 }, 400, 'extra'],
+        // Off unless the server was started allowing it.
+        ['POST', '/api/sessions', { projectPath: dir, prompt: 'x', provider: 'replay', settings: { permissionMode: 'bypassPermissions' } }, 400, 'settings.permissionMode'],
         ['GET', '/api/sessions?limit=501', undefined, 400, 'limit'],
         ['GET', '/api/sessions?archived=maybe', undefined, 400, 'archived'],
         ['GET', '/api/sessions?cursor=zzz', undefined, 400, 'cursor'],
@@ -130,6 +132,21 @@ describeServersOnEachBackend((serve) => {
       }
       expect((await server.call('GET', '/api/sessions')).body.sessions.length).toBe(1);
       expect((await server.system.listJobs({ type: ['session.run'] })).total).toBe(1);
+    });
+
+    it('runs bypassPermissions only on a server started allowing it, and refuses a stored one elsewhere', async () => {
+      const allowing = await serve({ allowBypassPermissions: true });
+      const dir = project(allowing);
+      const created = await allowing.call('POST', '/api/sessions', { body: { projectPath: dir, prompt: 'x', provider: 'replay', settings: { transcript: 'hello', permissionMode: 'bypassPermissions' } } });
+      expect(created.status).toBe(201);
+      await waitForSession(allowing, created.body.session.id as number, ['waiting_for_input']);
+      // Such a session on a server without the flag (alone on the database): its turn fails, saying why.
+      await allowing.close();
+      const strict = await serve();
+      const stored = await strict.services.api.sessionStore.sessionCreate({ session: { projectPath: project(strict), provider: 'replay', settings: { permissionMode: 'bypassPermissions' } }, now: Date.now() });
+      expect((await strict.call('POST', `/api/sessions/${String(stored.id)}/prompts`, { body: { prompt: 'go' } })).status).toBe(202);
+      const failed = await waitForSession(strict, stored.id, ['error']);
+      expect(failed.error).toMatch(/bypassPermissions is off on this server.*--allow-bypass-permissions/);
     });
   });
 });

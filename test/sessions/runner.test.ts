@@ -384,7 +384,7 @@ describeEachBackend(env, (b) => {
 describe('the replay provider', () => {
   it('lists its transcripts and refuses unknown ones', async () => {
     const replay = new ReplayProvider();
-    expect(replay.transcripts()).toEqual(['fix-bug', 'hello', 'refactor']);
+    expect(replay.transcripts()).toEqual(['claude-code', 'fix-bug', 'hello', 'refactor']);
     const run = replay.run({ prompt: 'x', cwd: '/p', resume: null, settings: { transcript: '../etc/passwd' }, signal: new AbortController().signal });
     await expect(run[Symbol.asyncIterator]().next()).rejects.toThrow(/is not a replay transcript/);
   });

@@ -3,6 +3,7 @@
  * and resume. Each prompt becomes a background job; see docs/api.md for each route.
  */
 import type { SessionSettings } from '../../store/session-contract.js';
+import { SESSION_SETTING_KEYS } from '../../store/session-params.js';
 import type { ApiContext, RouteArgs } from './context.js';
 import { HttpError, Query, badRequest, json, methodNotAllowed, objectBody, pathId, readJson } from './http.js';
 
@@ -44,7 +45,7 @@ export async function sessionsAction(ctx: ApiContext, { request }: RouteArgs): P
   const prompt = text(body, 'prompt', true) as string;
   const title = text(body, 'title', false);
   const provider = text(body, 'provider', false);
-  if (body.settings !== undefined) objectBody(body.settings, ['model', 'permissionMode', 'maxTurns', 'maxBudgetUsd', 'transcript', 'messagesPerSecond'], 'settings');
+  if (body.settings !== undefined) objectBody(body.settings, SESSION_SETTING_KEYS, 'settings');
   const { session, job } = await ctx.sessions.create({
     projectPath,
     prompt,
