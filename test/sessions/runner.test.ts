@@ -4,7 +4,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { ClaudeProvider } from '../../src/sessions/claude.js';
 import { AgentAbortError, type AgentMessage, type AgentProvider, type AgentRunParams } from '../../src/sessions/provider.js';
 import { ReplayProvider, TRANSCRIPTS_DIR } from '../../src/sessions/replay.js';
-import { CONTINUE_PROMPT, SessionService } from '../../src/sessions/runner.js';
+import { CONTINUE_PROMPT, SessionService, judgeErrorResult, resultShare } from '../../src/sessions/runner.js';
 import type { Session, SessionState, SessionStore } from '../../src/store/session-contract.js';
 import { openStore, type AgentqStore } from '../../src/store/open.js';
 import { describeEachBackend, type TestBackend } from '../helpers/backends.js';
@@ -259,10 +259,15 @@ describeEachBackend(env, (b) => {
     });
 
     it('ends the turn as an error when the agent stops at its turn limit', async () => {
-      const agent = new ScriptedAgent([() => [init('sid', env.dir), result({ subtype: 'error_max_turns', is_error: true })]]);
+      const agent = new ScriptedAgent([
+        () => [init('sid', env.dir), result({ subtype: 'error_max_turns', is_error: true })],
+        () => [init('sid', env.dir), result({ subtype: 'error_during_execution', is_error: true })],
+      ]);
       const { service } = setup({ agent });
       const { session } = await service.create({ projectPath: env.dir, prompt: 'x', settings: { maxTurns: 3 } });
       expect((await waitForSession(service, session.id, ['error'])).error).toMatch(/turn limit \(maxTurns 3\)/);
+      await service.send(session.id, 'again');
+      expect((await waitForSession(service, session.id, ['error'])).error).toBe('the agent ended the turn with error_during_execution');
     });
 
     it('explains a missing SDK, and refuses bad sessions', async () => {
@@ -378,6 +383,23 @@ describeEachBackend(env, (b) => {
       await expect.poll(states).toEqual(["processing", "queued", "interrupted", "stopped"]);
       expect(await service.reconcile()).toBe(0);
     });
+  });
+});
+
+describe("judging a turn's result", () => {
+  it('reads each API status as a retry, a wait or a failure, and counts cost per result', () => {
+    expect(judgeErrorResult({ type: 'result' })).toBeNull();
+    expect(judgeErrorResult({ type: 'result', api_error_status: 503 })).toMatchObject({ kind: 'transient' });
+    expect(judgeErrorResult({ type: 'result', api_error_status: 429 })).toMatchObject({ kind: 'snooze', ms: 60_000 });
+    expect(judgeErrorResult({ type: 'result', api_error_status: 403 })).toMatchObject({ kind: 'fatal', message: expect.stringMatching(/claude login/) as unknown });
+    expect(judgeErrorResult({ type: 'result', api_error_status: 413, result: '' })).toMatchObject({ kind: 'fatal', message: 'the API refused the request (413): API error 413' });
+    // Per-result usage where the SDK gives it; else the growth of the cumulative total, or the
+    // total itself where it went down (an SDK that counts per run).
+    expect(resultShare({ type: 'result', total_cost_usd: 9, model_usage_since_last_result: { a: { costUSD: 0.5, inputTokens: 3 }, b: { costUSD: 0.25, outputTokens: 4 } } }, 0))
+      .toEqual({ costUsd: 0.75, inputTokens: 3, outputTokens: 4, cacheReadTokens: 0, cacheCreationTokens: 0 });
+    expect(resultShare({ type: 'result', total_cost_usd: 1.5 }, 1).costUsd).toBe(0.5);
+    expect(resultShare({ type: 'result', total_cost_usd: 0.25 }, 1).costUsd).toBe(0.25);
+    expect(resultShare({ type: 'result' }, 1).costUsd).toBe(0);
   });
 });
 
