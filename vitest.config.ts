@@ -14,14 +14,23 @@ async function postgresReachable(): Promise<boolean> {
   }
 }
 
+/**
+ * Tests that run the real Claude Code: each agent process takes a core for a second or more, so
+ * these run one file at a time, after the rest, instead of loading the machine under tests that
+ * measure time.
+ */
+const AGENT_TESTS = ['test/sessions/claude.test.ts', 'test/sessions/claude-crash.test.ts', 'test/browser/claude.test.ts'];
+
 export default defineConfig(async () => {
   // Without a server the PostgreSQL backend's tests skip; its code is then not held to the coverage bar.
   const skipPostgres = !(await postgresReachable()) && (process.env.CI ?? '') === '';
   return {
     test: {
-      include: ['test/**/*.test.ts'],
-      // The reliability battery runs on its own: npm run test:reliability.
-      exclude: ['test/reliability/**', 'node_modules/**'],
+      projects: [
+        // The reliability battery runs on its own: npm run test:reliability.
+        { extends: true as const, test: { name: 'main', include: ['test/**/*.test.ts'], exclude: ['test/reliability/**', 'node_modules/**', ...AGENT_TESTS], sequence: { groupOrder: 0 } } },
+        { extends: true as const, test: { name: 'agents', include: AGENT_TESTS, fileParallelism: false, sequence: { groupOrder: 1 } } },
+      ],
       globalSetup: ['test/global-setup.ts'],
       testTimeout: 30_000,
       hookTimeout: 30_000,

@@ -301,6 +301,19 @@ export function validateScheduleInput(input: unknown, maxDataBytes: number): Nor
 }
 
 /** The next tick strictly after `now`. Interval schedules keep their phase from `anchor`. */
+/**
+ * Ticks that fall due while agentq runs late (a busy machine, a slow pass) are still fired one by
+ * one; only ticks older than this when the previous one fires were missed while nothing ran, and
+ * collapse into the next tick after now.
+ */
+export const SCHEDULE_CATCH_UP_MS = 60_000;
+
+/** The schedule's next tick once tick `due` fired at `now` (see SCHEDULE_CATCH_UP_MS). */
+export function scheduleTickAfterFire(s: Pick<NormalizedSchedule, 'cron' | 'everyMs' | 'timezone'>, now: number, due: number): number | null {
+  const next = s.cron !== null ? cronNext(parseCron(s.cron, s.timezone), due) : due + (s.everyMs as number);
+  return next !== null && next >= now - SCHEDULE_CATCH_UP_MS ? next : scheduleNextTick(s, now, due);
+}
+
 export function scheduleNextTick(s: Pick<NormalizedSchedule, 'cron' | 'everyMs' | 'timezone'>, now: number, anchor: number): number | null {
   if (s.cron !== null) return cronNext(parseCron(s.cron, s.timezone), now);
   const every = s.everyMs as number;

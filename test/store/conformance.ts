@@ -662,6 +662,15 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
         expect((await store.scheduleFire({ name: 'gone', due: T0, job: { type: 't.a' }, now: T0 })).fired).toBe(false);
       });
 
+      it('fires ticks that fell due while it ran late one by one, within a minute of catching up', async () => {
+        await store.scheduleCreate({ schedule: { name: 's', type: 't.a', everyMs: 1_000 }, now: T0 });
+        // Fired 2.5 s late: the two ticks after it are still fired, each with a job of its own.
+        const r = await store.scheduleFire({ name: 's', due: T0 + 1_000, job: { type: 't.a' }, now: T0 + 3_500 });
+        expect(r).toMatchObject({ fired: true, nextRunAt: T0 + 2_000 });
+        expect((await store.scheduleFire({ name: 's', due: T0 + 2_000, job: { type: 't.a' }, now: T0 + 3_501 })).nextRunAt).toBe(T0 + 3_000);
+        expect((await store.scheduleDue({ now: T0 + 3_502 })).map((x) => x.nextRunAt)).toEqual([T0 + 3_000]);
+      });
+
       it('fires cron schedules at their next match after now', async () => {
         await store.scheduleCreate({ schedule: { name: 'c', type: 't.a', cron: '*/10 * * * *' }, now: T0 });
         const first = (await store.scheduleGet({ name: 'c' }))!.nextRunAt!;

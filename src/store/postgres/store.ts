@@ -28,7 +28,7 @@ import {
 import { rowToJob, rowToSchedule, type AttemptRow, type JobRow, type ScheduleRow } from '../rows.js';
 import { JOB_STATES, type OrphanPolicy } from '../states.js';
 import {
-  LIMITS, scheduleNextTick, serializeJson, validateId, validateInteger, validateLimit, validateNewJob, validateNow,
+  LIMITS, scheduleNextTick, scheduleTickAfterFire, serializeJson, validateId, validateInteger, validateLimit, validateNewJob, validateNow,
   validatePatch, validateScheduleInput, validateScheduleName, validateTime, validateTypeList, validateWorkerId, type NormalizedJob,
 } from '../validation.js';
 import {
@@ -622,7 +622,7 @@ export class PostgresJobStore implements JobStore {
       if (row?.enabled !== true || row.next_run_at !== due) return { fired: false, jobId: null, nextRunAt: row?.next_run_at ?? null };
       const [created] = await this.insertJobs(client, [job]);
       const jobId = (created as JobCreateResult).job.id;
-      const nextRunAt = scheduleNextTick({ cron: row.cron, everyMs: row.every_ms, timezone: row.timezone }, now, due);
+      const nextRunAt = scheduleTickAfterFire({ cron: row.cron, everyMs: row.every_ms, timezone: row.timezone }, now, due);
       await client.query(prepared(PG_SCHEDULE_SQL.scheduleAdvance, [name, due, nextRunAt, jobId, now]));
       return { fired: true, jobId, nextRunAt };
     });

@@ -47,7 +47,7 @@ import {
   validatePatch,
   validateScheduleInput,
   validateScheduleName,
-  scheduleNextTick,
+  scheduleNextTick, scheduleTickAfterFire,
   validateTime,
   validateTypeList,
   validateWorkerId,
@@ -589,7 +589,7 @@ export class SqliteJobStore implements JobStore {
       const row = this.scheduleRow(name);
       if (row?.enabled !== 1 || row.next_run_at !== due) return { fired: false, jobId: null, nextRunAt: row?.next_run_at ?? null };
       const { job: created } = this.insertOne(job, now, tally);
-      const nextRunAt = scheduleNextTick({ cron: row.cron, everyMs: row.every_ms, timezone: row.timezone }, now, due);
+      const nextRunAt = scheduleTickAfterFire({ cron: row.cron, everyMs: row.every_ms, timezone: row.timezone }, now, due);
       this.scheduleStmts.scheduleAdvance.run({ name, due, nextRunAt, jobId: created.id, now });
       return { fired: true, jobId: created.id, nextRunAt };
     });
