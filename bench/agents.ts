@@ -14,7 +14,8 @@
  * - agent_cpu_s_per_turn: CPU time the Claude Code processes used, per turn (from this process's
  *   reaped children: /proc/self/stat cutime + cstime).
  * The stand-in answers each step after AGENTQ_BENCH_AGENT_STEP_MS (default 2,000 ms);
- * AGENTQ_BENCH_AGENT_START sets the provider's startConcurrency (default two per core).
+ * AGENTQ_BENCH_AGENT_START sets the provider's startConcurrency (default two per core), and
+ * AGENTQ_BENCH_AGENT_NICE the agents' nice (default 10).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -76,6 +77,7 @@ export async function agentsBench(): Promise<void> {
       processDir: join(dir, 'agents'),
       // Agents starting at once: the provider's default (two per core) unless AGENTQ_BENCH_AGENT_START says.
       ...(process.env.AGENTQ_BENCH_AGENT_START === undefined ? {} : { startConcurrency: Number(process.env.AGENTQ_BENCH_AGENT_START) }),
+      ...(process.env.AGENTQ_BENCH_AGENT_NICE === undefined ? {} : { nice: Number(process.env.AGENTQ_BENCH_AGENT_NICE) }),
       env: {
         ANTHROPIC_BASE_URL: url, ANTHROPIC_API_KEY: 'sk-ant-stand-in', CLAUDE_CONFIG_DIR: configDir,
         DISABLE_AUTOUPDATER: '1', DISABLE_TELEMETRY: '1', CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',

@@ -45,6 +45,8 @@ export interface ClaudeProviderOptions {
   processDir?: string | null;
   /** Tests only: start agents without the parent-death signal. */
   parentDeath?: 'setpriv' | 'none';
+  /** Scheduling priority of agents (Unix nice). Default AGENT_NICE (see AgentProcesses). */
+  nice?: number;
   /** How long a stopped agent gets to exit on SIGTERM before SIGKILL. Default 1,000 ms. */
   stopGraceMs?: number;
   /**
@@ -132,7 +134,11 @@ export class ClaudeProvider implements AgentProvider {
 
   constructor(private readonly options: ClaudeProviderOptions = {}) {
     this.starting = new Gate(options.startConcurrency ?? Math.max(2, 2 * availableParallelism()));
-    this.processes = new AgentProcesses({ dir: options.processDir ?? null, ...(options.parentDeath === undefined ? {} : { parentDeath: options.parentDeath }) });
+    this.processes = new AgentProcesses({
+      dir: options.processDir ?? null,
+      ...(options.parentDeath === undefined ? {} : { parentDeath: options.parentDeath }),
+      ...(options.nice === undefined ? {} : { nice: options.nice }),
+    });
   }
 
   private async load(): Promise<ClaudeSdk> {

@@ -6,12 +6,14 @@ import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { getPriority } from 'node:os';
-import { AGENT_NICE, AgentProcesses, procStartTime, processStartTime, psStartTime, type AgentProcessRecord } from '../../src/sessions/agent-processes.js';
+import { AGENT_NICE, AgentProcesses, agentsDir, procStartTime, processStartTime, psStartTime, type AgentProcessRecord } from '../../src/sessions/agent-processes.js';
 import { alive } from '../helpers/claude.js';
 import { spawnTs, waitForExit, waitForLinePrefix } from '../helpers/processes.js';
+import { useServers } from '../helpers/server.js';
 import { useSystems } from '../helpers/systems.js';
 
 const env = useSystems();
+const serve = useServers();
 
 /** A shell that starts a grandchild (as a tool would) and waits. */
 const SLEEPER = { command: '/bin/sh', args: ['-c', 'sleep 300 & echo started; wait'] };
@@ -85,5 +87,20 @@ describe('agent processes', () => {
     expect(new AgentProcesses({ dir: join(env.dir, 'none') }).reapStrays()).toBe(0);
     expect(new AgentProcesses({ dir: null }).reapStrays()).toBe(0);
     await mine.stopAll();
+  });
+
+  it('a server starting on a data directory ends the agents a crashed one left there, and says so', async () => {
+    const dataDir = join(env.dir, 'data');
+    const owner = spawnTs('test/fixtures/agent-owner.ts', [agentsDir(dataDir)]);
+    const exited = waitForExit(owner);
+    const stray = Number((await waitForLinePrefix(owner, 'agent ')).split(' ')[1]);
+    owner.kill('SIGKILL');
+    await exited;
+    const lines: string[] = [];
+    // The default providers: the claude provider keeps its records in <data dir>/agents.
+    await serve({ dataDir, providers: undefined, log: (line) => { lines.push(line); } });
+    await expect.poll(() => alive(stray), { timeout: 2_000 }).toBe(false);
+    expect(lines).toContain('agentq: ended 1 agent process(es) left running by an earlier crash');
+    expect(readdirSync(agentsDir(dataDir))).toEqual([]);
   });
 });
