@@ -15,7 +15,7 @@
  *   reaped children: /proc/self/stat cutime + cstime).
  * The stand-in answers each step after AGENTQ_BENCH_AGENT_STEP_MS (default 2,000 ms);
  * AGENTQ_BENCH_AGENT_START sets the provider's startConcurrency (default two per core), and
- * AGENTQ_BENCH_AGENT_NICE the agents' nice (default 10).
+ * AGENTQ_BENCH_AGENT_NICE the agents' nice (default 19).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

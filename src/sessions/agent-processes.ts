@@ -42,7 +42,7 @@ export interface AgentProcessesOptions {
    */
   parentDeath?: 'setpriv' | 'none';
   /**
-   * Scheduling priority of agents (Unix nice, 0–19). Default 10: many agents starting or running
+   * Scheduling priority of agents (Unix nice, 0–19). Default 19: many agents starting or running
    * their tools at once must not starve the server, its stream and its dashboard of CPU.
    */
   nice?: number;
@@ -54,7 +54,7 @@ export function agentsDir(dataDir: string): string {
 }
 
 /** The default scheduling priority of agents: below the server's. */
-export const AGENT_NICE = 10;
+export const AGENT_NICE = 19;
 
 const AUTOGROUP = existsSync('/proc/self/autogroup');
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p)) ?? null;
