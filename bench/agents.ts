@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { ClaudeProvider } from '../src/sessions/claude.js';
 import type { AgentMessage, AgentProvider, AgentRunParams } from '../src/sessions/provider.js';
-import { SessionService } from '../src/sessions/runner.js';
+import { SessionService, isLiveOnly } from '../src/sessions/runner.js';
 import { openStore, readyStore } from '../src/store/open.js';
 import { createJobSystem } from '../src/system/job-system.js';
 import { spawnTs, waitForLinePrefix } from '../test/helpers/processes.js';
@@ -36,7 +36,7 @@ class CountingProvider implements AgentProvider {
   constructor(readonly inner: ClaudeProvider) {}
   async *run(params: AgentRunParams): AsyncIterable<AgentMessage> {
     for await (const m of this.inner.run(params)) {
-      if (m.type !== 'stream_event' && !(m.type === 'system' && (m.subtype === 'status' || m.subtype === 'thinking_tokens'))) this.yielded += 1;
+      if (!isLiveOnly(m)) this.yielded += 1;
       yield m;
     }
   }

@@ -95,10 +95,15 @@ export const BYPASS_REFUSED = 'bypassPermissions is off on this server: it lets 
 
 const AUTH_ERRORS = new Set(['authentication_failed', 'billing_error']);
 const TRANSIENT_ERRORS = new Set(['rate_limit', 'overloaded', 'server_error']);
-/** Messages shown live but not kept: partial output and progress ticks. */
-const LIVE_ONLY = new Set(['stream_event']);
+/** System messages that are progress ticks: shown live, not kept. */
 const LIVE_ONLY_SYSTEM = new Set(['status', 'thinking_tokens']);
-/** How long a turn rejected with 429 (and no known reset) waits before trying again. Default 60 s. */
+
+/** Whether a message is only broadcast (`session:partial`), never stored: partial output and progress ticks. */
+export function isLiveOnly(m: AgentMessage): boolean {
+  return m.type === 'stream_event' || (m.type === 'system' && LIVE_ONLY_SYSTEM.has(m.subtype ?? ''));
+}
+
+/** How long a turn rejected with 429 (and no known reset) waits before trying again. */
 const RATE_LIMIT_WAIT_MS = 60_000;
 
 const LOGIN_HINT = 'log in with `claude login` or set ANTHROPIC_API_KEY for the agentq process, then resume the session';
@@ -393,7 +398,7 @@ export class SessionService {
     };
     try {
       for await (const message of provider.run({ prompt, cwd: session.projectPath, resume, settings: session.settings, signal: ctx.signal })) {
-        if (LIVE_ONLY.has(message.type) || (message.type === 'system' && LIVE_ONLY_SYSTEM.has(message.subtype ?? ''))) {
+        if (isLiveOnly(message)) {
           this.events.emit('session:partial', { sessionId: session.id, message });
           continue;
         }

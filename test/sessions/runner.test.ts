@@ -88,6 +88,7 @@ describeEachBackend(env, (b) => {
       const { session } = await service.create({ projectPath: env.dir, prompt: 'add greet', provider: 'replay', settings: { transcript: 'claude-code' } });
       const done = await waitForSession(service, session.id, ['waiting_for_input']);
       const recorded = transcript('claude-code');
+      // What the recorded binary sends as progress ticks (the runner's isLiveOnly must agree).
       const live = (m: AgentMessage): boolean => m.type === 'stream_event' || (m.type === 'system' && (m.subtype === 'status' || m.subtype === 'thinking_tokens'));
       const events = await service['store'].eventList({ sessionId: session.id, limit: 5_000 });
       expect(events.slice(1).map((e) => e.type)).toEqual(recorded.filter((m) => !live(m)).map((m) => m.type));
