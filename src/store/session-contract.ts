@@ -57,6 +57,8 @@ export interface Session {
   cacheCreationTokens: number;
   /** Seq of the newest event (0 = none). */
   lastSeq: number;
+  /** Tool-use requests of the agent waiting for an answer (see Approval): the session needs approval. */
+  pendingApprovals: number;
   /** The start of the latest assistant text, for lists. */
   preview: string | null;
   error: string | null;
@@ -86,6 +88,8 @@ export interface SessionPatch {
   preview?: string | null;
   error?: string | null;
   archived?: boolean;
+  /** Replaces the settings as a whole (validated as at creation). */
+  settings?: SessionSettings;
 }
 
 export interface SessionEvent {
@@ -100,6 +104,64 @@ export interface SessionEvent {
   type: string;
   payload: unknown;
   createdAt: number;
+}
+
+export const APPROVAL_STATES = Object.freeze({
+  /** Waiting for an answer; the agent's turn waits with it. */
+  pending: 'pending',
+  allowed: 'allowed',
+  denied: 'denied',
+  /** Nobody answered in time: denied, and the agent told so. */
+  expired: 'expired',
+  /** The turn that asked ended first (stopped, crashed, the server restarted): nobody can answer it now. */
+  interrupted: 'interrupted',
+} as const);
+export type ApprovalState = (typeof APPROVAL_STATES)[keyof typeof APPROVAL_STATES];
+export const APPROVAL_STATE_LIST: readonly ApprovalState[] = Object.freeze(Object.values(APPROVAL_STATES));
+/** How far an allow reaches: this one request, or the rest of the session (by a rule, see `rule`). */
+export type ApprovalScope = 'once' | 'session';
+
+/**
+ * The agent asked to use a tool and waits for a human: one durable record per request. It is
+ * answered exactly once (a compare-and-set from `pending`); the answer is what the agent gets.
+ */
+export interface Approval {
+  id: number;
+  sessionId: number;
+  /** The turn (session.run job) that asked. */
+  jobId: number | null;
+  /** The SDK's id of the tool call, which ties the request to the tool_use in the log. */
+  toolUseId: string | null;
+  tool: string;
+  /** The tool's input as the agent gave it (a command, a file and its new content, a URL…). */
+  input: unknown;
+  /** Why Claude Code asks, where it says (e.g. a path outside the project). */
+  reason: string | null;
+  status: ApprovalState;
+  /** For `allowed`: once, or for the session (then `rule` is what was added to its allowed tools). */
+  scope: ApprovalScope | null;
+  rule: string | null;
+  /** For a denial, expiry or interruption: what the agent is told. */
+  message: string | null;
+  createdAt: number;
+  answeredAt: number | null;
+}
+
+export interface NewApproval {
+  sessionId: number;
+  jobId?: number | null;
+  toolUseId?: string | null;
+  tool: string;
+  input: unknown;
+  reason?: string | null;
+}
+
+/** An answer to a pending approval: the state it moves to and, as it applies, scope, rule and message. */
+export interface ApprovalAnswer {
+  status: Exclude<ApprovalState, 'pending'>;
+  scope?: ApprovalScope;
+  rule?: string;
+  message?: string;
 }
 
 export interface SessionListResult {
@@ -140,4 +202,21 @@ export interface SessionStore {
   eventTail(params: { afterId: number; sessionId?: number; limit?: number }): Promise<SessionEvent[]>;
   /** The newest event id (0 when there are none): where a new stream starts. */
   eventHead(): Promise<number>;
+
+  /** Record a pending approval request; the session's `pendingApprovals` counts it. NotFoundError if the session is missing. */
+  approvalCreate(params: { approval: NewApproval; now: number }): Promise<Approval>;
+  approvalGet(params: { id: number }): Promise<Approval | null>;
+  /** Approval requests oldest first: of one session or of all, all or in one state. Default limit 100, at most 1,000. */
+  approvalList(params: { sessionId?: number; status?: ApprovalState; limit?: number }): Promise<Approval[]>;
+  /**
+   * Answer a pending request: a compare-and-set from `pending`, so of two answers exactly one wins.
+   * NotFoundError if there is no such request; StateConflictError (saying how it was answered) if
+   * it is no longer pending.
+   */
+  approvalAnswer(params: { id: number; answer: ApprovalAnswer; now: number }): Promise<Approval>;
+  /**
+   * Close every pending request of a session with one answer (its turn ended: `interrupted`, or
+   * `expired`). Returns the requests closed (none when nothing was pending).
+   */
+  approvalCloseAll(params: { sessionId: number; answer: ApprovalAnswer; now: number }): Promise<Approval[]>;
 }

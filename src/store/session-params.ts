@@ -2,8 +2,8 @@
  * What every SessionStore backend shares: validation of sessions, patches and events (one set of
  * messages), and the conversion of rows to records.
  */
-import type { NewSession, Session, SessionEvent, SessionListResult, SessionPatch, SessionSettings, SessionState } from './session-contract.js';
-import { PERMISSION_MODES, SESSION_STATE_LIST } from './session-contract.js';
+import type { Approval, ApprovalAnswer, ApprovalScope, ApprovalState, NewApproval, NewSession, Session, SessionEvent, SessionListResult, SessionPatch, SessionSettings, SessionState } from './session-contract.js';
+import { APPROVAL_STATE_LIST, PERMISSION_MODES, SESSION_STATE_LIST } from './session-contract.js';
 import { ValidationError } from './errors.js';
 import {
   LIMITS, decodeCursor, describe, encodeCursor, serializeJson, validateId, validateInteger, validateLimit,
@@ -18,13 +18,13 @@ export function rowToEvent(r: EventRow): SessionEvent {
 
 export const PATCH_COLUMNS: Record<keyof SessionPatch, string> = {
   title: 'title', status: 'status', agentSessionId: 'agent_session_id', agentCwd: 'agent_cwd', costUsd: 'cost_usd',
-  inputTokens: 'input_tokens', outputTokens: 'output_tokens', cacheReadTokens: 'cache_read_tokens', cacheCreationTokens: 'cache_creation_tokens', preview: 'preview', error: 'error', archived: 'archived',
+  inputTokens: 'input_tokens', outputTokens: 'output_tokens', cacheReadTokens: 'cache_read_tokens', cacheCreationTokens: 'cache_creation_tokens', preview: 'preview', error: 'error', archived: 'archived', settings: 'settings',
 };
 
 export interface SessionRow {
   id: number; title: string; project_path: string; provider: string; status: SessionState; agent_session_id: string | null;
   agent_cwd: string | null; settings: string; cost_usd: number; input_tokens: number; output_tokens: number;
-  cache_read_tokens: number; cache_creation_tokens: number; last_seq: number;
+  cache_read_tokens: number; cache_creation_tokens: number; last_seq: number; pending_approvals: number;
   preview: string | null; error: string | null; /** 1/0 on SQLite, a boolean on PostgreSQL. */ archived: number | boolean; created_at: number; updated_at: number; last_activity_at: number;
 }
 
@@ -39,7 +39,7 @@ export function rowToSession(r: SessionRow): Session {
   return {
     id: r.id, title: r.title, projectPath: r.project_path, provider: r.provider, status: r.status, agentSessionId: r.agent_session_id,
     agentCwd: r.agent_cwd, settings: JSON.parse(r.settings) as SessionSettings, costUsd: r.cost_usd, inputTokens: r.input_tokens,
-    outputTokens: r.output_tokens, cacheReadTokens: r.cache_read_tokens, cacheCreationTokens: r.cache_creation_tokens, lastSeq: r.last_seq, preview: r.preview, error: r.error, archived: r.archived === 1 || r.archived === true,
+    outputTokens: r.output_tokens, cacheReadTokens: r.cache_read_tokens, cacheCreationTokens: r.cache_creation_tokens, lastSeq: r.last_seq, pendingApprovals: Number(r.pending_approvals), preview: r.preview, error: r.error, archived: r.archived === 1 || r.archived === true,
     createdAt: r.created_at, updatedAt: r.updated_at, lastActivityAt: r.last_activity_at,
   };
 }
@@ -125,6 +125,8 @@ export function normalizeSessionPatch(patch: unknown): Partial<Record<keyof Sess
         if (typeof value !== 'boolean') bad('archived', 'true or false', value);
         values.archived = value;
         break;
+      // Stored as its JSON text.
+      case 'settings': values.settings = serializeJson('settings', validateSessionSettings(value), 16_384); break;
       default:
         throw new ValidationError(`patch.${key}`, 'cannot be changed; see SessionPatch for what can');
     }
@@ -195,4 +197,72 @@ export function normalizeLastPrompts(params: { sessionId: number; limit?: number
     sessionId: validateId(params.sessionId, 'sessionId'),
     limit: params.limit === undefined ? 10 : validateLimit(params.limit, 'limit', 1_000),
   };
+}
+
+export type ApprovalRow = {
+  id: number; session_id: number; job_id: number | null; tool_use_id: string | null; tool: string; input: string; reason: string | null;
+  status: ApprovalState; scope: ApprovalScope | null; rule: string | null; message: string | null; created_at: number; answered_at: number | null;
+};
+
+export function rowToApproval(r: ApprovalRow): Approval {
+  return {
+    id: Number(r.id), sessionId: Number(r.session_id), jobId: r.job_id === null ? null : Number(r.job_id), toolUseId: r.tool_use_id, tool: r.tool,
+    input: JSON.parse(r.input) as unknown, reason: r.reason, status: r.status, scope: r.scope, rule: r.rule, message: r.message,
+    createdAt: Number(r.created_at), answeredAt: r.answered_at === null ? null : Number(r.answered_at),
+  };
+}
+
+/** An approval request to record, validated; `input` is its JSON text. */
+export function normalizeNewApproval(input: unknown, maxDataBytes: number): { sessionId: number; jobId: number | null; toolUseId: string | null; tool: string; input: string; reason: string | null } {
+  if (typeof input !== 'object' || input === null) bad('approval', 'an object with sessionId, tool and input', input);
+  const a = input as NewApproval;
+  return {
+    sessionId: validateId(a.sessionId, 'approval.sessionId'),
+    jobId: a.jobId === undefined || a.jobId === null ? null : validateId(a.jobId, 'approval.jobId'),
+    toolUseId: a.toolUseId === undefined ? null : validateOptionalText('approval.toolUseId', a.toolUseId, 200),
+    tool: validateText('approval.tool', a.tool, 200),
+    input: serializeJson('approval.input', a.input ?? null, maxDataBytes),
+    reason: a.reason === undefined || a.reason === null ? null : validateText('approval.reason', a.reason, 100_000).slice(0, 4_000),
+  };
+}
+
+/** An answer, validated: `allowed` may carry a scope (and for `session` a rule); the others a message. */
+export function normalizeApprovalAnswer(input: unknown): { status: ApprovalState; scope: ApprovalScope | null; rule: string | null; message: string | null } {
+  if (typeof input !== 'object' || input === null) bad('answer', 'an object with status', input);
+  const a = input as ApprovalAnswer;
+  const closed = APPROVAL_STATE_LIST.filter((x) => x !== 'pending');
+  if (!(closed as readonly unknown[]).includes(a.status)) bad('answer.status', `one of ${closed.join(', ')}`, a.status);
+  const allowed = a.status === 'allowed';
+  if (a.scope !== undefined && !allowed) throw new ValidationError('answer.scope', 'applies only to an allowed request');
+  if (a.scope !== undefined && a.scope !== 'once' && a.scope !== 'session') bad('answer.scope', 'once or session', a.scope);
+  const scope = allowed ? a.scope ?? 'once' : null;
+  if (a.rule !== undefined && scope !== 'session') throw new ValidationError('answer.rule', 'applies only to an allow for the session');
+  if (scope === 'session' && a.rule === undefined) throw new ValidationError('answer.rule', 'is required for an allow for the session: the tool name, or a rule such as "Bash(npm test:*)"');
+  return {
+    status: a.status,
+    scope,
+    rule: a.rule === undefined ? null : validateText('answer.rule', a.rule, 500),
+    message: a.message === undefined ? null : validateText('answer.message', a.message, 4_000),
+  };
+}
+
+export function normalizeApprovalList(params: { sessionId?: number; status?: ApprovalState; limit?: number }): { sessionId: number | null; status: ApprovalState | null; limit: number } {
+  if (params.status !== undefined && !(APPROVAL_STATE_LIST as readonly unknown[]).includes(params.status)) bad('status', `one of ${APPROVAL_STATE_LIST.join(', ')}`, params.status);
+  return {
+    sessionId: params.sessionId === undefined ? null : validateId(params.sessionId, 'sessionId'),
+    status: params.status ?? null,
+    limit: params.limit === undefined ? 100 : validateLimit(params.limit, 'limit', 1_000),
+  };
+}
+
+/** The answer that closes all of a session's pending requests at once: never an allow. */
+export function normalizeApprovalClose(input: unknown): { status: ApprovalState; message: string | null } {
+  const { status, message } = normalizeApprovalAnswer(input);
+  if (status === 'allowed') throw new ValidationError('answer.status', 'must be denied, expired or interrupted: requests are only ever allowed one by one');
+  return { status, message };
+}
+
+/** Why an answer lost its compare-and-set: how the request was closed. */
+export function approvalClosedMessage(a: Approval): string {
+  return `approval ${String(a.id)} is already ${a.status}${a.scope === 'session' ? ' for the session' : ''}; nothing was changed`;
 }

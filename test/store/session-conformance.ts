@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { JobStore } from '../../src/store/contract.js';
-import { NotFoundError, ValidationError } from '../../src/store/errors.js';
+import { NotFoundError, StateConflictError, ValidationError } from '../../src/store/errors.js';
 import type { SessionStore } from '../../src/store/session-contract.js';
 import { validateSessionSettings } from '../../src/store/session-params.js';
 
@@ -183,6 +183,22 @@ export function runSessionConformance(name: string, makeHarness: () => Promise<S
       ['events[0].type', () => store.sessions.eventAppend({ sessionId: 1, events: [{ type: '', payload: 1 }], now: T0 })],
       ['events[0].payload', () => store.sessions.eventAppend({ sessionId: 1, events: [{ type: 'x', payload: 1n }], now: T0 })],
       ['afterSeq', () => store.sessions.eventList({ sessionId: 1, afterSeq: -1 })],
+      ['settings.permissionMode', () => store.sessions.sessionUpdate({ id: 1, patch: { settings: { permissionMode: 'yolo' as never } }, now: T0 })],
+      ['approval', () => store.sessions.approvalCreate({ approval: null as never, now: T0 })],
+      ['approval.tool', () => store.sessions.approvalCreate({ approval: { sessionId: 1, tool: '', input: {} }, now: T0 })],
+      ['approval.input', () => store.sessions.approvalCreate({ approval: { sessionId: 1, tool: 'Write', input: 1n }, now: T0 })],
+      ['approval.jobId', () => store.sessions.approvalCreate({ approval: { sessionId: 1, jobId: 0, tool: 'Write', input: {} }, now: T0 })],
+      ['approval.reason', () => store.sessions.approvalCreate({ approval: { sessionId: 1, tool: 'Write', input: {}, reason: '' }, now: T0 })],
+      ['answer', () => store.sessions.approvalAnswer({ id: 1, answer: 'yes' as never, now: T0 })],
+      ['answer.status', () => store.sessions.approvalAnswer({ id: 1, answer: { status: 'pending' as never }, now: T0 })],
+      ['answer.scope', () => store.sessions.approvalAnswer({ id: 1, answer: { status: 'denied', scope: 'once' }, now: T0 })],
+      ['answer.scope', () => store.sessions.approvalAnswer({ id: 1, answer: { status: 'allowed', scope: 'forever' as never }, now: T0 })],
+      ['answer.rule', () => store.sessions.approvalAnswer({ id: 1, answer: { status: 'allowed', scope: 'session' }, now: T0 })],
+      ['answer.rule', () => store.sessions.approvalAnswer({ id: 1, answer: { status: 'allowed', rule: 'Write' }, now: T0 })],
+      ['answer.message', () => store.sessions.approvalAnswer({ id: 1, answer: { status: 'denied', message: '' }, now: T0 })],
+      ['answer.status', () => store.sessions.approvalCloseAll({ sessionId: 1, answer: { status: 'allowed' }, now: T0 })],
+      ['status', () => store.sessions.approvalList({ status: 'maybe' as never })],
+      ['limit', () => store.sessions.approvalList({ limit: 1_001 })],
       ['limit', () => store.sessions.eventList({ sessionId: 1, limit: 5_001 })],
     ])('rejects a bad %s, writing nothing', async (field, call) => {
       const before = await store.sessions.sessionCreate({ session: { projectPath: '/p' }, now: T0 });
@@ -191,6 +207,82 @@ export function runSessionConformance(name: string, makeHarness: () => Promise<S
       expect((err as ValidationError).field).toBe(field);
       expect(await store.sessions.sessionGet({ id: before.id })).toEqual(before);
       expect(validateSessionSettings({ model: undefined })).toEqual({});
+    });
+
+    it('records approval requests, counts the pending ones on the session, and lists them', async () => {
+      const s = store.sessions;
+      const a = await s.sessionCreate({ session: { projectPath: '/p' }, now: T0 });
+      const b = await s.sessionCreate({ session: { projectPath: '/q' }, now: T0 });
+      const first = await s.approvalCreate({ approval: { sessionId: a.id, jobId: 7, toolUseId: 'toolu_1', tool: 'Write', input: { file_path: '/p/a.txt', content: 'hi' }, reason: 'writes a file' }, now: T0 + 1 });
+      expect(first).toEqual({
+        id: first.id, sessionId: a.id, jobId: 7, toolUseId: 'toolu_1', tool: 'Write', input: { file_path: '/p/a.txt', content: 'hi' }, reason: 'writes a file',
+        status: 'pending', scope: null, rule: null, message: null, createdAt: T0 + 1, answeredAt: null,
+      });
+      const second = await s.approvalCreate({ approval: { sessionId: a.id, tool: 'Bash', input: { command: 'ls' } }, now: T0 + 2 });
+      expect(second).toMatchObject({ jobId: null, toolUseId: null, reason: null });
+      const other = await s.approvalCreate({ approval: { sessionId: b.id, tool: 'WebFetch', input: { url: 'https://example.com' }, reason: 'r'.repeat(5_000) }, now: T0 + 3 });
+      expect(other.reason).toHaveLength(4_000);
+      expect((await s.sessionGet({ id: a.id }))?.pendingApprovals).toBe(2);
+      expect((await s.sessionList()).sessions.map((x) => x.pendingApprovals)).toEqual([1, 2]);
+      expect(await s.approvalGet({ id: first.id })).toEqual(first);
+      expect(await s.approvalGet({ id: 999_999 })).toBeNull();
+      expect((await s.approvalList({ sessionId: a.id })).map((x) => x.id)).toEqual([first.id, second.id]);
+      expect((await s.approvalList({ status: 'pending' })).map((x) => x.id)).toEqual([first.id, second.id, other.id]);
+      expect((await s.approvalList({ status: 'pending', limit: 1 })).map((x) => x.id)).toEqual([first.id]);
+      expect((await s.approvalList({})).map((x) => x.id)).toEqual([first.id, second.id, other.id]);
+      await expect(s.approvalCreate({ approval: { sessionId: 999_999, tool: 'Write', input: {} }, now: T0 })).rejects.toBeInstanceOf(NotFoundError);
+      expect(await s.approvalList({ status: 'pending' })).toHaveLength(3);
+    });
+
+    it('answers a request exactly once: the first answer wins, the others conflict and change nothing', async () => {
+      const s = store.sessions;
+      const { id: sessionId } = await s.sessionCreate({ session: { projectPath: '/p' }, now: T0 });
+      const req = await s.approvalCreate({ approval: { sessionId, tool: 'Bash', input: { command: 'npm test' } }, now: T0 });
+      const answers = await Promise.allSettled([
+        s.approvalAnswer({ id: req.id, answer: { status: 'allowed', scope: 'session', rule: 'Bash(npm test:*)' }, now: T0 + 5 }),
+        s.approvalAnswer({ id: req.id, answer: { status: 'denied', message: 'no' }, now: T0 + 6 }),
+      ]);
+      const won = answers.filter((r) => r.status === 'fulfilled');
+      const lost = answers.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+      expect(won).toHaveLength(1);
+      expect(lost).toHaveLength(1);
+      expect(lost[0]?.reason).toBeInstanceOf(StateConflictError);
+      const stored = await s.approvalGet({ id: req.id });
+      expect(stored).toEqual((won[0] as PromiseFulfilledResult<unknown>).value);
+      expect((lost[0]?.reason as Error).message).toContain(`approval ${String(req.id)} is already ${String(stored?.status)}`);
+      if (stored?.status === 'allowed') expect(stored).toMatchObject({ scope: 'session', rule: 'Bash(npm test:*)', message: null, answeredAt: T0 + 5 });
+      else expect(stored).toMatchObject({ status: 'denied', scope: null, message: 'no', answeredAt: T0 + 6 });
+      expect((await s.sessionGet({ id: sessionId }))?.pendingApprovals).toBe(0);
+      await expect(s.approvalAnswer({ id: 999_999, answer: { status: 'denied' }, now: T0 })).rejects.toBeInstanceOf(NotFoundError);
+      const once = await s.approvalCreate({ approval: { sessionId, tool: 'Write', input: {} }, now: T0 });
+      expect(await s.approvalAnswer({ id: once.id, answer: { status: 'allowed' }, now: T0 + 1 })).toMatchObject({ status: 'allowed', scope: 'once', rule: null });
+    });
+
+    it('closes all pending requests of a session at once, leaving answered ones and other sessions alone', async () => {
+      const s = store.sessions;
+      const a = await s.sessionCreate({ session: { projectPath: '/p' }, now: T0 });
+      const b = await s.sessionCreate({ session: { projectPath: '/q' }, now: T0 });
+      const [r1, r2, r3] = [
+        await s.approvalCreate({ approval: { sessionId: a.id, tool: 'Write', input: {} }, now: T0 }),
+        await s.approvalCreate({ approval: { sessionId: a.id, tool: 'Edit', input: {} }, now: T0 }),
+        await s.approvalCreate({ approval: { sessionId: a.id, tool: 'Bash', input: {} }, now: T0 }),
+      ];
+      const theirs = await s.approvalCreate({ approval: { sessionId: b.id, tool: 'Bash', input: {} }, now: T0 });
+      await s.approvalAnswer({ id: r2!.id, answer: { status: 'allowed' }, now: T0 + 1 });
+      const closed = await s.approvalCloseAll({ sessionId: a.id, answer: { status: 'interrupted', message: 'the server restarted' }, now: T0 + 2 });
+      expect(closed.map((x) => [x.id, x.status, x.message, x.answeredAt])).toEqual([
+        [r1!.id, 'interrupted', 'the server restarted', T0 + 2], [r3!.id, 'interrupted', 'the server restarted', T0 + 2],
+      ]);
+      expect((await s.approvalGet({ id: r2!.id }))?.status).toBe('allowed');
+      expect((await s.approvalGet({ id: theirs.id }))?.status).toBe('pending');
+      expect((await s.sessionGet({ id: a.id }))?.pendingApprovals).toBe(0);
+      expect((await s.sessionGet({ id: b.id }))?.pendingApprovals).toBe(1);
+      expect(await s.approvalCloseAll({ sessionId: a.id, answer: { status: 'expired' }, now: T0 + 3 })).toEqual([]);
+      expect((await s.approvalList({ sessionId: a.id, status: 'interrupted' })).map((x) => x.id)).toEqual([r1!.id, r3!.id]);
+      // The settings of a session are replaced as a whole.
+      const updated = await s.sessionUpdate({ id: a.id, patch: { settings: { permissionMode: 'acceptEdits', allowedTools: ['Write'] } }, now: T0 + 4 });
+      expect(updated.settings).toEqual({ permissionMode: 'acceptEdits', allowedTools: ['Write'] });
+      expect((await s.sessionGet({ id: a.id }))?.settings).toEqual({ permissionMode: 'acceptEdits', allowedTools: ['Write'] });
     });
   });
 }

@@ -17,6 +17,7 @@ const TABLES = [
   { name: 'schedules', select: 'SELECT * FROM schedules ORDER BY name' },
   { name: 'sessions', select: 'SELECT * FROM sessions ORDER BY id' },
   { name: 'events', select: 'SELECT * FROM events ORDER BY id' },
+  { name: 'approvals', select: 'SELECT * FROM approvals ORDER BY id' },
 ] as const;
 
 /** Rows per INSERT, and the JSON size at which a batch is sent early. */
@@ -86,7 +87,7 @@ export async function copySqliteToPostgres(params: {
       copied[table.name] = done;
     }
     // New ids continue after the copied ones.
-    for (const table of ['jobs', 'sessions', 'events']) {
+    for (const table of ['jobs', 'sessions', 'events', 'approvals']) {
       await client.query(`SELECT setval(pg_get_serial_sequence('${table}', 'id'), coalesce((SELECT max(id) FROM ${table}), 0) + 1, false)`);
     }
   });

@@ -254,6 +254,32 @@ ALTER TABLE sessions ADD COLUMN cache_read_tokens     bigint NOT NULL DEFAULT 0;
 ALTER TABLE sessions ADD COLUMN cache_creation_tokens bigint NOT NULL DEFAULT 0;
 `,
   },
+  {
+    version: 3,
+    description: 'approval requests: the agent asks to use a tool and a human answers',
+    sql: `
+-- Kept in step with the approvals table by the store, in the same transaction.
+ALTER TABLE sessions ADD COLUMN pending_approvals integer NOT NULL DEFAULT 0;
+CREATE TABLE approvals (
+  id          bigserial PRIMARY KEY,
+  session_id  bigint  NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+  job_id      bigint,
+  tool_use_id text,
+  tool        text    NOT NULL,
+  input       json    NOT NULL,
+  reason      text,
+  status      text    NOT NULL DEFAULT 'pending',
+  scope       text,
+  rule        text,
+  message     text,
+  created_at  bigint  NOT NULL,
+  answered_at bigint
+);
+CREATE INDEX approvals_session ON approvals (session_id, id);
+CREATE INDEX approvals_pending ON approvals (session_id, id) WHERE status = 'pending';
+CREATE INDEX approvals_pending_all ON approvals (id) WHERE status = 'pending';
+`,
+  },
 ];
 
 export const PG_LATEST_VERSION = PG_MIGRATIONS.length;

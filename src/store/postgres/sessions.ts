@@ -6,11 +6,11 @@
  * skips an event another host committed later with a lower id.
  */
 import type { PoolClient, QueryResultRow } from 'pg';
-import type { NewSession, Session, SessionEvent, SessionListResult, SessionPatch, SessionStore } from '../session-contract.js';
-import { NotFoundError } from '../errors.js';
+import type { Approval, ApprovalAnswer, ApprovalState, NewApproval, NewSession, Session, SessionEvent, SessionListResult, SessionPatch, SessionStore } from '../session-contract.js';
+import { NotFoundError, StateConflictError } from '../errors.js';
 import { validateId, validateNow, validateText } from '../validation.js';
 import {
-  PATCH_COLUMNS, normalizeBatches, normalizeEventList, normalizeEventTail, normalizeEvents, normalizeLastPrompts, normalizeNewSession,
+  PATCH_COLUMNS, approvalClosedMessage, normalizeApprovalAnswer, normalizeApprovalClose, normalizeApprovalList, normalizeNewApproval, rowToApproval, type ApprovalRow, normalizeBatches, normalizeEventList, normalizeEventTail, normalizeEvents, normalizeLastPrompts, normalizeNewSession,
   normalizeSessionList, normalizeSessionPatch, rowToEvent, rowToSession, sessionPage, type EventRow, type NormalizedBatch, type SessionRow,
 } from '../session-params.js';
 import { prepared } from './connection.js';
@@ -63,6 +63,31 @@ SELECT * FROM events WHERE session_id = $1 AND id > $2 ORDER BY seq LIMIT $3`,
   head: `
 -- The newest event id. Params: none. Returns: id (0 when empty).
 SELECT coalesce(max(id), 0) AS id FROM events`,
+  approvalInsert: `
+-- Record a pending approval request. Params: $1 session id, $2 job id, $3 tool use id, $4 tool, $5 input, $6 reason, $7 now. Returns: the row.
+INSERT INTO approvals (session_id, job_id, tool_use_id, tool, input, reason, created_at)
+VALUES ($1, $2, $3, $4, $5::text::json, $6, $7) RETURNING *`,
+  approvalById: `
+-- One approval request. Params: $1 id. Returns: the row or nothing.
+SELECT * FROM approvals WHERE id = $1`,
+  approvalAnswer: `
+-- Answer a request that is still pending (the compare-and-set). Params: $1 id, $2 status, $3 scope, $4 rule, $5 message, $6 now. Returns: the row, or nothing if it was not pending.
+UPDATE approvals SET status = $2, scope = $3, rule = $4, message = $5, answered_at = $6
+WHERE id = $1 AND status = 'pending' RETURNING *`,
+  approvalCloseAll: `
+-- Close every pending request of a session. Params: $1 session id, $2 status, $3 message, $4 now. Returns: the rows closed.
+UPDATE approvals SET status = $2, message = $3, answered_at = $4
+WHERE session_id = $1 AND status = 'pending' RETURNING *`,
+  pendingRecount: `
+-- Set a session's count of pending requests from the requests themselves (locking the session row). Params: $1 id, $2 now. Returns: the id, nothing if the session is missing.
+UPDATE sessions SET pending_approvals = (SELECT count(*) FROM approvals WHERE session_id = $1 AND status = 'pending'), updated_at = $2
+WHERE id = $1 RETURNING id`,
+  approvalsOfSession: `
+-- A session's requests, oldest first, in one state or all ($2 NULL). Params: $1 session id, $2 status, $3 limit. Returns: rows.
+SELECT * FROM approvals WHERE session_id = $1 AND ($2::text IS NULL OR status = $2) ORDER BY id LIMIT $3`,
+  approvalsAll: `
+-- Requests of every session in one state or all ($1 NULL), oldest first. Params: $1 status, $2 limit. Returns: rows.
+SELECT * FROM approvals WHERE ($1::text IS NULL OR status = $1) ORDER BY id LIMIT $2`,
 } as const;
 
 export interface PostgresSessionStoreOptions {
@@ -193,5 +218,59 @@ export class PostgresSessionStore implements SessionStore {
   async eventHead(): Promise<number> {
     const [row] = await this.db.query<{ id: number }>(SESSION_SQL.head);
     return (row as { id: number }).id;
+  }
+
+  async approvalCreate(params: { approval: NewApproval; now: number }): Promise<Approval> {
+    const now = validateNow(params.now);
+    const a = normalizeNewApproval(params.approval, this.db.maxDataBytes);
+    return this.db.transaction(async (client) => {
+      // The session row first (locked, so counts of concurrent requests stay exact); a missing one writes nothing.
+      const { rows: found } = await client.query(prepared(SESSION_SQL.pendingRecount, [a.sessionId, now]));
+      if (found.length === 0) throw new NotFoundError('session', a.sessionId);
+      const { rows: [row] } = await client.query<ApprovalRow>(prepared(SESSION_SQL.approvalInsert, [a.sessionId, a.jobId, a.toolUseId, a.tool, a.input, a.reason, now]));
+      await client.query(prepared(SESSION_SQL.pendingRecount, [a.sessionId, now]));
+      return rowToApproval(row as ApprovalRow);
+    });
+  }
+
+  async approvalGet(params: { id: number }): Promise<Approval | null> {
+    const id = validateId(params.id);
+    const [row] = await this.db.query<ApprovalRow>(SESSION_SQL.approvalById, [id]);
+    return row === undefined ? null : rowToApproval(row);
+  }
+
+  async approvalList(params: { sessionId?: number; status?: ApprovalState; limit?: number }): Promise<Approval[]> {
+    const { sessionId, status, limit } = normalizeApprovalList(params);
+    const rows = sessionId === null
+      ? await this.db.query<ApprovalRow>(SESSION_SQL.approvalsAll, [status, limit])
+      : await this.db.query<ApprovalRow>(SESSION_SQL.approvalsOfSession, [sessionId, status, limit]);
+    return rows.map(rowToApproval);
+  }
+
+  async approvalAnswer(params: { id: number; answer: ApprovalAnswer; now: number }): Promise<Approval> {
+    const id = validateId(params.id);
+    const now = validateNow(params.now);
+    const answer = normalizeApprovalAnswer(params.answer);
+    return this.db.transaction(async (client) => {
+      const { rows: [row] } = await client.query<ApprovalRow>(prepared(SESSION_SQL.approvalAnswer, [id, answer.status, answer.scope, answer.rule, answer.message, now]));
+      if (row === undefined) {
+        const { rows: [current] } = await client.query<ApprovalRow>(prepared(SESSION_SQL.approvalById, [id]));
+        if (current === undefined) throw new NotFoundError('approval', id);
+        throw new StateConflictError(approvalClosedMessage(rowToApproval(current)));
+      }
+      await client.query(prepared(SESSION_SQL.pendingRecount, [row.session_id, now]));
+      return rowToApproval(row);
+    });
+  }
+
+  async approvalCloseAll(params: { sessionId: number; answer: ApprovalAnswer; now: number }): Promise<Approval[]> {
+    const sessionId = validateId(params.sessionId, 'sessionId');
+    const now = validateNow(params.now);
+    const { status, message } = normalizeApprovalClose(params.answer);
+    return this.db.transaction(async (client) => {
+      const { rows } = await client.query<ApprovalRow>(prepared(SESSION_SQL.approvalCloseAll, [sessionId, status, message, now]));
+      if (rows.length > 0) await client.query(prepared(SESSION_SQL.pendingRecount, [sessionId, now]));
+      return rows.map(rowToApproval).sort((x, y) => x.id - y.id);
+    });
   }
 }

@@ -188,6 +188,33 @@ ALTER TABLE sessions ADD COLUMN cache_read_tokens     INTEGER NOT NULL DEFAULT 0
 ALTER TABLE sessions ADD COLUMN cache_creation_tokens INTEGER NOT NULL DEFAULT 0;
 `,
   },
+  {
+    version: 6,
+    description: 'approval requests: the agent asks to use a tool and a human answers',
+    sql: `
+-- Kept in step with the approvals table by the store, in the same transaction.
+ALTER TABLE sessions ADD COLUMN pending_approvals INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE approvals (
+  id          INTEGER PRIMARY KEY,
+  session_id  INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+  job_id      INTEGER,
+  tool_use_id TEXT,
+  tool        TEXT    NOT NULL,
+  input       TEXT    NOT NULL,
+  reason      TEXT,
+  status      TEXT    NOT NULL DEFAULT 'pending',
+  scope       TEXT,
+  rule        TEXT,
+  message     TEXT,
+  created_at  INTEGER NOT NULL,
+  answered_at INTEGER
+);
+-- A session's requests in order; and what waits for an answer (of one session, or of all).
+CREATE INDEX approvals_session ON approvals (session_id, id);
+CREATE INDEX approvals_pending ON approvals (session_id, id) WHERE status = 'pending';
+CREATE INDEX approvals_pending_all ON approvals (id) WHERE status = 'pending';
+`,
+  },
 ];
 
 export const LATEST_VERSION = migrations.length;

@@ -4,11 +4,11 @@
  * The SQLite SessionStore: sessions and their event logs, on the job store's connection.
  */
 import type { Statement } from 'better-sqlite3';
-import type { NewSession, Session, SessionEvent, SessionListResult, SessionPatch, SessionStore } from '../session-contract.js';
-import { NotFoundError } from '../errors.js';
+import type { Approval, ApprovalAnswer, ApprovalState, NewApproval, NewSession, Session, SessionEvent, SessionListResult, SessionPatch, SessionStore } from '../session-contract.js';
+import { NotFoundError, StateConflictError } from '../errors.js';
 import { LIMITS, validateId, validateNow, validateText } from '../validation.js';
 import {
-  PATCH_COLUMNS, normalizeBatches, normalizeEventList, normalizeEventTail, normalizeEvents, normalizeLastPrompts, normalizeNewSession,
+  PATCH_COLUMNS, approvalClosedMessage, normalizeApprovalAnswer, normalizeApprovalClose, normalizeApprovalList, normalizeNewApproval, rowToApproval, type ApprovalRow, normalizeBatches, normalizeEventList, normalizeEventTail, normalizeEvents, normalizeLastPrompts, normalizeNewSession,
   normalizeSessionList, normalizeSessionPatch, rowToEvent, rowToSession, sessionPage, type EventRow, type NormalizedBatch, type SessionRow,
 } from '../session-params.js';
 import type { SqliteDatabase } from './database.js';
@@ -61,6 +61,34 @@ SELECT * FROM events INDEXED BY events_session_seq WHERE session_id = @sessionId
   head: `
 -- The newest event id. Params: none. Returns: id (null when empty).
 SELECT max(id) AS id FROM events`,
+  approvalInsert: `
+-- Record a pending approval request. Params: @sessionId @jobId @toolUseId @tool @input @reason @now. Returns: the row.
+INSERT INTO approvals (session_id, job_id, tool_use_id, tool, input, reason, created_at)
+VALUES (@sessionId, @jobId, @toolUseId, @tool, @input, @reason, @now) RETURNING *`,
+  approvalById: `
+-- One approval request. Params: ? id. Returns: the row or nothing.
+SELECT * FROM approvals WHERE id = ?`,
+  approvalAnswer: `
+-- Answer a request that is still pending (the compare-and-set). Params: @id @status @scope @rule @message @now. Returns: the row, or nothing if it was not pending.
+UPDATE approvals SET status = @status, scope = @scope, rule = @rule, message = @message, answered_at = @now
+WHERE id = @id AND status = 'pending' RETURNING *`,
+  approvalCloseAll: `
+-- Close every pending request of a session. Params: @sessionId @status @message @now. Returns: the rows closed.
+UPDATE approvals SET status = @status, message = @message, answered_at = @now
+WHERE session_id = @sessionId AND status = 'pending' RETURNING *`,
+  pendingRecount: `
+-- Set a session's count of pending requests from the requests themselves. Params: @id @now. Returns: changes 0 if the session is missing.
+UPDATE sessions SET pending_approvals = (SELECT count(*) FROM approvals INDEXED BY approvals_pending WHERE session_id = @id AND status = 'pending'), updated_at = @now
+WHERE id = @id`,
+  approvalsOfSession: `
+-- A session's requests, oldest first, in one state or all (@status NULL). Params: @sessionId @status @limit. Returns: rows.
+SELECT * FROM approvals INDEXED BY approvals_session WHERE session_id = @sessionId AND (@status IS NULL OR status = @status) ORDER BY id LIMIT @limit`,
+  approvalsPending: `
+-- Pending requests of every session, oldest first. Params: @limit. Returns: rows.
+SELECT * FROM approvals INDEXED BY approvals_pending_all WHERE status = 'pending' ORDER BY id LIMIT @limit`,
+  approvalsAll: `
+-- Requests of every session in one state or all (@status NULL), oldest first. Params: @status @limit. Returns: rows.
+SELECT * FROM approvals WHERE (@status IS NULL OR status = @status) ORDER BY id LIMIT @limit`,
 } as const;
 
 export class SqliteSessionStore implements SessionStore {
@@ -190,5 +218,58 @@ export class SqliteSessionStore implements SessionStore {
 
   async eventHead(): Promise<number> {
     return this.run(() => (this.stmts.head.get() as { id: number | null }).id ?? 0);
+  }
+
+  async approvalCreate(params: { approval: NewApproval; now: number }): Promise<Approval> {
+    const now = validateNow(params.now);
+    const a = normalizeNewApproval(params.approval, this.maxDataBytes);
+    return this.run(() => {
+      // The session first: a request for a missing one writes nothing.
+      if (this.stmts.pendingRecount.run({ id: a.sessionId, now }).changes === 0) throw new NotFoundError('session', a.sessionId);
+      const row = this.stmts.approvalInsert.get({ ...a, now }) as ApprovalRow;
+      this.stmts.pendingRecount.run({ id: a.sessionId, now });
+      return rowToApproval(row);
+    }, true);
+  }
+
+  async approvalGet(params: { id: number }): Promise<Approval | null> {
+    const id = validateId(params.id);
+    const row = this.run(() => this.stmts.approvalById.get(id) as ApprovalRow | undefined);
+    return row === undefined ? null : rowToApproval(row);
+  }
+
+  async approvalList(params: { sessionId?: number; status?: ApprovalState; limit?: number }): Promise<Approval[]> {
+    const { sessionId, status, limit } = normalizeApprovalList(params);
+    const rows = this.run(() => (sessionId !== null ? this.stmts.approvalsOfSession.all({ sessionId, status, limit })
+      : status === 'pending' ? this.stmts.approvalsPending.all({ limit })
+        : this.stmts.approvalsAll.all({ status, limit })) as ApprovalRow[]);
+    return rows.map(rowToApproval);
+  }
+
+  async approvalAnswer(params: { id: number; answer: ApprovalAnswer; now: number }): Promise<Approval> {
+    const id = validateId(params.id);
+    const now = validateNow(params.now);
+    const answer = normalizeApprovalAnswer(params.answer);
+    return this.run(() => {
+      const row = this.stmts.approvalAnswer.get({ id, ...answer, now }) as ApprovalRow | undefined;
+      if (row === undefined) {
+        const current = this.stmts.approvalById.get(id) as ApprovalRow | undefined;
+        if (current === undefined) throw new NotFoundError('approval', id);
+        throw new StateConflictError(approvalClosedMessage(rowToApproval(current)));
+      }
+      this.stmts.pendingRecount.run({ id: row.session_id, now });
+      return rowToApproval(row);
+    }, true);
+  }
+
+  async approvalCloseAll(params: { sessionId: number; answer: ApprovalAnswer; now: number }): Promise<Approval[]> {
+    const sessionId = validateId(params.sessionId, 'sessionId');
+    const now = validateNow(params.now);
+    const { status, message } = normalizeApprovalClose(params.answer);
+    return this.run(() => {
+      const rows = this.stmts.approvalCloseAll.all({ sessionId, status, message, now }) as ApprovalRow[];
+      if (rows.length > 0) this.stmts.pendingRecount.run({ id: sessionId, now });
+      return rows.map(rowToApproval).sort((x, y) => x.id - y.id);
+    }, true);
   }
 }
