@@ -39,7 +39,7 @@ export function rowToSession(r: SessionRow): Session {
   return {
     id: r.id, title: r.title, projectPath: r.project_path, provider: r.provider, status: r.status, agentSessionId: r.agent_session_id,
     agentCwd: r.agent_cwd, settings: JSON.parse(r.settings) as SessionSettings, costUsd: r.cost_usd, inputTokens: r.input_tokens,
-    outputTokens: r.output_tokens, cacheReadTokens: r.cache_read_tokens, cacheCreationTokens: r.cache_creation_tokens, lastSeq: r.last_seq, pendingApprovals: Number(r.pending_approvals), preview: r.preview, error: r.error, archived: r.archived === 1 || r.archived === true,
+    outputTokens: r.output_tokens, cacheReadTokens: r.cache_read_tokens, cacheCreationTokens: r.cache_creation_tokens, lastSeq: r.last_seq, pendingApprovals: r.pending_approvals, preview: r.preview, error: r.error, archived: r.archived === 1 || r.archived === true,
     createdAt: r.created_at, updatedAt: r.updated_at, lastActivityAt: r.last_activity_at,
   };
 }
@@ -206,9 +206,9 @@ export type ApprovalRow = {
 
 export function rowToApproval(r: ApprovalRow): Approval {
   return {
-    id: Number(r.id), sessionId: Number(r.session_id), jobId: r.job_id === null ? null : Number(r.job_id), toolUseId: r.tool_use_id, tool: r.tool,
+    id: r.id, sessionId: r.session_id, jobId: r.job_id, toolUseId: r.tool_use_id, tool: r.tool,
     input: JSON.parse(r.input) as unknown, reason: r.reason, status: r.status, scope: r.scope, rule: r.rule, message: r.message,
-    createdAt: Number(r.created_at), answeredAt: r.answered_at === null ? null : Number(r.answered_at),
+    createdAt: r.created_at, answeredAt: r.answered_at,
   };
 }
 
@@ -234,7 +234,7 @@ export function normalizeApprovalAnswer(input: unknown): { status: ApprovalState
   if (!(closed as readonly unknown[]).includes(a.status)) bad('answer.status', `one of ${closed.join(', ')}`, a.status);
   const allowed = a.status === 'allowed';
   if (a.scope !== undefined && !allowed) throw new ValidationError('answer.scope', 'applies only to an allowed request');
-  if (a.scope !== undefined && a.scope !== 'once' && a.scope !== 'session') bad('answer.scope', 'once or session', a.scope);
+  if (a.scope !== undefined && !(['once', 'session'] as unknown[]).includes(a.scope)) bad('answer.scope', 'once or session', a.scope);
   const scope = allowed ? a.scope ?? 'once' : null;
   if (a.rule !== undefined && scope !== 'session') throw new ValidationError('answer.rule', 'applies only to an allow for the session');
   if (scope === 'session' && a.rule === undefined) throw new ValidationError('answer.rule', 'is required for an allow for the session: the tool name, or a rule such as "Bash(npm test:*)"');

@@ -268,17 +268,17 @@ export function runSessionConformance(name: string, makeHarness: () => Promise<S
         await s.approvalCreate({ approval: { sessionId: a.id, tool: 'Bash', input: {} }, now: T0 }),
       ];
       const theirs = await s.approvalCreate({ approval: { sessionId: b.id, tool: 'Bash', input: {} }, now: T0 });
-      await s.approvalAnswer({ id: r2!.id, answer: { status: 'allowed' }, now: T0 + 1 });
+      await s.approvalAnswer({ id: r2.id, answer: { status: 'allowed' }, now: T0 + 1 });
       const closed = await s.approvalCloseAll({ sessionId: a.id, answer: { status: 'interrupted', message: 'the server restarted' }, now: T0 + 2 });
       expect(closed.map((x) => [x.id, x.status, x.message, x.answeredAt])).toEqual([
-        [r1!.id, 'interrupted', 'the server restarted', T0 + 2], [r3!.id, 'interrupted', 'the server restarted', T0 + 2],
+        [r1.id, 'interrupted', 'the server restarted', T0 + 2], [r3.id, 'interrupted', 'the server restarted', T0 + 2],
       ]);
-      expect((await s.approvalGet({ id: r2!.id }))?.status).toBe('allowed');
+      expect((await s.approvalGet({ id: r2.id }))?.status).toBe('allowed');
       expect((await s.approvalGet({ id: theirs.id }))?.status).toBe('pending');
       expect((await s.sessionGet({ id: a.id }))?.pendingApprovals).toBe(0);
       expect((await s.sessionGet({ id: b.id }))?.pendingApprovals).toBe(1);
       expect(await s.approvalCloseAll({ sessionId: a.id, answer: { status: 'expired' }, now: T0 + 3 })).toEqual([]);
-      expect((await s.approvalList({ sessionId: a.id, status: 'interrupted' })).map((x) => x.id)).toEqual([r1!.id, r3!.id]);
+      expect((await s.approvalList({ sessionId: a.id, status: 'interrupted' })).map((x) => x.id)).toEqual([r1.id, r3.id]);
       // The settings of a session are replaced as a whole.
       const updated = await s.sessionUpdate({ id: a.id, patch: { settings: { permissionMode: 'acceptEdits', allowedTools: ['Write'] } }, now: T0 + 4 });
       expect(updated.settings).toEqual({ permissionMode: 'acceptEdits', allowedTools: ['Write'] });
