@@ -20,10 +20,10 @@
 import type { ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import type { Options, Query, SDKUserMessage, SpawnOptions, SpawnedProcess } from '@anthropic-ai/claude-agent-sdk';
+import type { CanUseTool, Options, Query, SDKUserMessage, SpawnOptions, SpawnedProcess } from '@anthropic-ai/claude-agent-sdk';
 import { UnrecoverableError } from '../store/errors.js';
 import { AgentProcesses } from './agent-processes.js';
-import { AgentAbortError, type AgentMessage, type AgentProvider, type AgentRunParams } from './provider.js';
+import { AgentAbortError, type AgentMessage, type AgentProvider, type AgentRunParams, type ToolDecision, type ToolRequest } from './provider.js';
 
 export const CLAUDE_SDK = '@anthropic-ai/claude-agent-sdk';
 /** How long a finished turn's process may take to exit by itself before it is stopped. */
@@ -125,6 +125,15 @@ export function agentEnvironment(env: NodeJS.ProcessEnv, extra: Record<string, s
   return { ...out, ...extra };
 }
 
+/** The SDK's permission callback, answered by the runner's `askTool`. */
+export function canUseTool(askTool: (request: ToolRequest) => Promise<ToolDecision>): CanUseTool {
+  return async (tool, input, o) => {
+    const decision = await askTool({ tool, input, toolUseId: o.toolUseID, reason: o.decisionReason ?? o.title ?? null, signal: o.signal });
+    // The input is passed on unchanged: what was approved is what runs.
+    return decision.behavior === 'allow' ? { behavior: 'allow', updatedInput: input } : { behavior: 'deny', message: decision.message };
+  };
+}
+
 export class ClaudeProvider implements AgentProvider {
   readonly name = 'claude';
   readonly processes: AgentProcesses;
@@ -195,6 +204,7 @@ export class ClaudeProvider implements AgentProvider {
       env: agentEnvironment(process.env, this.options.env),
       spawnClaudeCodeProcess,
       ...(this.executable === undefined ? {} : { pathToClaudeCodeExecutable: this.executable }),
+      ...(params.askTool === undefined ? {} : { canUseTool: canUseTool(params.askTool) }),
     };
   }
 
@@ -225,6 +235,7 @@ export class ClaudeProvider implements AgentProvider {
       options: this.queryOptions(params, abortController, (c) => { agent.child = c; }),
     });
     params.signal.addEventListener('abort', stop, { once: true });
+    params.onControl?.({ setPermissionMode: async (mode) => { await q.setPermissionMode(mode); } });
     try {
       for await (const message of q) {
         started();

@@ -3,7 +3,7 @@
  * Messages have the Claude Agent SDK's shapes (`system`/`init`, `assistant`, `user`, `result`, …);
  * the runner stores every one as a session event.
  */
-import type { SessionSettings } from '../store/session-contract.js';
+import type { PermissionMode, SessionSettings } from '../store/session-contract.js';
 
 /** An SDK message: a JSON object with a `type` (and for `system`, a `subtype`). */
 export interface AgentMessage {
@@ -22,6 +22,32 @@ export interface AgentRunParams {
   settings: SessionSettings;
   /** Aborting it must end the run promptly (the iterator throws) and leave no child process. */
   signal: AbortSignal;
+  /**
+   * Asked whenever the agent wants a tool its permission mode and rules do not already allow; the
+   * agent waits for the decision. Without it, such uses are denied (the SDK's default).
+   */
+  askTool?: (request: ToolRequest) => Promise<ToolDecision>;
+  /** Called once the run can be steered (e.g. its permission mode changed while it runs). */
+  onControl?: (control: AgentControl) => void;
+}
+
+/** The agent asks to use a tool. */
+export interface ToolRequest {
+  tool: string;
+  input: Record<string, unknown>;
+  /** The SDK's id of this tool call (ties it to the `tool_use` block in the log). */
+  toolUseId: string | null;
+  /** Why the agent's own rules did not allow it, where it says (e.g. a path outside the project). */
+  reason: string | null;
+  /** Aborted when the agent stops waiting (its turn was interrupted). */
+  signal: AbortSignal;
+}
+
+export type ToolDecision = { behavior: 'allow' } | { behavior: 'deny'; message: string };
+
+/** What can be changed in a running turn. */
+export interface AgentControl {
+  setPermissionMode(mode: PermissionMode): Promise<void>;
 }
 
 export interface AgentProvider {

@@ -17,12 +17,14 @@ import { statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import type { Job } from '../store/contract.js';
 import { AgentqError, NotFoundError, SnoozeError, StateConflictError, UnrecoverableError, ValidationError } from '../store/errors.js';
-import { SESSION_STATES, type Session, type SessionEvent, type SessionSettings, type SessionState, type SessionStore } from '../store/session-contract.js';
+import { SESSION_SETTING_KEYS } from '../store/session-params.js';
+import { SESSION_STATES, type Approval, type ApprovalScope, type Session, type SessionEvent, type SessionSettings, type SessionState, type SessionStore } from '../store/session-contract.js';
 import { TypedEmitter } from '../queue/events.js';
 import { JobAbortReason, describeThrown } from '../queue/worker.js';
 import { defineJob, type AnyJobDefinition, type JobContext } from '../queue/registry.js';
 import type { JobSystem } from '../system/job-system.js';
-import type { AgentMessage, AgentProvider } from './provider.js';
+import type { AgentControl, AgentMessage, AgentProvider, ToolDecision, ToolRequest } from './provider.js';
+import { rulesAllow, suggestRule } from './rules.js';
 
 export const SESSION_RUN = 'session.run';
 
@@ -88,7 +90,32 @@ export interface SessionServiceOptions {
    * sessions are refused, and a turn of one (made while it was allowed) fails saying why.
    */
   allowBypassPermissions?: boolean;
+  /**
+   * How long a tool-use request waits for an answer before it is denied (the agent is told that
+   * nobody answered). Default 30 minutes.
+   */
+  approvalTimeoutMs?: number;
+  /**
+   * How often a waiting request is read back from the store, to see an answer given by another
+   * process (the CLI, another server on the same database). Answers given through this service
+   * wake it at once. Default 1,000 ms.
+   */
+  approvalPollMs?: number;
 }
+
+/** An answer to an approval request, as a person gives it (see `SessionService.answer`). */
+export interface ApprovalDecision {
+  decision: 'allow' | 'deny';
+  /** For allow: this request only (default), or every like it for the rest of the session. */
+  scope?: ApprovalScope;
+  /** For allow for the session: the rule added to the session's allowed tools (default: suggested from the request). */
+  rule?: string;
+  /** For deny: what the agent is told. */
+  message?: string;
+}
+
+/** A setting change: a value sets it, null removes it (the default applies again). */
+export type SettingsChange = { [K in keyof SessionSettings]?: SessionSettings[K] | null };
 
 /** Why a bypassPermissions session is refused, and what to do about it. */
 export const BYPASS_REFUSED = 'bypassPermissions is off on this server: it lets the agent run any command without asking. Use acceptEdits or default, or start agentq with --allow-bypass-permissions to allow it';
@@ -102,6 +129,9 @@ const LIVE_ONLY_SYSTEM = new Set(['status', 'thinking_tokens']);
 export function isLiveOnly(m: AgentMessage): boolean {
   return m.type === 'stream_event' || (m.type === 'system' && LIVE_ONLY_SYSTEM.has(m.subtype ?? ''));
 }
+
+/** What the agent (and the log) are told of a request whose turn ended before anyone answered. */
+const INTERRUPTED_MESSAGE = 'The turn ended before anyone answered this request (it was stopped, or the server restarted); resuming the session asks again.';
 
 /** How long a turn rejected with 429 (and no known reset) waits before trying again. */
 const RATE_LIMIT_WAIT_MS = 60_000;
@@ -166,6 +196,10 @@ export class SessionService {
   private timer: NodeJS.Timeout | null = null;
   private readonly offs: (() => void)[] = [];
   private readonly writer: EventWriter;
+  /** Requests waiting in this process, by approval id: wakes the wait when an answer comes in here. */
+  private readonly waiters = new Map<number, () => void>();
+  /** Running turns in this process that can be steered, by session id. */
+  private readonly controls = new Map<number, AgentControl>();
 
   constructor(private readonly options: SessionServiceOptions) {
     this.system = options.system;
@@ -232,7 +266,14 @@ export class SessionService {
   }
 
   private async setStatus(id: number, status: SessionState, extra: { error?: string | null } = {}): Promise<Session> {
-    const session = await this.store.sessionUpdate({ id, patch: { status, ...extra }, now: Date.now() });
+    let session = await this.store.sessionUpdate({ id, patch: { status, ...extra }, now: Date.now() });
+    // Out of `processing`, no turn waits for an answer any more (a crash leaves requests open).
+    if (status !== SESSION_STATES.processing && session.pendingApprovals > 0) {
+      const closed = await this.store.approvalCloseAll({ sessionId: id, answer: { status: 'interrupted', message: INTERRUPTED_MESSAGE }, now: Date.now() });
+      for (const a of closed) this.writer.add(id, { type: 'approval', payload: a });
+      await this.writer.flush(id);
+      session = await this.require(id);
+    }
     this.events.emit('session:updated', { session });
     return session;
   }
@@ -355,6 +396,148 @@ export class SessionService {
     return fixed;
   }
 
+  /**
+   * The agent asks to use a tool: allowed at once by a rule of the session's, or recorded as an
+   * approval request that waits for a person (or the timeout). Every step is in the session's log
+   * as an `approval` event carrying the request's latest state.
+   */
+  private async askTool(sessionId: number, ctx: JobContext, request: ToolRequest): Promise<ToolDecision> {
+    const session = await this.require(sessionId);
+    const rule = rulesAllow(session.settings.allowedTools, request.tool, request.input);
+    if (rule !== null) {
+      this.writer.add(sessionId, { type: 'approval', payload: { id: null, tool: request.tool, input: request.input, toolUseId: request.toolUseId, status: 'allowed', scope: 'session', rule } });
+      return { behavior: 'allow' };
+    }
+    const approval = await this.store.approvalCreate({
+      approval: { sessionId, jobId: ctx.jobId, toolUseId: request.toolUseId, tool: request.tool, input: request.input, reason: request.reason },
+      now: Date.now(),
+    });
+    this.writer.add(sessionId, { type: 'approval', payload: { ...approval, suggestedRule: suggestRule(request.tool, request.input) } });
+    await this.writer.flush(sessionId);
+    await this.announce(sessionId);
+    const answered = await this.awaitAnswer(approval, AbortSignal.any([ctx.signal, request.signal]));
+    this.writer.add(sessionId, { type: 'approval', payload: answered });
+    if (answered.status === 'allowed' && answered.rule !== null) await this.addAllowedTool(sessionId, answered.rule);
+    await this.writer.flush(sessionId);
+    await this.announce(sessionId);
+    return answered.status === 'allowed' ? { behavior: 'allow' } : { behavior: 'deny', message: this.denial(answered) };
+  }
+
+  /**
+   * Wait until the request is answered (here, by another process, or by the timeout), or its turn
+   * ends (then it is closed as interrupted). Every close is a compare-and-set: a close that loses
+   * to an answer takes that answer.
+   */
+  private async awaitAnswer(approval: Approval, signal: AbortSignal): Promise<Approval> {
+    const deadline = approval.createdAt + (this.options.approvalTimeoutMs ?? 30 * 60_000);
+    const pollMs = this.options.approvalPollMs ?? 1_000;
+    for (;;) {
+      const current = await this.store.approvalGet({ id: approval.id }) as Approval;
+      if (current.status !== 'pending') return current;
+      const close = signal.aborted ? { status: 'interrupted' as const, message: INTERRUPTED_MESSAGE }
+        : Date.now() >= deadline ? { status: 'expired' as const, message: this.expiredMessage() } : null;
+      if (close !== null) {
+        try {
+          return await this.store.approvalAnswer({ id: approval.id, answer: close, now: Date.now() });
+        } catch (err) {
+          if (err instanceof StateConflictError) continue; // answered meanwhile: that answer stands
+          throw err;
+        }
+      }
+      await new Promise<void>((resolve) => {
+        const wake = (): void => {
+          clearTimeout(timer);
+          signal.removeEventListener('abort', wake);
+          this.waiters.delete(approval.id);
+          resolve();
+        };
+        const timer = setTimeout(wake, Math.max(0, Math.min(pollMs, deadline - Date.now())));
+        signal.addEventListener('abort', wake, { once: true });
+        this.waiters.set(approval.id, wake);
+      });
+    }
+  }
+
+  private expiredMessage(): string {
+    const minutes = (this.options.approvalTimeoutMs ?? 30 * 60_000) / 60_000;
+    return `Nobody answered this request within ${minutes >= 1 ? `${String(Math.round(minutes))} minutes` : `${String(Math.round(minutes * 60))} seconds`}, so it was denied. Do not retry it; finish what you can without it and say what you needed.`;
+  }
+
+  /** What the agent is told when a request is not allowed. */
+  private denial(a: Approval): string {
+    if (a.status === 'denied') return a.message === null ? 'The user denied this tool use.' : `The user denied this tool use and said: ${a.message}`;
+    return a.message ?? 'This tool use was not allowed.';
+  }
+
+  /** Emit the session as it now is (its pending approvals changed). */
+  private async announce(sessionId: number): Promise<void> {
+    const session = await this.store.sessionGet({ id: sessionId });
+    if (session !== null) this.events.emit('session:updated', { session });
+  }
+
+  private async addAllowedTool(sessionId: number, rule: string): Promise<void> {
+    const session = await this.require(sessionId);
+    const allowed = session.settings.allowedTools ?? [];
+    if (allowed.includes(rule)) return;
+    await this.store.sessionUpdate({ id: sessionId, patch: { settings: { ...session.settings, allowedTools: [...allowed, rule] } }, now: Date.now() });
+  }
+
+  /**
+   * Answer a pending approval request: allow (once, or for the rest of the session by a rule) or
+   * deny (with a message the agent reads). Exactly one answer wins: NotFoundError for an unknown
+   * request, StateConflictError for one already answered or closed. The waiting turn goes on at once.
+   */
+  async answer(approvalId: number, decision: ApprovalDecision): Promise<Approval> {
+    const d = decision as Partial<ApprovalDecision> | null;
+    if (d === null || typeof d !== 'object') throw new ValidationError('answer', 'must be an object with decision "allow" or "deny"');
+    if (d.decision !== 'allow' && d.decision !== 'deny') throw new ValidationError('decision', 'must be "allow" or "deny"');
+    const request = await this.store.approvalGet({ id: approvalId });
+    if (request === null) throw new NotFoundError('approval', approvalId);
+    const rule = d.decision === 'allow' && d.scope === 'session' ? d.rule ?? suggestRule(request.tool, request.input as Record<string, unknown>) : d.rule;
+    const answered = await this.store.approvalAnswer({
+      id: approvalId,
+      answer: {
+        status: d.decision === 'allow' ? 'allowed' : 'denied',
+        ...(d.scope === undefined ? {} : { scope: d.scope }),
+        ...(rule === undefined ? {} : { rule }),
+        ...(d.message === undefined || d.message === '' ? {} : { message: d.message }),
+      },
+      now: Date.now(),
+    });
+    this.waiters.get(approvalId)?.();
+    return answered;
+  }
+
+  /**
+   * Change a session's settings (a value sets, null removes). They apply from the next turn; a
+   * permission mode applies to the running turn at once as well. Returns the session and whether
+   * a running turn took the change.
+   */
+  async updateSettings(sessionId: number, change: SettingsChange): Promise<{ session: Session; appliedToRunningTurn: boolean }> {
+    const session = await this.require(sessionId);
+    if (typeof change !== 'object' || change === null || Array.isArray(change)) throw new ValidationError('settings', 'must be an object of settings to change');
+    const next: Record<string, unknown> = { ...session.settings };
+    for (const [key, value] of Object.entries(change)) {
+      if (!(SESSION_SETTING_KEYS as readonly string[]).includes(key)) throw new ValidationError(`settings.${key}`, `is not a setting; use one of ${SESSION_SETTING_KEYS.join(', ')}`);
+      if (value === null) delete next[key];
+      else next[key] = value;
+    }
+    if (next.permissionMode === 'bypassPermissions' && !this.bypassAllowed) throw new ValidationError('settings.permissionMode', BYPASS_REFUSED);
+    const updated = await this.store.sessionUpdate({ id: sessionId, patch: { settings: next as SessionSettings }, now: Date.now() });
+    this.events.emit('session:updated', { session: updated });
+    const control = this.controls.get(sessionId);
+    let applied = false;
+    if (control !== undefined && change.permissionMode !== undefined) {
+      try {
+        await control.setPermissionMode(updated.settings.permissionMode ?? 'default');
+        applied = true;
+      } catch {
+        applied = false; // the turn ended meanwhile: the next one starts in the new mode
+      }
+    }
+    return { session: updated, appliedToRunningTurn: applied };
+  }
+
   /** Whether sessions may run in bypassPermissions here. */
   get bypassAllowed(): boolean {
     return this.options.allowBypassPermissions === true;
@@ -397,7 +580,12 @@ export class SessionService {
       started: Date.now(),
     };
     try {
-      for await (const message of provider.run({ prompt, cwd: session.projectPath, resume, settings: session.settings, signal: ctx.signal })) {
+      const run = provider.run({
+        prompt, cwd: session.projectPath, resume, settings: session.settings, signal: ctx.signal,
+        askTool: (request) => this.askTool(session.id, ctx, request),
+        onControl: (control) => { this.controls.set(session.id, control); },
+      });
+      for await (const message of run) {
         if (isLiveOnly(message)) {
           this.events.emit('session:partial', { sessionId: session.id, message });
           continue;
@@ -408,6 +596,7 @@ export class SessionService {
         await this.observe(session, message, turn);
       }
     } catch (err) {
+      this.controls.delete(session.id);
       await this.writer.flush(session.id);
       if (ctx.signal.aborted) throw ctx.signal.reason as JobAbortReason;
       if (err instanceof AgentqError || err instanceof UnrecoverableError || err instanceof SnoozeError) throw err;
@@ -418,6 +607,7 @@ export class SessionService {
         throw new AgentTransientError(`the agent stopped unexpectedly: ${err instanceof Error ? err.message : String(err)}`);
       }
     }
+    this.controls.delete(session.id);
     await this.writer.flush(session.id);
     const verdict = turn.verdict;
     if (verdict !== null) {

@@ -8,9 +8,10 @@ import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { agentEnvironment, bundledExecutable } from '../../src/sessions/claude.js';
 import { AgentAbortError, type AgentMessage } from '../../src/sessions/provider.js';
-import { CONTINUE_PROMPT, SessionService, type TurnSummary } from '../../src/sessions/runner.js';
-import type { Session, SessionState } from '../../src/store/session-contract.js';
-import { openStore } from '../../src/store/open.js';
+import { CONTINUE_PROMPT, SessionService, type SessionServiceOptions, type TurnSummary } from '../../src/sessions/runner.js';
+import { StateConflictError } from '../../src/store/errors.js';
+import type { Approval, Session, SessionState } from '../../src/store/session-contract.js';
+import { openStore, type AgentqStore } from '../../src/store/open.js';
 import { createJobSystem } from '../../src/system/job-system.js';
 import type { RequestBody } from '../helpers/anthropic-api.js';
 import { alive, useClaude } from '../helpers/claude.js';
@@ -20,13 +21,37 @@ import { useSystems } from '../helpers/systems.js';
 const env = useSystems();
 const claude = useClaude();
 
-function setup(): { service: SessionService; system: ReturnType<typeof createJobSystem>; provider: ReturnType<typeof claude.current.provider> } {
+function setup(options: Partial<SessionServiceOptions> = {}): { service: SessionService; system: ReturnType<typeof createJobSystem>; provider: ReturnType<typeof claude.current.provider>; store: AgentqStore } {
   const store = openStore(join(env.dir, 'agentq.db'));
   const system = env.track(createJobSystem({ store, maintenance: false }));
   const provider = claude.current.provider();
-  const service = new SessionService({ system, store: store.sessions, providers: [provider], retry: { maxAttempts: 3, baseMs: 10 }, batchMs: 10, reconcileIntervalMs: 60_000 }).attach();
+  const service = new SessionService({ system, store: store.sessions, providers: [provider], retry: { maxAttempts: 3, baseMs: 10 }, batchMs: 10, reconcileIntervalMs: 60_000, ...options }).attach();
   system.start();
-  return { service, system, provider };
+  return { service, system, provider, store };
+}
+
+/** The session's next pending approval request, once there is one the test has not seen. */
+async function nextApproval(service: SessionService, sessionId: number, seen = 0): Promise<Approval> {
+  const pending = async (): Promise<Approval[]> => service['store'].approvalList({ sessionId });
+  await new Promise<void>((resolve) => {
+    const check = (): void => {
+      void pending().then((all) => {
+        if (all.length > seen && all[seen]!.status === 'pending') {
+          off();
+          resolve();
+        }
+      });
+    };
+    const off = service.events.on('session:updated', ({ session }) => { if (session.id === sessionId && session.pendingApprovals > 0) check(); });
+    check();
+  });
+  return (await pending())[seen]!;
+}
+
+/** The tool results the API received in a request (what the agent was told of its tool uses). */
+function toolResults(body: RequestBody | null): { content: unknown; is_error?: boolean }[] {
+  const messages = (body?.messages ?? []) as { role: string; content: unknown }[];
+  return messages.flatMap((m) => (Array.isArray(m.content) ? m.content as { type: string; content: unknown; is_error?: boolean }[] : []).filter((c) => c.type === 'tool_result'));
 }
 
 function waitForSession(service: SessionService, id: number, states: SessionState[]): Promise<Session> {
@@ -87,15 +112,123 @@ describe('the claude provider on the real Claude Code binary', () => {
     expect(done.agentCwd).toBe(project);
   });
 
-  it('in the default mode a Write is denied: the denial is stored and nothing is written', async () => {
+  it('in the default mode a Write waits for approval; allowed on the page, the file is written', async () => {
     const { api, project } = claude.current;
-    api.script({ tools: [{ name: 'Write', input: { file_path: join(project, 'nope.txt'), content: 'x' } }] }, { text: 'I could not write it.' });
+    const file = join(project, 'approved.txt');
+    api.script({ text: 'Writing it.', tools: [{ name: 'Write', input: { file_path: file, content: 'approved\n' } }] }, { text: 'Done writing.' });
     const { service } = setup();
-    const { session } = await service.create({ projectPath: project, prompt: 'write nope.txt' });
-    await waitForSession(service, session.id, ['waiting_for_input']);
-    expect(existsSync(join(project, 'nope.txt'))).toBe(false);
-    const result = (await stored(service, session.id)).find((e) => e.type === 'result')!.payload;
-    expect(result.permission_denials).toEqual([expect.objectContaining({ tool_name: 'Write' })]);
+    const { session } = await service.create({ projectPath: project, prompt: 'write approved.txt' });
+    const request = await nextApproval(service, session.id);
+    expect(request).toMatchObject({ tool: 'Write', input: { file_path: file, content: 'approved\n' }, status: 'pending', toolUseId: expect.stringMatching(/^toolu_/) as unknown });
+    const waiting = (await service['store'].sessionGet({ id: session.id }))!;
+    expect(waiting).toMatchObject({ status: 'processing', pendingApprovals: 1 });
+    expect(existsSync(file)).toBe(false);
+    const done = waitForSession(service, session.id, ['waiting_for_input', 'error']);
+    expect(await service.answer(request.id, { decision: 'allow' })).toMatchObject({ status: 'allowed', scope: 'once' });
+    expect((await done).status).toBe('waiting_for_input');
+    expect(readFileSync(file, 'utf8')).toBe('approved\n');
+    expect((await service['store'].sessionGet({ id: session.id }))!.pendingApprovals).toBe(0);
+    // The log holds the request and its answer, by id, the request with the rule an allow-for-session would add.
+    const log = (await stored(service, session.id)).filter((e) => e.type === 'approval').map((e) => e.payload as unknown as Approval & { suggestedRule?: string });
+    expect(log.map((a) => [a.id, a.status])).toEqual([[request.id, 'pending'], [request.id, 'allowed']]);
+    expect(log[0]!.suggestedRule).toBe('Write');
+    // A second answer loses.
+    await expect(service.answer(request.id, { decision: 'deny' })).rejects.toBeInstanceOf(StateConflictError);
+  });
+
+  it('a denial with a message reaches the agent, which answers it; nothing is written', async () => {
+    const { api, project } = claude.current;
+    const file = join(project, 'denied.txt');
+    api.script({ tools: [{ name: 'Write', input: { file_path: file, content: 'x' } }] }, { text: 'Understood, I will not write it.' });
+    const { service } = setup();
+    const { session } = await service.create({ projectPath: project, prompt: 'write denied.txt' });
+    const request = await nextApproval(service, session.id);
+    const done = waitForSession(service, session.id, ['waiting_for_input', 'error']);
+    await service.answer(request.id, { decision: 'deny', message: 'not that file, use notes.md' });
+    expect((await done).status).toBe('waiting_for_input');
+    expect(existsSync(file)).toBe(false);
+    const [result] = toolResults(api.conversation()[1]!.body);
+    expect(result).toMatchObject({ is_error: true });
+    expect(JSON.stringify(result!.content)).toContain('The user denied this tool use and said: not that file, use notes.md');
+    const texts = (await stored(service, session.id)).filter((e) => e.type === 'assistant').map((e) => JSON.stringify(e.payload.message));
+    expect(texts.some((t) => t.includes('Understood, I will not write it.'))).toBe(true);
+  });
+
+  it('allow for the session adds a rule to the session's allowed tools: the next request of the turn is allowed without asking', async () => {
+    const { api, project } = claude.current;
+    api.script(
+      { tools: [{ name: 'Bash', input: { command: 'touch one.txt' } }] },
+      { tools: [{ name: 'Bash', input: { command: 'touch two.txt' } }] },
+      { text: 'Both ran.' },
+    );
+    const { service } = setup();
+    const { session } = await service.create({ projectPath: project, prompt: 'run the tests twice' });
+    const first = await nextApproval(service, session.id);
+    expect(first.tool).toBe('Bash');
+    const done = waitForSession(service, session.id, ['waiting_for_input', 'error']);
+    const answered = await service.answer(first.id, { decision: 'allow', scope: 'session' });
+    // The rule suggested for a command: its program (and subcommand, where it has one).
+    expect(answered).toMatchObject({ status: 'allowed', scope: 'session', rule: 'Bash(touch:*)' });
+    expect((await done).status).toBe('waiting_for_input');
+    expect(await service['store'].approvalList({ sessionId: session.id })).toHaveLength(1);
+    const s = (await service['store'].sessionGet({ id: session.id }))!;
+    expect(s.settings.allowedTools).toEqual(['Bash(touch:*)']);
+    const auto = (await stored(service, session.id)).filter((e) => e.type === 'approval').at(-1)!.payload;
+    expect(auto).toMatchObject({ id: null, tool: 'Bash', status: 'allowed', rule: 'Bash(touch:*)' });
+    // Both commands ran.
+    expect(existsSync(join(project, 'one.txt')) && existsSync(join(project, 'two.txt'))).toBe(true);
+  });
+
+  it('an answer given by another process (the CLI, another server) is seen; one nobody gives expires with a message', async () => {
+    const { api, project } = claude.current;
+    api.script({ tools: [{ name: 'Write', input: { file_path: join(project, 'a.txt'), content: 'a' } }] }, { tools: [{ name: 'Write', input: { file_path: join(project, 'b.txt'), content: 'b' } }] }, { text: 'ok' });
+    const { service } = setup({ approvalPollMs: 50, approvalTimeoutMs: 1_500 });
+    const { session } = await service.create({ projectPath: project, prompt: 'write two files' });
+    const first = await nextApproval(service, session.id);
+    // Straight to the database, as another process would: this service learns it by reading back.
+    const other = openStore(join(env.dir, 'agentq.db'));
+    await other.sessions.approvalAnswer({ id: first.id, answer: { status: 'allowed' }, now: Date.now() });
+    await other.close();
+    const second = await nextApproval(service, session.id, 1);
+    const done = await waitForSession(service, session.id, ['waiting_for_input', 'error']);
+    expect(done.status).toBe('waiting_for_input');
+    expect(readFileSync(join(project, 'a.txt'), 'utf8')).toBe('a');
+    expect(existsSync(join(project, 'b.txt'))).toBe(false);
+    const expired = (await service['store'].approvalGet({ id: second.id }))!;
+    expect(expired).toMatchObject({ status: 'expired', message: expect.stringMatching(/^Nobody answered this request within 2 seconds, so it was denied/) as unknown });
+    expect(JSON.stringify(toolResults(api.conversation()[2]!.body).at(-1)!.content)).toContain('Nobody answered this request');
+  });
+
+  it('stopping a turn that waits closes its request as interrupted; the permission mode changes during a turn', async () => {
+    const { api, project } = claude.current;
+    api.script(
+      { tools: [{ name: 'Write', input: { file_path: join(project, 'one.txt'), content: '1' } }] },
+      { tools: [{ name: 'Write', input: { file_path: join(project, 'two.txt'), content: '2' } }] },
+      { text: 'Both written.' },
+    );
+    const { service } = setup();
+    const { session } = await service.create({ projectPath: project, prompt: 'write two files' });
+    const first = await nextApproval(service, session.id);
+    // Switched to acceptEdits while the turn runs: the second Write no longer asks.
+    const changed = await service.updateSettings(session.id, { permissionMode: 'acceptEdits' });
+    expect(changed).toMatchObject({ appliedToRunningTurn: true, session: { settings: { permissionMode: 'acceptEdits' } } });
+    const done = waitForSession(service, session.id, ['waiting_for_input', 'error']);
+    await service.answer(first.id, { decision: 'allow' });
+    expect((await done).status).toBe('waiting_for_input');
+    expect(readFileSync(join(project, 'two.txt'), 'utf8')).toBe('2');
+    expect(await service['store'].approvalList({ sessionId: session.id })).toHaveLength(1);
+
+    // Back to the default mode (null removes a setting), for the next turn.
+    expect((await service.updateSettings(session.id, { permissionMode: null })).appliedToRunningTurn).toBe(false);
+    api.script({ tools: [{ name: 'Bash', input: { command: 'touch later.txt' } }] }, { text: 'never' });
+    await service.send(session.id, 'clean up');
+    const waiting = await nextApproval(service, session.id, 1);
+    const stopped = waitForSession(service, session.id, ['stopped']);
+    await service.stop(session.id);
+    await stopped;
+    expect(await service['store'].approvalGet({ id: waiting.id })).toMatchObject({ status: 'interrupted', message: expect.stringMatching(/resuming the session asks again/) as unknown });
+    expect((await service['store'].sessionGet({ id: session.id }))!.pendingApprovals).toBe(0);
+    await expect(service.answer(waiting.id, { decision: 'allow' })).rejects.toThrow(/already interrupted/);
   });
 
   it('a follow-up resumes the same agent session: the API receives the earlier conversation; cost adds up', async () => {

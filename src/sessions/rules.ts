@@ -1,0 +1,55 @@
+/**
+ * Permission rules, as Claude Code spells them in `allowedTools`: a tool name (`Write`: every use),
+ * or a tool with a specifier — `Bash(npm test:*)` (commands starting with `npm test`),
+ * `Bash(git status)` (that command exactly), `WebFetch(domain:example.com)`, `Edit(/src/**)`
+ * (paths under a folder). agentq applies them itself to requests that reach it during a turn
+ * (a rule added by "allow for the session" while the turn runs), and passes them to Claude Code
+ * for the turns after.
+ */
+
+/** Whether `rule` allows this use of `tool` with `input`. A rule it cannot read allows nothing. */
+export function ruleAllows(rule: string, tool: string, input: Record<string, unknown>): boolean {
+  const m = /^([^()]+?)(?:\((.*)\))?$/s.exec(rule.trim());
+  if (m === null || m[1] !== tool) return false;
+  const spec = m[2];
+  if (spec === undefined || spec === '*' || spec === '') return true;
+  if (tool === 'Bash') {
+    const command = typeof input.command === 'string' ? input.command.trim() : null;
+    if (command === null) return false;
+    if (!spec.endsWith(':*')) return command === spec;
+    const prefix = spec.slice(0, -2);
+    // A prefix matches whole words only, and never a command that chains another after it.
+    return (command === prefix || command.startsWith(`${prefix} `)) && !/[;&|`$<>\n]/.test(command);
+  }
+  if (tool === 'WebFetch' && spec.startsWith('domain:')) {
+    try {
+      const host = new URL(String(input.url)).hostname;
+      const domain = spec.slice('domain:'.length);
+      return host === domain || host.endsWith(`.${domain}`);
+    } catch {
+      return false;
+    }
+  }
+  const path = [input.file_path, input.notebook_path, input.path].find((p): p is string => typeof p === 'string');
+  if (path === undefined) return false;
+  if (spec.endsWith('/**')) return path.startsWith(spec.slice(0, -2));
+  return path === spec;
+}
+
+/** Whether any of `rules` allows this use. */
+export function rulesAllow(rules: readonly string[] | undefined, tool: string, input: Record<string, unknown>): string | null {
+  return rules?.find((r) => ruleAllows(r, tool, input)) ?? null;
+}
+
+/**
+ * The rule an "allow for the session" adds unless the user writes another: for Bash the command's
+ * program and subcommand (`npm test`, `git status`: `Bash(npm test:*)`), otherwise the tool.
+ */
+export function suggestRule(tool: string, input: Record<string, unknown>): string {
+  if (tool !== 'Bash' || typeof input.command !== 'string') return tool;
+  const words = input.command.trim().split(/\s+/);
+  const [program, sub] = words;
+  if (program === undefined || program === '' || /[;&|`$<>]/.test(program)) return tool;
+  const prefix = sub !== undefined && /^[a-z][\w:-]*$/i.test(sub) ? `${program} ${sub}` : program;
+  return `Bash(${prefix}:*)`;
+}
