@@ -20,6 +20,9 @@ export default [
   route('api/sessions/:sessionId/prompts', 'routes/api.sessions.$sessionId.prompts.ts'),
   route('api/sessions/:sessionId/stop', 'routes/api.sessions.$sessionId.stop.ts'),
   route('api/sessions/:sessionId/resume', 'routes/api.sessions.$sessionId.resume.ts'),
+  route('api/sessions/:sessionId/approvals', 'routes/api.sessions.$sessionId.approvals.ts'),
+  route('api/approvals', 'routes/api.approvals.ts'),
+  route('api/approvals/:approvalId', 'routes/api.approvals.$approvalId.ts'),
   route('api/stream', 'routes/api.stream.ts'),
   route('api/*', 'routes/api.$.ts'),
 ] satisfies RouteConfig;

@@ -154,7 +154,7 @@ describe('the claude provider on the real Claude Code binary', () => {
     expect(texts.some((t) => t.includes('Understood, I will not write it.'))).toBe(true);
   });
 
-  it('allow for the session adds a rule to the session's allowed tools: the next request of the turn is allowed without asking', async () => {
+  it("allow for the session adds a rule to the session's allowed tools: the next request of the turn is allowed without asking", async () => {
     const { api, project } = claude.current;
     api.script(
       { tools: [{ name: 'Bash', input: { command: 'touch one.txt' } }] },

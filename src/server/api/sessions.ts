@@ -2,7 +2,9 @@
  * Agent sessions over HTTP: /api/sessions, /api/sessions/:sessionId and its events, prompts, stop
  * and resume. Each prompt becomes a background job; see docs/api.md for each route.
  */
-import type { SessionSettings } from '../../store/session-contract.js';
+import type { SettingsChange } from '../../sessions/runner.js';
+import { suggestRule } from '../../sessions/rules.js';
+import { APPROVAL_STATE_LIST, type Approval, type ApprovalState, type SessionSettings } from '../../store/session-contract.js';
 import { SESSION_SETTING_KEYS } from '../../store/session-params.js';
 import type { ApiContext, RouteArgs } from './context.js';
 import { HttpError, Query, badRequest, json, methodNotAllowed, objectBody, pathId, readJson } from './http.js';
@@ -63,19 +65,25 @@ export async function sessionLoader(ctx: ApiContext, { request, params }: RouteA
   return json(200, { session, queuedPrompts: await ctx.sessions.queuedPrompts(session.id) });
 }
 
-/** PUT /api/sessions/:sessionId: `{ "archived": bool }` and/or `{ "title": "…" }`. */
+/**
+ * PUT /api/sessions/:sessionId: `{ "archived": bool }`, `{ "title": "…" }` and/or
+ * `{ "settings": { …changes } }` (null removes a setting; a permission mode reaches a running turn at once).
+ */
 export async function sessionAction(ctx: ApiContext, { request, params }: RouteArgs): Promise<Response> {
   if (request.method !== 'PUT') methodNotAllowed(request.method, ['GET', 'PUT']);
   new Query(new URL(request.url), []);
   // The session service checks that the session exists (404 otherwise).
   const id = pathId('sessionId', params.sessionId);
-  const body = objectBody(await readJson(request), ['archived', 'title']);
-  if (body.archived === undefined && body.title === undefined) badRequest('body', 'name archived and/or title');
+  const body = objectBody(await readJson(request), ['archived', 'title', 'settings']);
+  if (body.archived === undefined && body.title === undefined && body.settings === undefined) badRequest('body', 'name archived, title and/or settings');
   if (body.archived !== undefined && typeof body.archived !== 'boolean') badRequest('archived', 'must be true or false');
   const title = text(body, 'title', false);
+  if (body.settings !== undefined) objectBody(body.settings, SESSION_SETTING_KEYS, 'settings');
   let session = title === undefined ? null : await ctx.sessions.rename(id, title);
   if (body.archived !== undefined) session = await ctx.sessions.archive(id, body.archived);
-  return json(200, { session });
+  let appliedToRunningTurn = false;
+  if (body.settings !== undefined) ({ session, appliedToRunningTurn } = await ctx.sessions.updateSettings(id, body.settings as SettingsChange));
+  return json(200, { session, ...(body.settings === undefined ? {} : { appliedToRunningTurn }) });
 }
 
 /** GET /api/sessions/:sessionId/events?after=<seq>&limit=<n>: the conversation, oldest first. */
@@ -118,4 +126,66 @@ export async function resumeAction(ctx: ApiContext, { request, params }: RouteAr
   const prompt = body === undefined ? undefined : text(objectBody(body, ['prompt']), 'prompt', false);
   const job = await ctx.sessions.resume(id, ...(prompt === undefined ? [] : [prompt]));
   return json(202, { job });
+}
+
+/** An approval as the API shows it: with the rule an allow for the session would add by default. */
+function withSuggestion(a: Approval): Approval & { suggestedRule: string } {
+  return { ...a, suggestedRule: suggestRule(a.tool, (a.input ?? {}) as Record<string, unknown>) };
+}
+
+function approvalStatus(q: Query): ApprovalState | undefined {
+  const status = q.string('status');
+  if (status !== undefined && !(APPROVAL_STATE_LIST as readonly string[]).includes(status)) badRequest('status', `must be one of ${APPROVAL_STATE_LIST.join(', ')}`);
+  return status as ApprovalState | undefined;
+}
+
+/** GET /api/sessions/:sessionId/approvals?status=&limit=: the session's tool-use requests, oldest first. */
+export async function sessionApprovalsLoader(ctx: ApiContext, { request, params }: RouteArgs): Promise<Response> {
+  const q = new Query(new URL(request.url), ['status', 'limit']);
+  const status = approvalStatus(q);
+  const limit = q.integer('limit', 1, 1_000);
+  const session = await requireSession(ctx, params.sessionId);
+  const approvals = await ctx.sessionStore.approvalList({ sessionId: session.id, ...(status === undefined ? {} : { status }), ...(limit === undefined ? {} : { limit }) });
+  return json(200, { approvals: approvals.map(withSuggestion) });
+}
+
+/** GET /api/approvals?status=pending&limit=: requests of every session (default: those waiting), oldest first. */
+export async function approvalsLoader(ctx: ApiContext, { request }: RouteArgs): Promise<Response> {
+  const q = new Query(new URL(request.url), ['status', 'limit']);
+  const status = approvalStatus(q) ?? 'pending';
+  const limit = q.integer('limit', 1, 1_000);
+  const approvals = await ctx.sessionStore.approvalList({ status, ...(limit === undefined ? {} : { limit }) });
+  return json(200, { approvals: approvals.map(withSuggestion) });
+}
+
+/** GET /api/approvals/:approvalId: one request. */
+export async function approvalLoader(ctx: ApiContext, { request, params }: RouteArgs): Promise<Response> {
+  new Query(new URL(request.url), []);
+  const id = pathId('approvalId', params.approvalId);
+  const approval = await ctx.sessionStore.approvalGet({ id });
+  if (approval === null) throw new HttpError(404, 'NOT_FOUND', `approval ${String(id)} does not exist; GET /api/approvals lists those waiting`);
+  return json(200, { approval: withSuggestion(approval) });
+}
+
+/**
+ * POST /api/approvals/:approvalId: answer a request — `{ "decision": "allow" }` (once),
+ * `{ "decision": "allow", "scope": "session", "rule"?: "Bash(npm test:*)" }`, or
+ * `{ "decision": "deny", "message"?: "…" }`. 409 if it was already answered or closed.
+ */
+export async function approvalAction(ctx: ApiContext, { request, params }: RouteArgs): Promise<Response> {
+  if (request.method !== 'POST') methodNotAllowed(request.method, ['GET', 'POST']);
+  new Query(new URL(request.url), []);
+  const id = pathId('approvalId', params.approvalId);
+  const body = objectBody(await readJson(request), ['decision', 'scope', 'rule', 'message']);
+  if (body.decision !== 'allow' && body.decision !== 'deny') badRequest('decision', 'must be "allow" or "deny"');
+  if (body.scope !== undefined && body.scope !== 'once' && body.scope !== 'session') badRequest('scope', 'must be "once" or "session"');
+  if (body.message !== undefined && typeof body.message !== 'string') badRequest('message', 'must be a string');
+  const rule = text(body, 'rule', false);
+  const approval = await ctx.sessions.answer(id, {
+    decision: body.decision,
+    ...(body.scope === undefined ? {} : { scope: body.scope }),
+    ...(rule === undefined ? {} : { rule }),
+    ...(body.message === undefined ? {} : { message: body.message as string }),
+  });
+  return json(200, { approval: withSuggestion(approval) });
 }
