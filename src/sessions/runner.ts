@@ -515,15 +515,15 @@ export class SessionService {
    */
   async updateSettings(sessionId: number, change: SettingsChange): Promise<{ session: Session; appliedToRunningTurn: boolean }> {
     const session = await this.require(sessionId);
-    if (typeof change !== 'object' || change === null || Array.isArray(change)) throw new ValidationError('settings', 'must be an object of settings to change');
-    const next: Record<string, unknown> = { ...session.settings };
-    for (const [key, value] of Object.entries(change)) {
+    const given = change as unknown;
+    if (typeof given !== 'object' || given === null || Array.isArray(given)) throw new ValidationError('settings', 'must be an object of settings to change');
+    for (const key of Object.keys(given)) {
       if (!(SESSION_SETTING_KEYS as readonly string[]).includes(key)) throw new ValidationError(`settings.${key}`, `is not a setting; use one of ${SESSION_SETTING_KEYS.join(', ')}`);
-      if (value === null) delete next[key];
-      else next[key] = value;
     }
+    const merged: Record<string, unknown> = { ...session.settings, ...change };
+    const next = Object.fromEntries(Object.entries(merged).filter(([, v]) => v !== null));
     if (next.permissionMode === 'bypassPermissions' && !this.bypassAllowed) throw new ValidationError('settings.permissionMode', BYPASS_REFUSED);
-    const updated = await this.store.sessionUpdate({ id: sessionId, patch: { settings: next as SessionSettings }, now: Date.now() });
+    const updated = await this.store.sessionUpdate({ id: sessionId, patch: { settings: next }, now: Date.now() });
     this.events.emit('session:updated', { session: updated });
     const control = this.controls.get(sessionId);
     let applied = false;

@@ -148,5 +148,84 @@ describeServersOnEachBackend((serve) => {
       const failed = await waitForSession(strict, stored.id, ['error']);
       expect(failed.error).toMatch(/bypassPermissions is off on this server.*--allow-bypass-permissions/);
     });
+
+    it('answers approval requests over HTTP: list, allow for the session, deny with a message; 404, 409 and 400 change nothing', async () => {
+      const server = await serve();
+      const created = await server.call('POST', '/api/sessions', { body: { projectPath: project(server), prompt: 'fix it', provider: 'replay', settings: { transcript: 'fix-bug', permissionMode: 'default' } } });
+      const id = created.body.session.id as number;
+      const waitingFor = (n: number) => new Promise<Session>((resolve) => {
+        const off = server.sessions.events.on('session:updated', ({ session }) => {
+          if (session.id === id && session.pendingApprovals === 1 && session.lastSeq >= n) {
+            off();
+            resolve(session);
+          }
+        });
+      });
+      // fix-bug runs `npm test -- --run`: the first request.
+      expect((await waitingFor(0)).status).toBe('processing');
+      const listed = await server.call('GET', `/api/sessions/${String(id)}/approvals`);
+      expect(listed.body.approvals).toMatchObject([{ sessionId: id, tool: 'Bash', input: { command: 'npm test -- --run' }, status: 'pending', suggestedRule: 'Bash(npm test:*)' }]);
+      const request = listed.body.approvals[0] as { id: number };
+      expect((await server.call('GET', '/api/approvals')).body.approvals.map((a: { id: number }) => a.id)).toEqual([request.id]);
+      expect((await server.call('GET', `/api/approvals/${String(request.id)}`)).body.approval).toMatchObject({ id: request.id, status: 'pending' });
+      expect((await server.call('GET', `/api/sessions/${String(id)}`)).body.session.pendingApprovals).toBe(1);
+      const bad: [unknown, string][] = [
+        [{}, 'decision'], [{ decision: 'maybe' }, 'decision'], [{ decision: 'allow', scope: 'forever' }, 'scope'],
+        [{ decision: 'deny', message: 5 }, 'message'], [{ decision: 'allow', scope: 'session', rule: '' }, 'rule'],
+        [{ decision: 'deny', scope: 'session' }, 'answer.scope'], [{ decision: 'allow', reason: 'x' }, 'reason'],
+      ];
+      for (const [body, field] of bad) {
+        const r = await server.call('POST', `/api/approvals/${String(request.id)}`, { body });
+        expect(r.status, JSON.stringify(body)).toBe(400);
+        expect(r.body.error.field, JSON.stringify(body)).toBe(field);
+      }
+      expect((await server.call('POST', '/api/approvals/99999', { body: { decision: 'allow' } })).status).toBe(404);
+      expect((await server.call('GET', '/api/approvals/99999')).status).toBe(404);
+      expect((await server.call('GET', '/api/approvals?status=maybe')).body.error.field).toBe('status');
+      expect((await server.call('GET', '/api/sessions/99999/approvals')).status).toBe(404);
+      expect((await server.call('DELETE', `/api/approvals/${String(request.id)}`)).status).toBe(405);
+      expect((await server.call('GET', `/api/approvals/${String(request.id)}`)).body.approval.status).toBe('pending');
+      // Allowed for the session: the rule joins the session's allowed tools.
+      const next = waitingFor(5);
+      const allowed = await server.call('POST', `/api/approvals/${String(request.id)}`, { body: { decision: 'allow', scope: 'session' } });
+      expect(allowed.status).toBe(200);
+      expect(allowed.body.approval).toMatchObject({ status: 'allowed', scope: 'session', rule: 'Bash(npm test:*)' });
+      const again = await server.call('POST', `/api/approvals/${String(request.id)}`, { body: { decision: 'deny' } });
+      expect(again.status).toBe(409);
+      expect(again.body.error.message).toMatch(/already allowed for the session/);
+      // Then the Edit asks (the Read did not); denied with a message, which replaces its result.
+      await next;
+      const edit = (await server.call('GET', '/api/approvals')).body.approvals[0] as { id: number; tool: string };
+      expect(edit.tool).toBe('Edit');
+      const done = waitForSession(server, id, ['waiting_for_input']);
+      expect((await server.call('POST', `/api/approvals/${String(edit.id)}`, { body: { decision: 'deny', message: 'leave that file alone' } })).body.approval).toMatchObject({ status: 'denied', message: 'leave that file alone' });
+      const finished = await done;
+      expect(finished.settings.allowedTools).toEqual(['Bash(npm test:*)']);
+      const events = (await server.call('GET', `/api/sessions/${String(id)}/events?limit=100`)).body.events as { type: string; payload: any }[];
+      const denial = events.find((e) => e.type === 'user' && JSON.stringify(e.payload).includes('leave that file alone'));
+      expect(denial?.payload.message.content[0]).toMatchObject({ is_error: true, content: 'The user denied this tool use and said: leave that file alone' });
+      // The second `npm test` was allowed by the rule, without a request.
+      expect((await server.call('GET', `/api/sessions/${String(id)}/approvals`)).body.approvals).toHaveLength(2);
+      expect(events.filter((e) => e.type === 'approval').at(-1)?.payload).toMatchObject({ id: null, rule: 'Bash(npm test:*)' });
+      expect((await server.call('GET', '/api/approvals?status=denied')).body.approvals.map((a: { id: number }) => a.id)).toEqual([edit.id]);
+    });
+
+    it('changes settings between and during turns; null removes one; bad settings are refused', async () => {
+      const server = await serve();
+      const created = await server.call('POST', '/api/sessions', { body: { projectPath: project(server), prompt: 'x', provider: 'replay', settings: { transcript: 'hello', model: 'sonnet' } } });
+      const id = created.body.session.id as number;
+      await waitForSession(server, id, ['waiting_for_input']);
+      const changed = await server.call('PUT', `/api/sessions/${String(id)}`, { body: { settings: { maxTurns: 5, model: null, permissionMode: 'acceptEdits' } } });
+      expect(changed.status).toBe(200);
+      expect(changed.body).toEqual({ session: expect.objectContaining({ settings: { transcript: 'hello', maxTurns: 5, permissionMode: 'acceptEdits' } }) as unknown, appliedToRunningTurn: false });
+      for (const [settings, field] of [
+        [{ maxTurns: 0 }, 'settings.maxTurns'], [{ colour: 'red' }, 'settings.colour'], [{ permissionMode: 'bypassPermissions' }, 'settings.permissionMode'], ['fast', 'settings'],
+      ] as [unknown, string][]) {
+        const r = await server.call('PUT', `/api/sessions/${String(id)}`, { body: { settings } });
+        expect(r.status, JSON.stringify(settings)).toBe(400);
+        expect(r.body.error.field).toBe(field);
+      }
+      expect((await server.call('GET', `/api/sessions/${String(id)}`)).body.session.settings).toEqual({ transcript: 'hello', maxTurns: 5, permissionMode: 'acceptEdits' });
+    });
   });
 });

@@ -185,7 +185,7 @@ export async function approvalAction(ctx: ApiContext, { request, params }: Route
     decision: body.decision,
     ...(body.scope === undefined ? {} : { scope: body.scope }),
     ...(rule === undefined ? {} : { rule }),
-    ...(body.message === undefined ? {} : { message: body.message as string }),
+    ...(body.message === undefined ? {} : { message: body.message }),
   });
   return json(200, { approval: withSuggestion(approval) });
 }
