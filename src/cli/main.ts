@@ -22,7 +22,9 @@ import type { Job, ScheduleInput } from '../store/contract.js';
 import { AgentqError, NotFoundError, StateConflictError, ValidationError } from '../store/errors.js';
 import { databaseInUse, restoreBackup } from '../store/sqlite/maintenance.js';
 import { createSqliteStore } from '../store/sqlite/store.js';
-import { isPostgresUrl, openStore, readyStore } from '../store/open.js';
+import { isPostgresUrl, openStore, readyStore, type AgentqStore } from '../store/open.js';
+import { APPROVAL_STATE_LIST, type Approval, type ApprovalState } from '../store/session-contract.js';
+import { answerFor } from '../sessions/rules.js';
 import { copySqliteToPostgres } from '../store/postgres/copy.js';
 import { createPostgresStore } from '../store/postgres/store.js';
 import { redactUrl } from '../store/postgres/connection.js';
@@ -70,6 +72,10 @@ const OPTIONS = {
   timezone: { type: 'string' },
   to: { type: 'string' },
   'older-than': { type: 'string' },
+  session: { type: 'string' },
+  'for-session': { type: 'boolean' },
+  rule: { type: 'string' },
+  message: { type: 'string' },
 } as const;
 
 type OptionName = keyof typeof OPTIONS;
@@ -111,6 +117,25 @@ async function withSystem<T>(settings: Settings, fn: (system: JobSystem) => Prom
   } finally {
     await system.close();
   }
+}
+
+/** The store alone (approvals, sessions), opened for one command. */
+async function withStore<T>(settings: Settings, fn: (store: AgentqStore) => Promise<T>): Promise<T> {
+  const store = openStore(settings.database);
+  try {
+    await readyStore(store);
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+/** A tool's input in one line: the command, file or URL it acts on, else its JSON. */
+function describeToolInput(input: unknown): string {
+  const i = (input ?? {}) as Record<string, unknown>;
+  const main = [i.command, i.file_path, i.url, i.notebook_path, i.pattern].find((x): x is string => typeof x === 'string');
+  const text = main ?? JSON.stringify(input);
+  return text.length > 200 ? `${text.slice(0, 199)}…` : text;
 }
 
 function json(ctx: Ctx, value: unknown): void {
@@ -356,6 +381,59 @@ const COMMANDS: Record<string, Command> = {
         }
         default:
           throw new UsageError(`"jobs ${sub}" is not a command; use jobs list, get, cancel or retry`);
+      }
+    }),
+  },
+  approvals: {
+    usage: 'agentq approvals [list] [--session <id>] [--status <pending|allowed|denied|expired|interrupted>] | allow <id> [--for-session [--rule "<rule>"]] | deny <id> [--message "<text>"]',
+    summary: "answer the agents' requests to use tools (what the session page asks)",
+    options: ['session', 'status', 'limit', 'for-session', 'rule', 'message'],
+    example: 'agentq approvals allow 12 --for-session --rule "Bash(npm test:*)"',
+    run: (ctx) => withStore(ctx.settings, async (store) => {
+      const [sub, raw] = ctx.args;
+      const v = ctx.values;
+      const show = (a: Approval): string => `#${String(a.id)} session ${String(a.sessionId)} ${a.status}${a.rule === null ? '' : ` (${a.rule})`}: ${a.tool} ${describeToolInput(a.input)}${a.message === null ? '' : ` — ${a.message}`}`;
+      switch (sub) {
+        case 'list':
+        case undefined: {
+          if (v.status !== undefined && !(APPROVAL_STATE_LIST as readonly string[]).includes(v.status)) throw new ValidationError('--status', `"${v.status}" is not an approval status; use ${APPROVAL_STATE_LIST.join(', ')}`);
+          const limit = int('limit', v.limit, 1, 1_000);
+          const sessionId = int('session', v.session, 1, Number.MAX_SAFE_INTEGER);
+          const approvals = await store.sessions.approvalList({
+            status: (v.status ?? (sessionId === undefined ? 'pending' : undefined)) as ApprovalState,
+            ...(sessionId === undefined ? {} : { sessionId }),
+            ...(limit === undefined ? {} : { limit }),
+          });
+          if (v.json === true) json(ctx, { approvals });
+          else if (approvals.length === 0) ctx.io.out('no approval requests match\n');
+          else for (const a of approvals) ctx.io.out(`${show(a)}\n`);
+          return EXIT.ok;
+        }
+        case 'allow':
+        case 'deny': {
+          if (raw === undefined) throw new UsageError(`give the request's id: agentq approvals ${sub} <id> (agentq approvals lists them)`);
+          const id = parseInteger('id', raw, 1, Number.MAX_SAFE_INTEGER);
+          if (sub === 'allow' && v.message !== undefined) throw new UsageError('--message goes with deny: it is what the agent is told');
+          if (sub === 'deny' && (v['for-session'] === true || v.rule !== undefined)) throw new UsageError('--for-session and --rule go with allow');
+          if (v.rule !== undefined && v['for-session'] !== true) throw new UsageError('--rule names what --for-session allows: give both');
+          const request = await store.sessions.approvalGet({ id });
+          if (request === null) throw new NotFoundError('approval', id);
+          const answered = await store.sessions.approvalAnswer({
+            id,
+            answer: answerFor(request, {
+              decision: sub,
+              ...(v['for-session'] === true ? { scope: 'session' as const } : {}),
+              ...(v.rule === undefined ? {} : { rule: v.rule }),
+              ...(v.message === undefined ? {} : { message: v.message }),
+            }),
+            now: Date.now(),
+          });
+          if (v.json === true) json(ctx, { approval: answered });
+          else ctx.io.out(`${show(answered)}\n`);
+          return EXIT.ok;
+        }
+        default:
+          throw new UsageError(`"approvals ${sub}" is not a command; use approvals list, allow or deny`);
       }
     }),
   },

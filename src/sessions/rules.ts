@@ -7,6 +7,34 @@
  * for the turns after.
  */
 
+import { ValidationError } from '../store/errors.js';
+import type { Approval, ApprovalAnswer, ApprovalScope } from '../store/session-contract.js';
+
+/** An answer to an approval request, as a person gives it (the API, the page, the CLI). */
+export interface ApprovalDecision {
+  decision: 'allow' | 'deny';
+  /** For allow: this request only (default), or every like it for the rest of the session. */
+  scope?: ApprovalScope;
+  /** For allow for the session: the rule added to the session's allowed tools (default: suggested from the request). */
+  rule?: string;
+  /** For deny: what the agent is told. */
+  message?: string;
+}
+
+/** The stored answer for a person's decision on `request` (an allow for the session gets the suggested rule unless given one). */
+export function answerFor(request: Approval, decision: ApprovalDecision): ApprovalAnswer {
+  const d = decision as Partial<ApprovalDecision> | null;
+  if (d === null || typeof d !== 'object') throw new ValidationError('answer', 'must be an object with decision "allow" or "deny"');
+  if (d.decision !== 'allow' && d.decision !== 'deny') throw new ValidationError('decision', 'must be "allow" or "deny"');
+  const rule = d.decision === 'allow' && d.scope === 'session' ? d.rule ?? suggestRule(request.tool, (request.input ?? {}) as Record<string, unknown>) : d.rule;
+  return {
+    status: d.decision === 'allow' ? 'allowed' : 'denied',
+    ...(d.scope === undefined ? {} : { scope: d.scope }),
+    ...(rule === undefined ? {} : { rule }),
+    ...(d.message === undefined || d.message === '' ? {} : { message: d.message }),
+  };
+}
+
 /** Whether `rule` allows this use of `tool` with `input`. A rule it cannot read allows nothing. */
 export function ruleAllows(rule: string, tool: string, input: Record<string, unknown>): boolean {
   const m = /^([^()]+?)(?:\((.*)\))?$/s.exec(rule.trim());

@@ -18,13 +18,13 @@ import { isAbsolute } from 'node:path';
 import type { Job } from '../store/contract.js';
 import { AgentqError, NotFoundError, SnoozeError, StateConflictError, UnrecoverableError, ValidationError } from '../store/errors.js';
 import { SESSION_SETTING_KEYS } from '../store/session-params.js';
-import { SESSION_STATES, type Approval, type ApprovalScope, type Session, type SessionEvent, type SessionSettings, type SessionState, type SessionStore } from '../store/session-contract.js';
+import { SESSION_STATES, type Approval, type Session, type SessionEvent, type SessionSettings, type SessionState, type SessionStore } from '../store/session-contract.js';
 import { TypedEmitter } from '../queue/events.js';
 import { JobAbortReason, describeThrown } from '../queue/worker.js';
 import { defineJob, type AnyJobDefinition, type JobContext } from '../queue/registry.js';
 import type { JobSystem } from '../system/job-system.js';
 import type { AgentControl, AgentMessage, AgentProvider, ToolDecision, ToolRequest } from './provider.js';
-import { rulesAllow, suggestRule } from './rules.js';
+import { answerFor, rulesAllow, suggestRule, type ApprovalDecision } from './rules.js';
 
 export const SESSION_RUN = 'session.run';
 
@@ -101,17 +101,6 @@ export interface SessionServiceOptions {
    * wake it at once. Default 1,000 ms.
    */
   approvalPollMs?: number;
-}
-
-/** An answer to an approval request, as a person gives it (see `SessionService.answer`). */
-export interface ApprovalDecision {
-  decision: 'allow' | 'deny';
-  /** For allow: this request only (default), or every like it for the rest of the session. */
-  scope?: ApprovalScope;
-  /** For allow for the session: the rule added to the session's allowed tools (default: suggested from the request). */
-  rule?: string;
-  /** For deny: what the agent is told. */
-  message?: string;
 }
 
 /** A setting change: a value sets it, null removes it (the default applies again). */
@@ -488,22 +477,9 @@ export class SessionService {
    * request, StateConflictError for one already answered or closed. The waiting turn goes on at once.
    */
   async answer(approvalId: number, decision: ApprovalDecision): Promise<Approval> {
-    const d = decision as Partial<ApprovalDecision> | null;
-    if (d === null || typeof d !== 'object') throw new ValidationError('answer', 'must be an object with decision "allow" or "deny"');
-    if (d.decision !== 'allow' && d.decision !== 'deny') throw new ValidationError('decision', 'must be "allow" or "deny"');
     const request = await this.store.approvalGet({ id: approvalId });
     if (request === null) throw new NotFoundError('approval', approvalId);
-    const rule = d.decision === 'allow' && d.scope === 'session' ? d.rule ?? suggestRule(request.tool, request.input as Record<string, unknown>) : d.rule;
-    const answered = await this.store.approvalAnswer({
-      id: approvalId,
-      answer: {
-        status: d.decision === 'allow' ? 'allowed' : 'denied',
-        ...(d.scope === undefined ? {} : { scope: d.scope }),
-        ...(rule === undefined ? {} : { rule }),
-        ...(d.message === undefined || d.message === '' ? {} : { message: d.message }),
-      },
-      now: Date.now(),
-    });
+    const answered = await this.store.approvalAnswer({ id: approvalId, answer: answerFor(request, decision), now: Date.now() });
     this.waiters.get(approvalId)?.();
     return answered;
   }

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ROOT, waitForExit } from '../helpers/processes.js';
 import { tempDir } from '../helpers/temp.js';
+import { openStore } from '../../src/store/open.js';
 
 /** The built command, as users run it (bin/agentq.js → dist/cli/run.js). */
 const BIN = resolve(ROOT, 'bin', 'agentq.js');
@@ -161,6 +162,33 @@ describe('agentq schedules, vacuum, cleanup', () => {
     const vacuum = await agentq('vacuum', '--json');
     expect(vacuum.code).toBe(0);
     expect(JSON.parse(vacuum.stdout)).toHaveProperty('bytesAfter');
+  });
+});
+
+describe('agentq approvals', () => {
+  it('lists the requests waiting, allows one for the session, denies one with a message; a second answer is refused', async () => {
+    const store = openStore(join(tmp.dir, 'agentq.db'));
+    const session = await store.sessions.sessionCreate({ session: { projectPath: tmp.dir }, now: Date.now() });
+    const bash = await store.sessions.approvalCreate({ approval: { sessionId: session.id, tool: 'Bash', input: { command: 'npm test -- --run' } }, now: Date.now() });
+    const write = await store.sessions.approvalCreate({ approval: { sessionId: session.id, tool: 'Write', input: { file_path: '/p/a.txt', content: 'x' } }, now: Date.now() });
+    await store.close();
+    const listed = await agentq('approvals');
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toBe(`#${String(bash.id)} session ${String(session.id)} pending: Bash npm test -- --run\n#${String(write.id)} session ${String(session.id)} pending: Write /p/a.txt\n`);
+    const allowed = await agentq('approvals', 'allow', String(bash.id), '--for-session', '--json');
+    expect(JSON.parse(allowed.stdout)).toMatchObject({ approval: { status: 'allowed', scope: 'session', rule: 'Bash(npm test:*)' } });
+    const denied = await agentq('approvals', 'deny', String(write.id), '--message', 'not there');
+    expect(denied.stdout).toBe(`#${String(write.id)} session ${String(session.id)} denied: Write /p/a.txt — not there\n`);
+    expect((await agentq('approvals')).stdout).toBe('no approval requests match\n');
+    expect((await agentq('approvals', 'list', '--session', String(session.id), '--json')).stdout).toContain('"status":"denied"');
+    const again = await agentq('approvals', 'allow', String(write.id));
+    expect(again.code).toBe(4);
+    expect(again.stderr).toMatch(/is already denied; nothing was changed/);
+    expect((await agentq('approvals', 'deny', '999')).code).toBe(3);
+    for (const args of [['approvals', 'allow'], ['approvals', 'allow', '1', '--message', 'x'], ['approvals', 'deny', '1', '--for-session'], ['approvals', 'allow', '1', '--rule', 'Write'], ['approvals', 'maybe'], ['approvals', '--status', 'nope']]) {
+      const r = await agentq(...args);
+      expect(r.code, args.join(' ')).toBe(2);
+    }
   });
 });
 
