@@ -3,10 +3,10 @@
  * than 10 s, a restarted server ends any that remain before it touches their sessions, the turn
  * becomes `interrupted`, and resuming continues the same agent session.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Session } from '../../src/store/session-contract.js';
+import type { Approval, Session } from '../../src/store/session-contract.js';
 import { alive, useClaude } from '../helpers/claude.js';
 import { spawnTs, waitForExit, waitForLinePrefix } from '../helpers/processes.js';
 
@@ -97,4 +97,35 @@ describe('the serving process killed mid-turn, with the real Claude Code', () =>
       await second.stop();
     });
   }
+
+  it('a request waiting for approval when the server dies is closed as interrupted; resuming asks again, and the answer takes effect', async () => {
+    const { api, project } = claude.current;
+    const dataDir = join(project, '..', 'data');
+    const file = join(project, 'after-restart.txt');
+    api.script({ tools: [{ name: 'Write', input: { file_path: file, content: 'written\n' } }] });
+    const first = await serve(dataDir, 'setpriv');
+    const id = ((await first.call('POST', '/api/sessions', { projectPath: project, prompt: 'write after-restart.txt' })).body as { session: Session }).session.id;
+    await expect.poll(async () => (await sessionOf(first, id)).pendingApprovals, { timeout: 20_000 }).toBe(1);
+    const [before] = ((await first.call('GET', `/api/sessions/${String(id)}/approvals`)).body as { approvals: Approval[] }).approvals;
+    await first.kill();
+
+    const second = await serve(dataDir, 'setpriv');
+    await expect.poll(async () => (await sessionOf(second, id)).status, { timeout: 20_000 }).toBe('interrupted');
+    expect((await sessionOf(second, id)).pendingApprovals).toBe(0);
+    const closed = ((await second.call('GET', `/api/approvals/${String(before!.id)}`)).body as { approval: Approval }).approval;
+    expect(closed).toMatchObject({ status: 'interrupted', message: expect.stringMatching(/resuming the session asks again/) as unknown });
+    expect((await second.call('POST', `/api/approvals/${String(before!.id)}`, { decision: 'allow' })).status).toBe(409);
+    expect(existsSync(file)).toBe(false);
+
+    api.script({ tools: [{ name: 'Write', input: { file_path: file, content: 'written\n' } }] }, { text: 'Written after the restart.' });
+    expect((await second.call('POST', `/api/sessions/${String(id)}/resume`, {})).status).toBe(202);
+    await expect.poll(async () => (await sessionOf(second, id)).pendingApprovals, { timeout: 20_000 }).toBe(1);
+    const again = ((await second.call('GET', '/api/approvals')).body as { approvals: Approval[] }).approvals;
+    expect(again).toHaveLength(1);
+    expect(again[0]!.id).not.toBe(before!.id);
+    expect((await second.call('POST', `/api/approvals/${String(again[0]!.id)}`, { decision: 'allow' })).status).toBe(200);
+    await expect.poll(async () => (await sessionOf(second, id)).status, { timeout: 20_000 }).toBe('waiting_for_input');
+    expect(readFileSync(file, 'utf8')).toBe('written\n');
+    await second.stop();
+  });
 });
