@@ -81,3 +81,8 @@ export function suggestRule(tool: string, input: Record<string, unknown>): strin
   const prefix = sub !== undefined && /^[a-z][\w:-]*$/i.test(sub) ? `${program} ${sub}` : program;
   return `Bash(${prefix}:*)`;
 }
+
+/** A request as people see it: with the rule an allow for the session adds unless they write another. */
+export function withSuggestion(a: Approval): Approval & { suggestedRule: string } {
+  return { ...a, suggestedRule: suggestRule(a.tool, (a.input ?? {}) as Record<string, unknown>) };
+}

@@ -24,7 +24,7 @@ import { JobAbortReason, describeThrown } from '../queue/worker.js';
 import { defineJob, type AnyJobDefinition, type JobContext } from '../queue/registry.js';
 import type { JobSystem } from '../system/job-system.js';
 import type { AgentControl, AgentMessage, AgentProvider, ToolDecision, ToolRequest } from './provider.js';
-import { answerFor, rulesAllow, suggestRule, type ApprovalDecision } from './rules.js';
+import { answerFor, rulesAllow, suggestRule, withSuggestion, type ApprovalDecision } from './rules.js';
 
 export const SESSION_RUN = 'session.run';
 
@@ -482,6 +482,20 @@ export class SessionService {
     const answered = await this.store.approvalAnswer({ id: approvalId, answer: answerFor(request, decision), now: Date.now() });
     this.waiters.get(approvalId)?.();
     return answered;
+  }
+
+  /** What a session's finished turns did in all: how many, their tool uses and time. */
+  async turnTotals(sessionId: number): Promise<{ turns: number; toolUses: number; durationMs: number }> {
+    const { jobs } = await this.system.listJobs({ groupKey: `session:${String(sessionId)}`, status: ['completed'], limit: 500 });
+    return jobs.reduce((a, j) => {
+      const r = (j.result ?? {}) as Partial<TurnSummary>;
+      return { turns: a.turns + 1, toolUses: a.toolUses + (r.toolUses ?? 0), durationMs: a.durationMs + (r.durationMs ?? 0) };
+    }, { turns: 0, toolUses: 0, durationMs: 0 });
+  }
+
+  /** A session's requests waiting for an answer, oldest first, each with its suggested rule. */
+  async pendingApprovals(sessionId: number): Promise<(Approval & { suggestedRule: string })[]> {
+    return (await this.store.approvalList({ sessionId, status: 'pending' })).map(withSuggestion);
   }
 
   /**

@@ -3,8 +3,8 @@
  * and resume. Each prompt becomes a background job; see docs/api.md for each route.
  */
 import type { SettingsChange } from '../../sessions/runner.js';
-import { suggestRule } from '../../sessions/rules.js';
-import { APPROVAL_STATE_LIST, type Approval, type ApprovalState, type SessionSettings } from '../../store/session-contract.js';
+import { withSuggestion } from '../../sessions/rules.js';
+import { APPROVAL_STATE_LIST, type ApprovalState, type SessionSettings } from '../../store/session-contract.js';
 import { SESSION_SETTING_KEYS } from '../../store/session-params.js';
 import type { ApiContext, RouteArgs } from './context.js';
 import { HttpError, Query, badRequest, json, methodNotAllowed, objectBody, pathId, readJson } from './http.js';
@@ -58,11 +58,11 @@ export async function sessionsAction(ctx: ApiContext, { request }: RouteArgs): P
   return json(201, { session, job });
 }
 
-/** GET /api/sessions/:sessionId: the session and the prompts queued behind its running turn. */
+/** GET /api/sessions/:sessionId: the session, the prompts queued behind its running turn, and what its finished turns did. */
 export async function sessionLoader(ctx: ApiContext, { request, params }: RouteArgs): Promise<Response> {
   new Query(new URL(request.url), []);
   const session = await requireSession(ctx, params.sessionId);
-  return json(200, { session, queuedPrompts: await ctx.sessions.queuedPrompts(session.id) });
+  return json(200, { session, queuedPrompts: await ctx.sessions.queuedPrompts(session.id), turns: await ctx.sessions.turnTotals(session.id) });
 }
 
 /**
@@ -126,11 +126,6 @@ export async function resumeAction(ctx: ApiContext, { request, params }: RouteAr
   const prompt = body === undefined ? undefined : text(objectBody(body, ['prompt']), 'prompt', false);
   const job = await ctx.sessions.resume(id, ...(prompt === undefined ? [] : [prompt]));
   return json(202, { job });
-}
-
-/** An approval as the API shows it: with the rule an allow for the session would add by default. */
-function withSuggestion(a: Approval): Approval & { suggestedRule: string } {
-  return { ...a, suggestedRule: suggestRule(a.tool, (a.input ?? {}) as Record<string, unknown>) };
 }
 
 function approvalStatus(q: Query): ApprovalState | undefined {

@@ -1,0 +1,84 @@
+/**
+ * A session's settings on its page: the permission mode (changed at once, also in a running turn)
+ * and the rest (model, limits, tool rules), saved together and applied from the next turn.
+ */
+import { useEffect, useState, type SyntheticEvent } from 'react';
+import { field, send } from './format';
+
+export interface Settings {
+  model?: string;
+  permissionMode?: string;
+  maxTurns?: number;
+  maxBudgetUsd?: number;
+  allowedTools?: string[];
+  disallowedTools?: string[];
+}
+
+export const PERMISSION_MODES = [
+  { mode: 'default', label: 'Ask first (default)' },
+  { mode: 'acceptEdits', label: 'Edit files (acceptEdits)' },
+  { mode: 'plan', label: 'Plan only (plan)' },
+];
+export const BYPASS_MODE = { mode: 'bypassPermissions', label: 'Anything, no questions (bypassPermissions)' };
+
+/** The permission mode select: saves on change; the running turn takes it at once. */
+export function ModeSelect({ sessionId, mode, bypass, onSaved, onError }: { sessionId: number; mode: string; bypass: boolean; onSaved: (note: string) => void; onError: (e: string | null) => void }) {
+  const modes = bypass || mode === BYPASS_MODE.mode ? [...PERMISSION_MODES, BYPASS_MODE] : PERMISSION_MODES;
+  return (
+    <label className="inline" title="What the agent may do without asking">
+      Mode
+      <select
+        aria-label="Permission mode"
+        data-testid="permission-mode"
+        value={mode}
+        onChange={(e) => {
+          void send('PUT', `/api/sessions/${String(sessionId)}`, { settings: { permissionMode: e.target.value } }).then((r) => {
+            onError(r.ok ? null : r.error);
+            if (r.ok) onSaved((r.data as { appliedToRunningTurn?: boolean }).appliedToRunningTurn === true ? 'Mode changed, also for the running turn.' : 'Mode changed.');
+          });
+        }}
+      >
+        {modes.map((m) => <option key={m.mode} value={m.mode}>{m.label}</option>)}
+      </select>
+    </label>
+  );
+}
+
+const lines = (text: string): string[] => text.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+
+/** The other settings, as a form; an emptied field goes back to the default. */
+export function SettingsForm({ sessionId, settings, onSaved, onError }: { sessionId: number; settings: Settings; onSaved: (note: string) => void; onError: (e: string | null) => void }) {
+  const [busy, setBusy] = useState(false);
+  const [version, setVersion] = useState(0);
+  // A rule added by "allow for session" shows up here: the form follows the stored settings.
+  useEffect(() => { setVersion((v) => v + 1); }, [settings]);
+  const submit = async (e: SyntheticEvent<HTMLFormElement>): Promise<void> => {
+    e.preventDefault();
+    const form = new FormData(e.currentTarget);
+    const num = (name: string): number | null => (field(form, name).trim() === '' ? null : Number(field(form, name)));
+    const list = (name: string): string[] | null => (lines(field(form, name)).length === 0 ? null : lines(field(form, name)));
+    setBusy(true);
+    const r = await send('PUT', `/api/sessions/${String(sessionId)}`, {
+      settings: {
+        model: field(form, 'model').trim() === '' ? null : field(form, 'model').trim(),
+        maxTurns: num('maxTurns'),
+        maxBudgetUsd: num('maxBudgetUsd'),
+        allowedTools: list('allowedTools'),
+        disallowedTools: list('disallowedTools'),
+      },
+    });
+    setBusy(false);
+    onError(r.ok ? null : r.error);
+    if (r.ok) onSaved('Settings saved; they apply from the next turn.');
+  };
+  return (
+    <form key={version} className="settings-form" aria-label="Session settings" onSubmit={(e) => { void submit(e); }}>
+      <label>Model<input name="model" defaultValue={settings.model ?? ''} placeholder="Claude Code's default" /></label>
+      <label>Max turns<input name="maxTurns" type="number" min={1} defaultValue={settings.maxTurns ?? ''} placeholder="no limit" /></label>
+      <label>Budget (USD per turn)<input name="maxBudgetUsd" type="number" min={0.01} step={0.01} defaultValue={settings.maxBudgetUsd ?? ''} placeholder="no limit" /></label>
+      <label>Allowed without asking (one rule per line)<textarea name="allowedTools" rows={3} defaultValue={(settings.allowedTools ?? []).join('\n')} placeholder={'Read\nBash(npm test:*)'} /></label>
+      <label>Never allowed (one rule per line)<textarea name="disallowedTools" rows={3} defaultValue={(settings.disallowedTools ?? []).join('\n')} placeholder="WebFetch" /></label>
+      <button type="submit" disabled={busy}>Save settings</button>
+    </form>
+  );
+}
