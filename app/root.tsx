@@ -2,6 +2,7 @@ import { useEffect, type ReactNode } from 'react';
 import { Links, Meta, NavLink, Outlet, Scripts, ScrollRestoration, isRouteErrorResponse, useRouteError, useRouteLoaderData } from 'react-router';
 import type { LoaderArgs } from './api.server';
 import styles from './app.css?url';
+import { Notifications } from './lib/notify';
 
 /** What every page shows of the server's settings. */
 export function loader({ context }: LoaderArgs) {
@@ -31,6 +32,7 @@ export function Layout({ children }: { children: ReactNode }) {
             <NavLink to="/" end>Sessions</NavLink>
             <NavLink to="/jobs">Jobs</NavLink>
           </nav>
+          <span className="live"><Notifications /></span>
         </header>
         {root?.bypass === true && (
           <div className="bypass-banner" role="status" data-testid="bypass-banner">

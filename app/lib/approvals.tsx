@@ -35,21 +35,18 @@ export function foldApprovals(current: Map<number, ApprovalView>, events: { type
   return next ?? current;
 }
 
-export function ApprovalCard({ approval, cwd, onAnswered }: { approval: ApprovalView; cwd: string; onAnswered: (a: ApprovalView) => void }) {
+/** `onError` gets a refused answer (e.g. another tab answered first): the card itself may be gone by then. */
+export function ApprovalCard({ approval, cwd, onAnswered, onError }: { approval: ApprovalView; cwd: string; onAnswered: (a: ApprovalView) => void; onError: (e: string | null) => void }) {
   const [mode, setMode] = useState<'idle' | 'session' | 'deny'>('idle');
   const [rule, setRule] = useState(approval.suggestedRule ?? approval.tool);
   const [message, setMessage] = useState('');
   const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
   const answer = async (body: unknown): Promise<void> => {
     setBusy(true);
     const r = await send('POST', `/api/approvals/${String(approval.id)}`, body);
     setBusy(false);
-    if (r.ok) {
-      onAnswered((r.data as { approval: ApprovalView }).approval);
-      return;
-    }
-    setError(r.error);
+    onError(r.ok ? null : r.error);
+    if (r.ok) onAnswered((r.data as { approval: ApprovalView }).approval);
   };
   return (
     <article className="approval panel" data-testid="approval" data-approval={approval.id} aria-label={`Approve ${approval.tool}`}>
@@ -75,7 +72,6 @@ export function ApprovalCard({ approval, cwd, onAnswered }: { approval: Approval
           <button className="danger" type="submit" disabled={busy}>Deny</button>
         </form>
       )}
-      {error !== null && <p role="alert" className="error">{error}</p>}
     </article>
   );
 }

@@ -28,9 +28,9 @@ export function FileDiff({ path, before, after }: { path: string; before: string
       <pre>
         {patch.hunks.map((h, i) => (
           <span key={i}>
-            {i > 0 && <span className="hunk">⋯{'\n'}</span>}
+            {i > 0 && <span className="hunk">⋯</span>}
             {h.lines.filter((l) => !l.startsWith('\\')).map((l, j) => (
-              <span key={j} className={l.startsWith('+') ? 'add' : l.startsWith('-') ? 'del' : 'ctx'}>{l}{'\n'}</span>
+              <span key={j} className={l.startsWith('+') ? 'add' : l.startsWith('-') ? 'del' : 'ctx'}>{l}</span>
             ))}
           </span>
         ))}

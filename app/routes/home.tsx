@@ -13,12 +13,16 @@ interface Card {
   lastActivityAt: number;
   archived: boolean;
   costUsd: number;
+  pendingApprovals: number;
 }
 
 const toCard = (s: Card): Card => ({
   id: s.id, title: s.title, projectPath: s.projectPath, status: s.status, preview: s.preview,
-  lastActivityAt: s.lastActivityAt, archived: s.archived, costUsd: s.costUsd,
+  lastActivityAt: s.lastActivityAt, archived: s.archived, costUsd: s.costUsd, pendingApprovals: s.pendingApprovals,
 });
+
+/** Sessions that wait for the user: a request to approve, or a finished turn (the tab title counts them). */
+const waitingOnYou = (cards: Card[]): number => cards.filter((c) => c.pendingApprovals > 0).length;
 
 export async function loader({ context, request }: LoaderArgs) {
   const { api } = context.agentq;
@@ -35,6 +39,8 @@ export default function Home() {
   const [now, setNow] = useState(data.now);
   const revalidator = useRevalidator();
   useEffect(() => { setSessions(data.sessions); }, [data.sessions]);
+  const waiting = waitingOnYou(sessions);
+  useEffect(() => { document.title = `${waiting > 0 ? `(${String(waiting)}) ` : ''}Sessions · agentq`; }, [waiting]);
   useEffect(() => {
     // Relative times only; the data itself arrives through the stream.
     const clock = setInterval(() => { setNow(Date.now()); }, 15_000);
@@ -75,12 +81,14 @@ function SessionCard({ session, now }: { session: Card; now: number }) {
     setError(r.ok ? null : r.error);
   };
   return (
-    <article className="card" data-session={session.id} data-status={session.status}>
+    <article className="card" data-session={session.id} data-status={session.status} data-pending-approvals={session.pendingApprovals}>
       <Link className="title" to={`/sessions/${String(session.id)}`}>{session.title}</Link>
       <div className="project" title={session.projectPath}>{session.projectPath}</div>
       <div className="preview">{session.preview === null ? <span className="muted">No reply yet</span> : session.preview.replace(/[`*_#>]/g, '')}</div>
       <div className="meta">
-        <span className={`status ${session.status}`}>{sessionLabel(session.status)}</span>
+        {session.pendingApprovals > 0
+          ? <Link className="status needs_approval" to={`/sessions/${String(session.id)}`}>needs approval ({session.pendingApprovals})</Link>
+          : <span className={`status ${session.status}`}>{sessionLabel(session.status)}</span>}
         <span>{timeAgo(session.lastActivityAt, now)}</span>
         <button type="button" onClick={() => { void toggleArchive(); }} aria-label={`${session.archived ? 'Unarchive' : 'Archive'} ${session.title}`}>
           {session.archived ? 'Unarchive' : 'Archive'}

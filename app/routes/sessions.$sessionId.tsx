@@ -200,7 +200,7 @@ export default function SessionPage() {
       {pending.length > 0 && (
         <section className="approvals" aria-label="Waiting for your approval" data-testid="approvals">
           {pending.map((a) => (
-            <ApprovalCard key={a.id} approval={a} cwd={session.projectPath} onAnswered={(answered) => { setApprovals((m) => new Map(m).set(answered.id, { ...m.get(answered.id), ...answered })); }} />
+            <ApprovalCard key={a.id} approval={a} cwd={session.projectPath} onAnswered={(answered) => { setApprovals((m) => new Map(m).set(answered.id, { ...m.get(answered.id), ...answered })); }} onError={setError} />
           ))}
         </section>
       )}

@@ -56,6 +56,7 @@ const OPTIONS = {
   'session-concurrency': { type: 'string' },
   'claude-executable': { type: 'string' },
   'allow-bypass-permissions': { type: 'boolean' },
+  'approval-timeout': { type: 'string' },
   data: { type: 'string' },
   priority: { type: 'string' },
   delay: { type: 'string' },
@@ -221,15 +222,15 @@ function untilSignal(ctx: Ctx, close: () => Promise<void>, what: string): Promis
 
 const COMMANDS: Record<string, Command> = {
   serve: {
-    usage: 'agentq [serve] [--port <n>] [--host <addr>] [--token <secret>] [--allow-host <name>] [--no-open] [--concurrency <n>] [--session-concurrency <n>] [--claude-executable <path>] [--allow-bypass-permissions]',
+    usage: 'agentq [serve] [--port <n>] [--host <addr>] [--token <secret>] [--allow-host <name>] [--no-open] [--concurrency <n>] [--session-concurrency <n>] [--claude-executable <path>] [--allow-bypass-permissions] [--approval-timeout <minutes>]',
     summary: 'the web app and the job worker (the default command)',
-    options: ['port', 'host', 'token', 'allow-host', 'no-open', 'concurrency', 'session-concurrency', 'claude-executable', 'allow-bypass-permissions'],
+    options: ['port', 'host', 'token', 'allow-host', 'no-open', 'concurrency', 'session-concurrency', 'claude-executable', 'allow-bypass-permissions', 'approval-timeout'],
     example: 'agentq serve --port 8080 --no-open',
     run: async (ctx) => {
       const s = ctx.settings;
       const server = await startServer({
         dataDir: s.dataDir, database: s.database, port: s.port, host: s.host, concurrency: s.concurrency,
-        sessionConcurrency: s.sessionConcurrency, allowBypassPermissions: s.allowBypassPermissions, ...(s.claudeExecutable === undefined ? {} : { claude: { executable: s.claudeExecutable } }),
+        sessionConcurrency: s.sessionConcurrency, allowBypassPermissions: s.allowBypassPermissions, approvalTimeoutMs: s.approvalTimeoutMs, ...(s.claudeExecutable === undefined ? {} : { claude: { executable: s.claudeExecutable } }),
         allowedHosts: s.allowHosts, acceptTypes: s.acceptTypes, ...(s.token === undefined ? {} : { token: s.token }),
       });
       const login = server.loginUrl();
@@ -258,9 +259,9 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   worker: {
-    usage: 'agentq worker [--concurrency <n>] [--session-concurrency <n>] [--claude-executable <path>] [--allow-bypass-permissions]',
+    usage: 'agentq worker [--concurrency <n>] [--session-concurrency <n>] [--claude-executable <path>] [--allow-bypass-permissions] [--approval-timeout <minutes>]',
     summary: 'run jobs (and agent turns) without the web app; several may run beside `serve`',
-    options: ['concurrency', 'session-concurrency', 'claude-executable', 'allow-bypass-permissions'],
+    options: ['concurrency', 'session-concurrency', 'claude-executable', 'allow-bypass-permissions', 'approval-timeout'],
     example: 'agentq worker --concurrency 40',
     run: async (ctx) => {
       const s = ctx.settings;
@@ -273,7 +274,7 @@ const COMMANDS: Record<string, Command> = {
       }
       const system = createJobSystem({ store, jobs: DEMO_JOBS, concurrency: s.concurrency });
       const claude = new ClaudeProvider({ processDir: agentsDir(s.dataDir), ...(s.claudeExecutable === undefined ? {} : { executable: s.claudeExecutable }) });
-      const sessions = new SessionService({ system, store: store.sessions, providers: [claude, new ReplayProvider()], concurrency: s.sessionConcurrency, allowBypassPermissions: s.allowBypassPermissions });
+      const sessions = new SessionService({ system, store: store.sessions, providers: [claude, new ReplayProvider()], concurrency: s.sessionConcurrency, allowBypassPermissions: s.allowBypassPermissions, approvalTimeoutMs: s.approvalTimeoutMs });
       const reaped = sessions.reapStrays();
       if (reaped > 0) ctx.io.err(`agentq: ended ${String(reaped)} agent process(es) left running by an earlier crash\n`);
       sessions.attach();

@@ -56,6 +56,8 @@ export interface ServerOptions {
   providers?: AgentProvider[];
   /** Let sessions run in bypassPermissions (every tool, no questions). Default false. */
   allowBypassPermissions?: boolean;
+  /** How long an agent's request to use a tool waits for an answer before it is denied. Default 30 minutes. */
+  approvalTimeoutMs?: number;
   /** Options of the default claude provider (its process records go to `<dataDir>/agents`). */
   claude?: ClaudeProviderOptions;
   /** Job handlers at once in this process. Default 20. */
@@ -145,6 +147,7 @@ export async function startServer(options: ServerOptions = {}): Promise<AgentqSe
   const sessions = new SessionService({
     system, store: store.sessions, providers, concurrency: options.sessionConcurrency ?? 20, allowBypassPermissions: options.allowBypassPermissions === true,
     ...(options.sessionReconcileMs === undefined ? {} : { reconcileIntervalMs: options.sessionReconcileMs }),
+    ...(options.approvalTimeoutMs === undefined ? {} : { approvalTimeoutMs: options.approvalTimeoutMs }),
   });
   // Agents a crashed earlier server left running would race the turns resumed now: end them first.
   const reaped = sessions.reapStrays();

@@ -142,6 +142,57 @@ describe.skipIf(!browserTestsRun)('the dashboard in a real browser', () => {
     await page.close();
   });
 
+  it('notifies (when turned on) of a session that needs approval; its card and the tab title say so; search, j/k and Esc work', async () => {
+    const server = await serve({ providers: [new ReplayProvider({ messagesPerSecond: 50 })] });
+    const dir = project(server);
+    const quiet = await server.call('POST', '/api/sessions', { body: { projectPath: dir, prompt: 'say hello', provider: 'replay', settings: { transcript: 'hello' } } });
+    await waitForServerJob(server, quiet.body.job.id as number, 'completed');
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    page.on('pageerror', (e) => { throw e; });
+    // The browser's Notification, recorded (headless Chromium shows none).
+    await page.addInitScript(() => {
+      const g = globalThis as unknown as { notes: string[]; Notification: unknown };
+      g.notes = [];
+      g.Notification = class {
+        static permission = 'default';
+        static requestPermission(): Promise<string> { (this as unknown as { permission: string }).permission = 'granted'; return Promise.resolve('granted'); }
+        onclick: unknown = null;
+        constructor(title: string) { g.notes.push(title); }
+      };
+    });
+    await page.goto(server.loginUrl());
+    await page.goto(`${server.url}/`);
+    await page.waitForSelector('html[data-hydrated="1"]');
+    await page.getByTestId('notifications').click();
+    await expect.poll(() => page.getByTestId('notifications').textContent()).toContain('Notifications on');
+    const asking = await server.call('POST', '/api/sessions', { body: { projectPath: dir, prompt: 'Fix the failing test', provider: 'replay', settings: { transcript: 'fix-bug', permissionMode: 'default' } } });
+    const id = asking.body.session.id as number;
+    const notes = (): Promise<string[]> => page.evaluate(() => (globalThis as unknown as { notes: string[] }).notes);
+    await expect.poll(notes).toContain('Fix the failing test needs your approval');
+    const card = page.locator(`[data-session="${String(id)}"]`);
+    await expect.poll(() => card.getAttribute('data-pending-approvals')).toBe('1');
+    expect(await card.textContent()).toContain('needs approval (1)');
+    expect(await page.title()).toBe('(1) Sessions · agentq');
+    await screenshot(page, 'home-needs-approval');
+    // Its page: search finds the command it ran; j goes to the next (older) session, k back; Esc stops.
+    await card.getByRole('link', { name: 'Fix the failing test' }).click();
+    await page.waitForURL(new RegExp(`/sessions/${String(id)}$`));
+    await expect.poll(() => page.getByTestId('approval').count()).toBe(1);
+    await page.getByLabel('Search this session').fill('npm test');
+    await page.getByLabel('Search this session').press('Enter');
+    await expect.poll(() => page.getByTestId('search-result').textContent()).toMatch(/^1 of \d+/);
+    await page.locator('body').click({ position: { x: 5, y: 300 } });
+    await page.keyboard.press('j');
+    await page.waitForURL(new RegExp(`/sessions/${String(quiet.body.session.id)}$`));
+    await page.keyboard.press('k');
+    await page.waitForURL(new RegExp(`/sessions/${String(id)}$`));
+    await expect.poll(() => page.getByTestId('status').textContent()).toBe('needs approval');
+    await page.keyboard.press('Escape');
+    await expect.poll(() => page.getByTestId('status').textContent()).toBe('stopped');
+    expect((await server.call('GET', `/api/sessions/${String(id)}/approvals`)).body.approvals[0].status).toBe('interrupted');
+    await page.close();
+  });
+
   it('explains empty states and errors, and fits a phone-width screen', async () => {
     const server = await serve();
     const page = await open(server, '/');
