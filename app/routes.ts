@@ -23,6 +23,7 @@ export default [
   route('api/sessions/:sessionId/approvals', 'routes/api.sessions.$sessionId.approvals.ts'),
   route('api/approvals', 'routes/api.approvals.ts'),
   route('api/approvals/:approvalId', 'routes/api.approvals.$approvalId.ts'),
+  route('api/folders', 'routes/api.folders.ts'),
   route('api/stream', 'routes/api.stream.ts'),
   route('api/*', 'routes/api.$.ts'),
 ] satisfies RouteConfig;

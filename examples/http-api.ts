@@ -5,7 +5,8 @@
  */
 import { startServer } from 'agentq/server';
 
-const server = await startServer({ dataDir: process.argv[2] ?? './example-data', port: 0, maintenance: false, log: () => undefined });
+// demo: true registers the demo.* job types used here.
+const server = await startServer({ dataDir: process.argv[2] ?? './example-data', port: 0, maintenance: false, demo: true, log: () => undefined });
 const headers = { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' };
 
 const stream = await fetch(`${server.url}/api/stream?topics=jobs`, { headers });

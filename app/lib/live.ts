@@ -13,25 +13,46 @@ const EVENTS = [
   'job:cancelled', 'job:released', 'job:lost', 'job:stuck', 'job:rescued',
 ];
 
-/** Subscribe to /api/stream with `query`; returns whether the stream is connected. */
+/**
+ * Subscribe to /api/stream with `query`; returns whether the stream is connected. The browser
+ * reconnects a dropped stream by itself; one it gave up on (the server was restarting and refused
+ * it) is opened again here, with backoff, and the page told to `resync` (what it missed meanwhile
+ * is not replayed to a new stream).
+ */
 export function useStream(query: string, handler: StreamHandler): boolean {
   const latest = useRef(handler);
   latest.current = handler;
   const [connected, setConnected] = useState(false);
   useEffect(() => {
-    const source = new EventSource(`/api/stream${query}`);
-    const listeners = EVENTS.map((name) => {
-      const listener = (e: MessageEvent<string>): void => {
-        if (name === 'ready') setConnected(true);
-        latest.current(name, JSON.parse(e.data) as unknown);
+    let source: EventSource | null = null;
+    let retry: ReturnType<typeof setTimeout> | null = null;
+    let attempt = 0;
+    let closed = false;
+    const open = (reopened: boolean): void => {
+      const s = new EventSource(`/api/stream${query}`);
+      source = s;
+      for (const name of EVENTS) {
+        s.addEventListener(name, ((e: MessageEvent<string>) => {
+          if (name === 'ready') {
+            setConnected(true);
+            attempt = 0;
+            if (reopened) latest.current('resync', {});
+          }
+          latest.current(name, JSON.parse(e.data) as unknown);
+        }) as EventListener);
+      }
+      s.onerror = () => {
+        setConnected(false);
+        if (s.readyState !== EventSource.CLOSED || closed) return;
+        attempt += 1;
+        retry = setTimeout(() => { open(true); }, Math.min(10_000, 500 * 2 ** Math.min(attempt, 5)));
       };
-      source.addEventListener(name, listener as EventListener);
-      return [name, listener] as const;
-    });
-    source.onerror = () => { setConnected(false); };
+    };
+    open(false);
     return () => {
-      for (const [name, listener] of listeners) source.removeEventListener(name, listener as EventListener);
-      source.close();
+      closed = true;
+      if (retry !== null) clearTimeout(retry);
+      source?.close();
     };
   }, [query]);
   return connected;

@@ -111,6 +111,7 @@ function NewSession({ providers, cwd, bypass }: { providers: string[]; cwd: stri
   const [params] = useSearchParams();
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const [folderOk, setFolderOk] = useState(true);
   const submit = async (e: SyntheticEvent<HTMLFormElement>): Promise<void> => {
     e.preventDefault();
     const form = new FormData(e.currentTarget);
@@ -130,9 +131,9 @@ function NewSession({ providers, cwd, bypass }: { providers: string[]; cwd: stri
   };
   return (
     <form className="new-session panel" onSubmit={(e) => { void submit(e); }} aria-label="Start a session">
-      <label>Project folder<input name="projectPath" required defaultValue={params.get('project') ?? cwd} /></label>
+      <FolderField initial={params.get('project') ?? cwd} onValid={setFolderOk} />
       <label>First prompt<textarea name="prompt" required rows={1} placeholder="What should the agent do?" /></label>
-      <label>Agent<select name="provider" defaultValue={providers[0]}>{providers.map((p) => <option key={p} value={p}>{p}</option>)}</select></label>
+      {providers.length > 1 && <label>Agent<select name="provider" defaultValue={providers[0]}>{providers.map((p) => <option key={p} value={p}>{p}</option>)}</select></label>}
       <label title="What the agent may do without asking. Edits stay in the project folder; commands and other tools are asked for, and denied until answered.">
         Permissions
         <select name="permissionMode" defaultValue="acceptEdits">
@@ -140,8 +141,42 @@ function NewSession({ providers, cwd, bypass }: { providers: string[]; cwd: stri
           {bypass && <option value="bypassPermissions">Anything, no questions (bypassPermissions)</option>}
         </select>
       </label>
-      <button className="primary" type="submit" disabled={busy}>Start</button>
+      <button className="primary" type="submit" disabled={busy || !folderOk}>Start</button>
       {error !== null && <div role="alert" className="error" style={{ gridColumn: '1 / -1' }}>{error}</div>}
     </form>
+  );
+}
+
+/**
+ * The project folder: completed from the folders of recent sessions and the sub-folders of what
+ * is typed (`~` is the home folder), and checked as it is typed, so a wrong path is told before
+ * the session is created.
+ */
+function FolderField({ initial, onValid }: { initial: string; onValid: (ok: boolean) => void }) {
+  const [value, setValue] = useState(initial);
+  const [help, setHelp] = useState<{ error: string | null; suggestions: string[]; recent: string[] }>({ error: null, suggestions: [], recent: [] });
+  useEffect(() => {
+    const controller = new AbortController();
+    const timer = setTimeout(() => {
+      void fetch(`/api/folders?path=${encodeURIComponent(value)}`, { signal: controller.signal }).then(async (r) => {
+        if (!r.ok) return;
+        const body = (await r.json()) as { error: string | null; suggestions: string[]; recent: string[] };
+        setHelp(body);
+        onValid(body.error === null);
+      }).catch(() => undefined);
+    }, 150);
+    return () => {
+      clearTimeout(timer);
+      controller.abort();
+    };
+  }, [value, onValid]);
+  const options = [...new Set([...help.suggestions, ...help.recent])];
+  return (
+    <label>
+      Project folder
+      <input name="projectPath" required list="folders" value={value} onChange={(e) => { setValue(e.target.value); }} aria-invalid={help.error !== null} aria-describedby="folder-error" autoComplete="off" />
+      <datalist id="folders">{options.map((f) => <option key={f} value={f} />)}</datalist>
+      {help.error !== null && <span id="folder-error" className="error" data-testid="folder-error">{help.error}</span>}
+    </label>
   );
 }

@@ -26,6 +26,8 @@ export interface Settings {
   allowBypassPermissions: boolean;
   /** How long an agent's request to use a tool waits for an answer before it is denied. */
   approvalTimeoutMs: number;
+  /** Demo mode: the replay agent and the demo.* job types (for trying agentq without Claude Code, tests and screenshots). */
+  demo: boolean;
   /** Job types `enqueue` and the API accept besides the built-in ones (run by workers elsewhere). */
   acceptTypes: string[];
 }
@@ -41,6 +43,7 @@ export const SETTINGS = {
   sessionConcurrency: { env: 'AGENTQ_SESSION_CONCURRENCY', doc: 'agent turns (Claude Code processes) at once across processes on this database (default 20)' },
   claudeExecutable: { env: 'AGENTQ_CLAUDE_EXECUTABLE', doc: 'a `claude` executable to run instead of the one agentq ships (e.g. the one on your PATH)' },
   allowBypassPermissions: { env: 'AGENTQ_ALLOW_BYPASS_PERMISSIONS', doc: 'let sessions run in bypassPermissions: every tool, no questions (default false)' },
+  demo: { env: 'AGENTQ_DEMO', doc: 'demo mode: the replay agent (recorded sessions) and the demo.* job types (default false)' },
   approvalTimeout: { env: 'AGENTQ_APPROVAL_TIMEOUT', doc: 'minutes an agent\'s request to use a tool waits for an answer before it is denied (default 30)' },
   acceptTypes: { env: 'AGENTQ_ACCEPT_TYPES', doc: 'job types accepted for workers elsewhere (comma-separated in the environment)' },
   database: { env: 'AGENTQ_DB', doc: 'the SQLite file (default <data dir>/agentq.db), or a postgres:// URL' },
@@ -64,6 +67,7 @@ export interface Flags {
   'claude-executable'?: string;
   'allow-bypass-permissions'?: boolean;
   'approval-timeout'?: string;
+  demo?: boolean;
 }
 
 function integer(source: string, raw: unknown, min: number, max: number): number {
@@ -131,6 +135,7 @@ export function resolveSettings(flags: Flags, env: NodeJS.ProcessEnv = process.e
   const claudeExecutable = pick('claudeExecutable', flags['claude-executable']);
   const bypass = pick('allowBypassPermissions', flags['allow-bypass-permissions']);
   const approvalTimeout = pick('approvalTimeout', flags['approval-timeout']);
+  const demo = pick('demo', flags.demo);
   const accept = pick('acceptTypes', undefined);
   const database = pick('database', flags.db);
   const text = (p: { value: unknown; source: string }): string => {
@@ -149,6 +154,7 @@ export function resolveSettings(flags: Flags, env: NodeJS.ProcessEnv = process.e
     sessionConcurrency: sessionConcurrency === null ? DEFAULT_SESSION_CONCURRENCY : integer(sessionConcurrency.source, sessionConcurrency.value, 1, 1_000),
     claudeExecutable: claudeExecutable === null ? undefined : resolve(text(claudeExecutable)),
     allowBypassPermissions: bypass === null ? false : bool(bypass.source, bypass.value),
+    demo: demo === null ? false : bool(demo.source, demo.value),
     approvalTimeoutMs: (approvalTimeout === null ? 30 : integer(approvalTimeout.source, approvalTimeout.value, 1, 7 * 24 * 60)) * 60_000,
     acceptTypes: accept === null ? [] : list(accept.source, accept.value),
   };

@@ -16,6 +16,7 @@ import { agentsDir } from '../sessions/agent-processes.js';
 import { ReplayProvider } from '../sessions/replay.js';
 import { SESSION_RUN, SessionService } from '../sessions/runner.js';
 import { DEMO_JOBS } from '../server/demo-jobs.js';
+import type { AnyJobDefinition } from '../queue/registry.js';
 import { parseInteger, parseTime } from '../server/api/http.js';
 import { startServer } from '../server/server.js';
 import type { Job, ScheduleInput } from '../store/contract.js';
@@ -57,6 +58,7 @@ const OPTIONS = {
   'claude-executable': { type: 'string' },
   'allow-bypass-permissions': { type: 'boolean' },
   'approval-timeout': { type: 'string' },
+  demo: { type: 'boolean' },
   data: { type: 'string' },
   priority: { type: 'string' },
   delay: { type: 'string' },
@@ -104,15 +106,20 @@ interface Command {
   run: (ctx: Ctx) => Promise<number>;
 }
 
-const GLOBAL: OptionName[] = ['data-dir', 'db', 'json', 'help'];
+const GLOBAL: OptionName[] = ['data-dir', 'db', 'json', 'help', 'demo'];
 
 /** Types `enqueue` accepts: the built-in ones, and those configured for workers elsewhere. */
 function knownTypes(settings: Settings): string[] {
-  return [...DEMO_JOBS.map((d) => d.type), ...Object.values(MAINTENANCE_TYPES), ...settings.acceptTypes];
+  return [...demoJobs(settings).map((d) => d.type), ...Object.values(MAINTENANCE_TYPES), ...settings.acceptTypes];
+}
+
+/** The demo.* job types, in demo mode only. */
+function demoJobs(settings: Settings): readonly AnyJobDefinition[] {
+  return settings.demo ? DEMO_JOBS : [];
 }
 
 async function withSystem<T>(settings: Settings, fn: (system: JobSystem) => Promise<T>): Promise<T> {
-  const system = createJobSystem({ database: settings.database, jobs: DEMO_JOBS });
+  const system = createJobSystem({ database: settings.database, jobs: demoJobs(settings) });
   try {
     return await fn(system);
   } finally {
@@ -231,7 +238,7 @@ const COMMANDS: Record<string, Command> = {
       const server = await startServer({
         dataDir: s.dataDir, database: s.database, port: s.port, host: s.host, concurrency: s.concurrency,
         sessionConcurrency: s.sessionConcurrency, allowBypassPermissions: s.allowBypassPermissions, approvalTimeoutMs: s.approvalTimeoutMs, ...(s.claudeExecutable === undefined ? {} : { claude: { executable: s.claudeExecutable } }),
-        allowedHosts: s.allowHosts, acceptTypes: s.acceptTypes, ...(s.token === undefined ? {} : { token: s.token }),
+        allowedHosts: s.allowHosts, acceptTypes: s.acceptTypes, demo: s.demo, ...(s.token === undefined ? {} : { token: s.token }),
       });
       const login = server.loginUrl();
       if (s.allowBypassPermissions) ctx.io.err('agentq: --allow-bypass-permissions is on: sessions may run any command without asking\n');
@@ -272,9 +279,9 @@ const COMMANDS: Record<string, Command> = {
         await store.close();
         throw error;
       }
-      const system = createJobSystem({ store, jobs: DEMO_JOBS, concurrency: s.concurrency });
+      const system = createJobSystem({ store, jobs: demoJobs(s), concurrency: s.concurrency });
       const claude = new ClaudeProvider({ processDir: agentsDir(s.dataDir), ...(s.claudeExecutable === undefined ? {} : { executable: s.claudeExecutable }) });
-      const sessions = new SessionService({ system, store: store.sessions, providers: [claude, new ReplayProvider()], concurrency: s.sessionConcurrency, allowBypassPermissions: s.allowBypassPermissions, approvalTimeoutMs: s.approvalTimeoutMs });
+      const sessions = new SessionService({ system, store: store.sessions, providers: s.demo ? [claude, new ReplayProvider()] : [claude], concurrency: s.sessionConcurrency, allowBypassPermissions: s.allowBypassPermissions, approvalTimeoutMs: s.approvalTimeoutMs });
       const reaped = sessions.reapStrays();
       if (reaped > 0) ctx.io.err(`agentq: ended ${String(reaped)} agent process(es) left running by an earlier crash\n`);
       sessions.attach();
@@ -647,7 +654,7 @@ function sqliteOnly(settings: Settings, command: string, instead: string): void 
 function help(name?: string): string {
   if (name !== undefined) {
     const c = COMMANDS[name] as Command;
-    const opts = [...c.options, 'json', 'data-dir', 'db'].map((o) => `--${o}`).join(' ');
+    const opts = [...c.options, 'json', 'data-dir', 'db', 'demo'].map((o) => `--${o}`).join(' ');
     return `${c.usage}\n\n${c.summary}.\n\nOptions: ${opts}\nExample:\n  ${c.example}\n`;
   }
   const width = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
@@ -658,7 +665,7 @@ Usage: agentq [command] [options]        (no command = serve)
 Commands:
 ${Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(width)}  ${c.summary}`).join('\n')}
 
-Every command: --data-dir <dir> (default $AGENTQ_DATA_DIR or ~/.agentq), --db <file or postgres:// URL>, --json
+Every command: --data-dir <dir> (default $AGENTQ_DATA_DIR or ~/.agentq), --db <file or postgres:// URL>, --json, --demo (the replay agent and the demo.* job types)
 (read commands print JSON), -h/--help (agentq <command> --help shows its options and an example).
 
 Settings come from flags, then environment variables, then <data dir>/config.json:

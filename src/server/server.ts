@@ -50,9 +50,14 @@ export interface ServerOptions {
   jobs?: readonly AnyJobDefinition[];
   /** Job types the API accepts although workers elsewhere run them. */
   acceptTypes?: readonly string[];
-  /** Register `demo.echo` and `demo.sleep`. Default true. */
+  /**
+   * Demo mode: the `replay` agent (recorded sessions, no Claude Code needed) and the `demo.echo` /
+   * `demo.sleep` job types. Default false: a fresh install runs Claude Code and nothing else.
+   */
+  demo?: boolean;
+  /** Register `demo.echo` and `demo.sleep`. Default: as `demo`. */
   demoJobs?: boolean;
-  /** Agent providers. Default: claude (configured by `claude`) and replay. */
+  /** Agent providers. Default: claude (configured by `claude`), and replay in demo mode. */
   providers?: AgentProvider[];
   /** Let sessions run in bypassPermissions (every tool, no questions). Default false. */
   allowBypassPermissions?: boolean;
@@ -134,7 +139,7 @@ export async function startServer(options: ServerOptions = {}): Promise<AgentqSe
     await store.close();
     throw error;
   }
-  const jobs = [...(options.demoJobs === false ? [] : DEMO_JOBS), ...(options.jobs ?? [])];
+  const jobs = [...((options.demoJobs ?? options.demo === true) ? DEMO_JOBS : []), ...(options.jobs ?? [])];
   const system = createJobSystem({
     store,
     jobs,
@@ -143,7 +148,8 @@ export async function startServer(options: ServerOptions = {}): Promise<AgentqSe
     ...(options.maintenance === undefined ? {} : { maintenance: options.maintenance }),
     ...(options.graceMs === undefined ? {} : { graceMs: options.graceMs }),
   });
-  const providers = options.providers ?? [new ClaudeProvider({ processDir: agentsDir(dataDir), ...options.claude }), new ReplayProvider()];
+  const claude = new ClaudeProvider({ processDir: agentsDir(dataDir), ...options.claude });
+  const providers = options.providers ?? (options.demo === true ? [claude, new ReplayProvider()] : [claude]);
   const sessions = new SessionService({
     system, store: store.sessions, providers, concurrency: options.sessionConcurrency ?? 20, allowBypassPermissions: options.allowBypassPermissions === true,
     ...(options.sessionReconcileMs === undefined ? {} : { reconcileIntervalMs: options.sessionReconcileMs }),

@@ -125,10 +125,15 @@ export function agentEnvironment(env: NodeJS.ProcessEnv, extra: Record<string, s
   return { ...out, ...extra };
 }
 
-/** The SDK's permission callback, answered by the runner's `askTool`. */
-export function canUseTool(askTool: (request: ToolRequest) => Promise<ToolDecision>): CanUseTool {
+/**
+ * The SDK's permission callback, answered by the runner's `askTool`. `settled` is awaited before
+ * the answer goes back: at once normally, but when the turn is being stopped only once the agent's
+ * process is gone — a denial sent to a live agent would have it carry on talking to the API.
+ */
+export function canUseTool(askTool: (request: ToolRequest) => Promise<ToolDecision>, settled: () => Promise<void> = () => Promise.resolve()): CanUseTool {
   return async (tool, input, o) => {
     const decision = await askTool({ tool, input, toolUseId: o.toolUseID, reason: o.decisionReason ?? o.title ?? null, signal: o.signal });
+    await settled();
     // The input is passed on unchanged: what was approved is what runs.
     return decision.behavior === 'allow' ? { behavior: 'allow', updatedInput: input } : { behavior: 'deny', message: decision.message };
   };
@@ -180,7 +185,7 @@ export class ClaudeProvider implements AgentProvider {
   }
 
   /** The options handed to `query()` for one run. */
-  queryOptions(params: AgentRunParams, abortController: AbortController, onSpawn: (child: ChildProcess) => void): Options {
+  queryOptions(params: AgentRunParams, abortController: AbortController, onSpawn: (child: ChildProcess) => void, settled?: () => Promise<void>): Options {
     const s = params.settings;
     const spawnClaudeCodeProcess = (o: SpawnOptions): SpawnedProcess => {
       const child = this.processes.spawn({ command: o.command, args: o.args, env: o.env, ...(o.cwd === undefined ? {} : { cwd: o.cwd }) });
@@ -204,7 +209,7 @@ export class ClaudeProvider implements AgentProvider {
       env: agentEnvironment(process.env, this.options.env),
       spawnClaudeCodeProcess,
       ...(this.executable === undefined ? {} : { pathToClaudeCodeExecutable: this.executable }),
-      ...(params.askTool === undefined ? {} : { canUseTool: canUseTool(params.askTool) }),
+      ...(params.askTool === undefined ? {} : { canUseTool: canUseTool(params.askTool, settled) }),
     };
   }
 
@@ -220,8 +225,13 @@ export class ClaudeProvider implements AgentProvider {
     // Set from the spawn callback: the agent's process, and its stop once asked for.
     const agent: { child: ChildProcess | null; stopping: Promise<void> | null } = { child: null, stopping: null };
     const stop = (): void => {
-      abortController.abort();
-      if (agent.child !== null) agent.stopping ??= this.processes.stop(agent.child, this.options.stopGraceMs);
+      if (agent.child === null) {
+        abortController.abort();
+        return;
+      }
+      // The process goes first: aborting the SDK first answers a pending permission request with
+      // an error, which a still-running agent takes as a tool result and carries on with.
+      agent.stopping ??= this.processes.stop(agent.child, this.options.stopGraceMs).finally(() => { abortController.abort(); });
     };
     let endInput = (): void => undefined;
     const inputOpen = new Promise<void>((resolve) => { endInput = resolve; });
@@ -230,9 +240,11 @@ export class ClaudeProvider implements AgentProvider {
       // Open until the turn's result: closing it is what tells Claude Code to exit.
       await inputOpen;
     })();
+    // A permission answer reaches a turn being stopped only after its process is gone.
+    const settled = async (): Promise<void> => { if (params.signal.aborted) await agent.stopping; };
     const q = sdk.query({
       prompt: input,
-      options: this.queryOptions(params, abortController, (c) => { agent.child = c; }),
+      options: this.queryOptions(params, abortController, (c) => { agent.child = c; }, settled),
     });
     params.signal.addEventListener('abort', stop, { once: true });
     params.onControl?.({ setPermissionMode: async (mode) => { await q.setPermissionMode(mode); } });
@@ -244,7 +256,7 @@ export class ClaudeProvider implements AgentProvider {
       }
     } catch (err) {
       // Stopped: whatever the SDK threw (an abort, the killed process's exit), the turn was aborted.
-      if (abortController.signal.aborted) throw new AgentAbortError();
+      if (params.signal.aborted || abortController.signal.aborted) throw new AgentAbortError();
       throw err;
     } finally {
       started();

@@ -14,7 +14,8 @@
  * fails as orphaned and the reconciler marks the session `interrupted`; `resume()` continues it.
  */
 import { statSync } from 'node:fs';
-import { isAbsolute } from 'node:path';
+import { homedir } from 'node:os';
+import { isAbsolute, join } from 'node:path';
 import type { Job } from '../store/contract.js';
 import { AgentqError, NotFoundError, SnoozeError, StateConflictError, UnrecoverableError, ValidationError } from '../store/errors.js';
 import { SESSION_SETTING_KEYS } from '../store/session-params.js';
@@ -170,6 +171,24 @@ function textOf(message: AgentMessage): string | null {
   return parts.length === 0 ? null : parts.map((p) => p.text).join('\n');
 }
 
+/**
+ * A project folder as the user typed it: `~` expanded to the home directory, then checked. `error`
+ * says what is wrong (and what to do) when it is not an absolute path to an existing directory.
+ */
+export function checkFolder(input: unknown): { path: string; error: string | null } {
+  if (typeof input !== 'string' || input.trim() === '') return { path: '', error: 'must be an absolute path to an existing directory' };
+  const raw = input.trim();
+  const path = raw === '~' ? homedir() : raw.startsWith('~/') ? join(homedir(), raw.slice(2)) : raw;
+  if (!isAbsolute(path)) return { path, error: `${path} is not an absolute path; start it with / (or ~ for your home folder)` };
+  let isDir = false;
+  try {
+    isDir = statSync(path).isDirectory();
+  } catch {
+    return { path, error: `${path} does not exist; create it or pick another folder` };
+  }
+  return { path, error: isDir ? null : `${path} is a file, not a folder; pick the folder that holds the project` };
+}
+
 /** The first line of a prompt, shortened to a title. */
 export function titleFrom(prompt: string): string {
   const line = prompt.trim().split('\n')[0]?.trim() ?? '';
@@ -274,19 +293,11 @@ export class SessionService {
     await this.setStatus(sessionId, status, status === SESSION_STATES.error ? { error: error ?? job.error } : {});
   }
 
-  /** Start a session on a project directory with its first prompt. */
+  /** Start a session on a project directory (`~` is the user's home) with its first prompt. */
   async create(params: { projectPath: string; prompt: string; title?: string; provider?: string; settings?: SessionSettings }): Promise<{ session: Session; job: Job }> {
-    const projectPath = params.projectPath as unknown;
-    if (typeof projectPath !== 'string' || !isAbsolute(projectPath)) {
-      throw new ValidationError('projectPath', 'must be an absolute path to an existing directory');
-    }
-    let isDir = false;
-    try {
-      isDir = statSync(projectPath).isDirectory();
-    } catch {
-      isDir = false;
-    }
-    if (!isDir) throw new ValidationError('projectPath', `${projectPath} is not an existing directory; create it or pick another folder`);
+    const folder = checkFolder(params.projectPath);
+    if (folder.error !== null) throw new ValidationError('projectPath', folder.error);
+    const projectPath = folder.path;
     const provider = params.provider ?? 'claude';
     if (!this.providers.has(provider)) {
       throw new ValidationError('provider', `must be one of ${[...this.providers.keys()].join(', ')} (got "${provider}")`);

@@ -47,7 +47,6 @@ describe.skipIf(!browserTestsRun)('a Claude Code session in a real browser', () 
     const page = await open(server, '/');
     await page.getByLabel('Project folder').fill(dir);
     await page.getByLabel('First prompt').fill('Write notes.md');
-    await page.getByLabel('Agent').selectOption('claude');
     await page.getByLabel('Permissions').selectOption('default');
     await page.getByRole('button', { name: 'Start' }).click();
     await page.waitForURL(/\/sessions\/\d+$/);
@@ -126,12 +125,15 @@ describe.skipIf(!browserTestsRun)('a Claude Code session in a real browser', () 
     const [a, b] = [await open(first, `/sessions/${String(id)}`), await open(first, `/sessions/${String(id)}`)];
     for (const p of [a, b]) await expect.poll(() => p.getByTestId('approval').count(), { timeout: 20_000 }).toBe(1);
     await b.getByTestId('approval').getByRole('button', { name: 'Deny…' }).click();
+    // Both press at the same moment (before either tab hears of the other's answer).
+    const press = (el: unknown): void => { (el as { click: () => void }).click(); };
     await Promise.all([
-      a.getByTestId('approval').getByRole('button', { name: 'Allow once' }).click(),
-      b.getByTestId('approval').getByRole('button', { name: 'Deny', exact: true }).click(),
+      a.getByTestId('approval').getByRole('button', { name: 'Allow once' }).evaluate(press),
+      b.getByTestId('approval').getByRole('button', { name: 'Deny', exact: true }).evaluate(press),
     ]);
-    const [request] = (await first.call('GET', `/api/sessions/${String(id)}/approvals`)).body.approvals as Approval[];
-    const loser = request!.status === 'allowed' ? b : a;
+    const answered = async (): Promise<Approval> => ((await first.call('GET', `/api/sessions/${String(id)}/approvals`)).body.approvals as Approval[])[0]!;
+    await expect.poll(async () => (await answered()).status).not.toBe('pending');
+    const loser = (await answered()).status === 'allowed' ? b : a;
     await expect.poll(() => loser.getByRole('alert').textContent()).toMatch(/already (allowed|denied)/);
     await screenshot(loser, 'approval-race-lost');
     // The next request waits when the server stops: it is closed, and the restarted server asks again.
@@ -141,8 +143,9 @@ describe.skipIf(!browserTestsRun)('a Claude Code session in a real browser', () 
     await first.close();
     const second = await serve({ providers: [claude.current.provider()], dataDir: first.dataDir, port: first.port });
     expect((await second.call('GET', `/api/approvals/${String(waiting.id)}`)).body.approval).toMatchObject({ status: 'interrupted' });
-    // The open tab reconnects by itself and shows the new request.
-    await expect.poll(() => a.getByTestId('approval').getAttribute('data-approval'), { timeout: 30_000 }).not.toBe(String(waiting.id));
+    // The handed-back turn runs again and asks again; the open tab reconnects by itself and shows it.
+    await expect.poll(async () => ((await second.call('GET', '/api/approvals')).body.approvals as Approval[]).map((x) => x.id), { timeout: 30_000 }).toEqual([waiting.id + 1]);
+    await expect.poll(() => a.getByTestId('approval').getAttribute('data-approval'), { timeout: 30_000 }).toBe(String(waiting.id + 1));
     await expect.poll(() => a.getByTestId('approval').count()).toBe(1);
     await a.getByTestId('approval').getByRole('button', { name: 'Allow once' }).click();
     await expect.poll(() => a.getByTestId('status').textContent(), { timeout: 20_000 }).toBe('needs input');

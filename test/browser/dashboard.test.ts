@@ -34,7 +34,6 @@ describe.skipIf(!browserTestsRun)('the dashboard in a real browser', () => {
     await expect.poll(() => page.textContent('[data-testid=live]')).toContain('live');
     await page.getByLabel('Project folder').fill(project(server));
     await page.getByLabel('First prompt').fill('Fix the failing test');
-    await page.getByLabel('Agent').selectOption('replay');
     await page.getByRole('button', { name: 'Start' }).click();
     await page.waitForURL(/\/sessions\/\d+$/);
     const timeline = page.getByTestId('timeline');
@@ -197,10 +196,15 @@ describe.skipIf(!browserTestsRun)('the dashboard in a real browser', () => {
     const server = await serve();
     const page = await open(server, '/');
     expect(await page.textContent('.empty')).toContain('No sessions yet');
+    // A wrong folder is told while it is typed, and nothing can be started on it.
+    await page.waitForSelector('html[data-hydrated="1"]');
     await page.getByLabel('Project folder').fill('/no/such/folder');
     await page.getByLabel('First prompt').fill('hello');
-    await page.getByRole('button', { name: 'Start' }).click();
-    await expect.poll(() => page.getByRole('alert').textContent()).toContain('not an existing directory');
+    await expect.poll(() => page.getByTestId('folder-error').textContent()).toBe('/no/such/folder does not exist; create it or pick another folder');
+    expect(await page.getByRole('button', { name: 'Start' }).isDisabled()).toBe(true);
+    await page.getByLabel('Project folder').fill(server.dataDir);
+    await expect.poll(() => page.getByTestId('folder-error').count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Start' }).isDisabled()).toBe(false);
     await page.setViewportSize({ width: 375, height: 740 });
     const overflow = await page.evaluate(() => {
       const root = (globalThis as unknown as { document: { documentElement: { scrollWidth: number; clientWidth: number } } }).document.documentElement;

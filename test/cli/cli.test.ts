@@ -14,7 +14,7 @@ beforeEach(() => { tmp = tempDir('agentq-cli-'); });
 afterEach(() => { tmp.cleanup(); });
 
 function start(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
-  return spawn(process.execPath, [BIN, ...args], { cwd: tmp.dir, env: { ...process.env, AGENTQ_DATA_DIR: tmp.dir, AGENTQ_OPEN: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, [BIN, ...args], { cwd: tmp.dir, env: { ...process.env, AGENTQ_DATA_DIR: tmp.dir, AGENTQ_OPEN: '0', AGENTQ_DEMO: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 async function agentq(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -46,6 +46,13 @@ describe('agentq (built) — usage', () => {
       expect(one.code, c).toBe(0);
       expect(one.stdout, c).toMatch(/Example:\n {2}agentq /);
     }
+  });
+
+  it('knows the demo job types only in demo mode: a fresh install runs Claude Code and nothing else', async () => {
+    const plain = await waitForExit(start(['enqueue', 'demo.echo'], { AGENTQ_DEMO: '' }));
+    expect(plain.code).toBe(2);
+    expect(plain.stderr).toMatch(/"demo.echo" is not a known job type/);
+    expect((await waitForExit(start(['enqueue', 'demo.echo', '--demo'], { AGENTQ_DEMO: '' }))).code).toBe(0);
   });
 
   it('refuses unknown commands and options with exit 2 and says what to do', async () => {

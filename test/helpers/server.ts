@@ -20,7 +20,7 @@ export interface TestServer extends AgentqServer {
 
 /**
  * Servers on 127.0.0.1 (random port) over a fresh data directory, closed after each test. Defaults:
- * replay provider only, at a fast rate; no maintenance schedules; graceMs 0.
+ * demo mode (its job types), replay provider only, at a fast rate; no maintenance schedules; graceMs 0.
  */
 export function useServers(defaults: () => ServerOptions = () => ({})): (options?: ServerOptions) => Promise<TestServer> {
   let open: { server: AgentqServer; cleanup: () => void }[] = [];
@@ -38,6 +38,7 @@ export function useServers(defaults: () => ServerOptions = () => ({})): (options
       port: 0,
       maintenance: false,
       graceMs: 0,
+      demo: true,
       providers: [new ReplayProvider({ messagesPerSecond: 200 })],
       log: () => undefined,
       ...defaults(),

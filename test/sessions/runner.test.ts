@@ -280,7 +280,7 @@ describeEachBackend(env, (b) => {
       const { session } = await service.create({ projectPath: env.dir, prompt: 'x' });
       expect((await waitForSession(service, session.id, ['error'])).error).toMatch(/reinstall agentq \(npm ci\) or run `npm install @anthropic-ai\/claude-agent-sdk`/);
       await expect(service.create({ projectPath: 'relative/path', prompt: 'x' })).rejects.toThrow(/absolute path/);
-      await expect(service.create({ projectPath: join(env.dir, 'missing'), prompt: 'x' })).rejects.toThrow(/is not an existing directory/);
+      await expect(service.create({ projectPath: join(env.dir, 'missing'), prompt: 'x' })).rejects.toThrow(/does not exist; create it or pick another folder/);
       await expect(service.create({ projectPath: env.dir, prompt: 'x', provider: 'gpt' })).rejects.toThrow(/provider: must be one of claude/);
       await expect(service.create({ projectPath: env.dir, prompt: ' ' })).rejects.toThrow(/prompt/);
       await expect(service.send(424_242, 'x')).rejects.toThrow(/session 424242 does not exist/);

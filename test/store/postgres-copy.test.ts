@@ -39,6 +39,9 @@ async function fill(store: SqliteJobStore): Promise<void> {
     { sessionId: a.id, events: [{ type: 'user_prompt', payload: { prompt: 'hi' } }, { type: 'assistant', payload: { text: 'é ✓' } }], preview: 'é ✓' },
     { sessionId: b.id, events: [{ type: 'result', payload: { cost: 0.125 } }] },
   ] });
+  const asked = await store.sessions.approvalCreate({ approval: { sessionId: a.id, jobId: 1, toolUseId: 't1', tool: 'Bash', input: { command: 'ls' }, reason: 'why' }, now: T0 + 3 });
+  await store.sessions.approvalAnswer({ id: asked.id, answer: { status: 'allowed', scope: 'session', rule: 'Bash(ls:*)' }, now: T0 + 4 });
+  await store.sessions.approvalCreate({ approval: { sessionId: a.id, tool: 'Write', input: { file_path: '/p/a/x' } }, now: T0 + 5 });
 }
 
 describe.runIf(available)('copying SQLite into PostgreSQL', () => {
@@ -61,7 +64,7 @@ describe.runIf(available)('copying SQLite into PostgreSQL', () => {
     await fill(source);
     const progress: string[] = [];
     const { copied } = await copySqliteToPostgres({ source: source.db, target, onProgress: (p) => { progress.push(`${p.table} ${p.done}/${p.total}`); } });
-    expect(copied).toEqual({ jobs: 6, job_attempts: 3, schedules: 2, sessions: 2, events: 3, job_throughput: 2 });
+    expect(copied).toEqual({ jobs: 6, job_attempts: 3, schedules: 2, sessions: 2, events: 3, job_throughput: 2, approvals: 2 });
     expect(progress).toContain('jobs 6/6');
     for (let id = 1; id <= 6; id += 1) {
       expect(await target.jobGet({ id }), `job ${id}`).toEqual(await source.jobGet({ id }));
@@ -70,10 +73,13 @@ describe.runIf(available)('copying SQLite into PostgreSQL', () => {
     expect(await target.scheduleList()).toEqual(await source.scheduleList());
     for (const archived of [false, true]) expect(await target.sessions.sessionList({ archived })).toEqual(await source.sessions.sessionList({ archived }));
     expect(await target.sessions.eventTail({ afterId: 0 })).toEqual(await source.sessions.eventTail({ afterId: 0 }));
+    expect(await target.sessions.approvalList({})).toEqual(await source.sessions.approvalList({}));
+    expect((await target.sessions.sessionGet({ id: 1 }))?.pendingApprovals).toBe(1);
     expect(await target.jobStats({ now: T0 + 5 })).toEqual(await source.jobStats({ now: T0 + 5 }));
     // New records continue after the copied ids.
     expect((await target.jobCreate({ job: { type: 't.a' }, now: T0 })).job.id).toBe(7);
     expect((await target.sessions.sessionCreate({ session: { projectPath: '/p/c' }, now: T0 })).id).toBe(3);
+    expect((await target.sessions.approvalCreate({ approval: { sessionId: 3, tool: 'Bash', input: {} }, now: T0 })).id).toBe(3);
     // The unique key of the running copy still holds.
     expect((await target.jobCreate({ job: { type: 't.a', uniqueKey: 'u1' }, now: T0 })).created).toBe(false);
   });
@@ -90,7 +96,7 @@ describe.runIf(available)('copying SQLite into PostgreSQL', () => {
     await source.close();
     const url = `${PG_URL}?schema=${schema}`;
     const run = (args: string[]): ReturnType<typeof waitForExit> => waitForExit(spawn(process.execPath, [resolve(ROOT, 'bin', 'agentq.js'), ...args], {
-      cwd: tmp.dir, env: { ...process.env, AGENTQ_DATA_DIR: tmp.dir }, stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: tmp.dir, env: { ...process.env, AGENTQ_DATA_DIR: tmp.dir, AGENTQ_DEMO: '1' }, stdio: ['ignore', 'pipe', 'pipe'],
     }));
     const bad = await run(['migrate-to', '/not/a/url']);
     expect(bad.code).toBe(2);
@@ -116,7 +122,7 @@ describe.runIf(available)('copying SQLite into PostgreSQL', () => {
     expect(queued.code).toBe(0);
     const { job } = JSON.parse(queued.stdout) as { job: { id: number } };
     const worker = spawn(process.execPath, [resolve(ROOT, 'bin', 'agentq.js'), 'worker', '--db', url], {
-      cwd: tmp.dir, env: { ...process.env, AGENTQ_DATA_DIR: tmp.dir }, stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: tmp.dir, env: { ...process.env, AGENTQ_DATA_DIR: tmp.dir, AGENTQ_DEMO: '1' }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     const exited = waitForExit(worker);
     await expect.poll(async () => (await target.jobGet({ id: job.id }))?.status, { timeout: 20_000 }).toBe('completed');

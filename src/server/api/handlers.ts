@@ -7,7 +7,7 @@ import type { ApiContext, RouteArgs } from './context.js';
 import { errorJson, errorResponse } from './http.js';
 import { jobAction, jobLoader, jobsAction, jobsLoader, scheduleAction, scheduleLoader, schedulesAction, schedulesLoader, typeResumeAction } from './jobs.js';
 import {
-  approvalAction, approvalLoader, approvalsLoader, eventsLoader, promptsAction, resumeAction, sessionAction, sessionApprovalsLoader, sessionLoader, sessionsAction,
+  approvalAction, approvalLoader, approvalsLoader, eventsLoader, foldersLoader, promptsAction, resumeAction, sessionAction, sessionApprovalsLoader, sessionLoader, sessionsAction,
   sessionsLoader, stopAction,
 } from './sessions.js';
 
@@ -18,7 +18,7 @@ const table = {
   jobsLoader, jobsAction, jobLoader, jobAction,
   schedulesLoader, schedulesAction, scheduleLoader, scheduleAction, typeResumeAction,
   sessionsLoader, sessionsAction, sessionLoader, sessionAction, eventsLoader, promptsAction, stopAction, resumeAction,
-  sessionApprovalsLoader, approvalsLoader, approvalLoader, approvalAction,
+  sessionApprovalsLoader, approvalsLoader, approvalLoader, approvalAction, foldersLoader,
   streamLoader: (ctx: ApiContext, args: RouteArgs): Promise<Response> => ctx.stream.open(args.request),
   wrongMethod: (_ctx: ApiContext, args: RouteArgs): Promise<Response> =>
     Promise.resolve(errorJson(405, 'METHOD_NOT_ALLOWED', `${args.request.method} is not supported on ${new URL(args.request.url).pathname}; docs/api.md lists its methods`)),

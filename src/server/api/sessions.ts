@@ -2,10 +2,12 @@
  * Agent sessions over HTTP: /api/sessions, /api/sessions/:sessionId and its events, prompts, stop
  * and resume. Each prompt becomes a background job; see docs/api.md for each route.
  */
-import type { SettingsChange } from '../../sessions/runner.js';
+import { checkFolder, type SettingsChange } from '../../sessions/runner.js';
 import { withSuggestion } from '../../sessions/rules.js';
 import { APPROVAL_STATE_LIST, type ApprovalState, type SessionSettings } from '../../store/session-contract.js';
 import { SESSION_SETTING_KEYS } from '../../store/session-params.js';
+import { readdirSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import type { ApiContext, RouteArgs } from './context.js';
 import { HttpError, Query, badRequest, json, methodNotAllowed, objectBody, pathId, readJson } from './http.js';
 
@@ -183,4 +185,29 @@ export async function approvalAction(ctx: ApiContext, { request, params }: Route
     ...(body.message === undefined ? {} : { message: body.message }),
   });
   return json(200, { approval: withSuggestion(approval) });
+}
+
+/**
+ * GET /api/folders?path=<as typed>: the folder picker's help — the path with `~` expanded, what is
+ * wrong with it (null when it is a folder a session can start in), folders that complete it, and
+ * the folders of recent sessions.
+ */
+export async function foldersLoader(ctx: ApiContext, { request }: RouteArgs): Promise<Response> {
+  const q = new Query(new URL(request.url), ['path']);
+  const typed = q.string('path') ?? '';
+  const { path, error } = checkFolder(typed);
+  // Completions: sub-folders of the path when it is one, else of its parent that start with its last part.
+  const [parent, prefix] = error === null ? [path, ''] : [dirname(path), basename(path)];
+  let suggestions: string[] = [];
+  if (path !== '' && path.startsWith('/')) {
+    try {
+      suggestions = readdirSync(parent, { withFileTypes: true })
+        .filter((d) => d.isDirectory() && d.name.startsWith(prefix) && (prefix.startsWith('.') || !d.name.startsWith('.')))
+        .map((d) => join(parent, d.name)).sort().slice(0, 20);
+    } catch {
+      suggestions = [];
+    }
+  }
+  const recent = [...new Set((await ctx.sessionStore.sessionList({ limit: 100 })).sessions.map((s) => s.projectPath))].slice(0, 10);
+  return json(200, { path, error: typed === '' ? null : error, suggestions, recent });
 }
