@@ -42,6 +42,8 @@ export default defineConfig(async () => {
         include: ['src/**/*.ts'],
         exclude: ['src/cli/**', 'src/**/*.d.ts', ...(skipPostgres ? ['src/store/postgres/**'] : [])],
         reporter: ['text-summary', 'text'],
+        // The figures help most when a test failed.
+        reportOnFailure: true,
         // The job system (store, queue, sessions) is held to 100% lines, per folder.
         thresholds: {
           'src/store/**': { lines: 100 },

@@ -11,6 +11,10 @@ export interface Metric {
   unit: string;
   baseline?: number;
   ratio?: number;
+  /** Where the value is a median of several runs: how many, and the lowest and highest. */
+  runs?: number;
+  min?: number;
+  max?: number;
   /** Named baselines printed as `baseline_<name>` (when a target is to beat several). */
   baselines?: Record<string, number>;
   note?: string;
@@ -20,6 +24,8 @@ export function emit(m: Metric): void {
   const round = (n: number): number => (Math.abs(n) >= 100 ? Math.round(n) : Math.round(n * 100) / 100);
   const { baselines, ...rest } = m;
   const out: Record<string, unknown> = { ...rest, value: round(m.value) };
+  if (m.min !== undefined) out.min = round(m.min);
+  if (m.max !== undefined) out.max = round(m.max);
   if (m.baseline !== undefined) {
     out.baseline = round(m.baseline);
     out.ratio = Math.round((m.value / m.baseline) * 1000) / 1000;

@@ -130,7 +130,7 @@ export function agentEnvironment(env: NodeJS.ProcessEnv, extra: Record<string, s
  * the answer goes back: at once normally, but when the turn is being stopped only once the agent's
  * process is gone — a denial sent to a live agent would have it carry on talking to the API.
  */
-export function canUseTool(askTool: (request: ToolRequest) => Promise<ToolDecision>, settled: () => Promise<void> = () => Promise.resolve()): CanUseTool {
+export function canUseTool(askTool: (request: ToolRequest) => Promise<ToolDecision>, settled: () => Promise<void>): CanUseTool {
   return async (tool, input, o) => {
     const decision = await askTool({ tool, input, toolUseId: o.toolUseID, reason: o.decisionReason ?? o.title ?? null, signal: o.signal });
     await settled();
@@ -185,7 +185,7 @@ export class ClaudeProvider implements AgentProvider {
   }
 
   /** The options handed to `query()` for one run. */
-  queryOptions(params: AgentRunParams, abortController: AbortController, onSpawn: (child: ChildProcess) => void, settled?: () => Promise<void>): Options {
+  queryOptions(params: AgentRunParams, abortController: AbortController, onSpawn: (child: ChildProcess) => void, settled: () => Promise<void>): Options {
     const s = params.settings;
     const spawnClaudeCodeProcess = (o: SpawnOptions): SpawnedProcess => {
       const child = this.processes.spawn({ command: o.command, args: o.args, env: o.env, ...(o.cwd === undefined ? {} : { cwd: o.cwd }) });
@@ -225,13 +225,12 @@ export class ClaudeProvider implements AgentProvider {
     // Set from the spawn callback: the agent's process, and its stop once asked for.
     const agent: { child: ChildProcess | null; stopping: Promise<void> | null } = { child: null, stopping: null };
     const stop = (): void => {
-      if (agent.child === null) {
-        abortController.abort();
-        return;
-      }
+      if (agent.child !== null) agent.stopping ??= this.processes.stop(agent.child, this.options.stopGraceMs);
       // The process goes first: aborting the SDK first answers a pending permission request with
-      // an error, which a still-running agent takes as a tool result and carries on with.
-      agent.stopping ??= this.processes.stop(agent.child, this.options.stopGraceMs).finally(() => { abortController.abort(); });
+      // an error, which a still-running agent takes as a tool result and carries on with. (A stop
+      // before the process started aborts at once; the end of the run stops what then started.)
+      const abort = (): void => { abortController.abort(); };
+      void (agent.stopping ?? Promise.resolve()).then(abort, abort);
     };
     let endInput = (): void => undefined;
     const inputOpen = new Promise<void>((resolve) => { endInput = resolve; });

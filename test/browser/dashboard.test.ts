@@ -190,7 +190,7 @@ describe.skipIf(!browserTestsRun)('the dashboard in a real browser', () => {
     await expect.poll(() => page.getByTestId('status').textContent()).toBe('stopped');
     expect((await server.call('GET', `/api/sessions/${String(id)}/approvals`)).body.approvals[0].status).toBe('interrupted');
     await page.close();
-  });
+  }, 90_000);
 
   it('explains empty states and errors, and fits a phone-width screen', async () => {
     const server = await serve();

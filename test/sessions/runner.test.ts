@@ -2,7 +2,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ClaudeProvider } from '../../src/sessions/claude.js';
-import { AgentAbortError, type AgentMessage, type AgentProvider, type AgentRunParams } from '../../src/sessions/provider.js';
+import { AgentAbortError, type AgentMessage, type AgentProvider, type AgentRunParams, type ToolDecision } from '../../src/sessions/provider.js';
+import { NotFoundError } from '../../src/store/errors.js';
 import { ReplayProvider, TRANSCRIPTS_DIR } from '../../src/sessions/replay.js';
 import { CONTINUE_PROMPT, SessionService, judgeErrorResult, resultShare } from '../../src/sessions/runner.js';
 import type { Session, SessionState, SessionStore } from '../../src/store/session-contract.js';
@@ -357,6 +358,100 @@ describeEachBackend(env, (b) => {
       const done = await waitForJob(system.store, system.events, job.id, ['completed', 'failed']);
       expect((await system.jobAttempts(done.id))[0]!.error).toMatch(/disk full/);
       await base.close();
+    });
+
+    describe('approvals', () => {
+      /** An agent that asks for each tool in turn (as Claude Code's canUseTool does) and reports the decisions. */
+      class AskingAgent implements AgentProvider {
+        readonly name = 'claude';
+        readonly decisions: ToolDecision[] = [];
+        control: { mode: string | null; fail: boolean } = { mode: null, fail: false };
+        constructor(private readonly tools: { tool: string; input: Record<string, unknown> }[]) {}
+        async *run(params: AgentRunParams): AsyncIterable<AgentMessage> {
+          params.onControl?.({ setPermissionMode: async (mode) => { if (this.control.fail) throw new Error('the turn ended'); this.control.mode = mode; } });
+          yield init('s1', params.cwd);
+          for (const t of this.tools) {
+            const decision = await params.askTool!({ ...t, toolUseId: null, reason: 'a reason', signal: new AbortController().signal });
+            this.decisions.push(decision);
+            if (params.signal.aborted) throw new AgentAbortError();
+          }
+          yield result();
+        }
+      }
+      /** Until the session has a request waiting (read back, so one made before the call counts). */
+      const waitPending = async (service: SessionService, id: number): Promise<void> => {
+        await expect.poll(async () => (await service.pendingApprovals(id)).length).toBe(1);
+      };
+
+      it('a close that loses to an answer takes the answer; an expiry in seconds or minutes says so; a store failing as a stopped turn closes its request does not hang it', async () => {
+        const base = backend.other();
+        let raced = false;
+        const sessions = new Proxy(base.sessions, {
+          get(target, prop: string) {
+            const value = Reflect.get(target, prop) as (...a: unknown[]) => Promise<unknown>;
+            if (prop === 'approvalAnswer') {
+              return async (params: { id: number; answer: { status: string } }) => {
+                // Someone answers just before the timeout's close: the close loses, the answer stands.
+                if (params.answer.status === 'expired' && !raced) {
+                  raced = true;
+                  await value.call(target, { ...params, answer: { status: 'allowed' } });
+                }
+                if (params.answer.status === 'interrupted') throw new Error('database gone');
+                return value.call(target, params);
+              };
+            }
+            return typeof value === 'function' ? value.bind(target) : value;
+          },
+        });
+        const agent = new AskingAgent([{ tool: 'Bash', input: { command: 'ls' } }, { tool: 'Bash', input: { command: 'pwd' } }]);
+        const store = openStore(backend.database());
+        const system = env.track(createJobSystem({ store, maintenance: false }));
+        const service = new SessionService({ system, store: sessions, providers: [agent], retry: { maxAttempts: 1, baseMs: 10 }, batchMs: 5, approvalTimeoutMs: 300, approvalPollMs: 20 }).attach();
+        system.start();
+        const { session } = await service.create({ projectPath: env.dir, prompt: 'x', settings: { permissionMode: 'default' } });
+        await waitForSession(service, session.id, ['waiting_for_input']);
+        expect(agent.decisions).toEqual([{ behavior: 'allow' }, { behavior: 'deny', message: expect.stringMatching(/^Nobody answered this request within 0 seconds|^Nobody answered this request within 1 seconds/) as unknown }]);
+        const minutes = new SessionService({ system, store: sessions, providers: [], approvalTimeoutMs: 120_000 });
+        expect(minutes['expiredMessage']()).toMatch(/within 2 minutes/);
+        // A store that fails while a stopped turn closes its request: the turn does not hang.
+        const stuck = new AskingAgent([{ tool: 'Write', input: {} }]);
+        const stuckStore = openStore(backend.database());
+        const stuckSystem = env.track(createJobSystem({ store: stuckStore, maintenance: false }));
+        const svc = new SessionService({ system: stuckSystem, store: sessions, providers: [stuck], approvalPollMs: 20 }).attach();
+        stuckSystem.start();
+        const s2 = await base.sessions.sessionCreate({ session: { projectPath: env.dir }, now: Date.now() });
+        const job = await svc.send(s2.id, 'go');
+        await waitPending(svc, s2.id);
+        await svc.stop(s2.id);
+        await waitForJob(stuckStore, stuckSystem.events, job.id, ['cancelled']);
+        expect(stuck.decisions).toEqual([]);
+        await base.close();
+      });
+
+      it('settings: a permission mode reaches the running turn unless it ended; unknown settings and bypass are refused; pending requests are listed with their rule', async () => {
+        const agent = new AskingAgent([{ tool: 'Bash', input: { command: 'npm test -- --run' } }, { tool: 'Bash', input: { command: 'npm test' } }]);
+        const { service } = setup({ agent });
+        const { session } = await service.create({ projectPath: env.dir, prompt: 'x', settings: { permissionMode: 'default', allowedTools: ['Read'] } });
+        await waitPending(service, session.id);
+        expect(await service.pendingApprovals(session.id)).toMatchObject([{ tool: 'Bash', suggestedRule: 'Bash(npm test:*)', reason: 'a reason' }]);
+        expect(await service.updateSettings(session.id, { permissionMode: 'acceptEdits' })).toMatchObject({ appliedToRunningTurn: true });
+        expect(agent.control.mode).toBe('acceptEdits');
+        agent.control.fail = true;
+        expect(await service.updateSettings(session.id, { permissionMode: 'plan' })).toMatchObject({ appliedToRunningTurn: false });
+        expect((await service.updateSettings(session.id, { maxTurns: 3 })).appliedToRunningTurn).toBe(false);
+        await expect(service.updateSettings(session.id, { colour: 'red' } as never)).rejects.toThrow(/settings.colour: is not a setting/);
+        await expect(service.updateSettings(session.id, 'fast' as never)).rejects.toThrow(/settings: must be an object/);
+        await expect(service.updateSettings(session.id, { permissionMode: 'bypassPermissions' })).rejects.toThrow(/bypassPermissions is off/);
+        await expect(service.answer(999_999, { decision: 'allow' })).rejects.toBeInstanceOf(NotFoundError);
+        // Allowed for the session with the rule already there: the rule is not added twice; the next command is allowed by it.
+        await service.updateSettings(session.id, { allowedTools: ['Read', 'Bash(npm test:*)'] });
+        const [request] = await service.pendingApprovals(session.id);
+        await service.answer(request!.id, { decision: 'allow', scope: 'session' });
+        const done = await waitForSession(service, session.id, ['waiting_for_input']);
+        expect(done.settings.allowedTools).toEqual(['Read', 'Bash(npm test:*)']);
+        expect(agent.decisions).toEqual([{ behavior: 'allow' }, { behavior: 'allow' }]);
+        await expect.poll(() => service.turnTotals(session.id)).toMatchObject({ turns: 1, toolUses: 0 });
+      });
     });
 
     it('reconciles sessions that claim to be busy against their jobs, also on a timer', async () => {
