@@ -368,7 +368,13 @@ describeEachBackend(env, (b) => {
         control: { mode: string | null; fail: boolean } = { mode: null, fail: false };
         constructor(private readonly tools: { tool: string; input: Record<string, unknown> }[]) {}
         async *run(params: AgentRunParams): AsyncIterable<AgentMessage> {
-          params.onControl?.({ setPermissionMode: async (mode) => { if (this.control.fail) throw new Error('the turn ended'); this.control.mode = mode; } });
+          params.onControl?.({
+            setPermissionMode: (mode) => {
+              if (this.control.fail) return Promise.reject(new Error('the turn ended'));
+              this.control.mode = mode;
+              return Promise.resolve();
+            },
+          });
           yield init('s1', params.cwd);
           for (const t of this.tools) {
             const decision = await params.askTool!({ ...t, toolUseId: null, reason: 'a reason', signal: new AbortController().signal });
