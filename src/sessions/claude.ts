@@ -232,7 +232,7 @@ export class ClaudeProvider implements AgentProvider {
       const abort = (): void => { abortController.abort(); };
       void (agent.stopping ?? Promise.resolve()).then(abort, abort);
     };
-    let endInput = (): void => undefined;
+    let endInput!: () => void;
     const inputOpen = new Promise<void>((resolve) => { endInput = resolve; });
     const input = (async function* (): AsyncGenerator<SDKUserMessage> {
       yield { type: 'user', message: { role: 'user', content: params.prompt }, parent_tool_use_id: null };

@@ -1,11 +1,12 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ClaudeProvider } from '../../src/sessions/claude.js';
 import { AgentAbortError, type AgentMessage, type AgentProvider, type AgentRunParams, type ToolDecision } from '../../src/sessions/provider.js';
 import { NotFoundError } from '../../src/store/errors.js';
 import { ReplayProvider, TRANSCRIPTS_DIR } from '../../src/sessions/replay.js';
-import { CONTINUE_PROMPT, SessionService, judgeErrorResult, resultShare } from '../../src/sessions/runner.js';
+import { CONTINUE_PROMPT, SessionService, checkFolder, judgeErrorResult, resultShare } from '../../src/sessions/runner.js';
 import type { Session, SessionState, SessionStore } from '../../src/store/session-contract.js';
 import { openStore, type AgentqStore } from '../../src/store/open.js';
 import { describeEachBackend, type TestBackend } from '../helpers/backends.js';
@@ -485,6 +486,18 @@ describeEachBackend(env, (b) => {
       await expect.poll(states).toEqual(["processing", "queued", "interrupted", "stopped"]);
       expect(await service.reconcile()).toBe(0);
     });
+  });
+});
+
+describe('checking a project folder', () => {
+  it('expands ~, and says what is wrong with anything but an existing directory', () => {
+    expect(checkFolder(homedir())).toEqual({ path: homedir(), error: null });
+    expect(checkFolder(' ~ ')).toEqual({ path: homedir(), error: null });
+    expect(checkFolder('~/no-such-folder-here')).toEqual({ path: join(homedir(), 'no-such-folder-here'), error: `${join(homedir(), 'no-such-folder-here')} does not exist; create it or pick another folder` });
+    expect(checkFolder('relative/path').error).toBe('relative/path is not an absolute path; start it with / (or ~ for your home folder)');
+    expect(checkFolder(process.execPath).error).toMatch(/is a file, not a folder/);
+    expect(checkFolder('').error).toBe('must be an absolute path to an existing directory');
+    expect(checkFolder(5).error).toBe('must be an absolute path to an existing directory');
   });
 });
 
