@@ -31,6 +31,7 @@ export function Layout({ children }: { children: ReactNode }) {
           <nav aria-label="Main">
             <NavLink to="/" end>Sessions</NavLink>
             <NavLink to="/jobs">Jobs</NavLink>
+            <NavLink to="/settings">Settings</NavLink>
           </nav>
           <span className="live"><Notifications /></span>
         </header>

@@ -7,6 +7,7 @@ import { type RouteConfig, index, route } from '@react-router/dev/routes';
 export default [
   index('routes/home.tsx'),
   route('sessions/:sessionId', 'routes/sessions.$sessionId.tsx'),
+  route('settings', 'routes/settings.tsx'),
   route('jobs', 'routes/jobs.tsx'),
   route('jobs/:jobId', 'routes/jobs.$jobId.tsx'),
   route('api/jobs', 'routes/api.jobs.ts'),
@@ -24,6 +25,7 @@ export default [
   route('api/approvals', 'routes/api.approvals.ts'),
   route('api/approvals/:approvalId', 'routes/api.approvals.$approvalId.ts'),
   route('api/folders', 'routes/api.folders.ts'),
+  route('api/settings', 'routes/api.settings.ts'),
   route('api/stream', 'routes/api.stream.ts'),
   route('api/*', 'routes/api.$.ts'),
 ] satisfies RouteConfig;

@@ -46,8 +46,15 @@ export function ModeSelect({ sessionId, mode, bypass, onSaved, onError }: { sess
 
 const lines = (text: string): string[] => text.split('\n').map((l) => l.trim()).filter((l) => l !== '');
 
-/** The other settings, as a form; an emptied field goes back to the default. */
-export function SettingsForm({ sessionId, settings, onSaved, onError }: { sessionId: number; settings: Settings; onSaved: (note: string) => void; onError: (e: string | null) => void }) {
+/**
+ * Settings as a form; an emptied field goes back to the default. `path` and `key` say where they
+ * are saved (`PUT /api/sessions/:id {settings}`, or `PUT /api/settings {defaults}`); `withMode`
+ * adds the permission mode (the defaults page; a session changes it with ModeSelect).
+ */
+export function SettingsForm({ path, bodyKey, settings, withMode = false, bypass = false, saved, onSaved, onError }: {
+  path: string; bodyKey: 'settings' | 'defaults'; settings: Settings; withMode?: boolean; bypass?: boolean; saved: string;
+  onSaved: (note: string, settings: Settings) => void; onError: (e: string | null) => void;
+}) {
   const [busy, setBusy] = useState(false);
   const [version, setVersion] = useState(0);
   // A rule added by "allow for session" shows up here: the form follows the stored settings.
@@ -58,21 +65,34 @@ export function SettingsForm({ sessionId, settings, onSaved, onError }: { sessio
     const num = (name: string): number | null => (field(form, name).trim() === '' ? null : Number(field(form, name)));
     const list = (name: string): string[] | null => (lines(field(form, name)).length === 0 ? null : lines(field(form, name)));
     setBusy(true);
-    const r = await send('PUT', `/api/sessions/${String(sessionId)}`, {
-      settings: {
+    const r = await send('PUT', path, {
+      [bodyKey]: {
         model: field(form, 'model').trim() === '' ? null : field(form, 'model').trim(),
         maxTurns: num('maxTurns'),
         maxBudgetUsd: num('maxBudgetUsd'),
         allowedTools: list('allowedTools'),
         disallowedTools: list('disallowedTools'),
+        ...(withMode ? { permissionMode: field(form, 'permissionMode') === '' ? null : field(form, 'permissionMode') } : {}),
       },
     });
     setBusy(false);
     onError(r.ok ? null : r.error);
-    if (r.ok) onSaved('Settings saved; they apply from the next turn.');
+    if (r.ok) {
+      const data = r.data as { session?: { settings: Settings }; defaults?: Settings };
+      onSaved(saved, data.defaults ?? data.session?.settings ?? settings);
+    }
   };
+  const modes = bypass ? [...PERMISSION_MODES, BYPASS_MODE] : PERMISSION_MODES;
   return (
-    <form key={version} className="settings-form" aria-label="Session settings" onSubmit={(e) => { void submit(e); }}>
+    <form key={version} className="settings-form" aria-label={bodyKey === 'defaults' ? 'Defaults of new sessions' : 'Session settings'} onSubmit={(e) => { void submit(e); }}>
+      {withMode && (
+        <label>Permission mode
+          <select name="permissionMode" defaultValue={settings.permissionMode ?? ''}>
+            <option value="">Claude Code's default (ask first)</option>
+            {modes.map((m) => <option key={m.mode} value={m.mode}>{m.label}</option>)}
+          </select>
+        </label>
+      )}
       <label>Model<input name="model" defaultValue={settings.model ?? ''} placeholder="Claude Code's default" /></label>
       <label>Max turns<input name="maxTurns" type="number" min={1} defaultValue={settings.maxTurns ?? ''} placeholder="no limit" /></label>
       <label>Budget (USD per turn)<input name="maxBudgetUsd" type="number" min={0.01} step={0.01} defaultValue={settings.maxBudgetUsd ?? ''} placeholder="no limit" /></label>

@@ -28,7 +28,8 @@ export async function loader({ context, request }: LoaderArgs) {
   const { api } = context.agentq;
   const archived = new URL(request.url).searchParams.get('archived') === '1';
   const page = await api.sessionStore.sessionList({ archived, limit: 500 });
-  return { archived, sessions: page.sessions.map(toCard), more: page.nextCursor !== null, providers: api.providers, cwd: api.cwd, bypass: api.sessions.bypassAllowed, now: Date.now() };
+  const defaults = await api.sessions.defaults();
+  return { archived, sessions: page.sessions.map(toCard), more: page.nextCursor !== null, providers: api.providers, cwd: api.cwd, bypass: api.sessions.bypassAllowed, mode: defaults.permissionMode ?? 'default', now: Date.now() };
 }
 
 export const meta = () => [{ title: 'Sessions · agentq' }];
@@ -60,7 +61,7 @@ export default function Home() {
   return (
     <main>
       <h1>{data.archived ? 'Archived sessions' : 'Sessions'} <span className="muted" style={{ fontSize: '.8rem' }} data-testid="live">{live ? '● live' : '○ connecting'}</span></h1>
-      {!data.archived && <NewSession providers={data.providers} cwd={data.cwd} bypass={data.bypass} />}
+      {!data.archived && <NewSession providers={data.providers} cwd={data.cwd} bypass={data.bypass} mode={data.mode} />}
       {sessions.length === 0 ? (
         <div className="empty">{data.archived ? 'No archived sessions.' : 'No sessions yet. Pick a project folder and write a first prompt above.'}</div>
       ) : (
@@ -101,12 +102,12 @@ function SessionCard({ session, now }: { session: Card; now: number }) {
 
 /** Permission modes offered when starting a session (bypass only where the server allows it). */
 const MODES = [
-  { mode: 'acceptEdits', label: 'Edit files (acceptEdits)' },
   { mode: 'default', label: 'Ask first (default)' },
+  { mode: 'acceptEdits', label: 'Edit files (acceptEdits)' },
   { mode: 'plan', label: 'Plan only (plan)' },
 ];
 
-function NewSession({ providers, cwd, bypass }: { providers: string[]; cwd: string; bypass: boolean }) {
+function NewSession({ providers, cwd, bypass, mode }: { providers: string[]; cwd: string; bypass: boolean; mode: string }) {
   const navigate = useNavigate();
   const [params] = useSearchParams();
   const [error, setError] = useState<string | null>(null);
@@ -120,7 +121,7 @@ function NewSession({ providers, cwd, bypass }: { providers: string[]; cwd: stri
       projectPath: field(form, 'projectPath'),
       prompt: field(form, 'prompt'),
       provider: field(form, 'provider') || (providers[0] ?? 'claude'),
-      settings: { permissionMode: field(form, 'permissionMode') || 'acceptEdits' },
+      settings: { permissionMode: field(form, 'permissionMode') || mode },
     });
     setBusy(false);
     if (!r.ok) {
@@ -134,9 +135,9 @@ function NewSession({ providers, cwd, bypass }: { providers: string[]; cwd: stri
       <FolderField initial={params.get('project') ?? cwd} onValid={setFolderOk} />
       <label>First prompt<textarea name="prompt" required rows={1} placeholder="What should the agent do?" /></label>
       {providers.length > 1 && <label>Agent<select name="provider" defaultValue={providers[0]}>{providers.map((p) => <option key={p} value={p}>{p}</option>)}</select></label>}
-      <label title="What the agent may do without asking. Edits stay in the project folder; commands and other tools are asked for, and denied until answered.">
+      <label title="What the agent may do without asking; anything else waits for your approval on the session page. The default comes from Settings.">
         Permissions
-        <select name="permissionMode" defaultValue="acceptEdits">
+        <select name="permissionMode" defaultValue={mode}>
           {MODES.map((m) => <option key={m.mode} value={m.mode}>{m.label}</option>)}
           {bypass && <option value="bypassPermissions">Anything, no questions (bypassPermissions)</option>}
         </select>

@@ -125,20 +125,24 @@ export default function SessionPage() {
   const resumable = ['interrupted', 'stopped', 'error'].includes(session.status);
   const stop = useCallback(() => { void act('POST', `/api/sessions/${String(session.id)}/stop`); }, [act, session.id]);
 
-  // Keyboard: Esc stops the turn, j/k go to the next/previous session (outside text fields).
+  // Keyboard: Esc stops the turn, j/k go to the next/previous session (outside text fields). One
+  // listener reads the page as it is now, so a key pressed just after a navigation acts on the new page.
+  const keys = useRef({ busy, stop, next: loaded.next, previous: loaded.previous });
+  keys.current = { busy, stop, next: loaded.next, previous: loaded.previous };
   useEffect(() => {
     const onKey = (e: KeyboardEvent): void => {
-      if (e.key === 'Escape' && busy) {
-        stop();
+      const k = keys.current;
+      if (e.key === 'Escape' && k.busy) {
+        k.stop();
         return;
       }
       if (isTyping(e.target) || e.metaKey || e.ctrlKey || e.altKey) return;
-      const to = e.key === 'j' ? loaded.next : e.key === 'k' ? loaded.previous : null;
+      const to = e.key === 'j' ? k.next : e.key === 'k' ? k.previous : null;
       if (to !== null) void navigate(`/sessions/${String(to)}`);
     };
     window.addEventListener('keydown', onKey);
     return () => { window.removeEventListener('keydown', onKey); };
-  }, [busy, stop, loaded.next, loaded.previous, navigate]);
+  }, [navigate]);
 
   const loadEarlier = useCallback(async (all = false): Promise<void> => {
     let first = events[0]?.seq ?? 1;
@@ -178,7 +182,7 @@ export default function SessionPage() {
       </div>
       <details className="settings panel">
         <summary>Settings</summary>
-        <SettingsForm sessionId={session.id} settings={session.settings} onSaved={setNote} onError={setError} />
+        <SettingsForm path={`/api/sessions/${String(session.id)}`} bodyKey="settings" settings={session.settings} saved="Settings saved; they apply from the next turn." onSaved={setNote} onError={setError} />
       </details>
       {session.error !== null && session.status === 'error' && <p role="alert" className="error">{session.error}</p>}
       {error !== null && <p role="alert" className="error">{error}</p>}

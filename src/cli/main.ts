@@ -25,6 +25,7 @@ import { databaseInUse, restoreBackup } from '../store/sqlite/maintenance.js';
 import { createSqliteStore } from '../store/sqlite/store.js';
 import { isPostgresUrl, openStore, readyStore, type AgentqStore } from '../store/open.js';
 import { APPROVAL_STATE_LIST, type Approval, type ApprovalState } from '../store/session-contract.js';
+import { SESSION_SETTING_KEYS } from '../store/session-params.js';
 import { answerFor } from '../sessions/rules.js';
 import { copySqliteToPostgres } from '../store/postgres/copy.js';
 import { createPostgresStore } from '../store/postgres/store.js';
@@ -443,6 +444,42 @@ const COMMANDS: Record<string, Command> = {
         default:
           throw new UsageError(`"approvals ${sub}" is not a command; use approvals list, allow or deny`);
       }
+    }),
+  },
+  defaults: {
+    usage: 'agentq defaults [show] | set <setting> <value> | unset <setting>',
+    summary: 'the settings new sessions start with (the Settings page)',
+    options: [],
+    example: 'agentq defaults set permissionMode acceptEdits',
+    run: (ctx) => withStore(ctx.settings, async (store) => {
+      const [sub, key, raw] = ctx.args;
+      let defaults = await store.sessions.defaultsGet();
+      if (sub === 'set' || sub === 'unset') {
+        if (key === undefined || !(SESSION_SETTING_KEYS as readonly string[]).includes(key)) {
+          throw new UsageError(`name a setting: agentq defaults ${sub} <${SESSION_SETTING_KEYS.join('|')}>${sub === 'set' ? ' <value>' : ''}`);
+        }
+        if (sub === 'set' && raw === undefined) throw new UsageError(`give the value: agentq defaults set ${key} <value> (numbers and lists as JSON, e.g. '["Read","Bash(npm test:*)"]')`);
+        // Numbers and lists are JSON; anything else is taken as text.
+        let value: unknown = raw;
+        if (raw !== undefined) {
+          try {
+            value = JSON.parse(raw);
+          } catch {
+            value = raw;
+          }
+        }
+        const next = Object.fromEntries([...Object.entries(defaults).filter(([k]) => k !== key), ...(sub === 'set' ? [[key, value]] : [])]) as Record<string, unknown>;
+        if (next.permissionMode === 'bypassPermissions' && !ctx.settings.allowBypassPermissions) {
+          throw new ValidationError('permissionMode', 'bypassPermissions is off: it lets the agent run any command without asking; add --allow-bypass-permissions to allow it');
+        }
+        defaults = await store.sessions.defaultsSet({ settings: next, now: Date.now() });
+      } else if (sub !== undefined && sub !== 'show') {
+        throw new UsageError(`"defaults ${sub}" is not a command; use defaults show, set or unset`);
+      }
+      if (ctx.values.json === true) json(ctx, { defaults });
+      else if (Object.keys(defaults).length === 0) ctx.io.out('no defaults: new sessions start with Claude Code\'s own\n');
+      else for (const [k, v] of Object.entries(defaults)) ctx.io.out(`${k}: ${JSON.stringify(v)}\n`);
+      return EXIT.ok;
     }),
   },
   stats: {

@@ -303,12 +303,14 @@ export class SessionService {
       throw new ValidationError('provider', `must be one of ${[...this.providers.keys()].join(', ')} (got "${provider}")`);
     }
     if (typeof params.prompt !== 'string' || params.prompt.trim() === '') throw new ValidationError('prompt', 'must be a non-empty string');
-    if (params.settings?.permissionMode === 'bypassPermissions' && this.options.allowBypassPermissions !== true) {
+    // The defaults, overridden key by key by what the session is created with.
+    const settings = { ...(await this.store.defaultsGet()), ...params.settings };
+    if (settings.permissionMode === 'bypassPermissions' && this.options.allowBypassPermissions !== true) {
       throw new ValidationError('settings.permissionMode', BYPASS_REFUSED);
     }
     const session = await this.store.sessionCreate({
       // Untitled sessions are named after their first prompt: what a list of sessions is scanned for.
-      session: { projectPath, provider, title: params.title ?? titleFrom(params.prompt), ...(params.settings === undefined ? {} : { settings: params.settings }) },
+      session: { projectPath, provider, title: params.title ?? titleFrom(params.prompt), settings },
       now: Date.now(),
     });
     const job = await this.send(session.id, params.prompt);
@@ -516,14 +518,7 @@ export class SessionService {
    */
   async updateSettings(sessionId: number, change: SettingsChange): Promise<{ session: Session; appliedToRunningTurn: boolean }> {
     const session = await this.require(sessionId);
-    const given = change as unknown;
-    if (typeof given !== 'object' || given === null || Array.isArray(given)) throw new ValidationError('settings', 'must be an object of settings to change');
-    for (const key of Object.keys(given)) {
-      if (!(SESSION_SETTING_KEYS as readonly string[]).includes(key)) throw new ValidationError(`settings.${key}`, `is not a setting; use one of ${SESSION_SETTING_KEYS.join(', ')}`);
-    }
-    const merged: Record<string, unknown> = { ...session.settings, ...change };
-    const next = Object.fromEntries(Object.entries(merged).filter(([, v]) => v !== null));
-    if (next.permissionMode === 'bypassPermissions' && !this.bypassAllowed) throw new ValidationError('settings.permissionMode', BYPASS_REFUSED);
+    const next = this.changed(session.settings, change);
     const updated = await this.store.sessionUpdate({ id: sessionId, patch: { settings: next }, now: Date.now() });
     this.events.emit('session:updated', { session: updated });
     const control = this.controls.get(sessionId);
@@ -537,6 +532,29 @@ export class SessionService {
       }
     }
     return { session: updated, appliedToRunningTurn: applied };
+  }
+
+  /** `current` with `change` applied (a value sets, null removes); unknown keys and a refused bypass throw. */
+  private changed(current: SessionSettings, change: SettingsChange): SessionSettings {
+    const given = change as unknown;
+    if (typeof given !== 'object' || given === null || Array.isArray(given)) throw new ValidationError('settings', 'must be an object of settings to change');
+    for (const key of Object.keys(given)) {
+      if (!(SESSION_SETTING_KEYS as readonly string[]).includes(key)) throw new ValidationError(`settings.${key}`, `is not a setting; use one of ${SESSION_SETTING_KEYS.join(', ')}`);
+    }
+    const merged: Record<string, unknown> = { ...current, ...change };
+    const next = Object.fromEntries(Object.entries(merged).filter(([, v]) => v !== null)) as SessionSettings;
+    if (next.permissionMode === 'bypassPermissions' && !this.bypassAllowed) throw new ValidationError('settings.permissionMode', BYPASS_REFUSED);
+    return next;
+  }
+
+  /** The settings new sessions start with (what they are created with overrides them, key by key). */
+  defaults(): Promise<SessionSettings> {
+    return this.store.defaultsGet();
+  }
+
+  /** Change the defaults of new sessions (a value sets, null removes); existing sessions keep theirs. */
+  async updateDefaults(change: SettingsChange): Promise<SessionSettings> {
+    return this.store.defaultsSet({ settings: this.changed(await this.store.defaultsGet(), change), now: Date.now() });
   }
 
   /** Whether sessions may run in bypassPermissions here. */

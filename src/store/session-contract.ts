@@ -203,6 +203,11 @@ export interface SessionStore {
   /** The newest event id (0 when there are none): where a new stream starts. */
   eventHead(): Promise<number>;
 
+  /** The settings new sessions start with (the settings page, `agentq defaults`); {} until some are saved. */
+  defaultsGet(): Promise<SessionSettings>;
+  /** Replace the defaults as a whole (validated as a session's settings). */
+  defaultsSet(params: { settings: SessionSettings; now: number }): Promise<SessionSettings>;
+
   /** Record a pending approval request; the session's `pendingApprovals` counts it. NotFoundError if the session is missing. */
   approvalCreate(params: { approval: NewApproval; now: number }): Promise<Approval>;
   approvalGet(params: { id: number }): Promise<Approval | null>;

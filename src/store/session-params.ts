@@ -100,6 +100,11 @@ export function normalizeNewSession(input: unknown): { title: string; projectPat
   return { title, projectPath, provider, settings };
 }
 
+/** Default settings, validated: their JSON text. */
+export function normalizeDefaults(settings: unknown): string {
+  return serializeJson('settings', validateSessionSettings(settings), 16_384);
+}
+
 /** A session patch, validated: the values to set, by patch key (`archived` stays a boolean). */
 export function normalizeSessionPatch(patch: unknown): Partial<Record<keyof SessionPatch, unknown>> {
   if (typeof patch !== 'object' || patch === null) bad('patch', 'an object', patch);

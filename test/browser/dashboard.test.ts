@@ -34,6 +34,9 @@ describe.skipIf(!browserTestsRun)('the dashboard in a real browser', () => {
     await expect.poll(() => page.textContent('[data-testid=live]')).toContain('live');
     await page.getByLabel('Project folder').fill(project(server));
     await page.getByLabel('First prompt').fill('Fix the failing test');
+    // New sessions ask first by default; this one may edit without asking.
+    expect(await page.getByLabel('Permissions').inputValue()).toBe('default');
+    await page.getByLabel('Permissions').selectOption('acceptEdits');
     await page.getByRole('button', { name: 'Start' }).click();
     await page.waitForURL(/\/sessions\/\d+$/);
     const timeline = page.getByTestId('timeline');
@@ -183,6 +186,7 @@ describe.skipIf(!browserTestsRun)('the dashboard in a real browser', () => {
     await page.locator('body').click({ position: { x: 5, y: 300 } });
     await page.keyboard.press('j');
     await page.waitForURL(new RegExp(`/sessions/${String(quiet.body.session.id)}$`));
+    await expect.poll(() => page.getByTestId('status').textContent()).toBe('needs input');
     await page.keyboard.press('k');
     await page.waitForURL(new RegExp(`/sessions/${String(id)}$`));
     await expect.poll(() => page.getByTestId('status').textContent()).toBe('needs approval');
@@ -191,6 +195,25 @@ describe.skipIf(!browserTestsRun)('the dashboard in a real browser', () => {
     expect((await server.call('GET', `/api/sessions/${String(id)}/approvals`)).body.approvals[0].status).toBe('interrupted');
     await page.close();
   }, 90_000);
+
+  it('saves the defaults of new sessions on the settings page; the new-session form starts from them', async () => {
+    const server = await serve();
+    const page = await open(server, '/settings');
+    await page.waitForSelector('html[data-hydrated="1"]');
+    await page.getByLabel('Permission mode').selectOption('acceptEdits');
+    await page.getByLabel('Allowed without asking (one rule per line)').fill('Read\nBash(npm test:*)');
+    await page.getByLabel('Max turns').fill('25');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await expect.poll(() => page.getByRole('status').textContent()).toContain('new sessions start with these');
+    expect((await server.call('GET', '/api/settings')).body.defaults).toEqual({ permissionMode: 'acceptEdits', allowedTools: ['Read', 'Bash(npm test:*)'], maxTurns: 25 });
+    await screenshot(page, 'settings');
+    await page.getByLabel('Max turns').fill('');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await expect.poll(async () => (await server.call('GET', '/api/settings')).body.defaults.maxTurns).toBeUndefined();
+    await page.goto(`${server.url}/`);
+    expect(await page.getByLabel('Permissions').inputValue()).toBe('acceptEdits');
+    await page.close();
+  });
 
   it('explains empty states and errors, and fits a phone-width screen', async () => {
     const server = await serve();

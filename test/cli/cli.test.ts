@@ -199,6 +199,22 @@ describe('agentq approvals', () => {
   });
 });
 
+describe('agentq defaults', () => {
+  it('shows, sets and unsets the settings new sessions start with', async () => {
+    expect((await agentq('defaults')).stdout).toBe("no defaults: new sessions start with Claude Code's own\n");
+    expect((await agentq('defaults', 'set', 'permissionMode', 'acceptEdits')).code).toBe(0);
+    expect((await agentq('defaults', 'set', 'allowedTools', '["Read","Bash(npm test:*)"]')).code).toBe(0);
+    expect((await agentq('defaults', 'set', 'maxTurns', '12')).stdout).toBe('permissionMode: "acceptEdits"\nallowedTools: ["Read","Bash(npm test:*)"]\nmaxTurns: 12\n');
+    expect(JSON.parse((await agentq('defaults', 'unset', 'maxTurns', '--json')).stdout)).toEqual({ defaults: { permissionMode: 'acceptEdits', allowedTools: ['Read', 'Bash(npm test:*)'] } });
+    const bad = await agentq('defaults', 'set', 'maxTurns', '0');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/maxTurns/);
+    expect((await agentq('defaults', 'set', 'permissionMode', 'bypassPermissions')).stderr).toMatch(/--allow-bypass-permissions/);
+    for (const args of [['defaults', 'set', 'colour', 'red'], ['defaults', 'set', 'model'], ['defaults', 'reset']]) expect((await agentq(...args)).code, args.join(' ')).toBe(2);
+    expect(JSON.parse((await agentq('defaults', '--json')).stdout).defaults.permissionMode).toBe('acceptEdits');
+  });
+});
+
 describe('configuration', () => {
   it('reads config.json under flags and environment variables, and names a bad key', async () => {
     writeFileSync(join(tmp.dir, 'config.json'), JSON.stringify({ acceptTypes: ['remote.task'], port: 1 }));

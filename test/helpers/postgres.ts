@@ -64,7 +64,7 @@ export function pgStore(schema: string, options: Partial<PostgresJobStoreOptions
 
 /** Empty every table of a schema and restart its ids (between tests of one file). */
 export async function truncateSchema(store: PostgresJobStore): Promise<void> {
-  await store.query('TRUNCATE jobs, job_attempts, job_counts, job_throughput, schedules, sessions, events RESTART IDENTITY CASCADE');
+  await store.query('TRUNCATE jobs, job_attempts, job_counts, job_throughput, schedules, sessions, events, approvals, session_defaults RESTART IDENTITY CASCADE');
 }
 
 /** A store on `schema`, connected and migrated, with every table emptied: a test that starts from nothing. */

@@ -227,5 +227,23 @@ describeServersOnEachBackend((serve) => {
       }
       expect((await server.call('GET', `/api/sessions/${String(id)}`)).body.session.settings).toEqual({ transcript: 'hello', maxTurns: 5, permissionMode: 'acceptEdits' });
     });
+
+    it('keeps defaults for new sessions: a session started without a setting takes the default, one given wins', async () => {
+      const server = await serve();
+      expect((await server.call('GET', '/api/settings')).body).toEqual({ defaults: {} });
+      const set = await server.call('PUT', '/api/settings', { body: { defaults: { permissionMode: 'acceptEdits', maxTurns: 7, transcript: 'hello' } } });
+      expect(set.body).toEqual({ defaults: { permissionMode: 'acceptEdits', maxTurns: 7, transcript: 'hello' } });
+      expect((await server.call('PUT', '/api/settings', { body: { defaults: { maxTurns: null } } })).body.defaults).toEqual({ permissionMode: 'acceptEdits', transcript: 'hello' });
+      const created = await server.call('POST', '/api/sessions', { body: { projectPath: project(server), prompt: 'x', provider: 'replay', settings: { permissionMode: 'plan' } } });
+      expect(created.body.session.settings).toEqual({ permissionMode: 'plan', transcript: 'hello' });
+      for (const [body, field] of [[{}, 'defaults'], [{ defaults: { colour: 1 } }, 'defaults.colour'], [{ defaults: { maxTurns: -1 } }, 'settings.maxTurns'], [{ defaults: { permissionMode: 'bypassPermissions' } }, 'settings.permissionMode']] as [unknown, string][]) {
+        const r = await server.call('PUT', '/api/settings', { body });
+        expect(r.status, JSON.stringify(body)).toBe(400);
+        expect(r.body.error.field).toBe(field);
+      }
+      expect((await server.call('DELETE', '/api/settings')).status).toBe(405);
+      // Bypass as a default only where the server allows it.
+      expect((await server.call('GET', '/api/settings')).body.defaults).toEqual({ permissionMode: 'acceptEdits', transcript: 'hello' });
+    });
   });
 });

@@ -42,6 +42,7 @@ async function fill(store: SqliteJobStore): Promise<void> {
   const asked = await store.sessions.approvalCreate({ approval: { sessionId: a.id, jobId: 1, toolUseId: 't1', tool: 'Bash', input: { command: 'ls' }, reason: 'why' }, now: T0 + 3 });
   await store.sessions.approvalAnswer({ id: asked.id, answer: { status: 'allowed', scope: 'session', rule: 'Bash(ls:*)' }, now: T0 + 4 });
   await store.sessions.approvalCreate({ approval: { sessionId: a.id, tool: 'Write', input: { file_path: '/p/a/x' } }, now: T0 + 5 });
+  await store.sessions.defaultsSet({ settings: { permissionMode: 'acceptEdits' }, now: T0 });
 }
 
 describe.runIf(available)('copying SQLite into PostgreSQL', () => {
@@ -64,7 +65,7 @@ describe.runIf(available)('copying SQLite into PostgreSQL', () => {
     await fill(source);
     const progress: string[] = [];
     const { copied } = await copySqliteToPostgres({ source: source.db, target, onProgress: (p) => { progress.push(`${p.table} ${p.done}/${p.total}`); } });
-    expect(copied).toEqual({ jobs: 6, job_attempts: 3, schedules: 2, sessions: 2, events: 3, job_throughput: 2, approvals: 2 });
+    expect(copied).toEqual({ jobs: 6, job_attempts: 3, schedules: 2, sessions: 2, events: 3, job_throughput: 2, approvals: 2, session_defaults: 1 });
     expect(progress).toContain('jobs 6/6');
     for (let id = 1; id <= 6; id += 1) {
       expect(await target.jobGet({ id }), `job ${id}`).toEqual(await source.jobGet({ id }));
@@ -74,6 +75,7 @@ describe.runIf(available)('copying SQLite into PostgreSQL', () => {
     for (const archived of [false, true]) expect(await target.sessions.sessionList({ archived })).toEqual(await source.sessions.sessionList({ archived }));
     expect(await target.sessions.eventTail({ afterId: 0 })).toEqual(await source.sessions.eventTail({ afterId: 0 }));
     expect(await target.sessions.approvalList({})).toEqual(await source.sessions.approvalList({}));
+    expect(await target.sessions.defaultsGet()).toEqual({ permissionMode: 'acceptEdits' });
     expect((await target.sessions.sessionGet({ id: 1 }))?.pendingApprovals).toBe(1);
     expect(await target.jobStats({ now: T0 + 5 })).toEqual(await source.jobStats({ now: T0 + 5 }));
     // New records continue after the copied ids.

@@ -209,6 +209,16 @@ export function runSessionConformance(name: string, makeHarness: () => Promise<S
       expect(validateSessionSettings({ model: undefined })).toEqual({});
     });
 
+    it('keeps the default settings of new sessions: none at first, then replaced as a whole', async () => {
+      const s = store.sessions;
+      expect(await s.defaultsGet()).toEqual({});
+      expect(await s.defaultsSet({ settings: { permissionMode: 'acceptEdits', allowedTools: ['Read'] }, now: T0 })).toEqual({ permissionMode: 'acceptEdits', allowedTools: ['Read'] });
+      expect(await s.defaultsSet({ settings: { model: 'opus' }, now: T0 + 1 })).toEqual({ model: 'opus' });
+      expect(await s.defaultsGet()).toEqual({ model: 'opus' });
+      await expect(s.defaultsSet({ settings: { maxTurns: 0 }, now: T0 })).rejects.toBeInstanceOf(ValidationError);
+      expect(await s.defaultsGet()).toEqual({ model: 'opus' });
+    });
+
     it('records approval requests, counts the pending ones on the session, and lists them', async () => {
       const s = store.sessions;
       const a = await s.sessionCreate({ session: { projectPath: '/p' }, now: T0 });

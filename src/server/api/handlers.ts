@@ -8,7 +8,7 @@ import { errorJson, errorResponse } from './http.js';
 import { jobAction, jobLoader, jobsAction, jobsLoader, scheduleAction, scheduleLoader, schedulesAction, schedulesLoader, typeResumeAction } from './jobs.js';
 import {
   approvalAction, approvalLoader, approvalsLoader, eventsLoader, foldersLoader, promptsAction, resumeAction, sessionAction, sessionApprovalsLoader, sessionLoader, sessionsAction,
-  sessionsLoader, stopAction,
+  sessionsLoader, settingsAction, settingsLoader, stopAction,
 } from './sessions.js';
 
 /** A route handler; it throws on bad input (dispatch maps errors to responses). */
@@ -18,7 +18,7 @@ const table = {
   jobsLoader, jobsAction, jobLoader, jobAction,
   schedulesLoader, schedulesAction, scheduleLoader, scheduleAction, typeResumeAction,
   sessionsLoader, sessionsAction, sessionLoader, sessionAction, eventsLoader, promptsAction, stopAction, resumeAction,
-  sessionApprovalsLoader, approvalsLoader, approvalLoader, approvalAction, foldersLoader,
+  sessionApprovalsLoader, approvalsLoader, approvalLoader, approvalAction, foldersLoader, settingsLoader, settingsAction,
   streamLoader: (ctx: ApiContext, args: RouteArgs): Promise<Response> => ctx.stream.open(args.request),
   wrongMethod: (_ctx: ApiContext, args: RouteArgs): Promise<Response> =>
     Promise.resolve(errorJson(405, 'METHOD_NOT_ALLOWED', `${args.request.method} is not supported on ${new URL(args.request.url).pathname}; docs/api.md lists its methods`)),

@@ -211,3 +211,19 @@ export async function foldersLoader(ctx: ApiContext, { request }: RouteArgs): Pr
   const recent = [...new Set((await ctx.sessionStore.sessionList({ limit: 100 })).sessions.map((s) => s.projectPath))].slice(0, 10);
   return json(200, { path, error: typed === '' ? null : error, suggestions, recent });
 }
+
+/** GET /api/settings: the settings new sessions start with (`defaults`). */
+export async function settingsLoader(ctx: ApiContext, { request }: RouteArgs): Promise<Response> {
+  new Query(new URL(request.url), []);
+  return json(200, { defaults: await ctx.sessions.defaults() });
+}
+
+/** PUT /api/settings: `{ "defaults": { …changes } }` (null removes one); existing sessions keep theirs. */
+export async function settingsAction(ctx: ApiContext, { request }: RouteArgs): Promise<Response> {
+  if (request.method !== 'PUT') methodNotAllowed(request.method, ['GET', 'PUT']);
+  new Query(new URL(request.url), []);
+  const body = objectBody(await readJson(request), ['defaults']);
+  if (body.defaults === undefined) badRequest('defaults', 'give the settings to change, e.g. {"defaults":{"permissionMode":"acceptEdits"}}');
+  objectBody(body.defaults, SESSION_SETTING_KEYS, 'defaults');
+  return json(200, { defaults: await ctx.sessions.updateDefaults(body.defaults as SettingsChange) });
+}

@@ -18,6 +18,7 @@ const TABLES = [
   { name: 'sessions', select: 'SELECT * FROM sessions ORDER BY id' },
   { name: 'events', select: 'SELECT * FROM events ORDER BY id' },
   { name: 'approvals', select: 'SELECT * FROM approvals ORDER BY id' },
+  { name: 'session_defaults', select: 'SELECT * FROM session_defaults' },
 ] as const;
 
 /** Rows per INSERT, and the JSON size at which a batch is sent early. */

@@ -256,7 +256,7 @@ ALTER TABLE sessions ADD COLUMN cache_creation_tokens bigint NOT NULL DEFAULT 0;
   },
   {
     version: 3,
-    description: 'approval requests: the agent asks to use a tool and a human answers',
+    description: 'approval requests (the agent asks to use a tool, a human answers) and the default settings of new sessions',
     sql: `
 -- Kept in step with the approvals table by the store, in the same transaction.
 ALTER TABLE sessions ADD COLUMN pending_approvals integer NOT NULL DEFAULT 0;
@@ -278,6 +278,11 @@ CREATE TABLE approvals (
 CREATE INDEX approvals_session ON approvals (session_id, id);
 CREATE INDEX approvals_pending ON approvals (session_id, id) WHERE status = 'pending';
 CREATE INDEX approvals_pending_all ON approvals (id) WHERE status = 'pending';
+CREATE TABLE session_defaults (
+  id         integer PRIMARY KEY CHECK (id = 1),
+  settings   json    NOT NULL,
+  updated_at bigint  NOT NULL
+);
 `,
   },
 ];

@@ -6,11 +6,11 @@
  * skips an event another host committed later with a lower id.
  */
 import type { PoolClient, QueryResultRow } from 'pg';
-import type { Approval, ApprovalAnswer, ApprovalState, NewApproval, NewSession, Session, SessionEvent, SessionListResult, SessionPatch, SessionStore } from '../session-contract.js';
+import type { Approval, ApprovalAnswer, ApprovalState, NewApproval, NewSession, Session, SessionSettings, SessionEvent, SessionListResult, SessionPatch, SessionStore } from '../session-contract.js';
 import { NotFoundError, StateConflictError } from '../errors.js';
 import { validateId, validateNow, validateText } from '../validation.js';
 import {
-  PATCH_COLUMNS, approvalClosedMessage, normalizeApprovalAnswer, normalizeApprovalClose, normalizeApprovalList, normalizeNewApproval, rowToApproval, type ApprovalRow, normalizeBatches, normalizeEventList, normalizeEventTail, normalizeEvents, normalizeLastPrompts, normalizeNewSession,
+  PATCH_COLUMNS, approvalClosedMessage, normalizeApprovalAnswer, normalizeApprovalClose, normalizeApprovalList, normalizeDefaults, normalizeNewApproval, rowToApproval, type ApprovalRow, normalizeBatches, normalizeEventList, normalizeEventTail, normalizeEvents, normalizeLastPrompts, normalizeNewSession,
   normalizeSessionList, normalizeSessionPatch, rowToEvent, rowToSession, sessionPage, type EventRow, type NormalizedBatch, type SessionRow,
 } from '../session-params.js';
 import { prepared } from './connection.js';
@@ -63,6 +63,13 @@ SELECT * FROM events WHERE session_id = $1 AND id > $2 ORDER BY seq LIMIT $3`,
   head: `
 -- The newest event id. Params: none. Returns: id (0 when empty).
 SELECT coalesce(max(id), 0) AS id FROM events`,
+  defaultsGet: `
+-- The default settings of new sessions. Params: none. Returns: the row or nothing.
+SELECT settings FROM session_defaults WHERE id = 1`,
+  defaultsSet: `
+-- Replace the default settings of new sessions. Params: $1 settings, $2 now. Returns: nothing.
+INSERT INTO session_defaults (id, settings, updated_at) VALUES (1, $1::text::json, $2)
+ON CONFLICT (id) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at`,
   approvalInsert: `
 -- Record a pending approval request. Params: $1 session id, $2 job id, $3 tool use id, $4 tool, $5 input, $6 reason, $7 now. Returns: the row.
 INSERT INTO approvals (session_id, job_id, tool_use_id, tool, input, reason, created_at)
@@ -218,6 +225,18 @@ export class PostgresSessionStore implements SessionStore {
   async eventHead(): Promise<number> {
     const [row] = await this.db.query<{ id: number }>(SESSION_SQL.head);
     return (row as { id: number }).id;
+  }
+
+  async defaultsGet(): Promise<SessionSettings> {
+    const [row] = await this.db.query<{ settings: string }>(SESSION_SQL.defaultsGet);
+    return row === undefined ? {} : JSON.parse(row.settings) as SessionSettings;
+  }
+
+  async defaultsSet(params: { settings: SessionSettings; now: number }): Promise<SessionSettings> {
+    const now = validateNow(params.now);
+    const settings = normalizeDefaults(params.settings);
+    await this.db.query(SESSION_SQL.defaultsSet, [settings, now]);
+    return JSON.parse(settings) as SessionSettings;
   }
 
   async approvalCreate(params: { approval: NewApproval; now: number }): Promise<Approval> {

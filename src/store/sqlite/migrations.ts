@@ -190,7 +190,7 @@ ALTER TABLE sessions ADD COLUMN cache_creation_tokens INTEGER NOT NULL DEFAULT 0
   },
   {
     version: 6,
-    description: 'approval requests: the agent asks to use a tool and a human answers',
+    description: 'approval requests (the agent asks to use a tool, a human answers) and the default settings of new sessions',
     sql: `
 -- Kept in step with the approvals table by the store, in the same transaction.
 ALTER TABLE sessions ADD COLUMN pending_approvals INTEGER NOT NULL DEFAULT 0;
@@ -213,6 +213,12 @@ CREATE TABLE approvals (
 CREATE INDEX approvals_session ON approvals (session_id, id);
 CREATE INDEX approvals_pending ON approvals (session_id, id) WHERE status = 'pending';
 CREATE INDEX approvals_pending_all ON approvals (id) WHERE status = 'pending';
+-- The settings new sessions start with: one row.
+CREATE TABLE session_defaults (
+  id         INTEGER PRIMARY KEY CHECK (id = 1),
+  settings   TEXT    NOT NULL,
+  updated_at INTEGER NOT NULL
+);
 `,
   },
 ];

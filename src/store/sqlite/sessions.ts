@@ -4,11 +4,11 @@
  * The SQLite SessionStore: sessions and their event logs, on the job store's connection.
  */
 import type { Statement } from 'better-sqlite3';
-import type { Approval, ApprovalAnswer, ApprovalState, NewApproval, NewSession, Session, SessionEvent, SessionListResult, SessionPatch, SessionStore } from '../session-contract.js';
+import type { Approval, ApprovalAnswer, ApprovalState, NewApproval, NewSession, Session, SessionSettings, SessionEvent, SessionListResult, SessionPatch, SessionStore } from '../session-contract.js';
 import { NotFoundError, StateConflictError } from '../errors.js';
 import { LIMITS, validateId, validateNow, validateText } from '../validation.js';
 import {
-  PATCH_COLUMNS, approvalClosedMessage, normalizeApprovalAnswer, normalizeApprovalClose, normalizeApprovalList, normalizeNewApproval, rowToApproval, type ApprovalRow, normalizeBatches, normalizeEventList, normalizeEventTail, normalizeEvents, normalizeLastPrompts, normalizeNewSession,
+  PATCH_COLUMNS, approvalClosedMessage, normalizeApprovalAnswer, normalizeApprovalClose, normalizeApprovalList, normalizeDefaults, normalizeNewApproval, rowToApproval, type ApprovalRow, normalizeBatches, normalizeEventList, normalizeEventTail, normalizeEvents, normalizeLastPrompts, normalizeNewSession,
   normalizeSessionList, normalizeSessionPatch, rowToEvent, rowToSession, sessionPage, type EventRow, type NormalizedBatch, type SessionRow,
 } from '../session-params.js';
 import type { SqliteDatabase } from './database.js';
@@ -61,6 +61,13 @@ SELECT * FROM events INDEXED BY events_session_seq WHERE session_id = @sessionId
   head: `
 -- The newest event id. Params: none. Returns: id (null when empty).
 SELECT max(id) AS id FROM events`,
+  defaultsGet: `
+-- The default settings of new sessions. Params: none. Returns: the row or nothing.
+SELECT settings FROM session_defaults WHERE id = 1`,
+  defaultsSet: `
+-- Replace the default settings of new sessions. Params: @settings @now. Returns: nothing.
+INSERT INTO session_defaults (id, settings, updated_at) VALUES (1, @settings, @now)
+ON CONFLICT (id) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at`,
   approvalInsert: `
 -- Record a pending approval request. Params: @sessionId @jobId @toolUseId @tool @input @reason @now. Returns: the row.
 INSERT INTO approvals (session_id, job_id, tool_use_id, tool, input, reason, created_at)
@@ -218,6 +225,18 @@ export class SqliteSessionStore implements SessionStore {
 
   async eventHead(): Promise<number> {
     return this.run(() => (this.stmts.head.get() as { id: number | null }).id ?? 0);
+  }
+
+  async defaultsGet(): Promise<SessionSettings> {
+    const row = this.run(() => this.stmts.defaultsGet.get() as { settings: string } | undefined);
+    return row === undefined ? {} : JSON.parse(row.settings) as SessionSettings;
+  }
+
+  async defaultsSet(params: { settings: SessionSettings; now: number }): Promise<SessionSettings> {
+    const now = validateNow(params.now);
+    const settings = normalizeDefaults(params.settings);
+    this.run(() => this.stmts.defaultsSet.run({ settings, now }), true);
+    return JSON.parse(settings) as SessionSettings;
   }
 
   async approvalCreate(params: { approval: NewApproval; now: number }): Promise<Approval> {
