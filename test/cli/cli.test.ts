@@ -211,7 +211,7 @@ describe('agentq defaults', () => {
     expect(bad.stderr).toMatch(/maxTurns/);
     expect((await agentq('defaults', 'set', 'permissionMode', 'bypassPermissions')).stderr).toMatch(/--allow-bypass-permissions/);
     for (const args of [['defaults', 'set', 'colour', 'red'], ['defaults', 'set', 'model'], ['defaults', 'reset']]) expect((await agentq(...args)).code, args.join(' ')).toBe(2);
-    expect(JSON.parse((await agentq('defaults', '--json')).stdout).defaults.permissionMode).toBe('acceptEdits');
+    expect((JSON.parse((await agentq('defaults', '--json')).stdout) as { defaults: { permissionMode: string } }).defaults.permissionMode).toBe('acceptEdits');
   });
 });
 
