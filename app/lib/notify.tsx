@@ -62,7 +62,7 @@ export function Notifications() {
     <>
       <button type="button" className="link notify" aria-pressed={on} data-testid="notifications" onClick={() => { void toggle(); }}
         title={on ? 'Notifications are on: approvals needed, turns finished, failures' : 'Notify me when a session needs approval, finishes or fails'}>
-        {on ? '🔔 Notifications on' : '🔕 Notify me'}
+        {on ? 'Notifications on' : 'Notify me'}
       </button>
       {on && <Listener />}
     </>

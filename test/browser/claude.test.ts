@@ -110,7 +110,7 @@ describe.skipIf(!browserTestsRun)('a Claude Code session in a real browser', () 
     const outcomes = await page.locator('[data-testid=approval-event]').allTextContents();
     expect(outcomes.join('\n')).toMatch(/Write .*config\.json — denied: no config files, please/);
     expect(outcomes.join('\n')).toMatch(/Bash mkdir -p test — allowed by the session's rule Bash\(mkdir:\*\)/);
-    await page.getByText('Settings', { exact: true }).click();
+    await page.locator('details.settings > summary').click();
     expect(await page.getByLabel('Allowed without asking (one rule per line)').inputValue()).toBe('Bash(mkdir:*)');
     await page.close();
   }, 60_000);
