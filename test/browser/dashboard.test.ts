@@ -196,6 +196,67 @@ describe.skipIf(!browserTestsRun)('the dashboard in a real browser', () => {
     await page.close();
   }, 90_000);
 
+  it('renders each kind of tool use for review, and each kind of request as it will act', async () => {
+    const server = await serve();
+    const store = server.services.api.sessionStore;
+    const dir = project(server);
+    const s = await store.sessionCreate({ session: { projectPath: dir, provider: 'replay', title: 'Review' }, now: Date.now() });
+    const use = (id: string, name: string, input: unknown, parent: string | null = null): { type: string; payload: unknown } =>
+      ({ type: 'assistant', payload: { type: 'assistant', parent_tool_use_id: parent, message: { content: [{ type: 'tool_use', id, name, input }] } } });
+    const result = (id: string, content: string, isError = false, parent: string | null = null): { type: string; payload: unknown } =>
+      ({ type: 'user', payload: { type: 'user', parent_tool_use_id: parent, message: { content: [{ type: 'tool_result', tool_use_id: id, content, is_error: isError }] } } });
+    await store.eventAppend({ sessionId: s.id, now: Date.now(), events: [
+      { type: 'user_prompt', payload: { prompt: 'review me' } },
+      use('t1', 'TodoWrite', { todos: [{ content: 'Read the code', status: 'completed' }, { content: 'Fix the bug', status: 'in_progress', activeForm: 'Fixing the bug' }, { content: 'Run the tests', status: 'pending' }] }),
+      result('t1', 'ok'),
+      use('t2', 'Bash', { command: 'npm test' }),
+      result('t2', Array.from({ length: 60 }, (_, i) => `line ${String(i + 1)}`).join('\n')),
+      use('t3', 'Bash', { command: 'false' }),
+      result('t3', 'exit code 1', true),
+      use('t4', 'Task', { description: 'Search the codebase', prompt: 'Find every caller of add()' }),
+      use('t5', 'Grep', { pattern: 'add(' }, 't4'),
+      result('t5', 'src/math.ts:3', false, 't4'),
+      result('t4', 'Found one caller.'),
+      use('t6', 'MultiEdit', { file_path: join(dir, 'a.ts'), edits: [{ old_string: 'a - b', new_string: 'a + b' }, { old_string: 'x', new_string: 'y' }] }),
+      result('t6', 'ok'),
+    ] });
+    for (const [tool, input] of [['WebFetch', { url: 'https://example.com/docs', prompt: 'read the docs' }], ['mcp__db__query', { sql: 'select 1' }], ['Edit', { file_path: join(dir, 'b.ts'), old_string: 'old', new_string: 'new' }]] as const) {
+      await store.approvalCreate({ approval: { sessionId: s.id, tool, input }, now: Date.now() });
+    }
+    const page = await open(server, `/sessions/${String(s.id)}`);
+    const timeline = page.getByTestId('timeline');
+    await expect.poll(() => timeline.getByTestId('todos').count()).toBe(1);
+    expect(await timeline.getByTestId('todos').textContent()).toBe('☑ Read the code◐ Fixing the bug☐ Run the tests');
+    // The command with its output, folded past 20 lines.
+    const tests = timeline.locator('[data-tool=Bash]').first();
+    await tests.locator('summary').click();
+    expect(await tests.getByTestId('output').textContent()).toContain('Show all 60 lines');
+    expect(await tests.getByTestId('output').textContent()).not.toContain('line 21');
+    await tests.getByRole('button', { name: 'Show all 60 lines' }).click();
+    expect(await tests.getByTestId('output').textContent()).toContain('line 60');
+    expect(await timeline.locator('[data-tool=Bash].failed .badge').textContent()).toContain('error');
+    // The sub-agent's messages inside its Task.
+    const task = timeline.getByTestId('task');
+    expect(await task.locator('summary').textContent()).toContain('Search the codebase · 2 messages');
+    await task.locator('summary').click();
+    expect(await task.locator('[data-tool=Grep]').count()).toBe(1);
+    expect(await timeline.locator('[data-tool=MultiEdit] [data-testid=diff]').count()).toBe(2);
+    // Requests: a URL, an unknown tool's raw input, an edit's diff; answered in any order.
+    const cards = page.getByTestId('approval');
+    expect(await cards.count()).toBe(3);
+    expect(await cards.nth(0).getByTestId('url').textContent()).toContain('https://example.com/docs');
+    expect(await cards.nth(1).getByTestId('raw-input').textContent()).toContain('"sql": "select 1"');
+    expect(await cards.nth(2).getByTestId('diff').textContent()).toContain('+new');
+    await screenshot(page, 'review-kinds');
+    await cards.nth(2).getByRole('button', { name: 'Allow once' }).click();
+    await expect.poll(() => cards.count()).toBe(2);
+    await cards.nth(0).getByRole('button', { name: 'Deny…' }).click();
+    await cards.nth(0).getByRole('button', { name: 'Deny', exact: true }).click();
+    await expect.poll(() => cards.count()).toBe(1);
+    expect((await store.approvalList({ sessionId: s.id })).map((a) => a.status)).toEqual(['denied', 'pending', 'allowed']);
+    await page.close();
+  });
+
   it('saves the defaults of new sessions on the settings page; the new-session form starts from them', async () => {
     const server = await serve();
     const page = await open(server, '/settings');
