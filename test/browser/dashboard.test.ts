@@ -237,8 +237,8 @@ describe.skipIf(!browserTestsRun)('the dashboard in a real browser', () => {
     expect(await timeline.locator('[data-tool=Bash].failed .badge').textContent()).toContain('error');
     // The sub-agent's messages inside its Task.
     const task = timeline.getByTestId('task');
-    expect(await task.locator('summary').textContent()).toContain('Search the codebase · 2 messages');
-    await task.locator('summary').click();
+    expect(await task.locator(':scope > summary').textContent()).toContain('Search the codebase · 2 messages');
+    await task.locator(':scope > summary').click();
     expect(await task.locator('[data-tool=Grep]').count()).toBe(1);
     expect(await timeline.locator('[data-tool=MultiEdit] [data-testid=diff]').count()).toBe(2);
     // Requests: a URL, an unknown tool's raw input, an edit's diff; answered in any order.
