@@ -20,6 +20,8 @@ export interface ApprovalView {
   message: string | null;
   createdAt: number;
   suggestedRule?: string;
+  /** For a Write over an existing file: its current text (the diff is against it). */
+  fileBefore?: string | null;
 }
 
 /** The latest state of every request named in `events` (`approval` events carry it whole). */
@@ -54,7 +56,8 @@ export function ApprovalCard({ approval, cwd, onAnswered, onError }: { approval:
         <b>The agent wants to use {approval.tool}</b>
         {approval.reason !== null && <span className="muted"> — {approval.reason}</span>}
       </div>
-      <ToolInputView tool={approval.tool} input={(approval.input ?? {}) as ToolInput} cwd={cwd} />
+      {approval.tool === 'Write' && typeof approval.fileBefore === 'string' && <div className="muted">Replaces the file's current content:</div>}
+      <ToolInputView tool={approval.tool} input={(approval.input ?? {}) as ToolInput} cwd={cwd} {...(typeof approval.fileBefore === 'string' ? { before: approval.fileBefore } : {})} />
       <div className="approval-actions">
         <button className="primary" type="button" disabled={busy} onClick={() => { void answer({ decision: 'allow' }); }}>Allow once</button>
         <button type="button" disabled={busy} onClick={() => { setMode(mode === 'session' ? 'idle' : 'session'); }}>Allow for this session…</button>

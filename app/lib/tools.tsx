@@ -39,14 +39,14 @@ export function FileDiff({ path, before, after }: { path: string; before: string
   );
 }
 
-/** The change an Edit, MultiEdit or Write makes; null for other tools. */
-export function fileChange(tool: string, input: ToolInput): ReactNode {
+/** The change an Edit, MultiEdit or Write makes (a Write against `before`, the file's text, when known); null for other tools. */
+export function fileChange(tool: string, input: ToolInput, before = ''): ReactNode {
   const path = str(input.file_path);
   if (tool === 'Edit') return <FileDiff path={path} before={str(input.old_string)} after={str(input.new_string)} />;
   if (tool === 'MultiEdit' && Array.isArray(input.edits)) {
     return (input.edits as ToolInput[]).map((e, i) => <FileDiff key={i} path={path} before={str(e.old_string)} after={str(e.new_string)} />);
   }
-  if (tool === 'Write') return <FileDiff path={path} before="" after={str(input.content)} />;
+  if (tool === 'Write') return <FileDiff path={path} before={before} after={str(input.content)} />;
   return null;
 }
 
@@ -79,8 +79,8 @@ export function Checklist({ todos }: { todos: Todo[] }) {
 }
 
 /** A tool's input as it will act (or acted): what a reviewer needs to see to judge it. */
-export function ToolInputView({ tool, input, cwd }: { tool: string; input: ToolInput; cwd?: string }) {
-  const change = fileChange(tool, input);
+export function ToolInputView({ tool, input, cwd, before }: { tool: string; input: ToolInput; cwd?: string; before?: string }) {
+  const change = fileChange(tool, input, before);
   if (change !== null) return <>{change}</>;
   if (tool === 'Bash') {
     return (

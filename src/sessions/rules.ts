@@ -7,6 +7,8 @@
  * for the turns after.
  */
 
+import { readFileSync, statSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
 import { ValidationError } from '../store/errors.js';
 import type { Approval, ApprovalAnswer, ApprovalScope } from '../store/session-contract.js';
 
@@ -82,7 +84,27 @@ export function suggestRule(tool: string, input: Record<string, unknown>): strin
   return `Bash(${prefix}:*)`;
 }
 
-/** A request as people see it: with the rule an allow for the session adds unless they write another. */
-export function withSuggestion(a: Approval): Approval & { suggestedRule: string } {
-  return { ...a, suggestedRule: suggestRule(a.tool, (a.input ?? {}) as Record<string, unknown>) };
+/** Files larger than this are not shown whole beside a Write's new content. */
+const SHOWN_FILE_BYTES = 256 * 1024;
+
+/**
+ * What a Write would replace: the file's current text, when it is an existing file of at most
+ * 256 KB; null otherwise (a new file, or one too large to show). Read when the request is shown,
+ * so the diff is against the file as it is then.
+ */
+export function fileBefore(tool: string, input: Record<string, unknown>): string | null {
+  const path = input.file_path;
+  if (tool !== 'Write' || typeof path !== 'string' || !isAbsolute(path)) return null;
+  try {
+    const stat = statSync(path);
+    return stat.isFile() && stat.size <= SHOWN_FILE_BYTES ? readFileSync(path, 'utf8') : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A request as people see it: with the rule an allow for the session adds, and what a Write replaces. */
+export function withSuggestion(a: Approval): Approval & { suggestedRule: string; fileBefore: string | null } {
+  const input = (a.input ?? {}) as Record<string, unknown>;
+  return { ...a, suggestedRule: suggestRule(a.tool, input), fileBefore: a.status === 'pending' ? fileBefore(a.tool, input) : null };
 }

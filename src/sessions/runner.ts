@@ -25,7 +25,7 @@ import { JobAbortReason, describeThrown } from '../queue/worker.js';
 import { defineJob, type AnyJobDefinition, type JobContext } from '../queue/registry.js';
 import type { JobSystem } from '../system/job-system.js';
 import type { AgentControl, AgentMessage, AgentProvider, ToolDecision, ToolRequest } from './provider.js';
-import { answerFor, rulesAllow, suggestRule, withSuggestion, type ApprovalDecision } from './rules.js';
+import { answerFor, rulesAllow, withSuggestion, type ApprovalDecision } from './rules.js';
 
 export const SESSION_RUN = 'session.run';
 
@@ -414,7 +414,7 @@ export class SessionService {
       approval: { sessionId, jobId: ctx.jobId, toolUseId: request.toolUseId, tool: request.tool, input: request.input, reason: request.reason },
       now: Date.now(),
     });
-    this.writer.add(sessionId, { type: 'approval', payload: { ...approval, suggestedRule: suggestRule(request.tool, request.input) } });
+    this.writer.add(sessionId, { type: 'approval', payload: withSuggestion(approval) });
     await this.writer.flush(sessionId);
     await this.announce(sessionId);
     const answered = await this.awaitAnswer(approval, AbortSignal.any([ctx.signal, request.signal]));
@@ -507,7 +507,7 @@ export class SessionService {
   }
 
   /** A session's requests waiting for an answer, oldest first, each with its suggested rule. */
-  async pendingApprovals(sessionId: number): Promise<(Approval & { suggestedRule: string })[]> {
+  async pendingApprovals(sessionId: number): Promise<(Approval & { suggestedRule: string; fileBefore: string | null })[]> {
     return (await this.store.approvalList({ sessionId, status: 'pending' })).map(withSuggestion);
   }
 

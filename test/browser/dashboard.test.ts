@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -220,7 +220,8 @@ describe.skipIf(!browserTestsRun)('the dashboard in a real browser', () => {
       use('t6', 'MultiEdit', { file_path: join(dir, 'a.ts'), edits: [{ old_string: 'a - b', new_string: 'a + b' }, { old_string: 'x', new_string: 'y' }] }),
       result('t6', 'ok'),
     ] });
-    for (const [tool, input] of [['WebFetch', { url: 'https://example.com/docs', prompt: 'read the docs' }], ['mcp__db__query', { sql: 'select 1' }], ['Edit', { file_path: join(dir, 'b.ts'), old_string: 'old', new_string: 'new' }]] as const) {
+    writeFileSync(join(dir, 'notes.md'), '# Notes\nold line\n');
+    for (const [tool, input] of [['WebFetch', { url: 'https://example.com/docs', prompt: 'read the docs' }], ['mcp__db__query', { sql: 'select 1' }], ['Edit', { file_path: join(dir, 'b.ts'), old_string: 'old', new_string: 'new' }], ['Write', { file_path: join(dir, 'notes.md'), content: '# Notes\nnew line\n' }]] as const) {
       await store.approvalCreate({ approval: { sessionId: s.id, tool, input }, now: Date.now() });
     }
     const page = await open(server, `/sessions/${String(s.id)}`);
@@ -243,17 +244,20 @@ describe.skipIf(!browserTestsRun)('the dashboard in a real browser', () => {
     expect(await timeline.locator('[data-tool=MultiEdit] [data-testid=diff]').count()).toBe(2);
     // Requests: a URL, an unknown tool's raw input, an edit's diff; answered in any order.
     const cards = page.getByTestId('approval');
-    expect(await cards.count()).toBe(3);
+    expect(await cards.count()).toBe(4);
+    // A Write over an existing file: the diff is against the file as it is.
+    expect(await cards.nth(3).textContent()).toContain("Replaces the file's current content");
+    expect(await cards.nth(3).getByTestId('diff').textContent()).toContain('-old line+new line');
     expect(await cards.nth(0).getByTestId('url').textContent()).toContain('https://example.com/docs');
     expect(await cards.nth(1).getByTestId('raw-input').textContent()).toContain('"sql": "select 1"');
     expect(await cards.nth(2).getByTestId('diff').textContent()).toContain('+new');
     await screenshot(page, 'review-kinds');
     await cards.nth(2).getByRole('button', { name: 'Allow once' }).click();
-    await expect.poll(() => cards.count()).toBe(2);
+    await expect.poll(() => cards.count()).toBe(3);
     await cards.nth(0).getByRole('button', { name: 'Deny…' }).click();
     await cards.nth(0).getByRole('button', { name: 'Deny', exact: true }).click();
-    await expect.poll(() => cards.count()).toBe(1);
-    expect((await store.approvalList({ sessionId: s.id })).map((a) => a.status)).toEqual(['denied', 'pending', 'allowed']);
+    await expect.poll(() => cards.count()).toBe(2);
+    expect((await store.approvalList({ sessionId: s.id })).map((a) => a.status)).toEqual(['denied', 'pending', 'allowed', 'pending']);
     await page.close();
   });
 

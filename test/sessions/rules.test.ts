@@ -1,6 +1,9 @@
 /** Permission rules as Claude Code spells them, applied by agentq to requests that reach it. */
 import { describe, expect, it } from 'vitest';
-import { answerFor, ruleAllows, rulesAllow, suggestRule, withSuggestion } from '../../src/sessions/rules.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { answerFor, fileBefore, ruleAllows, rulesAllow, suggestRule, withSuggestion } from '../../src/sessions/rules.js';
 import { ValidationError } from '../../src/store/errors.js';
 import type { Approval } from '../../src/store/session-contract.js';
 
@@ -56,5 +59,25 @@ describe('permission rules', () => {
     expect(() => answerFor(request, null as never)).toThrow(ValidationError);
     expect(() => answerFor(request, { decision: 'maybe' } as never)).toThrow(/decision: must be "allow" or "deny"/);
     expect(withSuggestion({ ...request, input: null })).toMatchObject({ suggestedRule: 'Bash' });
+  });
+
+  it('reads what a Write would replace: an existing file of at most 256 KB, nothing otherwise', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'agentq-rules-'));
+    try {
+      writeFileSync(join(dir, 'a.txt'), 'old\n');
+      writeFileSync(join(dir, 'big.txt'), 'x'.repeat(256 * 1024 + 1));
+      expect(fileBefore('Write', { file_path: join(dir, 'a.txt') })).toBe('old\n');
+      expect(fileBefore('Write', { file_path: join(dir, 'new.txt') })).toBeNull();
+      expect(fileBefore('Write', { file_path: join(dir, 'big.txt') })).toBeNull();
+      expect(fileBefore('Write', { file_path: dir })).toBeNull();
+      expect(fileBefore('Write', { file_path: 'a.txt' })).toBeNull();
+      expect(fileBefore('Edit', { file_path: join(dir, 'a.txt') })).toBeNull();
+      const request = { id: 1, tool: 'Write', input: { file_path: join(dir, 'a.txt') }, status: 'pending' } as Approval;
+      expect(withSuggestion(request).fileBefore).toBe('old\n');
+      // Once answered, the file may have changed: nothing is read.
+      expect(withSuggestion({ ...request, status: 'allowed' }).fileBefore).toBeNull();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -420,7 +420,10 @@ describeEachBackend(env, (b) => {
         expect(agent.decisions).toEqual([{ behavior: 'allow' }, { behavior: 'deny', message: expect.stringMatching(/^Nobody answered this request within 0 seconds|^Nobody answered this request within 1 seconds/) as unknown }]);
         const minutes = new SessionService({ system, store: sessions, providers: [], approvalTimeoutMs: 120_000 });
         expect(minutes['expiredMessage']()).toMatch(/within 2 minutes/);
-        // A store that fails while a stopped turn closes its request: the turn does not hang.
+        // A store that fails while a stopped turn closes its request: the turn does not hang. (The
+        // first system goes first: on a shared database its worker would take the next turn.)
+        service.detach();
+        await system.close();
         const stuck = new AskingAgent([{ tool: 'Write', input: {} }]);
         const stuckStore = openStore(backend.database());
         const stuckSystem = env.track(createJobSystem({ store: stuckStore, maintenance: false }));
