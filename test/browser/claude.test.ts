@@ -133,8 +133,15 @@ describe.skipIf(!browserTestsRun)('a Claude Code session in a real browser', () 
     ]);
     const answered = async (): Promise<Approval> => ((await first.call('GET', `/api/sessions/${String(id)}/approvals`)).body.approvals as Approval[])[0]!;
     await expect.poll(async () => (await answered()).status).not.toBe('pending');
-    const loser = (await answered()).status === 'allowed' ? b : a;
-    await expect.poll(() => loser.getByRole('alert').textContent()).toMatch(/already (allowed|denied)/);
+    const won = (await answered()).status;
+    const loser = won === 'allowed' ? b : a;
+    // The other tab is told: by the 409 when its answer left before it heard of the first one, else
+    // by the live update that closed its card (a click on a card being removed sends nothing).
+    const told = async (): Promise<boolean> => (await loser.getByRole('alert').count()) > 0
+      || ((await loser.getByTestId('approval').count()) === 0 && (await loser.locator('[data-testid=approval-event]').first().getAttribute('data-status')) === won);
+    await expect.poll(told).toBe(true);
+    if ((await loser.getByRole('alert').count()) > 0) expect(await loser.getByRole('alert').textContent()).toMatch(/already (allowed|denied)/);
+    expect((await answered()).status).toBe(won);
     await screenshot(loser, 'approval-race-lost');
     // The next request waits when the server stops: it is closed, and the restarted server asks again.
     await expect.poll(async () => ((await first.call('GET', '/api/approvals')).body.approvals as Approval[]).length, { timeout: 20_000 }).toBe(1);
