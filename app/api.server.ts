@@ -8,6 +8,8 @@ import type { AppServices, HandlerName } from '../src/server/api/handlers';
 declare module 'react-router' {
   interface AppLoadContext {
     agentq: AppServices;
+    /** This response's CSP nonce: the inline scripts React Router writes carry it. */
+    nonce: string;
   }
 }
 

@@ -26,6 +26,10 @@ export default [
   route('api/approvals/:approvalId', 'routes/api.approvals.$approvalId.ts'),
   route('api/folders', 'routes/api.folders.ts'),
   route('api/settings', 'routes/api.settings.ts'),
+  route('api/login-codes', 'routes/api.login-codes.ts'),
+  route('api/browser-sessions', 'routes/api.browser-sessions.ts'),
+  route('api/browser-sessions/:id', 'routes/api.browser-sessions.$id.ts'),
+  route('api/logout', 'routes/api.logout.ts'),
   route('api/stream', 'routes/api.stream.ts'),
   route('api/*', 'routes/api.$.ts'),
 ] satisfies RouteConfig;

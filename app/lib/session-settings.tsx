@@ -12,6 +12,7 @@ export interface Settings {
   maxBudgetUsd?: number;
   allowedTools?: string[];
   disallowedTools?: string[];
+  projectSettings?: boolean;
 }
 
 export const PERMISSION_MODES = [
@@ -72,6 +73,7 @@ export function SettingsForm({ path, bodyKey, settings, withMode = false, bypass
         maxBudgetUsd: num('maxBudgetUsd'),
         allowedTools: list('allowedTools'),
         disallowedTools: list('disallowedTools'),
+        ...(bodyKey === 'settings' ? { projectSettings: form.get('projectSettings') === 'on' ? true : null } : {}),
         ...(withMode ? { permissionMode: field(form, 'permissionMode') === '' ? null : field(form, 'permissionMode') } : {}),
       },
     });
@@ -98,6 +100,15 @@ export function SettingsForm({ path, bodyKey, settings, withMode = false, bypass
       <label>Budget (USD per turn)<input name="maxBudgetUsd" type="number" min={0.01} step={0.01} defaultValue={settings.maxBudgetUsd ?? ''} placeholder="no limit" /></label>
       <label>Allowed without asking (one rule per line)<textarea name="allowedTools" rows={3} defaultValue={(settings.allowedTools ?? []).join('\n')} placeholder={'Read\nBash(npm test:*)'} /></label>
       <label>Never allowed (one rule per line)<textarea name="disallowedTools" rows={3} defaultValue={(settings.disallowedTools ?? []).join('\n')} placeholder="WebFetch" /></label>
+      {bodyKey === 'settings' && (
+        <label className="check">
+          <input type="checkbox" name="projectSettings" defaultChecked={settings.projectSettings === true} />
+          <span>
+            Load this project's own Claude Code settings (<code>.claude/settings.json</code>: hooks, permission rules, MCP servers).
+            Only for a repository you trust: its hooks run commands as you. Its CLAUDE.md is read either way.
+          </span>
+        </label>
+      )}
       <button type="submit" disabled={busy}>Save settings</button>
     </form>
   );

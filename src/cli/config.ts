@@ -4,6 +4,7 @@
  * `--data-dir`, then `AGENTQ_DATA_DIR`, then `~/.agentq`.
  */
 import { readFileSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
 import { resolve } from 'node:path';
 import { ValidationError } from '../store/errors.js';
 import { defaultDataDir } from '../store/sqlite/database.js';
@@ -16,6 +17,12 @@ export interface Settings {
   host: string;
   token: string | undefined;
   allowHosts: string[];
+  /** Origins a TLS proxy serves `serve` under. */
+  publicOrigins: string[];
+  /** Folders agents may work in (empty: anywhere but / and the home folder). */
+  projectRoots: string[];
+  /** What the user should hear about how they configured this (e.g. a token on the command line). */
+  warnings: string[];
   open: boolean;
   concurrency: number;
   /** Agent turns at once across processes on this database. */
@@ -36,7 +43,10 @@ export interface Settings {
 export const SETTINGS = {
   port: { env: 'AGENTQ_PORT', doc: 'port of `serve` (default 4317; 0 picks a free one)' },
   host: { env: 'AGENTQ_HOST', doc: 'interface of `serve` (default 127.0.0.1; any other needs a token)' },
-  token: { env: 'AGENTQ_TOKEN', doc: 'access token (default: generated into <data dir>/token)' },
+  token: { env: 'AGENTQ_TOKEN', doc: 'access token (default: generated into <data dir>/token); --token shows it to every user in the process list, prefer --token-file' },
+  tokenFile: { env: 'AGENTQ_TOKEN_FILE', doc: 'a file holding the access token (its first line)' },
+  publicOrigins: { env: 'AGENTQ_PUBLIC_ORIGINS', doc: 'origins a TLS proxy serves agentq under, e.g. https://agentq.example.com (comma-separated in the environment)' },
+  projectRoots: { env: 'AGENTQ_PROJECT_ROOTS', doc: 'folders agents may work in, and below (comma-separated in the environment; default anywhere but / and your home folder itself)' },
   allowHosts: { env: 'AGENTQ_ALLOW_HOSTS', doc: 'more host names `serve` answers to (comma-separated in the environment)' },
   open: { env: 'AGENTQ_OPEN', doc: 'open a browser on `serve` (default true; AGENTQ_OPEN=0 or --no-open turns it off)' },
   concurrency: { env: 'AGENTQ_CONCURRENCY', doc: 'job handlers at once in `serve` and `worker` (default 20)' },
@@ -60,6 +70,9 @@ export interface Flags {
   port?: string;
   host?: string;
   token?: string;
+  'token-file'?: string;
+  'public-origin'?: string[];
+  'project-root'?: string[];
   'allow-host'?: string[];
   'no-open'?: boolean;
   concurrency?: string;
@@ -128,6 +141,9 @@ export function resolveSettings(flags: Flags, env: NodeJS.ProcessEnv = process.e
   const port = pick('port', flags.port);
   const host = pick('host', flags.host);
   const token = pick('token', flags.token);
+  const tokenFile = pick('tokenFile', flags['token-file']);
+  const publicOrigins = pick('publicOrigins', flags['public-origin']);
+  const projectRoots = pick('projectRoots', flags['project-root']);
   const hosts = pick('allowHosts', flags['allow-host']);
   const open = pick('open', flags['no-open'] === true ? false : undefined);
   const concurrency = pick('concurrency', flags.concurrency);
@@ -142,12 +158,30 @@ export function resolveSettings(flags: Flags, env: NodeJS.ProcessEnv = process.e
     if (typeof p.value !== 'string' || p.value === '') throw new ValidationError(p.source, 'must be a non-empty string');
     return p.value;
   };
+  const warnings: string[] = [];
+  if (flags.token !== undefined) warnings.push('--token puts the token in the process list, where every user of this machine can read it; use --token-file <file> or AGENTQ_TOKEN instead');
+  if (token !== null && tokenFile !== null) throw new ValidationError(tokenFile.source, `give the token one way: ${token.source} sets it too`);
+  let tokenValue = token === null ? undefined : text(token);
+  if (tokenFile !== null) {
+    const file = resolve(text(tokenFile));
+    try {
+      tokenValue = readFileSync(file, 'utf8').split('\n')[0]?.trim() ?? '';
+    } catch (error) {
+      throw new ValidationError(tokenFile.source, `cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); give a file that holds the token`);
+    }
+    if (tokenValue === '') throw new ValidationError(tokenFile.source, `${file} is empty; put the token on its first line`);
+  }
+  const roots = projectRoots === null ? [] : list(projectRoots.source, projectRoots.value);
+  for (const root of roots) if (!isAbsolute(root)) throw new ValidationError(projectRoots?.source ?? 'projectRoots', `${root} is not an absolute path; give the full path of a folder`);
   return {
     dataDir,
+    publicOrigins: publicOrigins === null ? [] : list(publicOrigins.source, publicOrigins.value),
+    projectRoots: roots,
+    warnings,
     database: database === null ? resolve(dataDir, 'agentq.db') : isPostgresUrl(database.value) ? database.value : resolve(text(database)),
     port: port === null ? 4317 : integer(port.source, port.value, 0, 65_535),
     host: host === null ? '127.0.0.1' : text(host),
-    token: token === null ? undefined : text(token),
+    token: tokenValue,
     allowHosts: hosts === null ? [] : list(hosts.source, hosts.value),
     open: open === null ? true : bool(open.source, open.value),
     concurrency: concurrency === null ? 20 : integer(concurrency.source, concurrency.value, 1, 10_000),

@@ -14,10 +14,11 @@ import { DEFAULT_RETENTION, MAINTENANCE_TYPES } from '../queue/maintenance.js';
 import { ClaudeProvider } from '../sessions/claude.js';
 import { agentsDir } from '../sessions/agent-processes.js';
 import { ReplayProvider } from '../sessions/replay.js';
-import { SESSION_RUN, SessionService } from '../sessions/runner.js';
+import { SESSION_RUN, SessionService, assertDefaultsAllowed } from '../sessions/runner.js';
 import { DEMO_JOBS } from '../server/demo-jobs.js';
 import type { AnyJobDefinition } from '../queue/registry.js';
 import { parseInteger, parseTime } from '../server/api/http.js';
+import { secureDataFiles } from '../server/security.js';
 import { startServer } from '../server/server.js';
 import type { Job, ScheduleInput } from '../store/contract.js';
 import { AgentqError, NotFoundError, StateConflictError, ValidationError } from '../store/errors.js';
@@ -52,6 +53,9 @@ const OPTIONS = {
   port: { type: 'string' },
   host: { type: 'string' },
   token: { type: 'string' },
+  'token-file': { type: 'string' },
+  'public-origin': { type: 'string', multiple: true },
+  'project-root': { type: 'string', multiple: true },
   'allow-host': { type: 'string', multiple: true },
   'no-open': { type: 'boolean' },
   concurrency: { type: 'string' },
@@ -230,16 +234,16 @@ function untilSignal(ctx: Ctx, close: () => Promise<void>, what: string): Promis
 
 const COMMANDS: Record<string, Command> = {
   serve: {
-    usage: 'agentq [serve] [--port <n>] [--host <addr>] [--token <secret>] [--allow-host <name>] [--no-open] [--concurrency <n>] [--session-concurrency <n>] [--claude-executable <path>] [--allow-bypass-permissions] [--approval-timeout <minutes>]',
+    usage: 'agentq [serve] [--port <n>] [--host <addr>] [--token-file <file>] [--allow-host <name>] [--public-origin <https://…>] [--project-root <folder>] [--no-open] [--concurrency <n>] [--session-concurrency <n>] [--claude-executable <path>] [--allow-bypass-permissions] [--approval-timeout <minutes>]',
     summary: 'the web app and the job worker (the default command)',
-    options: ['port', 'host', 'token', 'allow-host', 'no-open', 'concurrency', 'session-concurrency', 'claude-executable', 'allow-bypass-permissions', 'approval-timeout'],
+    options: ['port', 'host', 'token', 'token-file', 'allow-host', 'public-origin', 'project-root', 'no-open', 'concurrency', 'session-concurrency', 'claude-executable', 'allow-bypass-permissions', 'approval-timeout'],
     example: 'agentq serve --port 8080 --no-open',
     run: async (ctx) => {
       const s = ctx.settings;
       const server = await startServer({
         dataDir: s.dataDir, database: s.database, port: s.port, host: s.host, concurrency: s.concurrency,
         sessionConcurrency: s.sessionConcurrency, allowBypassPermissions: s.allowBypassPermissions, approvalTimeoutMs: s.approvalTimeoutMs, ...(s.claudeExecutable === undefined ? {} : { claude: { executable: s.claudeExecutable } }),
-        allowedHosts: s.allowHosts, acceptTypes: s.acceptTypes, demo: s.demo, ...(s.token === undefined ? {} : { token: s.token }),
+        allowedHosts: s.allowHosts, publicOrigins: s.publicOrigins, projectRoots: s.projectRoots, acceptTypes: s.acceptTypes, demo: s.demo, ...(s.token === undefined ? {} : { token: s.token }),
       });
       const login = server.loginUrl();
       if (s.allowBypassPermissions) ctx.io.err('agentq: --allow-bypass-permissions is on: sessions may run any command without asking\n');
@@ -250,26 +254,39 @@ const COMMANDS: Record<string, Command> = {
   },
   url: {
     usage: 'agentq url',
-    summary: 'print a login URL for the running server',
-    options: [],
+    summary: 'print a one-time login link for the running server (it works once, within 10 minutes)',
+    options: ['token-file'],
     example: 'agentq url',
-    run: (ctx) => {
+    run: async (ctx) => {
       let info: { url: string };
       try {
         info = JSON.parse(readFileSync(resolve(ctx.settings.dataDir, 'server.json'), 'utf8')) as { url: string };
       } catch {
         ctx.io.err(`agentq: no server is running on ${ctx.settings.dataDir}; start one with \`agentq serve\`\n`);
-        return Promise.resolve(EXIT.notFound);
+        return EXIT.notFound;
       }
-      const token = readFileSync(resolve(ctx.settings.dataDir, 'token'), 'utf8').trim();
-      ctx.io.out(`${info.url}/?token=${token}\n`);
-      return Promise.resolve(EXIT.ok);
+      // The server makes the code (it alone can honour it); the token only asks for it.
+      const token = ctx.settings.token ?? readFileSync(resolve(ctx.settings.dataDir, 'token'), 'utf8').trim();
+      let res: Response;
+      try {
+        res = await fetch(`${info.url}/api/login-codes`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+      } catch (error) {
+        ctx.io.err(`agentq: the server at ${info.url} does not answer (${(error as Error).message}); is it still running? Start it with \`agentq serve\`\n`);
+        return EXIT.failed;
+      }
+      const body = (await res.json().catch(() => ({}))) as { url?: string; error?: { message?: string } };
+      if (res.status !== 201 || body.url === undefined) {
+        ctx.io.err(`agentq: the server refused a login link (${String(res.status)}: ${body.error?.message ?? 'no reason given'})\n`);
+        return EXIT.failed;
+      }
+      ctx.io.out(`${body.url}\n`);
+      return EXIT.ok;
     },
   },
   worker: {
-    usage: 'agentq worker [--concurrency <n>] [--session-concurrency <n>] [--claude-executable <path>] [--allow-bypass-permissions] [--approval-timeout <minutes>]',
+    usage: 'agentq worker [--concurrency <n>] [--session-concurrency <n>] [--claude-executable <path>] [--allow-bypass-permissions] [--approval-timeout <minutes>] [--project-root <folder>]',
     summary: 'run jobs (and agent turns) without the web app; several may run beside `serve`',
-    options: ['concurrency', 'session-concurrency', 'claude-executable', 'allow-bypass-permissions', 'approval-timeout'],
+    options: ['concurrency', 'session-concurrency', 'claude-executable', 'allow-bypass-permissions', 'approval-timeout', 'project-root'],
     example: 'agentq worker --concurrency 40',
     run: async (ctx) => {
       const s = ctx.settings;
@@ -280,9 +297,10 @@ const COMMANDS: Record<string, Command> = {
         await store.close();
         throw error;
       }
+      secureDataFiles(s.dataDir, isPostgresUrl(s.database) ? null : s.database, (m) => { ctx.io.err(`agentq: ${m}\n`); });
       const system = createJobSystem({ store, jobs: demoJobs(s), concurrency: s.concurrency });
       const claude = new ClaudeProvider({ processDir: agentsDir(s.dataDir), ...(s.claudeExecutable === undefined ? {} : { executable: s.claudeExecutable }) });
-      const sessions = new SessionService({ system, store: store.sessions, providers: s.demo ? [claude, new ReplayProvider()] : [claude], concurrency: s.sessionConcurrency, allowBypassPermissions: s.allowBypassPermissions, approvalTimeoutMs: s.approvalTimeoutMs });
+      const sessions = new SessionService({ system, store: store.sessions, providers: s.demo ? [claude, new ReplayProvider()] : [claude], concurrency: s.sessionConcurrency, allowBypassPermissions: s.allowBypassPermissions, approvalTimeoutMs: s.approvalTimeoutMs, projectRoots: s.projectRoots });
       const reaped = sessions.reapStrays();
       if (reaped > 0) ctx.io.err(`agentq: ended ${String(reaped)} agent process(es) left running by an earlier crash\n`);
       sessions.attach();
@@ -469,9 +487,7 @@ const COMMANDS: Record<string, Command> = {
           }
         }
         const next = Object.fromEntries([...Object.entries(defaults).filter(([k]) => k !== key), ...(sub === 'set' ? [[key, value]] : [])]) as Record<string, unknown>;
-        if (next.permissionMode === 'bypassPermissions' && !ctx.settings.allowBypassPermissions) {
-          throw new ValidationError('permissionMode', 'bypassPermissions is off: it lets the agent run any command without asking; add --allow-bypass-permissions to allow it');
-        }
+        assertDefaultsAllowed(next, ctx.settings.allowBypassPermissions);
         defaults = await store.sessions.defaultsSet({ settings: next, now: Date.now() });
       } else if (sub !== undefined && sub !== 'show') {
         throw new UsageError(`"defaults ${sub}" is not a command; use defaults show, set or unset`);
@@ -747,6 +763,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
   }
   try {
     const settings = resolveSettings(parsed.values);
+    for (const warning of settings.warnings) io.err(`agentq: ${warning}\n`);
     return await command.run({ args, values: parsed.values, settings, io });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);

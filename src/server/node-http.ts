@@ -65,18 +65,31 @@ export function hasBody(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
 }
 
-const SECURITY_HEADERS: [string, string][] = [
-  ['x-content-type-options', 'nosniff'],
-  ['referrer-policy', 'no-referrer'],
-  ['x-frame-options', 'DENY'],
-];
+/**
+ * Headers on every response. The policy lets pages run only this server's scripts and the inline
+ * ones React Router writes with the response's nonce; nothing may frame a page, load plugins, move
+ * the base URL, or read a response from another origin. Styles may be inline: React renders `style`
+ * attributes (the virtual lists position rows with them), and a style cannot run code.
+ */
+export function securityHeaders(nonce?: string): [string, string][] {
+  const scripts = nonce === undefined ? "'self'" : `'self' 'nonce-${nonce}'`;
+  return [
+    ['content-security-policy', `default-src 'self'; script-src ${scripts}; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; object-src 'none'; base-uri 'none'; form-action 'self'`],
+    ['cross-origin-resource-policy', 'same-origin'],
+    ['x-content-type-options', 'nosniff'],
+    ['referrer-policy', 'no-referrer'],
+    ['x-frame-options', 'DENY'],
+  ];
+}
+
+const SECURITY_HEADERS = securityHeaders();
 
 /** Write a Fetch Response to Node, waiting for the socket to drain between chunks. */
-export async function sendResponse(res: ServerResponse, response: Response, method: string): Promise<void> {
+export async function sendResponse(res: ServerResponse, response: Response, method: string, nonce?: string): Promise<void> {
   const raw: string[] = [];
   for (const [key, value] of response.headers) if (key !== 'set-cookie') raw.push(key, value);
   for (const cookie of response.headers.getSetCookie()) raw.push('set-cookie', cookie);
-  for (const [key, value] of SECURITY_HEADERS) if (!response.headers.has(key)) raw.push(key, value);
+  for (const [key, value] of securityHeaders(nonce)) if (!response.headers.has(key)) raw.push(key, value);
   const text = responseText(response);
   if (text !== undefined) {
     raw.push('content-length', String(Buffer.byteLength(text)));
@@ -86,6 +99,8 @@ export async function sendResponse(res: ServerResponse, response: Response, meth
   }
   res.writeHead(response.status, raw);
   if (response.body === null || method === 'HEAD') {
+    // A body nobody will read (HEAD) is cancelled, so whatever produces it (a live stream's slot) ends now.
+    if (response.body !== null) await response.body.cancel().catch(() => undefined);
     res.end();
     return;
   }
@@ -117,6 +132,19 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
     ...headers,
   });
   res.end(text);
+}
+
+/** The page a browser that is not logged in gets (401): how to log in, and nothing else. */
+export function sendLoginPage(res: ServerResponse, message: string): void {
+  const escaped = message.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/`([^`]+)`/g, '<code>$1</code>');
+  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Log in · agentq</title></head><body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 4rem auto; line-height: 1.5"><h1>agentq: log in</h1><p>This browser is not logged in (or its session ended).</p><p>${escaped}.</p></body></html>`;
+  res.writeHead(401, {
+    'content-type': 'text/html; charset=utf-8',
+    'cache-control': 'no-store',
+    'content-length': Buffer.byteLength(html),
+    ...Object.fromEntries(SECURITY_HEADERS),
+  });
+  res.end(html);
 }
 
 const TYPES: Record<string, string> = {

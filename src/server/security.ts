@@ -2,20 +2,27 @@
  * Safe by default. A local server that starts coding agents is remote code execution for anyone who
  * can reach it, so every request passes, in order:
  * 1. Host check: the `Host` header must name this server (127.0.0.1, localhost, [::1] or a host the
- *    operator allowed, with the listening port). Stops DNS rebinding, which the browser treats as
- *    same-origin and which no Origin or content-type check can stop.
+ *    operator allowed, with the listening port, or the host of a configured public origin). Stops
+ *    DNS rebinding, which the browser treats as same-origin and which no Origin or content-type
+ *    check can stop.
  * 2. Cross-site check on state-changing methods: a foreign `Origin` or `Sec-Fetch-Site: cross-site`
  *    is refused (CSRF).
- * 3. Authentication: `Authorization: Bearer <token>` or the `agentq_token` cookie (HttpOnly,
- *    SameSite=Strict). A browser gets the cookie by opening the start URL, whose one-time login code
- *    is exchanged for it (and removed from the address bar by a redirect).
+ * 3. Authentication: `Authorization: Bearer <token>` (API clients, the CLI) or the browser-session
+ *    cookie `agentq_session_<port>` (HttpOnly, SameSite=Strict; see browser-sessions.ts). A browser
+ *    gets the cookie by opening a login link, whose one-time code is exchanged for a new browser
+ *    session (and removed from the address bar by a redirect). The token itself is never put in a
+ *    cookie or a URL.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, mkdirSync, openSync, readFileSync, statSync, writeSync, closeSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { dirname } from 'node:path';
+import type { BrowserSession, BrowserSessions } from './browser-sessions.js';
 
-export const COOKIE_NAME = 'agentq_token';
+/** The browser-session cookie's name on `port`: browsers send 127.0.0.1's cookies to every port of it. */
+export function cookieName(port: number): string {
+  return `agentq_session_${String(port)}`;
+}
 
 /**
  * The access token in `file` (mode 0600), created on first use. A file readable by others is
@@ -56,10 +63,62 @@ function equalSecrets(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
+
+/**
+ * Make `path` owner-only (`mode`: 0o700 for a directory, 0o600 for a file) if others can read or
+ * write it, and say so through `warn`. A missing path is left alone.
+ */
+export function tightenMode(path: string, mode: number, warn: (message: string) => void): void {
+  let current: number;
+  try {
+    current = statSync(path).mode & 0o777;
+  } catch {
+    return;
+  }
+  if ((current & 0o077) === 0) return;
+  chmodSync(path, mode);
+  warn(`${path} was open to other users (mode ${current.toString(8)}); it is now ${mode.toString(8)}, since it holds every transcript`);
+}
+
+/**
+ * Make agentq's files owner-only: the data directory (token, backups, browser sessions) and, for a
+ * SQLite database, its file, WAL and shared memory (every transcript). Wider modes are tightened and
+ * reported through `warn`.
+ */
+export function secureDataFiles(dataDir: string, sqliteFile: string | null, warn: (message: string) => void): void {
+  tightenMode(dataDir, 0o700, warn);
+  if (sqliteFile !== null) for (const suffix of ['', '-wal', '-shm']) tightenMode(`${sqliteFile}${suffix}`, 0o600, warn);
+}
+
+/**
+ * A public origin (`https://agentq.example.com`, as a TLS proxy in front of agentq serves it),
+ * normalised: lower case, no default port, no path. Throws an Error whose message says what is wrong.
+ */
+export function normalizePublicOrigin(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error(`"${raw}" is not a URL; give the origin the proxy serves, such as https://agentq.example.com`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error(`"${raw}" must start with https:// (or http://)`);
+  if ((url.pathname !== '/' && url.pathname !== '') || url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
+    throw new Error(`"${raw}" must be an origin only (scheme, host and port), such as https://agentq.example.com`);
+  }
+  return url.origin;
+}
+
 export interface GateOptions {
   token: string;
+  /** Browser sessions the login cookie stands for. */
+  browserSessions: BrowserSessions;
   /** Extra host names (without port) this server answers to, e.g. a LAN name when bound elsewhere. */
   allowedHosts?: string[];
+  /**
+   * Origins a TLS proxy serves this server under (`https://agentq.example.com`): their Origin may
+   * change things, their Host is answered, and cookies set through them are `Secure`.
+   */
+  publicOrigins?: string[];
   /** How long a login code stays valid. Default 10 minutes. */
   loginCodeMs?: number;
 }
@@ -68,17 +127,27 @@ export type GateDecision =
   | { ok: true }
   | { ok: false; status: number; code: string; message: string; headers?: Record<string, string> };
 
+/** Who a request is: the token's holder (API clients, the CLI), or a logged-in browser. */
+export type Principal = { kind: 'token' } | { kind: 'browser'; session: BrowserSession };
+
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export class SecurityGate {
   private port = 0;
   private readonly hosts: Set<string>;
+  /** Public origins, and their `host:port` (default port filled in). */
+  private readonly origins: Map<string, { host: string; port: number; secure: boolean }>;
   private readonly codes = new Map<string, number>();
   private readonly loginCodeMs: number;
 
   constructor(private readonly options: GateOptions) {
     this.hosts = new Set(['127.0.0.1', 'localhost', '[::1]', ...(options.allowedHosts ?? [])].map((h) => h.toLowerCase()));
     this.loginCodeMs = options.loginCodeMs ?? 600_000;
+    this.origins = new Map((options.publicOrigins ?? []).map((raw) => {
+      const url = new URL(normalizePublicOrigin(raw));
+      const secure = url.protocol === 'https:';
+      return [url.origin, { host: url.hostname, port: url.port === '' ? (secure ? 443 : 80) : Number(url.port), secure }];
+    }));
   }
 
   /** The port the server listens on (Host headers must carry it). */
@@ -86,89 +155,130 @@ export class SecurityGate {
     this.port = port;
   }
 
-  /** A one-time code for the start URL: `/?login=<code>`. */
-  loginCode(now = Date.now()): string {
+  get cookieName(): string {
+    return cookieName(this.port);
+  }
+
+  /** A one-time login code: `/?login=<code>` logs a browser in once, within 10 minutes. */
+  loginCode(now = Date.now()): { code: string; expiresAt: number } {
+    for (const [c, expires] of this.codes) if (expires <= now) this.codes.delete(c);
     const code = randomBytes(18).toString('base64url');
-    this.codes.set(code, now + this.loginCodeMs);
-    return code;
+    const expiresAt = now + this.loginCodeMs;
+    this.codes.set(code, expiresAt);
+    return { code, expiresAt };
+  }
+
+  /** The public origin a request came through (by its Host), or null for a direct one. */
+  private publicOriginOf(host: string | undefined): { host: string; port: number; secure: boolean } | null {
+    const parsed = parseHost(host);
+    if (parsed === null) return null;
+    for (const o of this.origins.values()) {
+      if (o.host === parsed.name && (parsed.port === null || parsed.port === o.port)) return o;
+    }
+    return null;
   }
 
   private hostAllowed(host: string | undefined): boolean {
-    if (host === undefined) return false;
-    const m = /^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(?::(\d{1,5}))?$/i.exec(host);
-    if (m === null) return false;
-    const [, name = '', port = '80'] = m;
-    return Number(port) === this.port && this.hosts.has(name.toLowerCase());
+    const parsed = parseHost(host);
+    if (parsed === null) return false;
+    if ((parsed.port ?? 80) === this.port && this.hosts.has(parsed.name)) return true;
+    return this.publicOriginOf(host) !== null;
   }
 
   private originAllowed(origin: string): boolean {
-    const m = /^http:\/\/(.+)$/i.exec(origin);
-    return m !== null && this.hostAllowed(m[1]);
+    let normalized: string;
+    try {
+      normalized = new URL(origin).origin;
+    } catch {
+      return false;
+    }
+    if (this.origins.has(normalized)) return true;
+    const m = /^http:\/\/(.+)$/i.exec(normalized);
+    if (m === null) return false;
+    const parsed = parseHost(m[1]);
+    return parsed !== null && (parsed.port ?? 80) === this.port && this.hosts.has(parsed.name);
   }
 
   /** Steps 1 and 2: where the request comes from. */
   checkOrigin(req: IncomingMessage): GateDecision {
     if (!this.hostAllowed(req.headers.host)) {
-      return { ok: false, status: 403, code: 'FORBIDDEN_HOST', message: `Host "${req.headers.host ?? ''}" is not this server; open it as http://127.0.0.1:${String(this.port)}/ (or start it with --allow-host)` };
+      return { ok: false, status: 403, code: 'FORBIDDEN_HOST', message: `Host "${req.headers.host ?? ''}" is not this server; open it as http://127.0.0.1:${String(this.port)}/ (or start it with --allow-host, or --public-origin behind a proxy)` };
     }
     if (!SAFE_METHODS.has(req.method ?? 'GET')) {
       const site = req.headers['sec-fetch-site'];
       if (site === 'cross-site') return { ok: false, status: 403, code: 'CROSS_SITE', message: 'cross-site requests may not change anything here' };
       const origin = req.headers.origin;
       if (origin !== undefined && !this.originAllowed(origin)) {
-        return { ok: false, status: 403, code: 'FORBIDDEN_ORIGIN', message: `Origin "${origin}" may not change anything here` };
+        return { ok: false, status: 403, code: 'FORBIDDEN_ORIGIN', message: `Origin "${origin}" may not change anything here (behind a proxy, start agentq with --public-origin <its origin>)` };
       }
     }
     return { ok: true };
   }
 
-  /** Step 3: the token, from the Authorization header or the cookie. */
-  authenticated(req: IncomingMessage): boolean {
-    const auth = req.headers.authorization;
-    if (auth !== undefined) {
-      const m = /^Bearer\s+(\S+)$/i.exec(auth);
-      return m !== null && equalSecrets(m[1] ?? '', this.options.token);
+  /** Step 3: the token (Authorization header), or a live browser session (this port's cookie). */
+  authenticate(authorization: string | null | undefined, cookie: string | null | undefined, now = Date.now()): Principal | null {
+    if (authorization !== undefined && authorization !== null) {
+      const m = /^Bearer\s+(\S+)$/i.exec(authorization);
+      return m !== null && equalSecrets(m[1] ?? '', this.options.token) ? { kind: 'token' } : null;
     }
-    const cookie = req.headers.cookie;
-    if (cookie === undefined) return false;
+    const secret = this.cookieSecret(cookie);
+    if (secret === null) return null;
+    const session = this.options.browserSessions.lookup(secret, now);
+    return session === null ? null : { kind: 'browser', session };
+  }
+
+  /** This port's cookie value in a Cookie header, or null. */
+  cookieSecret(cookie: string | null | undefined): string | null {
+    if (cookie === undefined || cookie === null) return null;
+    const name = this.cookieName;
     for (const part of cookie.split(';')) {
-      const [name, ...value] = part.trim().split('=');
-      if (name === COOKIE_NAME && equalSecrets(value.join('='), this.options.token)) return true;
+      const at = part.indexOf('=');
+      if (at > 0 && part.slice(0, at).trim() === name) return part.slice(at + 1).trim();
     }
-    return false;
+    return null;
   }
 
   /**
-   * A GET carrying `?login=<one-time code>` or `?token=<access token>`: on success, a redirect to the
-   * same URL without it that sets the cookie; null when the request carries neither.
+   * A GET carrying `?login=<one-time code>`: on success, a redirect to the same path without it that
+   * sets a new browser session's cookie; null when the request carries no code.
    */
   exchange(req: IncomingMessage, url: URL, now = Date.now()): Extract<GateDecision, { ok: false }> | null {
     const code = url.searchParams.get('login');
-    const token = url.searchParams.get('token');
-    if ((code === null && token === null) || req.method !== 'GET') return null;
-    let valid = false;
-    if (code !== null) {
-      const expires = this.codes.get(code);
-      this.codes.delete(code);
-      valid = expires !== undefined && expires > now;
-    } else if (token !== null) {
-      valid = equalSecrets(token, this.options.token);
-    }
-    for (const [c, expires] of this.codes) if (expires <= now) this.codes.delete(c);
-    if (!valid) {
-      return { ok: false, status: 401, code: 'BAD_LOGIN', message: 'this login link was used already or has expired; run `agentq url` for a fresh one, or send the token from the token file' };
+    if (code === null || req.method !== 'GET') return null;
+    const expires = this.codes.get(code);
+    this.codes.delete(code);
+    if (expires === undefined || expires <= now) {
+      return { ok: false, status: 401, code: 'BAD_LOGIN', message: 'this login link was used already or has expired; run `agentq url` on the machine agentq runs on for a fresh one' };
     }
     url.searchParams.delete('login');
-    url.searchParams.delete('token');
+    const { secret } = this.options.browserSessions.create(req.headers['user-agent'] ?? '', now);
+    // `//host` or `/\host` in a path is another origin to a browser: keep the redirect on this one.
+    const path = `/${url.pathname.replace(/^[/\\]+/, '')}`;
     return {
       ok: false,
       status: 303,
       code: 'LOGGED_IN',
       message: 'logged in',
-      headers: {
-        location: `${url.pathname}${url.search}`,
-        'set-cookie': `${COOKIE_NAME}=${this.options.token}; HttpOnly; SameSite=Strict; Path=/; Max-Age=31536000`,
-      },
+      headers: { location: `${path}${url.search}`, 'set-cookie': this.sessionCookie(secret, req.headers.host) },
     };
   }
+
+  /** Set-Cookie for a browser session (Secure when the request came through an https public origin). */
+  sessionCookie(secret: string, host: string | undefined): string {
+    const secure = this.publicOriginOf(host)?.secure === true ? '; Secure' : '';
+    return `${this.cookieName}=${secret}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${String(Math.floor(this.options.browserSessions.ttlMs / 1000))}${secure}`;
+  }
+
+  /** Set-Cookie that removes the browser-session cookie. */
+  clearCookie(): string {
+    return `${this.cookieName}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0`;
+  }
+}
+
+/** `name[:port]` of a Host header (name lower-cased), or null when it is not one. */
+function parseHost(host: string | undefined): { name: string; port: number | null } | null {
+  if (host === undefined) return null;
+  const m = /^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(?::(\d{1,5}))?$/i.exec(host);
+  if (m === null) return null;
+  return { name: (m[1] ?? '').toLowerCase(), port: m[2] === undefined ? null : Number(m[2]) };
 }

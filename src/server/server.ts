@@ -3,20 +3,21 @@
  * Node http server. The job system starts at boot (jobs run whether or not a page is open) and
  * stops, draining running jobs, on close.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createRequestHandler, type ServerBuild } from 'react-router';
-import type { MaintenanceOptions } from '../queue/maintenance.js';
+import { MAINTENANCE_TYPES, type MaintenanceOptions } from '../queue/maintenance.js';
 import type { AnyJobDefinition } from '../queue/registry.js';
 import { ClaudeProvider, type ClaudeProviderOptions } from '../sessions/claude.js';
 import { agentsDir } from '../sessions/agent-processes.js';
 import type { AgentProvider } from '../sessions/provider.js';
 import { ReplayProvider } from '../sessions/replay.js';
 import { SESSION_RUN, SessionService } from '../sessions/runner.js';
-import { AgentqError } from '../store/errors.js';
+import { AgentqError, ValidationError } from '../store/errors.js';
 import { defaultDataDir } from '../store/sqlite/database.js';
 import { isPostgresUrl, openStore, readyStore } from '../store/open.js';
 import { createJobSystem, type JobSystem, type JobSystemOptions } from '../system/job-system.js';
@@ -25,8 +26,9 @@ import { createServices, type AppServices } from './api/handlers.js';
 import { StreamHub, type StreamOptions } from './api/stream.js';
 import { DEMO_JOBS } from './demo-jobs.js';
 import { BodyTooLargeError } from './api/http.js';
-import { hasBody, readBody, sendJson, sendResponse, serveStatic, toRequest } from './node-http.js';
-import { SecurityGate, isLoopback, loadOrCreateToken } from './security.js';
+import { hasBody, readBody, sendJson, sendLoginPage, sendResponse, serveStatic, toRequest } from './node-http.js';
+import { BrowserSessions } from './browser-sessions.js';
+import { SecurityGate, isLoopback, loadOrCreateToken, normalizePublicOrigin, secureDataFiles } from './security.js';
 
 /** Where `react-router build` writes (the package's `build/`). */
 export const BUILD_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'build');
@@ -44,6 +46,18 @@ export interface ServerOptions {
   token?: string;
   /** More host names the server answers to (DNS-rebinding protection refuses all others). */
   allowedHosts?: string[];
+  /**
+   * Origins a TLS proxy serves this server under (`https://agentq.example.com`): requests through
+   * them pass the Host and Origin checks, and their login cookies are `Secure`. Nothing is implied.
+   */
+  publicOrigins?: string[];
+  /** How long a browser stays logged in. Default 30 days. */
+  browserSessionTtlMs?: number;
+  /**
+   * Folders sessions may work in (and below). Default: anywhere but `/` and the home folder itself,
+   * which are refused unless listed here.
+   */
+  projectRoots?: string[];
   /** Largest request body in bytes. Default 1 MiB. */
   bodyLimit?: number;
   /** Job definitions this server runs (besides sessions, maintenance and, unless disabled, demo jobs). */
@@ -92,8 +106,10 @@ export interface AgentqServer {
   readonly sessions: SessionService;
   readonly stream: StreamHub;
   readonly services: AppServices;
-  /** A start URL with a fresh one-time login code (exchanged for the session cookie). */
+  /** A start URL with a fresh one-time login code (exchanged for a browser-session cookie). */
   loginUrl(): string;
+  /** The browsers logged in (see browser-sessions.ts). */
+  readonly browserSessions: BrowserSessions;
   /** Stop accepting requests, end streams, drain jobs, close the database. */
   close(): Promise<void>;
 }
@@ -123,6 +139,12 @@ export async function startServer(options: ServerOptions = {}): Promise<AgentqSe
   }
   const dataDir = resolve(options.dataDir ?? defaultDataDir());
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  let publicOrigins: string[];
+  try {
+    publicOrigins = (options.publicOrigins ?? []).map(normalizePublicOrigin);
+  } catch (error) {
+    throw new ServerConfigError(`--public-origin: ${(error as Error).message}`);
+  }
   if (options.token !== undefined && options.token.length < 16) throw new ServerConfigError('the token must be at least 16 characters; use a long random string');
   const bodyLimit = options.bodyLimit ?? 1024 * 1024;
   const build = await loadBuild(options.build ?? BUILD_DIR);
@@ -131,6 +153,7 @@ export async function startServer(options: ServerOptions = {}): Promise<AgentqSe
   // The database first: a file that cannot be used stops the start before anything is written.
   const database = options.database ?? resolve(dataDir, 'agentq.db');
   const store = openStore(isPostgresUrl(database) ? database : resolve(database));
+  secureDataFiles(dataDir, isPostgresUrl(database) ? null : resolve(database), log);
   let token: string;
   try {
     await readyStore(store);
@@ -150,17 +173,29 @@ export async function startServer(options: ServerOptions = {}): Promise<AgentqSe
   });
   const claude = new ClaudeProvider({ processDir: agentsDir(dataDir), ...options.claude });
   const providers = options.providers ?? (options.demo === true ? [claude, new ReplayProvider()] : [claude]);
-  const sessions = new SessionService({
+  let sessions: SessionService;
+  try {
+    sessions = new SessionService({
     system, store: store.sessions, providers, concurrency: options.sessionConcurrency ?? 20, allowBypassPermissions: options.allowBypassPermissions === true,
+    ...(options.projectRoots === undefined ? {} : { projectRoots: options.projectRoots }),
     ...(options.sessionReconcileMs === undefined ? {} : { reconcileIntervalMs: options.sessionReconcileMs }),
     ...(options.approvalTimeoutMs === undefined ? {} : { approvalTimeoutMs: options.approvalTimeoutMs }),
-  });
+    });
+  } catch (error) {
+    await store.close();
+    throw error instanceof ValidationError ? new ServerConfigError(`${error.field}: ${error.message}`) : error;
+  }
   // Agents a crashed earlier server left running would race the turns resumed now: end them first.
   const reaped = sessions.reapStrays();
   if (reaped > 0) log(`agentq: ended ${String(reaped)} agent process(es) left running by an earlier crash`);
   sessions.attach();
   const stream = new StreamHub({ system, sessions, sessionStore: store.sessions }, options.stream).attach();
   const accepted = new Set(options.acceptTypes ?? []);
+  // Backups write where they are told and cleanup can delete history: the CLI runs those, not the API.
+  const internal = new Set<string>([SESSION_RUN, ...Object.values(MAINTENANCE_TYPES)]);
+  const browserSessions = new BrowserSessions(resolve(dataDir, 'browser-sessions.json'), options.browserSessionTtlMs === undefined ? {} : { ttlMs: options.browserSessionTtlMs });
+  const gate = new SecurityGate({ token, browserSessions, publicOrigins, ...(options.allowedHosts === undefined ? {} : { allowedHosts: options.allowedHosts }) });
+  let baseUrl = '';
   const api: ApiContext = {
     system,
     sessions,
@@ -168,12 +203,22 @@ export async function startServer(options: ServerOptions = {}): Promise<AgentqSe
     stream,
     providers: providers.map((p) => p.name),
     cwd: process.cwd(),
-    enqueueable: (type) => type !== SESSION_RUN && (accepted.has(type) || system.registry.get(type) !== undefined),
+    enqueueable: (type) => !internal.has(type) && (accepted.has(type) || system.registry.get(type) !== undefined),
+    auth: {
+      get baseUrl() { return baseUrl; },
+      loginCode: () => gate.loginCode(),
+      browserSessions,
+      browserSessionOf: (request) => {
+        const principal = gate.authenticate(null, request.headers.get('cookie'));
+        return principal?.kind === 'browser' ? principal.session : null;
+      },
+      cookieSecretOf: (request) => gate.cookieSecret(request.headers.get('cookie')),
+      clearCookie: () => gate.clearCookie(),
+    },
     log: (message, error) => { log(`${message}: ${error instanceof Error ? error.stack ?? error.message : String(error)}`); },
   };
   const services = createServices(api);
   const handle = createRequestHandler(build, 'production');
-  const gate = new SecurityGate({ token, ...(options.allowedHosts === undefined ? {} : { allowedHosts: options.allowedHosts }) });
 
   system.start();
   await system.ready;
@@ -182,7 +227,9 @@ export async function startServer(options: ServerOptions = {}): Promise<AgentqSe
     void (async () => {
       const decision = gate.checkOrigin(req);
       if (!decision.ok) { sendJson(res, decision.status, { error: { code: decision.code, message: decision.message } }); return; }
-      const url = new URL(req.url ?? '/', `http://${req.headers.host ?? host}`);
+      // The path is taken as a path: `//evil.example/x` must not become another host.
+      const path = req.url?.startsWith('/') === true ? req.url : '/';
+      const url = new URL(`http://${req.headers.host ?? host}${path}`);
       if (serveStatic(req, res, url.pathname, clientDir)) return;
       const login = gate.exchange(req, url);
       if (login !== null) {
@@ -190,8 +237,12 @@ export async function startServer(options: ServerOptions = {}): Promise<AgentqSe
         sendJson(res, login.status, login.status === 303 ? { ok: true } : { error: { code: login.code, message: login.message } }, login.headers);
         return;
       }
-      if (!gate.authenticated(req)) {
-        sendJson(res, 401, { error: { code: 'UNAUTHORIZED', message: `log in: open the URL agentq printed at start, or send Authorization: Bearer <the token in ${resolve(dataDir, 'token')}>` } }); return;
+      if (gate.authenticate(req.headers.authorization, req.headers.cookie) === null) {
+        // Where the token lives is said in words: the path would name the user's home to anyone.
+        const message = 'log in: open the login link agentq printed when it started, or run `agentq url` on the machine it runs on for a new one; API clients send Authorization: Bearer <token>, with the token from the file named "token" in agentq\'s data directory';
+        if (req.method === 'GET' && !url.pathname.startsWith('/api/') && (req.headers.accept ?? '').includes('text/html')) sendLoginPage(res, message);
+        else sendJson(res, 401, { error: { code: 'UNAUTHORIZED', message } });
+        return;
       }
       const tooLarge = (): void => {
         sendJson(res, 413, { error: { code: 'BODY_TOO_LARGE', message: `the request body is larger than ${String(bodyLimit)} bytes; send less data per request` } }, { connection: 'close' });
@@ -214,8 +265,10 @@ export async function startServer(options: ServerOptions = {}): Promise<AgentqSe
       // Only a response cut short (a closed tab, a dropped stream) aborts the handler's signal.
       res.once('close', () => { if (!res.writableFinished) controller.abort(); });
       const request = toRequest(req, url, body, controller.signal);
-      const response = await handle(request, { agentq: services });
-      await sendResponse(res, response, request.method);
+      // A fresh nonce per response: the page's own inline scripts carry it, injected ones cannot.
+      const nonce = randomBytes(16).toString('base64');
+      const response = await handle(request, { agentq: services, nonce });
+      await sendResponse(res, response, request.method, nonce);
     })().catch((error: unknown) => {
       api.log('request failed', error);
       if (!res.headersSent) sendJson(res, 500, { error: { code: 'INTERNAL', message: 'the server failed to handle this request; its log says why' } });
@@ -244,6 +297,7 @@ export async function startServer(options: ServerOptions = {}): Promise<AgentqSe
   gate.setPort(port);
   const urlHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
   const url = `http://${urlHost}:${String(port)}`;
+  baseUrl = publicOrigins[0] ?? url;
   const infoFile = resolve(dataDir, 'server.json');
   writeFileSync(infoFile, `${JSON.stringify({ pid: process.pid, url, port })}\n`, { mode: 0o600 });
 
@@ -256,7 +310,8 @@ export async function startServer(options: ServerOptions = {}): Promise<AgentqSe
     sessions,
     stream,
     services,
-    loginUrl: () => `${url}/?login=${gate.loginCode()}`,
+    browserSessions,
+    loginUrl: () => `${url}/?login=${gate.loginCode().code}`,
     close: () => {
       closing ??= (async () => {
         const closed = new Promise<void>((r) => server.close(() => { r(); }));
@@ -268,6 +323,11 @@ export async function startServer(options: ServerOptions = {}): Promise<AgentqSe
         server.closeAllConnections();
         await closed;
         rmSync(infoFile, { force: true });
+        try {
+          browserSessions.save(); // when each was last seen
+        } catch (error) {
+          log(`agentq: could not save the browser sessions: ${(error as Error).message}`);
+        }
       })();
       return closing;
     },

@@ -15,11 +15,14 @@
  *   while the model writes it; the runner broadcasts them without storing them.
  * - Everything else is explicit: cwd, resume (only valid in the cwd the session was created in),
  *   model, permission mode, turn and budget limits, the Claude Code system prompt preset, and the
- *   setting sources (`project` is what loads CLAUDE.md).
+ *   setting sources: the user's always, the project's only when the session turned them on
+ *   (`projectSettings`; see projectSources).
  */
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import type { CanUseTool, Options, Query, SDKUserMessage, SpawnOptions, SpawnedProcess } from '@anthropic-ai/claude-agent-sdk';
 import { UnrecoverableError } from '../store/errors.js';
 import { AgentProcesses } from './agent-processes.js';
@@ -116,6 +119,29 @@ export function bundledExecutable(params: { from?: string; platform?: string; ar
   return found.find((f) => f !== undefined);
 }
 
+/** The most of a project's CLAUDE.md read into the system prompt when its settings are not loaded. */
+export const PROJECT_MEMORY_LIMIT = 100_000;
+
+/**
+ * Where the agent's settings come from. The user's own (`~/.claude`) always; the project's
+ * (`.claude/settings*.json`, which can define hooks that run commands) only when the session turned
+ * them on. Without them the project's CLAUDE.md — instructions, not configuration — is still given
+ * to the agent, appended to the system prompt (imports inside it are not followed).
+ */
+export function projectSources(cwd: string, trusted: boolean): Pick<Options, 'settingSources' | 'systemPrompt'> {
+  if (trusted) return { settingSources: ['user', 'project', 'local'], systemPrompt: { type: 'preset', preset: 'claude_code' } };
+  let memory = '';
+  for (const file of [join(cwd, 'CLAUDE.md'), join(cwd, '.claude', 'CLAUDE.md')]) {
+    try {
+      const text = readFileSync(file, 'utf8');
+      memory += `\n\n# Project instructions (${file})\n\n${text.slice(0, PROJECT_MEMORY_LIMIT)}`;
+    } catch {
+      // No such file: nothing to add.
+    }
+  }
+  return { settingSources: ['user'], systemPrompt: { type: 'preset', preset: 'claude_code', ...(memory === '' ? {} : { append: memory.trimStart() }) } };
+}
+
 /** agentq's environment, less what is agentq's own: the agent must not see it. */
 export function agentEnvironment(env: NodeJS.ProcessEnv, extra: Record<string, string> = {}): Record<string, string> {
   const out: Record<string, string> = {};
@@ -203,8 +229,7 @@ export class ClaudeProvider implements AgentProvider {
       ...(s.maxBudgetUsd === undefined ? {} : { maxBudgetUsd: s.maxBudgetUsd }),
       ...(s.allowedTools === undefined ? {} : { allowedTools: s.allowedTools }),
       ...(s.disallowedTools === undefined ? {} : { disallowedTools: s.disallowedTools }),
-      systemPrompt: { type: 'preset', preset: 'claude_code' },
-      settingSources: ['user', 'project', 'local'],
+      ...projectSources(params.cwd, s.projectSettings === true),
       includePartialMessages: true,
       env: agentEnvironment(process.env, this.options.env),
       spawnClaudeCodeProcess,

@@ -25,6 +25,7 @@ import { JobAbortReason, describeThrown } from '../queue/worker.js';
 import { defineJob, type AnyJobDefinition, type JobContext } from '../queue/registry.js';
 import type { JobSystem } from '../system/job-system.js';
 import type { AgentControl, AgentMessage, AgentProvider, ToolDecision, ToolRequest } from './provider.js';
+import { ProjectRoots } from './project-roots.js';
 import { answerFor, rulesAllow, withSuggestion, type ApprovalDecision } from './rules.js';
 
 export const SESSION_RUN = 'session.run';
@@ -91,6 +92,11 @@ export interface SessionServiceOptions {
    * sessions are refused, and a turn of one (made while it was allowed) fails saying why.
    */
   allowBypassPermissions?: boolean;
+  /**
+   * Folders agents may work in (and below). Default: anywhere but `/` and the home folder itself,
+   * which are allowed only when listed (see project-roots.ts).
+   */
+  projectRoots?: readonly string[];
   /**
    * How long a tool-use request waits for an answer before it is denied (the agent is told that
    * nobody answered). Default 30 minutes.
@@ -189,6 +195,18 @@ export function checkFolder(input: unknown): { path: string; error: string | nul
   return { path, error: isDir ? null : `${path} is a file, not a folder; pick the folder that holds the project` };
 }
 
+/**
+ * What the defaults of new sessions may not say: bypassPermissions unless the server allows it, and
+ * `projectSettings` at all (a project's settings are trusted per session: a cloned repository's can
+ * run commands). Throws ValidationError.
+ */
+export function assertDefaultsAllowed(defaults: { permissionMode?: unknown; projectSettings?: unknown }, bypassAllowed: boolean): void {
+  if (defaults.permissionMode === 'bypassPermissions' && !bypassAllowed) throw new ValidationError('settings.permissionMode', BYPASS_REFUSED);
+  if (defaults.projectSettings === true) {
+    throw new ValidationError('settings.projectSettings', "is turned on per session, for a project you trust, not for every new session: a cloned repository's settings can run commands");
+  }
+}
+
 /** The first line of a prompt, shortened to a title. */
 export function titleFrom(prompt: string): string {
   const line = prompt.trim().split('\n')[0]?.trim() ?? '';
@@ -208,8 +226,11 @@ export class SessionService {
   private readonly waiters = new Map<number, () => void>();
   /** Running turns in this process that can be steered, by session id. */
   private readonly controls = new Map<number, AgentControl>();
+  private readonly roots: ProjectRoots;
 
+  /** Throws ValidationError for a project root that does not exist. */
   constructor(private readonly options: SessionServiceOptions) {
+    this.roots = new ProjectRoots(options.projectRoots);
     this.system = options.system;
     this.store = options.store;
     this.providers = new Map(options.providers.map((p) => [p.name, p]));
@@ -230,6 +251,15 @@ export class SessionService {
       },
       run: (data: SessionRunData, ctx) => this.runTurn(data, ctx),
     });
+  }
+
+  /**
+   * A project folder as the user typed it (`~` expanded), with why an agent may not work there:
+   * not an existing absolute folder, or outside what the server allows (see project-roots.ts).
+   */
+  checkProject(input: unknown): { path: string; error: string | null } {
+    const folder = checkFolder(input);
+    return folder.error === null ? { path: folder.path, error: this.roots.refusal(folder.path) } : folder;
   }
 
   /** Register the job type and start following job outcomes; call before system.start(). */
@@ -295,7 +325,7 @@ export class SessionService {
 
   /** Start a session on a project directory (`~` is the user's home) with its first prompt. */
   async create(params: { projectPath: string; prompt: string; title?: string; provider?: string; settings?: SessionSettings }): Promise<{ session: Session; job: Job }> {
-    const folder = checkFolder(params.projectPath);
+    const folder = this.checkProject(params.projectPath);
     if (folder.error !== null) throw new ValidationError('projectPath', folder.error);
     const projectPath = folder.path;
     const provider = params.provider ?? 'claude';
@@ -554,7 +584,9 @@ export class SessionService {
 
   /** Change the defaults of new sessions (a value sets, null removes); existing sessions keep theirs. */
   async updateDefaults(change: SettingsChange): Promise<SessionSettings> {
-    return this.store.defaultsSet({ settings: this.changed(await this.store.defaultsGet(), change), now: Date.now() });
+    const next = this.changed(await this.store.defaultsGet(), change);
+    assertDefaultsAllowed(next, this.bypassAllowed);
+    return this.store.defaultsSet({ settings: next, now: Date.now() });
   }
 
   /** Whether sessions may run in bypassPermissions here. */
@@ -580,6 +612,9 @@ export class SessionService {
     } catch {
       throw new UnrecoverableError(`the project directory ${session.projectPath} is gone or not a directory; restore it, or start a new session`);
     }
+    // The bound holds for sessions made before it was set (or by a server without it).
+    const refused = this.roots.refusal(session.projectPath);
+    if (refused !== null) throw new UnrecoverableError(refused);
     // A retry continues the agent session; only a turn that never reached the agent sends the prompt again.
     const retry = await this.promptLogged(session, ctx.jobId);
     const resume = session.agentSessionId !== null && session.agentCwd === session.projectPath ? session.agentSessionId : null;

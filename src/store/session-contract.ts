@@ -32,6 +32,12 @@ export interface SessionSettings {
   /** Tools the agent may use without asking (e.g. `Bash(npm test:*)`), and tools it may not use. */
   allowedTools?: string[];
   disallowedTools?: string[];
+  /**
+   * Load the project's own Claude Code settings (`.claude/settings.json`, `.claude/settings.local.json`:
+   * hooks that run commands, permission rules, MCP servers). Default false: a cloned repository must
+   * not configure the agent that works on it. Its CLAUDE.md is read either way.
+   */
+  projectSettings?: boolean;
   /** Replay provider: which shipped transcript to play, and how fast. */
   transcript?: string;
   messagesPerSecond?: number;

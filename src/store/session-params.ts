@@ -49,7 +49,7 @@ const bad = (field: string, expected: string, value: unknown): never => {
 };
 
 /** The settings a session has (see SessionSettings): the one list every entry point checks against. */
-export const SESSION_SETTING_KEYS = Object.freeze(['model', 'permissionMode', 'maxTurns', 'maxBudgetUsd', 'allowedTools', 'disallowedTools', 'transcript', 'messagesPerSecond'] as const);
+export const SESSION_SETTING_KEYS = Object.freeze(['model', 'permissionMode', 'maxTurns', 'maxBudgetUsd', 'allowedTools', 'disallowedTools', 'transcript', 'messagesPerSecond', 'projectSettings'] as const);
 
 /** Validate session settings; unknown keys are refused so that typos do not pass silently. */
 export function validateSessionSettings(value: unknown, field = 'settings'): SessionSettings {
@@ -77,6 +77,10 @@ export function validateSessionSettings(value: unknown, field = 'settings'): Ses
           bad(`${field}.${key}`, 'a list of tool names or rules such as "Bash(npm test:*)" (at most 200)', v);
         }
         out[key] = [...(v as string[])];
+        break;
+      case 'projectSettings':
+        if (typeof v !== 'boolean') bad(`${field}.projectSettings`, 'true or false', v);
+        out.projectSettings = v as boolean;
         break;
       case 'messagesPerSecond':
         if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > 100_000) bad(`${field}.messagesPerSecond`, 'a positive number', v);

@@ -64,7 +64,7 @@ export function useServers(defaults: () => ServerOptions = () => ({})): (options
       }
       return { status: res.status, body: parsed, headers: res.headers };
     };
-    return Object.assign(server, { dataDir: tmp.dir, call });
+    return Object.assign(server, { dataDir: options.dataDir ?? tmp.dir, call });
   };
 }
 

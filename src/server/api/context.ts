@@ -5,6 +5,7 @@
 import type { SessionService } from '../../sessions/runner.js';
 import type { SessionStore } from '../../store/session-contract.js';
 import type { JobSystem } from '../../system/job-system.js';
+import type { BrowserSession, BrowserSessions } from '../browser-sessions.js';
 import type { StreamHub } from './stream.js';
 
 export interface ApiContext {
@@ -21,6 +22,18 @@ export interface ApiContext {
    * such as `session.run`, that have their own API) plus any the server was told other workers run.
    */
   enqueueable: (type: string) => boolean;
+  /** Logging in: login codes and browser sessions. */
+  auth: {
+    /** The server's own URL (login links start with it). */
+    baseUrl: string;
+    loginCode: () => { code: string; expiresAt: number };
+    browserSessions: BrowserSessions;
+    /** The live browser session a request's cookie stands for, or null (no cookie, or the token). */
+    browserSessionOf: (request: Request) => BrowserSession | null;
+    /** The cookie's value on a request, if it carries one. */
+    cookieSecretOf: (request: Request) => string | null;
+    clearCookie: () => string;
+  };
   /** Where unexpected errors go (never to the client). */
   log: (message: string, error?: unknown) => void;
 }

@@ -4,6 +4,7 @@
  * and every handler's errors go through the one mapping to status codes.
  */
 import type { ApiContext, RouteArgs } from './context.js';
+import { browserSessionAction, browserSessionsLoader, loginCodesAction, logoutAction } from './auth.js';
 import { errorJson, errorResponse } from './http.js';
 import { jobAction, jobLoader, jobsAction, jobsLoader, scheduleAction, scheduleLoader, schedulesAction, schedulesLoader, typeResumeAction } from './jobs.js';
 import {
@@ -19,6 +20,7 @@ const table = {
   schedulesLoader, schedulesAction, scheduleLoader, scheduleAction, typeResumeAction,
   sessionsLoader, sessionsAction, sessionLoader, sessionAction, eventsLoader, promptsAction, stopAction, resumeAction,
   sessionApprovalsLoader, approvalsLoader, approvalLoader, approvalAction, foldersLoader, settingsLoader, settingsAction,
+  loginCodesAction, browserSessionsLoader, browserSessionAction, logoutAction,
   streamLoader: (ctx: ApiContext, args: RouteArgs): Promise<Response> => ctx.stream.open(args.request),
   wrongMethod: (_ctx: ApiContext, args: RouteArgs): Promise<Response> =>
     Promise.resolve(errorJson(405, 'METHOD_NOT_ALLOWED', `${args.request.method} is not supported on ${new URL(args.request.url).pathname}; docs/api.md lists its methods`)),

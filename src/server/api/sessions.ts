@@ -195,9 +195,9 @@ export async function approvalAction(ctx: ApiContext, { request, params }: Route
 export async function foldersLoader(ctx: ApiContext, { request }: RouteArgs): Promise<Response> {
   const q = new Query(new URL(request.url), ['path']);
   const typed = q.string('path') ?? '';
-  const { path, error } = checkFolder(typed);
+  const { path, error } = ctx.sessions.checkProject(typed);
   // Completions: sub-folders of the path when it is one, else of its parent that start with its last part.
-  const [parent, prefix] = error === null ? [path, ''] : [dirname(path), basename(path)];
+  const [parent, prefix] = checkFolder(typed).error === null ? [path, ''] : [dirname(path), basename(path)];
   let suggestions: string[] = [];
   if (path !== '' && path.startsWith('/')) {
     try {

@@ -293,6 +293,8 @@ export class StreamHub {
     if (sessionId !== null && (await this.parts.sessionStore.sessionGet({ id: sessionId })) === null) {
       throw new HttpError(404, 'NOT_FOUND', `session ${String(sessionId)} does not exist; GET /api/sessions lists them`);
     }
+    // HEAD asks whether a stream would open: answer that without taking a slot.
+    if (request.method === 'HEAD') return new Response(null, { status: 200, headers: STREAM_HEADERS });
     if (this.clients.size >= this.maxClients) {
       throw new HttpError(503, 'TOO_MANY_STREAMS', `${String(this.maxClients)} streams are open; close some tabs and retry`);
     }
@@ -316,14 +318,7 @@ export class StreamHub {
     } else {
       void this.catchUp(client, position).catch((error: unknown) => { client.close(error instanceof Error ? error.message : 'catch-up failed'); });
     }
-    return new Response(body, {
-      status: 200,
-      headers: {
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-store',
-        'x-accel-buffering': 'no',
-      },
-    });
+    return new Response(body, { status: 200, headers: STREAM_HEADERS });
   }
 
   /** Replay committed session events after the client's position, then missed notices, then go live. */
@@ -356,6 +351,12 @@ export class StreamHub {
     client.send('ready', JSON.stringify({ resumed: true }));
   }
 }
+
+const STREAM_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-store',
+  'x-accel-buffering': 'no',
+} as const;
 
 interface Position {
   eventId: number;

@@ -11,7 +11,7 @@
  * - `FULL`: every commit is fsynced before it returns; survives power loss, costs throughput.
  */
 import Database from 'better-sqlite3';
-import { existsSync, mkdirSync, rmSync, statSync, closeSync, openSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, rmSync, statSync, closeSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { homedir } from 'node:os';
 import { AgentqError, DatabaseCorruptError, DatabaseFullError, DatabaseTooNewError, DatabaseUnavailableError } from '../errors.js';
@@ -125,8 +125,8 @@ export function openDatabase(options: OpenDatabaseOptions = {}): SqliteDatabase 
     throw new DatabaseUnavailableError(path, `synchronous must be "NORMAL" or "FULL" (got ${synchronous})`);
   }
   const memory = path === ':memory:';
+  let size: number | null = null;
   if (!memory) {
-    let size: number | null = null;
     try {
       size = statSync(path).size;
     } catch {
@@ -152,6 +152,9 @@ export function openDatabase(options: OpenDatabaseOptions = {}): SqliteDatabase 
   } catch (err) {
     throw unavailable(path, err);
   }
+  // A new file is owner-only before anything is written to it; SQLite gives its WAL and shared-memory
+  // files the database file's mode.
+  if (!memory && size === null) chmodSync(path, 0o600);
 
   try {
     // Only settable on a new file, before WAL mode writes its header: lets vacuum free space in short steps.
