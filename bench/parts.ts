@@ -2,6 +2,7 @@ import { agentsBench } from './agents.js';
 import { apiBench } from './api.js';
 import { browserBench } from './browser.js';
 import { maintenanceBench } from './maintenance.js';
+import { markdownBench } from './markdown.js';
 import { postgresBench } from './postgres.js';
 import { sessionsBench } from './sessions.js';
 import { soakBench } from './soak.js';
@@ -17,6 +18,7 @@ export const parts: Record<string, () => Promise<void>> = {
   api: apiBench,
   postgres: postgresBench,
   browser: browserBench,
+  markdown: markdownBench,
   soak: soakBench,
   agents: agentsBench,
 };

@@ -1,3 +1,4 @@
+/** @jsxRuntime automatic */
 /**
  * A small Markdown renderer for assistant text: paragraphs, headings, fenced code, lists, inline
  * code, bold, italics and links. It builds React elements (never HTML strings), so agent output

@@ -132,7 +132,7 @@ export function resolveSettings(flags: Flags, env: NodeJS.ProcessEnv = process.e
   const configFile = resolve(dataDir, 'config.json');
   const file = readConfigFile(configFile);
   const pick = (key: Key, flag: unknown): { value: unknown; source: string } | null => {
-    if (flag !== undefined) return { value: flag, source: `--${key}` };
+    if (flag !== undefined) return { value: flag, source: `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}` };
     const fromEnv = env[SETTINGS[key].env];
     if (fromEnv !== undefined && fromEnv !== '') return { value: fromEnv, source: SETTINGS[key].env };
     if (file[key] !== undefined) return { value: file[key], source: `${configFile}: ${key}` };

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ROOT, waitForExit } from '../helpers/processes.js';
@@ -246,15 +246,42 @@ describe('agentq serve, url and worker', () => {
     const home = await fetch(`${url!}/`, { headers: { cookie } });
     expect(home.status).toBe(200);
     expect(await home.text()).toContain('Sessions');
+    // `agentq url` prints a one-time login link, never the token.
     const printed = await agentq('url');
-    expect(printed.stdout).toMatch(new RegExp(`^${url!.replace(/[.]/g, '\\.')}/\\?token=\\S+\\n$`));
-    const viaToken = await fetch(printed.stdout.trim(), { redirect: 'manual' });
-    expect(viaToken.status).toBe(303);
+    expect(printed.stdout).toMatch(new RegExp(`^${url!.replace(/[.]/g, '\\.')}/\\?login=[\\w-]+\\n$`));
+    expect(printed.stdout).not.toContain(readFileSync(join(tmp.dir, 'token'), 'utf8').trim());
+    expect((await fetch(printed.stdout.trim(), { redirect: 'manual' })).status).toBe(303);
+    expect((await fetch(printed.stdout.trim(), { redirect: 'manual' })).status).toBe(401);
     child.kill('SIGTERM');
     const done = await exited;
     expect(done.code).toBe(0);
     expect(done.stderr).toMatch(/stopping the server/);
     expect((await agentq('url')).code).toBe(3);
+  }, 60_000);
+
+  it('takes the token from --token-file (or the environment), and warns that --token shows it to every user', async () => {
+    const secret = 's3cret-'.repeat(4);
+    const file = join(tmp.dir, 'my-token');
+    writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+    const child = start(['--port', '0', '--token-file', file]);
+    const exited = waitForExit(child);
+    const [, url] = await output(child, /running at (http:\S+)\n/);
+    expect((await fetch(`${url!}/api/jobs`, { headers: { authorization: `Bearer ${secret}` } })).status).toBe(200);
+    const link = await agentq('url', '--token-file', file);
+    expect(link.code).toBe(0);
+    expect(link.stdout).toMatch(/\/\?login=/);
+    child.kill('SIGTERM');
+    expect((await exited).stderr).not.toMatch(/process list/);
+    const onCommandLine = start(['--port', '0', '--token', secret]);
+    const done = waitForExit(onCommandLine);
+    await output(onCommandLine, /running at/);
+    onCommandLine.kill('SIGTERM');
+    expect((await done).stderr).toMatch(/--token puts the token in the process list.*use --token-file/);
+    const both = await waitForExit(start(['url', '--token-file', file], { AGENTQ_TOKEN: secret }));
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/--token-file: give the token one way: AGENTQ_TOKEN sets it too/);
+    const missing = await agentq('url', '--token-file', join(tmp.dir, 'nope'));
+    expect(missing.stderr).toMatch(/cannot read .*nope \(ENOENT\)/);
   }, 60_000);
 
   it('runs jobs in a worker process beside the command line, and stops on SIGTERM', async () => {

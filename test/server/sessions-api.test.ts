@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, symlinkSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ReplayProvider } from '../../src/sessions/replay.js';
@@ -149,6 +150,40 @@ describeServersOnEachBackend((serve) => {
       expect(failed.error).toMatch(/bypassPermissions is off on this server.*--allow-bypass-permissions/);
     });
 
+    it('keeps agents inside the project roots: outside, through a link, /, and the home folder are refused, also for an older session', async () => {
+      const open = await serve();
+      const inside = join(open.dataDir, 'root', 'app');
+      const outside = join(open.dataDir, 'elsewhere');
+      mkdirSync(inside, { recursive: true });
+      mkdirSync(outside, { recursive: true });
+      symlinkSync(outside, join(open.dataDir, 'root', 'link'));
+      const body = (projectPath: string) => ({ body: { projectPath, prompt: 'x', provider: 'replay', settings: { transcript: 'hello' } } });
+      // Without roots: anywhere but / and the home folder itself.
+      for (const path of ['/', homedir(), '~']) {
+        const r = await open.call('POST', '/api/sessions', body(path));
+        expect(r.status, path).toBe(400);
+        expect(r.body.error.message, path).toMatch(/everything you own.*--project-root/);
+      }
+      const older = await open.call('POST', '/api/sessions', body(outside));
+      expect(older.status).toBe(201);
+      await waitForSession(open, older.body.session.id as number, ['waiting_for_input']);
+      await open.close();
+      const bounded = await serve({ dataDir: open.dataDir, projectRoots: [join(open.dataDir, 'root')] });
+      expect((await bounded.call('POST', '/api/sessions', body(inside))).status).toBe(201);
+      for (const path of [outside, join(open.dataDir, 'root', 'link'), '/']) {
+        const r = await bounded.call('POST', '/api/sessions', body(path));
+        expect(r.status, path).toBe(400);
+        expect(r.body.error.field).toBe('projectPath');
+      }
+      expect((await bounded.call('GET', `/api/folders?path=${encodeURIComponent(outside)}`)).body.error).toMatch(/outside the folders this server lets agents work in/);
+      // A session made before the bound: its next turn fails, saying why.
+      const id = older.body.session.id as number;
+      expect((await bounded.call('POST', `/api/sessions/${String(id)}/prompts`, { body: { prompt: 'again' } })).status).toBe(202);
+      const failed = await waitForSession(bounded, id, ['error']);
+      expect(failed.error).toMatch(/outside the folders this server lets agents work in/);
+      await expect(serve({ projectRoots: [join(open.dataDir, 'missing')] })).rejects.toThrow(/projectRoots: .*missing does not exist/);
+    });
+
     it('answers approval requests over HTTP: list, allow for the session, deny with a message; 404, 409 and 400 change nothing', async () => {
       const server = await serve();
       const created = await server.call('POST', '/api/sessions', { body: { projectPath: project(server), prompt: 'fix it', provider: 'replay', settings: { transcript: 'fix-bug', permissionMode: 'default' } } });
@@ -236,7 +271,7 @@ describeServersOnEachBackend((serve) => {
       expect((await server.call('PUT', '/api/settings', { body: { defaults: { maxTurns: null } } })).body.defaults).toEqual({ permissionMode: 'acceptEdits', transcript: 'hello' });
       const created = await server.call('POST', '/api/sessions', { body: { projectPath: project(server), prompt: 'x', provider: 'replay', settings: { permissionMode: 'plan' } } });
       expect(created.body.session.settings).toEqual({ permissionMode: 'plan', transcript: 'hello' });
-      for (const [body, field] of [[{}, 'defaults'], [{ defaults: { colour: 1 } }, 'defaults.colour'], [{ defaults: { maxTurns: -1 } }, 'settings.maxTurns'], [{ defaults: { permissionMode: 'bypassPermissions' } }, 'settings.permissionMode']] as [unknown, string][]) {
+      for (const [body, field] of [[{}, 'defaults'], [{ defaults: { colour: 1 } }, 'defaults.colour'], [{ defaults: { maxTurns: -1 } }, 'settings.maxTurns'], [{ defaults: { permissionMode: 'bypassPermissions' } }, 'settings.permissionMode'], [{ defaults: { projectSettings: true } }, 'settings.projectSettings']] as [unknown, string][]) {
         const r = await server.call('PUT', '/api/settings', { body });
         expect(r.status, JSON.stringify(body)).toBe(400);
         expect(r.body.error.field).toBe(field);

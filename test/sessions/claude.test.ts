@@ -2,7 +2,7 @@
  * The claude provider end to end: the real Agent SDK and Claude Code binary, driven by the scripted
  * Anthropic API stand-in (no credentials, no network). Runs in CI; nothing here is skipped.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -382,6 +382,36 @@ describe('the claude provider on the real Claude Code binary', () => {
     };
     expect((await rest(a))?.result).toBe('first');
     expect((await rest(b))?.result).toBe('second');
+  });
+
+  it("loads a project's own settings (hooks) only when the session turns them on, reads its CLAUDE.md either way, and hides agentq's variables", async () => {
+    const { api, project } = claude.current;
+    const marker = join(project, 'hook-ran.txt');
+    mkdirSync(join(project, '.claude'));
+    // A hook a cloned repository could carry: it runs a command as the user on every prompt.
+    writeFileSync(join(project, '.claude', 'settings.json'), JSON.stringify({ hooks: { UserPromptSubmit: [{ hooks: [{ type: 'command', command: `env >> ${marker}` }] }] } }));
+    writeFileSync(join(project, 'CLAUDE.md'), 'Always answer in haiku. PROJECT-MEMORY-MARKER\n');
+    const saved = process.env.AGENTQ_TOKEN;
+    process.env.AGENTQ_TOKEN = 'agentq-secret-that-must-not-leak';
+    try {
+      api.script({ text: 'Untrusted turn done.' }, { text: 'Trusted turn done.' });
+      const { service } = setup();
+      const untrusted = await service.create({ projectPath: project, prompt: 'hello' });
+      expect((await waitForSession(service, untrusted.session.id, ['waiting_for_input', 'error'])).status).toBe('waiting_for_input');
+      expect(existsSync(marker)).toBe(false);
+      expect(JSON.stringify(api.conversation()[0]?.body)).toContain('PROJECT-MEMORY-MARKER');
+      const trusted = await service.create({ projectPath: project, prompt: 'hello again', settings: { projectSettings: true } });
+      expect((await waitForSession(service, trusted.session.id, ['waiting_for_input', 'error'])).status).toBe('waiting_for_input');
+      expect(JSON.stringify(api.conversation()[1]?.body)).toContain('PROJECT-MEMORY-MARKER');
+      // The hook ran, in the agent's environment: none of agentq's variables are in it.
+      const seen = readFileSync(marker, 'utf8');
+      expect(seen).toMatch(/^PATH=/m);
+      expect(seen).not.toMatch(/^AGENTQ_/m);
+      expect(seen).not.toContain('agentq-secret-that-must-not-leak');
+    } finally {
+      if (saved === undefined) delete process.env.AGENTQ_TOKEN;
+      else process.env.AGENTQ_TOKEN = saved;
+    }
   });
 
   it("the agent's environment has none of agentq's variables", () => {
