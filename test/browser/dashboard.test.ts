@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ReplayProvider } from '../../src/sessions/replay.js';
 import { browserTestsRun, launchBrowser, screenshot } from '../helpers/browser.js';
 import { useServers, waitForServerJob, type TestServer } from '../helpers/server.js';
@@ -13,10 +13,19 @@ describe.skipIf(!browserTestsRun)('the dashboard in a real browser', () => {
   beforeAll(async () => { browser = await launchBrowser(); });
   afterAll(async () => { await browser.close(); });
 
+  /** What the Content-Security-Policy blocked on any page of the test (it must block nothing of ours). */
+  let blocked: string[] = [];
+  afterEach(() => {
+    const seen = blocked;
+    blocked = [];
+    expect(seen, 'the Content-Security-Policy blocked part of a page').toEqual([]);
+  });
+
   /** A logged-in page: the start URL's one-time code is exchanged for the cookie. */
   async function open(server: TestServer, path: string): Promise<Page> {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     page.on('pageerror', (e) => { throw e; });
+    page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) blocked.push(m.text()); });
     await page.goto(server.loginUrl());
     await page.goto(`${server.url}${path}`);
     return page;
@@ -66,7 +75,8 @@ describe.skipIf(!browserTestsRun)('the dashboard in a real browser', () => {
   });
 
   it('queues a follow-up sent while the agent works, runs it, and stops it', async () => {
-    const server = await serve({ providers: [new ReplayProvider({ messagesPerSecond: 15 })] });
+    // The first turn lasts about 7 s: long enough to send the follow-up while it runs, on a loaded machine too.
+    const server = await serve({ providers: [new ReplayProvider({ messagesPerSecond: 8 })] });
     const created = await server.call('POST', '/api/sessions', { body: { projectPath: project(server), prompt: 'Refactor the module', provider: 'replay', settings: { transcript: 'refactor' } } });
     const id = created.body.session.id as number;
     const page = await open(server, `/sessions/${String(id)}`);
@@ -277,6 +287,30 @@ describe.skipIf(!browserTestsRun)('the dashboard in a real browser', () => {
     await expect.poll(async () => (await server.call('GET', '/api/settings')).body.defaults.maxTurns).toBeUndefined();
     await page.goto(`${server.url}/`);
     expect(await page.getByLabel('Permissions').inputValue()).toBe('acceptEdits');
+    await page.close();
+  });
+
+  it('lists the logged-in browsers on the settings page: another is revoked, this one logs out', async () => {
+    const server = await serve();
+    const other = await browser.newPage();
+    await other.goto(server.loginUrl());
+    const page = await open(server, '/settings');
+    await page.waitForSelector('html[data-hydrated="1"]');
+    const rows = page.getByTestId('browser-session');
+    expect(await rows.count()).toBe(2);
+    expect(await rows.first().textContent()).toContain('(this browser)');
+    await screenshot(page, 'browser-sessions');
+    await rows.nth(1).getByRole('button', { name: 'Revoke' }).click();
+    await expect.poll(() => rows.count()).toBe(1);
+    // The revoked browser is out: its next request is refused and it is shown how to log in.
+    const refused = await other.goto(`${server.url}/settings`);
+    expect(refused?.status()).toBe(401);
+    expect(await other.textContent('body')).toContain('agentq url');
+    await page.getByRole('button', { name: 'Log out of this browser' }).click();
+    await page.waitForURL(`${server.url}/`);
+    expect(await page.textContent('h1')).toContain('log in');
+    expect(server.browserSessions.list()).toEqual([]);
+    await other.close();
     await page.close();
   });
 
