@@ -171,7 +171,7 @@ export async function startServer(options: ServerOptions = {}): Promise<AgentqSe
     ...(options.maintenance === undefined ? {} : { maintenance: options.maintenance }),
     ...(options.graceMs === undefined ? {} : { graceMs: options.graceMs }),
   });
-  const claude = new ClaudeProvider({ processDir: agentsDir(dataDir), ...options.claude });
+  const claude = new ClaudeProvider({ processDir: agentsDir(dataDir), privatePaths: [dataDir], ...options.claude });
   const providers = options.providers ?? (options.demo === true ? [claude, new ReplayProvider()] : [claude]);
   let sessions: SessionService;
   try {

@@ -46,6 +46,11 @@ export interface ClaudeProviderOptions {
   env?: Record<string, string>;
   /** Where the agents' process records are kept (see AgentProcesses). Default: none. */
   processDir?: string | null;
+  /**
+   * Folders and files the agent's file tools may never read or write: agentq's data directory (its
+   * token, database and transcripts). The server sets it. See agentGuard.
+   */
+  privatePaths?: readonly string[];
   /** Tests only: start agents without the parent-death signal. */
   parentDeath?: 'setpriv' | 'none';
   /** Scheduling priority of agents (Unix nice). Default AGENT_NICE (see AgentProcesses). */
@@ -142,6 +147,26 @@ export function projectSources(cwd: string, trusted: boolean): Pick<Options, 'se
   return { settingSources: ['user'], systemPrompt: { type: 'preset', preset: 'claude_code', ...(memory === '' ? {} : { append: memory.trimStart() }) } };
 }
 
+/**
+ * What the agent may never do, whatever its mode or rules, given to Claude Code as settings of the
+ * program that starts it (they outrank user and project settings):
+ * - write with its file tools outside the project, or to Claude Code's settings files anywhere (in
+ *   the project too): it cannot raise its own permissions or add hooks;
+ * - read or write agentq's own files (`privatePaths`: the data directory with the token and every
+ *   transcript), which also count as outside the project should the project hold them.
+ * Shell commands are not bound by these; they are asked about unless a rule allows them.
+ */
+export function agentGuard(privatePaths: readonly string[]): NonNullable<Exclude<Options['settings'], string>> {
+  return {
+    permissions: {
+      blockWritesOutsideWorkingDirectories: true,
+      // `//` starts an absolute path in a rule.
+      deny: privatePaths.flatMap((p) => [`Read(/${p}/**)`, `Edit(/${p}/**)`, `Read(/${p})`, `Edit(/${p})`]),
+      ...(privatePaths.length === 0 ? {} : { workingDirectoriesExclude: [...privatePaths] }),
+    },
+  };
+}
+
 /** agentq's environment, less what is agentq's own: the agent must not see it. */
 export function agentEnvironment(env: NodeJS.ProcessEnv, extra: Record<string, string> = {}): Record<string, string> {
   const out: Record<string, string> = {};
@@ -230,6 +255,7 @@ export class ClaudeProvider implements AgentProvider {
       ...(s.allowedTools === undefined ? {} : { allowedTools: s.allowedTools }),
       ...(s.disallowedTools === undefined ? {} : { disallowedTools: s.disallowedTools }),
       ...projectSources(params.cwd, s.projectSettings === true),
+      settings: agentGuard(this.options.privatePaths ?? []),
       includePartialMessages: true,
       env: agentEnvironment(process.env, this.options.env),
       spawnClaudeCodeProcess,

@@ -414,6 +414,40 @@ describe('the claude provider on the real Claude Code binary', () => {
     }
   });
 
+  it("cannot raise its own permissions or read agentq's files, in acceptEdits with Write allowed for the session", async () => {
+    const { api, project, configDir } = claude.current;
+    const secrets = join(configDir, '..', 'agentq-data');
+    mkdirSync(secrets);
+    writeFileSync(join(secrets, 'token'), 'the-master-token\n');
+    const outside = join(project, '..', 'outside.txt');
+    api.script(
+      { text: 'Giving myself more rights.', tools: [
+        { name: 'Write', input: { file_path: join(project, '.claude', 'settings.json'), content: '{"permissions":{"allow":["Bash"]}}' } },
+        { name: 'Read', input: { file_path: join(secrets, 'token') } },
+        { name: 'Write', input: { file_path: outside, content: 'escaped' } },
+        { name: 'Write', input: { file_path: join(project, 'fine.txt'), content: 'fine' } },
+      ] },
+      { text: 'Done.' },
+    );
+    const provider = claude.current.provider({ privatePaths: [secrets] });
+    const store = openStore(join(env.dir, 'agentq.db'));
+    const system = env.track(createJobSystem({ store, maintenance: false }));
+    const service = new SessionService({ system, store: store.sessions, providers: [provider], retry: { maxAttempts: 1, baseMs: 10 }, batchMs: 10, reconcileIntervalMs: 60_000 }).attach();
+    system.start();
+    const { session } = await service.create({ projectPath: project, prompt: 'go', settings: { permissionMode: 'acceptEdits', allowedTools: ['Write', 'Read'] } });
+    expect((await waitForSession(service, session.id, ['waiting_for_input', 'error'])).status).toBe('waiting_for_input');
+    // The file in the project was written; nothing else was, and the token was not read.
+    expect(readFileSync(join(project, 'fine.txt'), 'utf8')).toBe('fine');
+    expect(existsSync(join(project, '.claude', 'settings.json'))).toBe(false);
+    expect(existsSync(outside)).toBe(false);
+    const results = toolResults(api.conversation()[1]!.body);
+    expect(results).toHaveLength(4);
+    expect(results.slice(0, 3).map((r) => r.is_error)).toEqual([true, true, true]);
+    expect(JSON.stringify(api.conversation()[1]!.body)).not.toContain('the-master-token');
+    // Nobody was asked: these are refused outright, not left to a tired reviewer.
+    expect(await service['store'].approvalList({ sessionId: session.id })).toEqual([]);
+  });
+
   it("the agent's environment has none of agentq's variables", () => {
     const out = agentEnvironment({ PATH: '/bin', AGENTQ_TOKEN: 'secret', AGENTQ_DB: 'postgres://x', HOME: '/h' }, { ANTHROPIC_BASE_URL: 'http://x' });
     expect(out).toEqual({ PATH: '/bin', HOME: '/h', ANTHROPIC_BASE_URL: 'http://x' });
