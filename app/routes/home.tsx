@@ -121,7 +121,7 @@ function NewSession({ providers, cwd, bypass, mode }: { providers: string[]; cwd
       projectPath: field(form, 'projectPath'),
       prompt: field(form, 'prompt'),
       provider: field(form, 'provider') || (providers[0] ?? 'claude'),
-      settings: { permissionMode: field(form, 'permissionMode') || mode },
+      settings: { permissionMode: field(form, 'permissionMode') || mode, ...(form.get('projectSettings') === 'on' ? { projectSettings: true } : {}) },
     });
     setBusy(false);
     if (!r.ok) {
@@ -143,6 +143,10 @@ function NewSession({ providers, cwd, bypass, mode }: { providers: string[]; cwd
         </select>
       </label>
       <button className="primary" type="submit" disabled={busy || !folderOk}>Start</button>
+      <label className="check" title="Hooks, permission rules and MCP servers from the project's .claude/settings.json. A repository's hooks run commands as you: only for one you trust. Its CLAUDE.md is read either way.">
+        <input type="checkbox" name="projectSettings" />
+        <span>Load the project's own Claude Code settings (<code>.claude/settings.json</code>) — only for a repository you trust</span>
+      </label>
       {error !== null && <div role="alert" className="error" style={{ gridColumn: '1 / -1' }}>{error}</div>}
     </form>
   );

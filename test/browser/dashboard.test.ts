@@ -46,6 +46,8 @@ describe.skipIf(!browserTestsRun)('the dashboard in a real browser', () => {
     // New sessions ask first by default; this one may edit without asking.
     expect(await page.getByLabel('Permissions').inputValue()).toBe('default');
     await page.getByLabel('Permissions').selectOption('acceptEdits');
+    // A project's own Claude Code settings are loaded only when asked for.
+    expect(await page.getByLabel(/Load the project's own Claude Code settings/).isChecked()).toBe(false);
     await page.getByRole('button', { name: 'Start' }).click();
     await page.waitForURL(/\/sessions\/\d+$/);
     const timeline = page.getByTestId('timeline');
