@@ -44,11 +44,13 @@ export default defineConfig(async () => {
         reporter: ['text-summary', 'text'],
         // The figures help most when a test failed.
         reportOnFailure: true,
-        // The job system (store, queue, sessions) is held to 100% lines, per folder.
         thresholds: {
-          'src/store/**': { lines: 100 },
-          'src/queue/**': { lines: 100 },
-          'src/sessions/**': { lines: 100 },
+          // The job system: every line, and the branches that tests can honestly reach (the rest
+          // are defensive: a driver error mid-rollback, a platform without process groups).
+          'src/store/**': { lines: 100, branches: 95 },
+          'src/queue/**': { lines: 100, branches: 95 },
+          'src/sessions/**': { lines: 100, branches: 90 },
+          'src/system/**': { lines: 100, branches: 90 },
         },
       },
     },

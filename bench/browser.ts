@@ -21,15 +21,14 @@ import { ReplayProvider, TRANSCRIPTS_DIR } from '../src/sessions/replay.js';
 import type { AgentMessage, AgentRunParams } from '../src/sessions/provider.js';
 import { startServer } from '../src/server/server.js';
 import { hasChromium, launchBrowser, CHROMIUM } from '../test/helpers/browser.js';
-import { emit, percentile, withTempDir } from './lib.js';
+import { emit, medianOf, percentile, withTempDir } from './lib.js';
 
 const part = 'browser';
 const MESSAGES = 10_000;
 
 /** The median of the runs, with their number and spread (never the best run alone). */
 function median(values: number[], metric: string, unit: string, note: string): void {
-  const sorted = [...values].sort((a, b) => a - b);
-  emit({ part, metric, value: percentile(sorted, 50), unit, runs: sorted.length, min: sorted[0], max: sorted.at(-1), note });
+  emit({ part, metric, ...medianOf(values), unit, note });
 }
 
 /** A replay agent that notes when each permission decision reaches it. */

@@ -58,9 +58,28 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[i]!;
 }
 
-/** Best of `runs` (highest value): the figure least disturbed by the rest of the machine. */
-export async function bestOf(runs: number, fn: () => Promise<number>): Promise<number> {
-  let best = -Infinity;
-  for (let i = 0; i < runs; i++) best = Math.max(best, await fn());
-  return best;
+/** Several runs of one figure, reported as their median with the number of runs and the spread. */
+export interface Runs {
+  value: number;
+  runs: number;
+  min: number;
+  max: number;
+}
+
+/** The median of `values` (the lower middle of an even count), with their number and spread. */
+export function medianOf(values: readonly number[]): Runs {
+  const sorted = [...values].sort((a, b) => a - b);
+  return { value: sorted[Math.floor((sorted.length - 1) / 2)] as number, runs: sorted.length, min: sorted[0] as number, max: sorted.at(-1) as number };
+}
+
+/**
+ * Run each of `sides` `runs` times, taking turns (a, b, c, a, b, c, …) so that every side sees the
+ * machine in the same state, and report each side's median. Never report the best run alone.
+ */
+export async function alternate<K extends string>(runs: number, sides: Record<K, () => Promise<number>>): Promise<Record<K, Runs>> {
+  const values = Object.fromEntries(Object.keys(sides).map((k) => [k, [] as number[]])) as unknown as Record<K, number[]>;
+  for (let i = 0; i < runs; i++) {
+    for (const key of Object.keys(sides) as K[]) values[key].push(await sides[key]());
+  }
+  return Object.fromEntries((Object.keys(sides) as K[]).map((k) => [k, medianOf(values[k])])) as Record<K, Runs>;
 }

@@ -7,7 +7,7 @@
 import { createElement } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 import { Markdown } from '../app/lib/markdown.js';
-import { emit } from './lib.js';
+import { emit, medianOf } from './lib.js';
 
 const LENGTH = 200_000;
 const RUNS = 7;
@@ -16,11 +16,6 @@ function time(text: string): number {
   const started = performance.now();
   renderToStaticMarkup(createElement(Markdown, { text }));
   return performance.now() - started;
-}
-
-function median(values: number[]): { value: number; min: number; max: number } {
-  const sorted = [...values].sort((a, b) => a - b);
-  return { value: sorted[Math.floor(sorted.length / 2)]!, min: sorted[0]!, max: sorted.at(-1)! };
 }
 
 const fill = (unit: string): string => unit.repeat(Math.ceil(LENGTH / unit.length)).slice(0, LENGTH);
@@ -50,8 +45,7 @@ export async function markdownBench(): Promise<void> {
         plain.push(p);
       }
     }
-    const m = median(hostile);
-    emit({ part: 'markdown', metric: `render_${name}_ms`, ...m, unit: 'ms', baseline: median(plain).value, runs: RUNS, note: `${String(text.length)} characters; baseline: as much plain prose in the same blocks` });
+    emit({ part: 'markdown', metric: `render_${name}_ms`, ...medianOf(hostile), unit: 'ms', baseline: medianOf(plain).value, note: `${String(text.length)} characters; baseline: as much plain prose in the same blocks` });
   }
   await Promise.resolve();
 }

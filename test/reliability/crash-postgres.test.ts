@@ -19,7 +19,7 @@ it.runIf(available)(`loses nothing across ${String(KILLS)} SIGKILLs of the servi
   const seed = pgStore(schema);
   await seed.ready();
   try {
-    const { enqueued } = await crashAndDrain({ database: url, seed, kills: KILLS, initial: 300, projectDir: tmp.dir });
+    const { enqueued, resumed } = await crashAndDrain({ database: url, seed, kills: KILLS, initial: 300, projectDir: tmp.dir });
 
     const admin = new pg.Client({ connectionString: PG_URL, options: `-c search_path=${schema}` });
     await admin.connect();
@@ -33,8 +33,11 @@ it.runIf(available)(`loses nothing across ${String(KILLS)} SIGKILLs of the servi
       const counted = (await admin.query<{ status: string; n: number }>("SELECT status, sum(n)::int AS n FROM job_counts WHERE type = 'rel.work' GROUP BY status HAVING sum(n) <> 0")).rows;
       expect(counted).toEqual([{ status: 'completed', n: enqueued }]);
       const runs = (await admin.query<{ n: number }>("SELECT count(*)::int AS n FROM job_attempts AS a JOIN jobs AS j ON j.id = a.job_id WHERE j.type = 'rel.work'")).rows[0]!.n;
-      const orphaned = (await admin.query<{ n: number }>("SELECT count(*)::int AS n FROM job_attempts WHERE outcome = 'orphaned'")).rows[0]!.n;
-      process.stdout.write(`crash (postgres): ${String(KILLS)} kills, ${String(enqueued)} jobs completed, ${String(runs)} runs (${String(orphaned)} orphaned by a kill and run again), 0 lost\n`);
+      const orphaned = async (type: string): Promise<number> => (await admin.query<{ n: number }>("SELECT count(*)::int AS n FROM job_attempts AS a JOIN jobs AS j ON j.id = a.job_id WHERE a.outcome = 'orphaned' AND j.type = $1", [type])).rows[0]!.n;
+      const rerunTurns = (await admin.query<{ n: number }>("SELECT count(*)::int AS n FROM jobs WHERE type = 'session.run' AND attempts > 1")).rows[0]!.n;
+      expect(rerunTurns).toBe(0);
+      expect(resumed).toBeGreaterThan(0);
+      process.stdout.write(`crash (postgres): ${String(KILLS)} kills, ${String(enqueued)} jobs completed, ${String(runs)} runs (${String(await orphaned('rel.work'))} orphaned by a kill and run again); ${String(await orphaned('session.run'))} agent turns cut short, not run again, ${String(resumed)} sessions resumed and finished; 0 lost\n`);
       expect((await admin.query<{ n: number }>("SELECT count(*)::int AS n FROM sessions WHERE status IN ('processing', 'queued')")).rows[0]!.n).toBe(0);
     } finally {
       await admin.end();

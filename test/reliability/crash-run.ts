@@ -2,10 +2,14 @@
  * The crash run both crash tests share: the serving process (`node.ts`) on `database` is SIGKILLed
  * `kills` times at random moments 30–400 ms after it starts claiming, over a stream of `rel.work`
  * jobs (enqueued through `seed`, another connection) and now and then an agent turn; then one last
- * process runs undisturbed until nothing is queued or running and no session is busy.
+ * process runs undisturbed until nothing is queued or running and no session is busy. Sessions
+ * whose turn a kill cut short (`interrupted`) are then resumed, and their turns must finish.
  */
 import { expect } from 'vitest';
+import { ReplayProvider } from '../../src/sessions/replay.js';
+import { SessionService } from '../../src/sessions/runner.js';
 import type { AgentqStore } from '../../src/store/open.js';
+import { createJobSystem } from '../../src/system/job-system.js';
 import { spawnTs, waitForExit, waitForLine } from '../helpers/processes.js';
 
 export async function crashAndDrain(p: {
@@ -18,7 +22,7 @@ export async function crashAndDrain(p: {
   projectDir: string;
   /** Every how many runs the process also backs up every 20 ms (0 = never). */
   backupEvery?: number;
-}): Promise<{ enqueued: number }> {
+}): Promise<{ enqueued: number; resumed: number }> {
   const { seed } = p;
   let enqueued = 0;
   const enqueue = async (n: number): Promise<void> => {
@@ -53,7 +57,17 @@ export async function crashAndDrain(p: {
     const sessions = (await seed.sessions.sessionList({ limit: 500 })).sessions;
     return stats.byStatus.queued + stats.byStatus.running === 0 && sessions.every((s) => s.status !== 'processing' && s.status !== 'queued');
   }, { timeout: 120_000, interval: 100 }).toBe(true);
+  // Resume every interrupted session (from here, as the dashboard would): the last process runs
+  // each resumed turn to its end.
+  const service = new SessionService({ system: createJobSystem({ store: seed, maintenance: false }), store: seed.sessions, providers: [new ReplayProvider()] }).attach();
+  const interrupted = (await seed.sessions.sessionList({ limit: 500 })).sessions.filter((s) => s.status === 'interrupted');
+  for (const s of interrupted) await service.resume(s.id);
+  await expect.poll(async () => {
+    const after = await Promise.all(interrupted.map((s) => seed.sessions.sessionGet({ id: s.id })));
+    return after.map((s) => s?.status);
+  }, { timeout: 120_000, interval: 100 }).toEqual(interrupted.map(() => 'waiting_for_input'));
+  service.detach();
   last.kill('SIGTERM');
   expect((await lastExit).code).toBe(0);
-  return { enqueued };
+  return { enqueued, resumed: interrupted.length };
 }

@@ -88,22 +88,29 @@ describe('openDatabase', () => {
     expect(readdirSync(tmp.dir).sort()).toEqual(['corrupt.db', 'empty.db', 'good.db', 'text.db']);
   });
 
-  it('skips quick_check when asked', () => {
-    const path = join(tmp.dir, 'a.db');
-    openDatabase({ path }).close();
-    const db = openDatabase({ path, check: false });
-    db.close();
-  });
-
-  it('reports quick_check findings as corruption', () => {
-    const path = join(tmp.dir, 'freelist.db');
+  /** A database whose header's free-page count no longer matches its freelist: quick_check finds it. */
+  function damagedFreelist(name: string): string {
+    const path = join(tmp.dir, name);
     const db = openDatabase({ path });
     db.exec('CREATE TABLE t (a)');
     db.pragma('wal_checkpoint(TRUNCATE)');
     db.close();
     const bytes = readFileSync(path);
-    bytes.writeUInt32BE(7, 36); // the header's free-page count no longer matches the freelist
+    bytes.writeUInt32BE(7, 36);
     writeFileSync(path, bytes);
+    return path;
+  }
+
+  it('skips quick_check when asked: a file the check refuses opens', () => {
+    const path = damagedFreelist('skip.db');
+    expect(() => openDatabase({ path })).toThrow(DatabaseCorruptError);
+    const db = openDatabase({ path, check: false });
+    expect(db.prepare('SELECT count(*) AS n FROM t').get()).toEqual({ n: 0 });
+    db.close();
+  });
+
+  it('reports quick_check findings as corruption', () => {
+    const path = damagedFreelist('freelist.db');
     expect(() => openDatabase({ path })).toThrow(/quick_check: .*Freelist/s);
   });
 
