@@ -214,7 +214,10 @@ export async function postgresBench(): Promise<void> {
     });
   };
   const logged = (name: string, fn: () => Promise<number>) => async (): Promise<number> => {
-    const rate = await fn();
+    // A run that hangs stops the bench with a message rather than holding the machine.
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<never>((_, reject) => { timer = setTimeout(() => { reject(new Error(`postgres bench: ${name} did not finish within 120 s`)); }, 120_000); });
+    const rate = await Promise.race([fn(), limit]).finally(() => { clearTimeout(timer); });
     process.stderr.write(`postgres bench: ${name} ${String(Math.round(rate))} jobs/s\n`);
     return rate;
   };
