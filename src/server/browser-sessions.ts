@@ -32,6 +32,7 @@ function digest(secret: string): string {
 
 export class BrowserSessions {
   private readonly byHash = new Map<string, Stored>();
+  private readonly enders: ((id: string) => void)[] = [];
   readonly ttlMs: number;
 
   /** `file`: where they are kept (null: in memory only). `ttlMs`: how long one lasts, default 30 days. */
@@ -55,6 +56,18 @@ export class BrowserSessions {
         this.byHash.set(s.hash, { id: s.id, hash: s.hash, createdAt: s.createdAt, expiresAt: s.expiresAt, lastSeenAt: typeof s.lastSeenAt === 'number' ? s.lastSeenAt : s.createdAt, userAgent: typeof s.userAgent === 'string' ? s.userAgent : '' });
       }
     }
+  }
+
+  /**
+   * Call `fn` with the id of every session that ends (revoked, logged out, or found expired), so
+   * whatever it still holds open — a live stream — ends with it.
+   */
+  onEnd(fn: (id: string) => void): void {
+    this.enders.push(fn);
+  }
+
+  private ended(id: string): void {
+    for (const fn of this.enders) fn(id);
   }
 
   /** Write the list (atomically, owner-only). */
@@ -83,6 +96,7 @@ export class BrowserSessions {
     if (stored.expiresAt <= now) {
       this.byHash.delete(stored.hash);
       this.save();
+      this.ended(stored.id);
       return null;
     }
     stored.lastSeenAt = now;
@@ -101,6 +115,7 @@ export class BrowserSessions {
       if (stored.id === id) {
         this.byHash.delete(stored.hash);
         this.save();
+        this.ended(id);
         return true;
       }
     }
@@ -112,6 +127,7 @@ export class BrowserSessions {
     for (const stored of [...this.byHash.values()]) {
       if (stored.expiresAt <= now) {
         this.byHash.delete(stored.hash);
+        this.ended(stored.id);
         removed = true;
       }
     }

@@ -196,6 +196,8 @@ export async function startServer(options: ServerOptions = {}): Promise<AgentqSe
   const browserSessions = new BrowserSessions(resolve(dataDir, 'browser-sessions.json'), options.browserSessionTtlMs === undefined ? {} : { ttlMs: options.browserSessionTtlMs });
   const gate = new SecurityGate({ token, browserSessions, publicOrigins, ...(options.allowedHosts === undefined ? {} : { allowedHosts: options.allowedHosts }) });
   let baseUrl = '';
+  // A browser that is logged out loses its live stream too, not just its next request.
+  browserSessions.onEnd((id) => { stream.closeOwner(id); });
   const api: ApiContext = {
     system,
     sessions,

@@ -175,8 +175,34 @@ describe('the access token', () => {
     expect(page.body).toContain('agentq url');
   });
 
+  it("ends a revoked browser's live stream at once, and leaves the token's streams open", async () => {
+    const server = await serve();
+    const r = await raw(server.loginUrl(), { headers: { 'user-agent': 'Streamer' } });
+    const cookie = String(r.headers['set-cookie']).split(';')[0]!;
+    const browser = await fetch(`${server.url}/api/stream`, { headers: { cookie } });
+    const byToken = await fetch(`${server.url}/api/stream`, { headers: { authorization: `Bearer ${server.token}` } });
+    const reader = browser.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    while (!text.includes('event: ready')) text += decoder.decode((await reader.read()).value);
+    const id = server.browserSessions.list()[0]!.id;
+    expect((await server.call('DELETE', `/api/browser-sessions/${id}`)).status).toBe(200);
+    // The browser's stream ends; the token's is still open.
+    let ended = false;
+    while (!ended) {
+      const next = await reader.read();
+      if (next.done) ended = true;
+      else text += decoder.decode(next.value);
+    }
+    expect(ended).toBe(true);
+    expect(server.stream['clients'].size).toBe(1);
+    await byToken.body?.cancel();
+  });
+
   it('ends a browser session when it expires', () => {
     const sessions = new BrowserSessions(null, { ttlMs: 1_000 });
+    const ended: string[] = [];
+    sessions.onEnd((id) => ended.push(id));
     const { session, secret } = sessions.create('ua', 10_000);
     expect(sessions.lookup(secret, 10_999)?.id).toBe(session.id);
     expect(sessions.lookup(secret, 11_000)).toBeNull();
@@ -185,6 +211,8 @@ describe('the access token', () => {
     expect(sessions.list(20_500).map((s) => s.id)).toEqual([other.session.id]);
     expect(sessions.list(21_000)).toEqual([]);
     expect(sessions.revoke(other.session.id)).toBe(false);
+    // Whatever a session held open is told when it ends, by expiry as by revocation.
+    expect(ended).toEqual([session.id, other.session.id]);
   });
 
   it('gives one-time login links to a token holder (what `agentq url` prints), never a link with the token', async () => {

@@ -21,7 +21,7 @@ const table = {
   sessionsLoader, sessionsAction, sessionLoader, sessionAction, eventsLoader, promptsAction, stopAction, resumeAction,
   sessionApprovalsLoader, approvalsLoader, approvalLoader, approvalAction, foldersLoader, settingsLoader, settingsAction,
   loginCodesAction, browserSessionsLoader, browserSessionAction, logoutAction,
-  streamLoader: (ctx: ApiContext, args: RouteArgs): Promise<Response> => ctx.stream.open(args.request),
+  streamLoader: (ctx: ApiContext, args: RouteArgs): Promise<Response> => ctx.stream.open(args.request, ctx.auth.browserSessionOf(args.request)?.id ?? null),
   wrongMethod: (_ctx: ApiContext, args: RouteArgs): Promise<Response> =>
     Promise.resolve(errorJson(405, 'METHOD_NOT_ALLOWED', `${args.request.method} is not supported on ${new URL(args.request.url).pathname}; docs/api.md lists its methods`)),
   notFound: (_ctx: ApiContext, args: RouteArgs): Promise<Response> =>

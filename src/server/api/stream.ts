@@ -88,6 +88,8 @@ class Client {
     readonly topics: Set<Topic>,
     readonly sessionId: number | null,
     private readonly hub: StreamHub,
+    /** The browser session that opened it (null: the token): its end ends the stream. */
+    readonly owner: string | null = null,
   ) {}
 
   wants(notice: Notice): boolean {
@@ -282,8 +284,13 @@ export class StreamHub {
     for (const client of [...this.clients]) client.close();
   }
 
-  /** Handle GET /api/stream. */
-  async open(request: Request): Promise<Response> {
+  /** End every stream a browser session opened (it was revoked, logged out or expired). */
+  closeOwner(owner: string): void {
+    for (const client of [...this.clients]) if (client.owner === owner) client.close('logged out');
+  }
+
+  /** Handle GET /api/stream; `owner` is the browser session making the request, if any. */
+  async open(request: Request, owner: string | null = null): Promise<Response> {
     const q = new Query(new URL(request.url), ['session', 'topics', 'lastEventId']);
     const sessionRaw = q.string('session');
     const sessionId = sessionRaw === undefined ? null : parseInteger('session', sessionRaw, 1, Number.MAX_SAFE_INTEGER);
@@ -298,7 +305,7 @@ export class StreamHub {
     if (this.clients.size >= this.maxClients) {
       throw new HttpError(503, 'TOO_MANY_STREAMS', `${String(this.maxClients)} streams are open; close some tabs and retry`);
     }
-    const client = new Client(new Set(topicList as Topic[]), sessionId, this);
+    const client = new Client(new Set(topicList as Topic[]), sessionId, this, owner);
     this.opened = true;
     const body = new ReadableStream<Uint8Array>({
       start: (controller) => { client.controller = controller; },
