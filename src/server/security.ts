@@ -30,12 +30,8 @@ export function cookieName(port: number): string {
  */
 export function loadOrCreateToken(file: string, warn: (message: string) => void = () => undefined): string {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  tightenMode(file, 0o600, warn);
   try {
-    const mode = statSync(file).mode & 0o777;
-    if ((mode & 0o077) !== 0) {
-      chmodSync(file, 0o600);
-      warn(`${file} was readable by other users (mode ${mode.toString(8)}); it is now 0600`);
-    }
     const token = readFileSync(file, 'utf8').trim();
     if (token.length >= 32) return token;
     warn(`${file} held no usable token; a new one was written`);
@@ -77,7 +73,7 @@ export function tightenMode(path: string, mode: number, warn: (message: string) 
   }
   if ((current & 0o077) === 0) return;
   chmodSync(path, mode);
-  warn(`${path} was open to other users (mode ${current.toString(8)}); it is now ${mode.toString(8)}, since it holds every transcript`);
+  warn(`${path} was open to other users (mode ${current.toString(8)}); it is now ${mode.toString(8)}`);
 }
 
 /**

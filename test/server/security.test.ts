@@ -92,7 +92,7 @@ describe('the access token', () => {
       chmodSync(file, 0o644);
       expect(loadOrCreateToken(file, (m) => warnings.push(m))).toBe(token);
       expect(statSync(file).mode & 0o777).toBe(0o600);
-      expect(warnings.join('\n')).toMatch(/readable by other users/);
+      expect(warnings.join('\n')).toMatch(/was open to other users \(mode 644\); it is now 600/);
       writeFileSync(file, 'short\n');
       const fresh = loadOrCreateToken(file, (m) => warnings.push(m));
       expect(fresh).not.toBe(token);
