@@ -51,6 +51,7 @@ export default defineConfig(async () => {
           'src/queue/**': { lines: 100, branches: 95 },
           'src/sessions/**': { lines: 100, branches: 90 },
           'src/system/**': { lines: 100, branches: 90 },
+          'src/server/**': { lines: 100, branches: 90 },
         },
       },
     },

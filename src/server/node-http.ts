@@ -100,7 +100,7 @@ export async function sendResponse(res: ServerResponse, response: Response, meth
   res.writeHead(response.status, raw);
   if (response.body === null || method === 'HEAD') {
     // A body nobody will read (HEAD) is cancelled, so whatever produces it (a live stream's slot) ends now.
-    if (response.body !== null) await response.body.cancel().catch(() => undefined);
+    await response.body?.cancel().catch(() => undefined);
     res.end();
     return;
   }

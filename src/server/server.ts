@@ -183,7 +183,7 @@ export async function startServer(options: ServerOptions = {}): Promise<AgentqSe
     });
   } catch (error) {
     await store.close();
-    throw error instanceof ValidationError ? new ServerConfigError(`${error.field}: ${error.message}`) : error;
+    throw error instanceof ValidationError ? new ServerConfigError(error.message) : error;
   }
   // Agents a crashed earlier server left running would race the turns resumed now: end them first.
   const reaped = sessions.reapStrays();

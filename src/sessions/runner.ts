@@ -19,6 +19,7 @@ import { isAbsolute, join } from 'node:path';
 import type { Job } from '../store/contract.js';
 import { AgentqError, NotFoundError, SnoozeError, StateConflictError, UnrecoverableError, ValidationError } from '../store/errors.js';
 import { SESSION_SETTING_KEYS } from '../store/session-params.js';
+import { LIMITS, validateInteger } from '../store/validation.js';
 import { SESSION_STATES, type Approval, type Session, type SessionEvent, type SessionSettings, type SessionState, type SessionStore } from '../store/session-contract.js';
 import { TypedEmitter } from '../queue/events.js';
 import { JobAbortReason, describeThrown } from '../queue/worker.js';
@@ -228,8 +229,12 @@ export class SessionService {
   private readonly controls = new Map<number, AgentControl>();
   private readonly roots: ProjectRoots;
 
-  /** Throws ValidationError for a project root that does not exist. */
+  /** Throws ValidationError for a project root that does not exist, or a number out of range. */
   constructor(private readonly options: SessionServiceOptions) {
+    const limits: [keyof SessionServiceOptions, number, number][] = [
+      ['concurrency', 1, 10_000], ['reconcileIntervalMs', 1, LIMITS.timeoutMs], ['approvalTimeoutMs', 1, LIMITS.timeoutMs], ['approvalPollMs', 1, LIMITS.timeoutMs], ['batchMs', 0, 60_000], ['batchSize', 1, 100_000],
+    ];
+    for (const [name, min, max] of limits) if (options[name] !== undefined) validateInteger(name, options[name], min, max);
     this.roots = new ProjectRoots(options.projectRoots);
     this.system = options.system;
     this.store = options.store;

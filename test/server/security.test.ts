@@ -1,14 +1,13 @@
-import { request as httpRequest } from 'node:http';
 import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import routes from '../../app/routes.js';
 import { BrowserSessions } from '../../src/server/browser-sessions.js';
-import { cookieName, loadOrCreateToken } from '../../src/server/security.js';
+import { SecurityGate, cookieName, loadOrCreateToken } from '../../src/server/security.js';
 import { ServerConfigError, startServer } from '../../src/server/server.js';
 import { useServers, type TestServer } from '../helpers/server.js';
+import { rawPath, rawRequest as raw } from '../helpers/http.js';
 import { tempDir } from '../helpers/temp.js';
 
 const serve = useServers();
@@ -24,39 +23,6 @@ function routePaths(): string[] {
   };
   walk(routes);
   return out;
-}
-
-/** A raw request, so Host and other forbidden-to-fetch headers can be set. */
-function raw(url: string, options: { method?: string; headers?: Record<string, string>; body?: string }): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method: options.method ?? 'GET', headers: options.headers ?? {} }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
-      res.on('end', () => { resolve({ status: res.statusCode ?? 0, headers: res.headers, body }); });
-    });
-    req.on('error', reject);
-    req.end(options.body);
-  });
-}
-
-/** A request whose path is sent exactly as given (fetch and http.request normalise it). */
-function rawPath(port: number, path: string): Promise<{ status: number; headers: Record<string, string> }> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => {
-      socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${String(port)}\r\nConnection: close\r\n\r\n`);
-    });
-    let text = '';
-    socket.setEncoding('utf8');
-    socket.on('data', (c: string) => { text += c; });
-    socket.on('error', reject);
-    socket.on('end', () => {
-      const [head = ''] = text.split('\r\n\r\n');
-      const [status = '', ...lines] = head.split('\r\n');
-      const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
-      resolve({ status: Number(status.split(' ')[1]), headers });
-    });
-  });
 }
 
 describe('the access token', () => {
@@ -423,6 +389,20 @@ describe('behind a TLS proxy', () => {
   it('refuses a public origin that is not one', async () => {
     for (const bad of ['agentq.example.com', 'https://agentq.example.com/path', 'ftp://agentq.example.com', 'https://user:pw@agentq.example.com']) {
       await expect(serve({ publicOrigins: [bad] }), bad).rejects.toThrow(/--public-origin/);
+    }
+  });
+});
+
+describe('SecurityGate on its own', () => {
+  it('marks a session cookie Secure only for a request through an https public origin', () => {
+    const tmp = tempDir('agentq-gate-');
+    try {
+      const gate = new SecurityGate({ token: 'x'.repeat(32), browserSessions: new BrowserSessions(join(tmp.dir, 'browser-sessions.json')), publicOrigins: ['https://agentq.example.com'] });
+      gate.setPort(4317);
+      expect(gate.sessionCookie('s', 'agentq.example.com')).toMatch(/; Secure$/);
+      for (const host of [undefined, '127.0.0.1:4317', 'not a host!']) expect(gate.sessionCookie('s', host), String(host)).not.toMatch(/Secure/);
+    } finally {
+      tmp.cleanup();
     }
   });
 });

@@ -2,8 +2,10 @@ import { mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { AgentMessage, AgentProvider } from '../../src/sessions/provider.js';
 import { ReplayProvider } from '../../src/sessions/replay.js';
-import type { SessionEvent } from '../../src/store/session-contract.js';
+import type { AgentqStore } from '../../src/store/open.js';
+import type { SessionEvent, SessionStore } from '../../src/store/session-contract.js';
 import { describeServersOnEachBackend, waitForServerJob, type TestServer } from '../helpers/server.js';
 
 
@@ -92,6 +94,27 @@ async function openStream(server: TestServer, query = '', lastEventId?: string) 
     },
     body: errorBody,
   };
+}
+
+/** The server's session store, whose eventTail a test can hold back or fail. */
+function sessionStoreOf(server: TestServer): SessionStore {
+  return (server.system.store as AgentqStore).sessions;
+}
+
+/** Make the next eventTail calls wait until `release` is called; `entered` resolves at the first. */
+function holdEventTail(server: TestServer): { entered: Promise<void>; release: () => void } {
+  const store = sessionStoreOf(server);
+  const eventTail = store.eventTail.bind(store);
+  let release!: () => void;
+  const held = new Promise<void>((r) => { release = r; });
+  let enter!: () => void;
+  const entered = new Promise<void>((r) => { enter = r; });
+  store.eventTail = async (params) => {
+    enter();
+    await held;
+    return eventTail(params);
+  };
+  return { entered, release: () => { store.eventTail = eventTail; release(); } };
 }
 
 function events(frames: Frame[]): SessionEvent[] {
@@ -223,6 +246,124 @@ describeServersOnEachBackend((serve) => {
       expect(server.stream.clientCount).toBe(0);
       socket.resume();
       await closed;
+    });
+
+    it('sends what an agent is writing live, only to streams following its session\'s events, without an id, and never stores it', async () => {
+      let finish!: () => void;
+      const finished = new Promise<void>((r) => { finish = r; });
+      const writer: AgentProvider = {
+        name: 'writer',
+        async *run(): AsyncIterable<AgentMessage> {
+          yield { type: 'system', subtype: 'init', session_id: 'w1' };
+          yield { type: 'stream_event', session_id: 'w1', event: { type: 'content_block_delta', delta: { type: 'text_delta', text: 'Hel' } } };
+          await finished;
+          yield { type: 'result', subtype: 'success', session_id: 'w1', result: 'Hello', is_error: false, total_cost_usd: 0 };
+        },
+      };
+      const server = await serve({ providers: [new ReplayProvider({ messagesPerSecond: 500 }), writer] });
+      const other = await startSession(server, 'hello');
+      await waitForServerJob(server, other.jobId, 'completed');
+      const all = await openStream(server, '?topics=events');
+      const jobsOnly = await openStream(server, '?topics=jobs');
+      const otherSession = await openStream(server, `?session=${String(other.id)}`);
+      for (const s of [all, jobsOnly, otherSession]) await s.next((f) => f.event === 'ready');
+      const dir = join(server.dataDir, 'project');
+      const created = await server.call('POST', '/api/sessions', { body: { projectPath: dir, prompt: 'write', provider: 'writer' } });
+      const id = created.body.session.id as number;
+      const partial = await all.next((f) => f.event === 'session:partial');
+      expect(partial.id).toBeNull();
+      expect(partial.data).toEqual({ sessionId: id, message: expect.objectContaining({ type: 'stream_event' }) });
+      finish();
+      await waitForServerJob(server, created.body.job.id as number, 'completed');
+      await all.next((f) => f.event === 'session:events' && (f.data.events as SessionEvent[]).some((e) => e.type === 'result'));
+      expect(jobsOnly.frames.some((f) => f.event === 'session:partial')).toBe(false);
+      expect(otherSession.frames.some((f) => f.event === 'session:partial')).toBe(false);
+      const stored = (await server.call('GET', `/api/sessions/${String(id)}/events`)).body.events as SessionEvent[];
+      expect(stored.map((e) => e.type)).not.toContain('stream_event');
+      for (const s of [all, jobsOnly, otherSession]) await s.close();
+    });
+
+    it('holds events that arrive while a client catches up, then sends them once each, in order', async () => {
+      const server = await serve({ providers: [new ReplayProvider({ messagesPerSecond: 500 })] });
+      const { id, jobId } = await startSession(server, 'hello');
+      await waitForServerJob(server, jobId, 'completed');
+      const hold = holdEventTail(server);
+      const stream = await openStream(server, '?topics=events', '0_00000000_0');
+      await hold.entered;
+      // A second turn runs and stores its events while the catch-up waits for the database.
+      const prompt = await server.call('POST', `/api/sessions/${String(id)}/prompts`, { body: { prompt: 'again' } });
+      await waitForServerJob(server, prompt.body.job.id as number, 'completed');
+      hold.release();
+      await stream.next((f) => f.event === 'ready');
+      const stored = (await server.call('GET', `/api/sessions/${String(id)}/events`)).body.events as SessionEvent[];
+      await stream.next(() => events(stream.frames).length >= stored.length);
+      expect(events(stream.frames).map((e) => e.seq)).toEqual(stored.map((e) => e.seq));
+      await stream.close();
+    });
+
+    it('paces a catch-up larger than the stream\'s allowance instead of dropping the client', async () => {
+      const server = await serve({ providers: [new ReplayProvider({ messagesPerSecond: 1_000 })], stream: { maxQueuedBytes: 4_096 } });
+      const { id, jobId } = await startSession(server, 'refactor');
+      await waitForServerJob(server, jobId, 'completed');
+      const stored = (await server.call('GET', `/api/sessions/${String(id)}/events`)).body.events as SessionEvent[];
+      expect(JSON.stringify(stored).length).toBeGreaterThan(4 * 4_096);
+      const stream = await openStream(server, '?topics=events', '0_00000000_0');
+      await stream.next((f) => f.event === 'ready');
+      expect(events(stream.frames).map((e) => e.seq)).toEqual(stored.map((e) => e.seq));
+      expect(stream.ended).toBe(false);
+      await stream.close();
+    });
+
+    it('ends a stream whose catch-up falls too far behind the live events, or fails, or whose client left', async () => {
+      const server = await serve();
+      const behind = holdEventTail(server);
+      const flooded = await openStream(server, '?topics=events', '0_00000000_0');
+      await behind.entered;
+      const flood = Array.from({ length: 50_001 }, (_, i) => ({ id: i + 1, sessionId: 1, seq: i + 1, type: 'assistant', payload: {}, createdAt: 0 }));
+      server.sessions.events.emit('session:events', { sessionId: 1, events: flood });
+      behind.release();
+      await flooded.close();
+      expect(flooded.frames.some((f) => f.event === 'ready')).toBe(false);
+      await expect.poll(() => server.stream.clientCount).toBe(0);
+
+      const store = sessionStoreOf(server);
+      const eventTail = store.eventTail.bind(store);
+      store.eventTail = () => Promise.reject(new Error('the disk went away'));
+      const failed = await openStream(server, '?topics=events', '0_00000000_0');
+      await failed.close();
+      expect(failed.frames.some((f) => f.event === 'ready')).toBe(false);
+      store.eventTail = eventTail;
+      await expect.poll(() => server.stream.clientCount).toBe(0);
+
+      const left = holdEventTail(server);
+      const gone = await openStream(server, '?topics=events', '0_00000000_0');
+      await left.entered;
+      await gone.close();
+      left.release();
+      await expect.poll(() => server.stream.clientCount).toBe(0);
+      expect(gone.frames.some((f) => f.event === 'ready')).toBe(false);
+    });
+
+    it('waits for a slow reader to catch up, and stops writing when it goes away', async () => {
+      const server = await serve();
+      const socket = connect(server.port, '127.0.0.1');
+      await new Promise<void>((resolve) => socket.once('connect', resolve));
+      socket.write(`GET /api/stream?topics=jobs HTTP/1.1\r\nHost: 127.0.0.1:${String(server.port)}\r\nAuthorization: Bearer ${server.token}\r\n\r\n`);
+      let received = '';
+      socket.setEncoding('utf8');
+      await new Promise<void>((resolve) => socket.once('data', (c: string) => { received += c; socket.pause(); resolve(); }));
+      // 1.5 MB of notices: more than the socket takes at once, less than the stream's allowance (2 MB).
+      const big = 'y'.repeat(50_000);
+      for (let i = 0; i < 30; i++) server.system.events.emit('job:log', { jobId: 1, type: 'demo.echo', level: 'info', message: big });
+      socket.on('data', (c: string) => { received += c; });
+      socket.resume();
+      await expect.poll(() => (received.match(/event: job:log/g) ?? []).length, { timeout: 20_000 }).toBe(30);
+      expect(server.stream.clientCount).toBe(1);
+      // Again, and this time the reader leaves while the server waits for it.
+      socket.pause();
+      for (let i = 0; i < 30; i++) server.system.events.emit('job:log', { jobId: 1, type: 'demo.echo', level: 'info', message: big });
+      socket.destroy();
+      await expect.poll(() => server.stream.clientCount).toBe(0);
     });
 
     it('rejects bad parameters, unknown sessions, foreign ids, and too many streams', async () => {

@@ -115,9 +115,14 @@ class Client {
     if (!this.closed) this.push(`: ${text}\n\n`);
   }
 
+  /**
+   * A live client that lets its queue overflow is disconnected (it reconnects and catches up); the
+   * catch-up itself waits for room before each page instead, so large events cannot keep a client
+   * from ever catching up.
+   */
   private push(frame: string): void {
     this.controller.enqueue(encoder.encode(frame));
-    if ((this.controller.desiredSize ?? 0) < 0) this.close('too far behind');
+    if (this.live && (this.controller.desiredSize ?? 0) < 0) this.close('too far behind');
   }
 
   /** Send events newer than the client's position (older ones it already has), one frame per session run. */
@@ -159,8 +164,8 @@ class Client {
   goLive(): void {
     const pending = this.pending;
     this.pending = [];
-    this.sendEvents(pending);
     this.live = true;
+    this.sendEvents(pending);
   }
 
   close(reason?: string): void {
