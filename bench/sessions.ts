@@ -5,6 +5,9 @@
  * minute), messages lost (yielded by the agent but not stored), event-loop delay p50/p99 (after
  * warm-up) and RSS growth between minute 1 and minute 3 (or the end, if shorter).
  * AGENTQ_BENCH_SESSIONS_DB runs it on another database (a postgres:// URL with ?schema=).
+ * AGENTQ_BENCH_SESSIONS_CHECKPOINT=inline leaves WAL checkpoints to SQLite on the main thread instead
+ * of the checkpointer thread, to compare the two. bench/slow-disk/ makes fsync slow, to see what the
+ * event loop waits for on a slower disk.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -35,7 +38,9 @@ export async function sessionsBench(): Promise<void> {
   await withTempDir(async (dir) => {
     const project = join(dir, 'project');
     mkdirSync(project);
-    const store = openStore(process.env.AGENTQ_BENCH_SESSIONS_DB ?? join(dir, 'sessions.db'));
+    const checkpoint = process.env.AGENTQ_BENCH_SESSIONS_CHECKPOINT === 'inline' ? 'inline' : 'background';
+    const db = process.env.AGENTQ_BENCH_SESSIONS_DB;
+    const store = openStore(db ?? { path: join(dir, 'sessions.db'), checkpoint });
     await readyStore(store);
     const system = createJobSystem({ store, maintenance: false, concurrency: n });
     const provider = new CountingProvider(new ReplayProvider({ messagesPerSecond: 5 }));
@@ -88,8 +93,10 @@ export async function sessionsBench(): Promise<void> {
     emit({ part, metric: 'sessions', value: n, unit: 'sessions' });
     emit({ part, metric: 'messages_per_s', value: rate, unit: 'msg/s', note: `target ${n * 5}` });
     emit({ part, metric: 'messages_lost', value: provider.yielded - inDb, unit: 'messages', note: `${provider.yielded} yielded, ${inDb} stored` });
-    emit({ part, metric: 'loop_delay_p50_ms', value: delay.percentile(50) / 1e6, unit: 'ms' });
-    emit({ part, metric: 'loop_delay_p99_ms', value: delay.percentile(99) / 1e6, unit: 'ms' });
+    const where = db === undefined ? `checkpoints: ${checkpoint}` : 'PostgreSQL';
+    emit({ part, metric: 'loop_delay_p50_ms', value: delay.percentile(50) / 1e6, unit: 'ms', note: where });
+    emit({ part, metric: 'loop_delay_p99_ms', value: delay.percentile(99) / 1e6, unit: 'ms', note: where });
+    emit({ part, metric: 'loop_delay_max_ms', value: delay.max / 1e6, unit: 'ms', note: where });
     const [m1, m3] = [rss[0]!, rss[1]!];
     const mb = (n: number): number => Math.round(n / 1e6);
     emit({ part, metric: 'rss_growth_pct', value: ((m3.rss - m1.rss) / m1.rss) * 100, unit: '%', note: `after a full GC: RSS ${mb(m1.rss)} MB at minute 1, ${mb(m3.rss)} MB at minute 3; JS heap ${mb(m1.heap)} → ${mb(m3.heap)} MB` });

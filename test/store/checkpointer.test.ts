@@ -53,3 +53,30 @@ it('reports checkpoint failures from the thread and can be nudged', async () => 
   await c.stop();
   await store.close();
 });
+
+it('starts the WAL over on its own thread, holding this process\'s writes meanwhile, losing none', async () => {
+  const path = join(tmp.dir, 'restart.db');
+  const store = createSqliteStore({ path, checkpointTuning: { intervalMs: 2, restartPages: 64 } });
+  const ids: number[] = [];
+  const events: number[] = [];
+  const session = await store.sessions.sessionCreate({ session: { projectPath: tmp.dir, provider: 'replay', settings: {} }, now: 1 });
+  // Writes of every kind, from concurrent callers, until the thread has started the WAL over a few times.
+  while ((store.walRestarts ?? 0) < 5) {
+    const created = await Promise.all(Array.from({ length: 20 }, (_, i) => store.jobCreate({ job: { type: 'ck.job', data: { i, pad: 'x'.repeat(2_000) } }, now: Date.now() })));
+    ids.push(...created.map((c) => c.job.id));
+    const written = await store.sessions.eventAppend({ sessionId: session.id, events: [{ type: 'assistant', payload: { pad: 'y'.repeat(2_000) } }], now: Date.now() });
+    events.push(...written.map((e) => e.seq));
+  }
+  expect(new Set(ids).size).toBe(ids.length);
+  expect((await store.jobList({ limit: 1 })).total).toBe(ids.length);
+  expect(events).toEqual(Array.from({ length: events.length }, (_, i) => i + 1));
+  expect((await store.sessions.sessionGet({ id: session.id }))?.lastSeq).toBe(events.length);
+  // The WAL starts over on the thread: after it has caught up, the WAL holds its one-page commit only.
+  await new Promise<void>((resolve) => {
+    const seen = store.walRestarts ?? 0;
+    const poll = (): void => { if ((store.walRestarts ?? 0) > seen) resolve(); else setTimeout(poll, 2); };
+    poll();
+  });
+  expect(store.db.pragma('wal_checkpoint(PASSIVE)')).toEqual([{ busy: 0, log: 1, checkpointed: 1 }]);
+  await store.close();
+});

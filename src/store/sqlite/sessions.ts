@@ -103,28 +103,40 @@ export class SqliteSessionStore implements SessionStore {
   private readonly updates = new Map<string, Statement>();
   private readonly tx: { immediate: <T>(fn: () => T) => T };
 
-  constructor(private readonly db: SqliteDatabase, private readonly maxDataBytes: number = LIMITS.defaultMaxDataBytes) {
+  /** `writesPaused` (the checkpointer's) is non-null while writes must wait. */
+  constructor(
+    private readonly db: SqliteDatabase,
+    private readonly maxDataBytes: number = LIMITS.defaultMaxDataBytes,
+    private readonly writesPaused: () => Promise<void> | null = () => null,
+  ) {
     this.stmts = Object.fromEntries(Object.entries(SESSION_SQL).map(([k, sql]) => [k, db.prepare(sql)])) as Record<keyof typeof SESSION_SQL, Statement>;
     // One wrapper for the store's lifetime: making one per call costs more than a small write.
     const tx = db.transaction((fn: () => unknown) => fn());
     this.tx = { immediate: <T>(fn: () => T): T => tx.immediate(fn) as T };
   }
 
-  private run<T>(fn: () => T, write = false): T {
+  private run<T>(fn: () => T): T {
     try {
-      return write ? this.tx.immediate(fn) : fn();
+      return fn();
     } catch (err) {
       throw translateSqliteError(err);
     }
   }
 
+  /** `fn` in an IMMEDIATE transaction, once writes may go on. */
+  private write<T>(fn: () => T): T | Promise<T> {
+    const paused = this.writesPaused();
+    if (paused !== null) return paused.then(() => this.write(fn));
+    return this.run(() => this.tx.immediate(fn));
+  }
+
   async sessionCreate(params: { session: NewSession; now: number }): Promise<Session> {
     const now = validateNow(params.now);
     const session = normalizeNewSession(params.session);
-    return this.run(() => {
+    return this.write(() => {
       const info = this.stmts.insert.run({ ...session, now });
       return rowToSession(this.stmts.byId.get(Number(info.lastInsertRowid)) as SessionRow);
-    }, true);
+    });
   }
 
   async sessionGet(params: { id: number }): Promise<Session | null> {
@@ -152,10 +164,10 @@ export class SqliteSessionStore implements SessionStore {
       this.updates.set(sql, stmt);
     }
     const update = stmt;
-    return this.run(() => {
+    return this.write(() => {
       if (update.run({ ...values, id, now }).changes === 0) throw new NotFoundError('session', id);
       return rowToSession(this.stmts.byId.get(id) as SessionRow);
-    }, true);
+    });
   }
 
   async sessionStale(params: { groupPrefix: string }): Promise<Session[]> {
@@ -175,8 +187,8 @@ export class SqliteSessionStore implements SessionStore {
   }
 
   /** Write validated batches in one transaction; sessions that do not exist are reported, not written. */
-  private appendBatches(batches: NormalizedBatch[], now: number): { written: SessionEvent[][]; missing: number[] } {
-    return this.run(() => {
+  private appendBatches(batches: NormalizedBatch[], now: number): { written: SessionEvent[][]; missing: number[] } | Promise<{ written: SessionEvent[][]; missing: number[] }> {
+    return this.write(() => {
       const written: SessionEvent[][] = [];
       const missing: number[] = [];
       for (const b of batches) {
@@ -195,14 +207,14 @@ export class SqliteSessionStore implements SessionStore {
         if (b.preview !== null) this.stmts.previewSet.run({ id: b.sessionId, preview: b.preview, now });
       }
       return { written, missing };
-    }, true);
+    });
   }
 
   async eventAppend(params: { sessionId: number; events: { type: string; payload: unknown }[]; now: number }): Promise<SessionEvent[]> {
     const sessionId = validateId(params.sessionId, 'sessionId');
     const now = validateNow(params.now);
     const events = normalizeEvents(params.events, '', this.maxDataBytes);
-    const { written, missing } = this.appendBatches([{ sessionId, preview: null, events }], now);
+    const { written, missing } = await this.appendBatches([{ sessionId, preview: null, events }], now);
     if (missing.length > 0) throw new NotFoundError('session', sessionId);
     return written[0] as SessionEvent[];
   }
@@ -235,20 +247,20 @@ export class SqliteSessionStore implements SessionStore {
   async defaultsSet(params: { settings: SessionSettings; now: number }): Promise<SessionSettings> {
     const now = validateNow(params.now);
     const settings = normalizeDefaults(params.settings);
-    this.run(() => this.stmts.defaultsSet.run({ settings, now }), true);
+    await this.write(() => this.stmts.defaultsSet.run({ settings, now }));
     return JSON.parse(settings) as SessionSettings;
   }
 
   async approvalCreate(params: { approval: NewApproval; now: number }): Promise<Approval> {
     const now = validateNow(params.now);
     const a = normalizeNewApproval(params.approval, this.maxDataBytes);
-    return this.run(() => {
+    return this.write(() => {
       // The session first: a request for a missing one writes nothing.
       if (this.stmts.pendingRecount.run({ id: a.sessionId, now }).changes === 0) throw new NotFoundError('session', a.sessionId);
       const row = this.stmts.approvalInsert.get({ ...a, now }) as ApprovalRow;
       this.stmts.pendingRecount.run({ id: a.sessionId, now });
       return rowToApproval(row);
-    }, true);
+    });
   }
 
   async approvalGet(params: { id: number }): Promise<Approval | null> {
@@ -269,7 +281,7 @@ export class SqliteSessionStore implements SessionStore {
     const id = validateId(params.id);
     const now = validateNow(params.now);
     const answer = normalizeApprovalAnswer(params.answer);
-    return this.run(() => {
+    return this.write(() => {
       const row = this.stmts.approvalAnswer.get({ id, ...answer, now }) as ApprovalRow | undefined;
       if (row === undefined) {
         const current = this.stmts.approvalById.get(id) as ApprovalRow | undefined;
@@ -278,17 +290,17 @@ export class SqliteSessionStore implements SessionStore {
       }
       this.stmts.pendingRecount.run({ id: row.session_id, now });
       return rowToApproval(row);
-    }, true);
+    });
   }
 
   async approvalCloseAll(params: { sessionId: number; answer: ApprovalAnswer; now: number }): Promise<Approval[]> {
     const sessionId = validateId(params.sessionId, 'sessionId');
     const now = validateNow(params.now);
     const { status, message } = normalizeApprovalClose(params.answer);
-    return this.run(() => {
+    return this.write(() => {
       const rows = this.stmts.approvalCloseAll.all({ sessionId, status, message, now }) as ApprovalRow[];
       if (rows.length > 0) this.stmts.pendingRecount.run({ id: sessionId, now });
       return rows.map(rowToApproval).sort((x, y) => x.id - y.id);
-    }, true);
+    });
   }
 }

@@ -72,10 +72,13 @@ export { translateSqliteError } from './database.js';
 
 export interface SqliteJobStoreOptions extends OpenDatabaseOptions {
   /**
-   * Who checkpoints the WAL: `background` (default for files this store opens) runs PASSIVE
-   * checkpoints on a worker thread so commits never stall on them; `inline` leaves it to SQLite.
+   * Who checkpoints the WAL: `background` (default for files this store opens) checkpoints and
+   * starts the WAL over on a worker thread, so the event loop never waits for the disk to sync
+   * (see checkpointer.ts); `inline` leaves it to SQLite, inside whichever commit comes along.
    */
   checkpoint?: 'background' | 'inline';
+  /** How often the background checkpointer looks, and how large the WAL may grow under continuous writes. Defaults: 100 ms, 8,000 pages. */
+  checkpointTuning?: { intervalMs?: number; restartPages?: number };
   /** Use an already-open connection instead of opening `path`. The store will not close it. */
   db?: SqliteDatabase;
   /** Largest accepted `data`/`result` as JSON bytes. Default 1 MiB. */
@@ -87,6 +90,7 @@ export class SqliteJobStore implements JobStore {
   readonly maxDataBytes: number;
   private readonly ownsDb: boolean;
   private closed = false;
+  private closing: Promise<void> | null = null;
   private readonly checkpointer: Checkpointer | null;
   readonly maintenance: StoreMaintenance;
   /** Sessions and their event logs, on this store's connection. */
@@ -108,7 +112,7 @@ export class SqliteJobStore implements JobStore {
     if (background) {
       // SQLite still checkpoints by itself past ~40 MB of WAL, should the thread fall behind.
       this.db.pragma('wal_autocheckpoint = 10000');
-      this.checkpointer = new Checkpointer({ path: this.db.name });
+      this.checkpointer = new Checkpointer({ path: this.db.name, ...options.checkpointTuning });
     } else {
       this.checkpointer = null;
     }
@@ -120,7 +124,7 @@ export class SqliteJobStore implements JobStore {
     this.scheduleStmts = Object.fromEntries(
       Object.entries(SCHEDULE_SQL).map(([name, sql]) => [name, this.db.prepare(sql)]),
     ) as Record<keyof typeof SCHEDULE_SQL, Statement>;
-    this.sessions = new SqliteSessionStore(this.db, this.maxDataBytes);
+    this.sessions = new SqliteSessionStore(this.db, this.maxDataBytes, () => this.checkpointer?.writesPaused ?? null);
     const path = this.db.name;
     const file = path !== ':memory:' && path !== '';
     this.maintenance = {
@@ -145,16 +149,26 @@ export class SqliteJobStore implements JobStore {
     this.tx = { immediate: <T>(fn: (tally: Tally) => T): T => tx.immediate(fn) as T };
   }
 
-  private check(): void {
-    if (this.closed) throw new AgentqError('STORE_CLOSED', 'the job store is closed; create a new one to keep working');
+  /** How many times the background checkpointer has started the WAL over (null: no background checkpointer). */
+  get walRestarts(): number | null {
+    return this.checkpointer?.restarts ?? null;
+  }
+
+  /** Throws once close() has begun; `accepted` work (taken before, held since) may finish until the connection closes. */
+  private check(accepted = false): void {
+    if (this.closed || (!accepted && this.closing !== null)) throw new AgentqError('STORE_CLOSED', 'the job store is closed; create a new one to keep working');
   }
 
   /**
    * Run `fn` in an IMMEDIATE transaction with a tally of state changes; the counters and throughput
    * buckets it collects are written in the same transaction, so they can never drift from the rows.
    */
-  private write<T>(fn: (tally: Tally) => T): T {
-    this.check();
+  private write<T>(fn: (tally: Tally) => T, accepted = false): T | Promise<T> {
+    this.check(accepted);
+    // While the checkpointer starts the WAL over, writes wait here (the event loop runs on) rather
+    // than in SQLite's busy wait, which would hold the loop for as long as the disk takes to sync.
+    const paused = this.checkpointer?.writesPaused ?? null;
+    if (paused !== null) return paused.then(() => this.write(fn, true));
     try {
       return this.tx.immediate(fn);
     } catch (err) {
@@ -208,22 +222,30 @@ export class SqliteJobStore implements JobStore {
     this.check();
     return new Promise<JobCreateResult>((resolve, reject) => {
       this.createGroup.push({ job, resolve, reject });
-      if (this.createGroup.length === 1) setImmediate(() => { this.flushCreates(); });
+      if (this.createGroup.length === 1) setImmediate(() => { void this.flushCreates(); });
     });
   }
 
-  private flushCreates(): void {
+  private flushCreates(): Promise<void> | undefined {
     const group = this.createGroup;
-    if (group.length === 0) return;
+    if (group.length === 0) return undefined;
     this.createGroup = [];
-    let results: JobCreateResult[];
-    try {
-      results = this.write((tally) => group.map((c) => this.insertOne(c.job, c.job.now, tally)));
-    } catch (err) {
+    const settle = (results: JobCreateResult[]): void => {
+      for (const [i, c] of group.entries()) c.resolve(results[i] as JobCreateResult);
+    };
+    const fail = (err: unknown): void => {
       for (const c of group) c.reject(err);
-      return;
+    };
+    let results: JobCreateResult[] | Promise<JobCreateResult[]>;
+    try {
+      results = this.write((tally) => group.map((c) => this.insertOne(c.job, c.job.now, tally)), true);
+    } catch (err) {
+      fail(err);
+      return undefined;
     }
-    for (const [i, c] of group.entries()) c.resolve(results[i] as JobCreateResult);
+    if (results instanceof Promise) return results.then(settle, fail);
+    settle(results);
+    return undefined;
   }
 
   async jobCreateMany(params: { jobs: NewJob[]; now: number }): Promise<JobCreateManyItem[]> {
@@ -505,7 +527,7 @@ export class SqliteJobStore implements JobStore {
       const stmt = this.cleanupStmts.get(state) as Statement;
       for (;;) {
         const t0 = performance.now();
-        const n = this.write((tally) => {
+        const n = await this.write((tally) => {
           const batch = stmt.all({ before, limit: batchSize }) as { id: number; type: string }[];
           if (batch.length > 0) this.stmts.deleteByIds.run(JSON.stringify(batch.map((r) => r.id)));
           for (const r of batch) tally.move(r.type, state, null);
@@ -521,7 +543,7 @@ export class SqliteJobStore implements JobStore {
       }
     }
     // Throughput buckets older than a day serve no stat; drop them with the rows.
-    this.write(() => this.stmts.throughputPrune.run(Math.floor(now / MINUTE) - 24 * 60));
+    await this.write(() => this.stmts.throughputPrune.run(Math.floor(now / MINUTE) - 24 * 60));
     return result;
   }
 
@@ -614,14 +636,16 @@ export class SqliteJobStore implements JobStore {
   }
 
   async close(): Promise<void> {
-    if (!this.closed) {
-      // Creates already accepted are written before the connection goes.
-      this.flushCreates();
-      this.closed = true;
-      // The checkpointer goes first, so that closing the last connection checkpoints and removes the WAL.
+    this.closing ??= (async () => {
+      // The checkpointer goes first: the writes it held go on, and closing the last connection
+      // checkpoints and removes the WAL.
       await this.checkpointer?.stop();
+      // Creates already accepted are written before the connection goes.
+      await this.flushCreates();
+      this.closed = true;
       if (this.ownsDb) this.db.close();
-    }
+    })();
+    return this.closing;
   }
 }
 
