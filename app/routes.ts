@@ -22,6 +22,7 @@ export default [
   route('api/sessions/:sessionId/stop', 'routes/api.sessions.$sessionId.stop.ts'),
   route('api/sessions/:sessionId/resume', 'routes/api.sessions.$sessionId.resume.ts'),
   route('api/sessions/:sessionId/approvals', 'routes/api.sessions.$sessionId.approvals.ts'),
+  route('api/sessions/:sessionId/worktree', 'routes/api.sessions.$sessionId.worktree.ts'),
   route('api/approvals', 'routes/api.approvals.ts'),
   route('api/approvals/:approvalId', 'routes/api.approvals.$approvalId.ts'),
   route('api/folders', 'routes/api.folders.ts'),

@@ -300,7 +300,7 @@ const COMMANDS: Record<string, Command> = {
       secureDataFiles(s.dataDir, isPostgresUrl(s.database) ? null : s.database, (m) => { ctx.io.err(`agentq: ${m}\n`); });
       const system = createJobSystem({ store, jobs: demoJobs(s), concurrency: s.concurrency });
       const claude = new ClaudeProvider({ processDir: agentsDir(s.dataDir), privatePaths: [s.dataDir], ...(s.claudeExecutable === undefined ? {} : { executable: s.claudeExecutable }) });
-      const sessions = new SessionService({ system, store: store.sessions, providers: s.demo ? [claude, new ReplayProvider()] : [claude], concurrency: s.sessionConcurrency, allowBypassPermissions: s.allowBypassPermissions, approvalTimeoutMs: s.approvalTimeoutMs, projectRoots: s.projectRoots });
+      const sessions = new SessionService({ system, store: store.sessions, providers: s.demo ? [claude, new ReplayProvider()] : [claude], concurrency: s.sessionConcurrency, allowBypassPermissions: s.allowBypassPermissions, approvalTimeoutMs: s.approvalTimeoutMs, projectRoots: s.projectRoots, worktreesDir: resolve(s.dataDir, 'worktrees') });
       const reaped = sessions.reapStrays();
       if (reaped > 0) ctx.io.err(`agentq: ended ${String(reaped)} agent process(es) left running by an earlier crash\n`);
       sessions.attach();

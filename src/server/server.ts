@@ -16,7 +16,7 @@ import { ClaudeProvider, type ClaudeProviderOptions } from '../sessions/claude.j
 import { agentsDir } from '../sessions/agent-processes.js';
 import type { AgentProvider } from '../sessions/provider.js';
 import { ReplayProvider } from '../sessions/replay.js';
-import { SESSION_RUN, SessionService } from '../sessions/runner.js';
+import { SESSION_GIT, SESSION_RUN, SessionService } from '../sessions/runner.js';
 import { AgentqError, ValidationError } from '../store/errors.js';
 import { defaultDataDir } from '../store/sqlite/database.js';
 import { isPostgresUrl, openStore, readyStore } from '../store/open.js';
@@ -177,6 +177,7 @@ export async function startServer(options: ServerOptions = {}): Promise<AgentqSe
   try {
     sessions = new SessionService({
     system, store: store.sessions, providers, concurrency: options.sessionConcurrency ?? 20, allowBypassPermissions: options.allowBypassPermissions === true,
+    worktreesDir: resolve(dataDir, 'worktrees'),
     ...(options.projectRoots === undefined ? {} : { projectRoots: options.projectRoots }),
     ...(options.sessionReconcileMs === undefined ? {} : { reconcileIntervalMs: options.sessionReconcileMs }),
     ...(options.approvalTimeoutMs === undefined ? {} : { approvalTimeoutMs: options.approvalTimeoutMs }),
@@ -192,7 +193,7 @@ export async function startServer(options: ServerOptions = {}): Promise<AgentqSe
   const stream = new StreamHub({ system, sessions, sessionStore: store.sessions }, options.stream).attach();
   const accepted = new Set(options.acceptTypes ?? []);
   // Backups write where they are told and cleanup can delete history: the CLI runs those, not the API.
-  const internal = new Set<string>([SESSION_RUN, ...Object.values(MAINTENANCE_TYPES)]);
+  const internal = new Set<string>([SESSION_RUN, SESSION_GIT, ...Object.values(MAINTENANCE_TYPES)]);
   const browserSessions = new BrowserSessions(resolve(dataDir, 'browser-sessions.json'), options.browserSessionTtlMs === undefined ? {} : { ttlMs: options.browserSessionTtlMs });
   const gate = new SecurityGate({ token, browserSessions, publicOrigins, ...(options.allowedHosts === undefined ? {} : { allowedHosts: options.allowedHosts }) });
   let baseUrl = '';

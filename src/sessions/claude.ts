@@ -19,10 +19,10 @@
  *   (`projectSettings`; see projectSources).
  */
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join, relative, sep } from 'node:path';
 import type { CanUseTool, Options, Query, SDKUserMessage, SpawnOptions, SpawnedProcess } from '@anthropic-ai/claude-agent-sdk';
 import { UnrecoverableError } from '../store/errors.js';
 import { AgentProcesses } from './agent-processes.js';
@@ -167,6 +167,31 @@ export function agentGuard(privatePaths: readonly string[]): NonNullable<Exclude
   };
 }
 
+/**
+ * The private paths for an agent working in `cwd`. A private folder that holds `cwd` (a session's
+ * worktree lives in agentq's data directory) is replaced by everything else it holds, so the agent
+ * may work in its own folder and still not reach the token, the database or the transcripts.
+ */
+export function privatePathsFor(paths: readonly string[], cwd: string): string[] {
+  const out: string[] = [];
+  for (const p of paths) {
+    const rel = relative(p, cwd);
+    if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) {
+      out.push(p);
+      continue;
+    }
+    const holder = rel.split(sep)[0];
+    let entries: string[] = [];
+    try {
+      entries = readdirSync(p);
+    } catch {
+      // Nothing there yet: nothing to keep from the agent.
+    }
+    for (const e of entries) if (e !== holder) out.push(join(p, e));
+  }
+  return out;
+}
+
 /** agentq's environment, less what is agentq's own: the agent must not see it. */
 export function agentEnvironment(env: NodeJS.ProcessEnv, extra: Record<string, string> = {}): Record<string, string> {
   const out: Record<string, string> = {};
@@ -255,7 +280,7 @@ export class ClaudeProvider implements AgentProvider {
       ...(s.allowedTools === undefined ? {} : { allowedTools: s.allowedTools }),
       ...(s.disallowedTools === undefined ? {} : { disallowedTools: s.disallowedTools }),
       ...projectSources(params.cwd, s.projectSettings === true),
-      settings: agentGuard(this.options.privatePaths ?? []),
+      settings: agentGuard(privatePathsFor(this.options.privatePaths ?? [], params.cwd)),
       includePartialMessages: true,
       env: agentEnvironment(process.env, this.options.env),
       spawnClaudeCodeProcess,

@@ -13,7 +13,7 @@
  * A turn orphaned by a crash is not re-run blindly (an agent's edits are not idempotent): the job
  * fails as orphaned and the reconciler marks the session `interrupted`; `resume()` continues it.
  */
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import type { Job } from '../store/contract.js';
@@ -27,6 +27,9 @@ import { defineJob, type AnyJobDefinition, type JobContext } from '../queue/regi
 import type { JobSystem } from '../system/job-system.js';
 import type { AgentControl, AgentMessage, AgentProvider, ToolDecision, ToolRequest } from './provider.js';
 import { ProjectRoots } from './project-roots.js';
+import {
+  MergeConflictError, worktreeChanges, worktreeCommit, worktreeCreate, worktreeFolder, worktreeLosses, worktreeMerge, worktreeRebase, worktreeRemove, type MergeMode, type WorktreeChanges,
+} from './worktrees.js';
 import { answerFor, rulesAllow, withSuggestion, type ApprovalDecision } from './rules.js';
 
 export const SESSION_RUN = 'session.run';
@@ -109,7 +112,31 @@ export interface SessionServiceOptions {
    * wake it at once. Default 1,000 ms.
    */
   approvalPollMs?: number;
+  /**
+   * Where sessions created with `isolation: "worktree"` get their git worktree (the server uses
+   * `<data directory>/worktrees`). Without it, such sessions are refused.
+   */
+  worktreesDir?: string;
 }
+
+/** What can be done to a session's worktree (see `worktreeAction`). */
+export const WORKTREE_ACTIONS = Object.freeze(['commit', 'merge', 'rebase', 'discard'] as const);
+export type WorktreeAction = (typeof WORKTREE_ACTIONS)[number];
+
+/** The job that runs git on a session's worktree, in the session's group: never during a turn. */
+export const SESSION_GIT = 'session.git';
+
+interface SessionGitData {
+  sessionId: number;
+  action: WorktreeAction;
+  message: string | null;
+  mode: MergeMode;
+}
+
+/** A git job's outcome: what it did, or why it could not (nothing changed). */
+export type WorktreeOutcome =
+  | { ok: true; action: WorktreeAction; commit: string | null; committed: string | null }
+  | { ok: false; code: string; message: string; files: string[] };
 
 /** A setting change: a value sets it, null removes it (the default applies again). */
 export type SettingsChange = { [K in keyof SessionSettings]?: SessionSettings[K] | null };
@@ -217,6 +244,8 @@ export function titleFrom(prompt: string): string {
 export class SessionService {
   readonly events = new TypedEmitter<SessionEventMap>();
   readonly definition: AnyJobDefinition;
+  /** The job type that runs git on a session's worktree (SESSION_GIT). */
+  readonly gitDefinition: AnyJobDefinition;
   private readonly system: JobSystem;
   private readonly store: SessionStore;
   private readonly providers: Map<string, AgentProvider>;
@@ -256,6 +285,21 @@ export class SessionService {
       },
       run: (data: SessionRunData, ctx) => this.runTurn(data, ctx),
     });
+    this.gitDefinition = defineJob({
+      type: SESSION_GIT,
+      // A merge that a crash cut short is not guessed at: the user sees it failed and looks.
+      orphan: 'fail',
+      retry: { maxAttempts: 1 },
+      validate: (data: unknown): SessionGitData => {
+        const d = data as Partial<SessionGitData> | null;
+        if (typeof d?.sessionId !== 'number' || !Number.isSafeInteger(d.sessionId) || d.sessionId < 1) throw new Error('sessionId must be a session id');
+        if (!(WORKTREE_ACTIONS as readonly unknown[]).includes(d.action)) throw new Error(`action must be one of ${WORKTREE_ACTIONS.join(', ')}`);
+        if (d.mode !== 'fast-forward' && d.mode !== 'merge-commit') throw new Error('mode must be fast-forward or merge-commit');
+        if (d.message !== null && typeof d.message !== 'string') throw new Error('message must be null or a string');
+        return { sessionId: d.sessionId, action: d.action as WorktreeAction, mode: d.mode, message: d.message ?? null };
+      },
+      run: (data: SessionGitData) => this.runGit(data),
+    });
   }
 
   /**
@@ -270,6 +314,7 @@ export class SessionService {
   /** Register the job type and start following job outcomes; call before system.start(). */
   attach(): this {
     this.system.registry.register(this.definition);
+    this.system.registry.register(this.gitDefinition);
     const ev = this.system.events;
     const onEnd = (status: SessionState, error?: string) => (e: { jobId: number; type: string }): void => {
       if (e.type !== SESSION_RUN) return;
@@ -328,8 +373,12 @@ export class SessionService {
     await this.setStatus(sessionId, status, status === SESSION_STATES.error ? { error: error ?? job.error } : {});
   }
 
-  /** Start a session on a project directory (`~` is the user's home) with its first prompt. */
-  async create(params: { projectPath: string; prompt: string; title?: string; provider?: string; settings?: SessionSettings }): Promise<{ session: Session; job: Job }> {
+  /**
+   * Start a session on a project directory (`~` is the user's home) with its first prompt. With
+   * `isolation: "worktree"` (the folder must be in a git repository) the agent works in a git
+   * worktree of its own, on a new branch from `baseBranch` (default: the branch checked out).
+   */
+  async create(params: { projectPath: string; prompt: string; title?: string; provider?: string; settings?: SessionSettings; isolation?: 'worktree' | 'none'; baseBranch?: string }): Promise<{ session: Session; job: Job }> {
     const folder = this.checkProject(params.projectPath);
     if (folder.error !== null) throw new ValidationError('projectPath', folder.error);
     const projectPath = folder.path;
@@ -343,11 +392,26 @@ export class SessionService {
     if (settings.permissionMode === 'bypassPermissions' && this.options.allowBypassPermissions !== true) {
       throw new ValidationError('settings.permissionMode', BYPASS_REFUSED);
     }
-    const session = await this.store.sessionCreate({
-      // Untitled sessions are named after their first prompt: what a list of sessions is scanned for.
-      session: { projectPath, provider, title: params.title ?? titleFrom(params.prompt), settings },
-      now: Date.now(),
-    });
+    // Checked as values: callers in JavaScript pass anything.
+    const isolation: unknown = params.isolation ?? 'none';
+    if (isolation !== 'worktree' && isolation !== 'none') throw new ValidationError('isolation', `must be "worktree" or "none" (got ${JSON.stringify(isolation)})`);
+    if (params.baseBranch !== undefined && isolation !== 'worktree') throw new ValidationError('baseBranch', 'is the branch a worktree starts from: give it with isolation "worktree"');
+    if (params.baseBranch !== undefined && (typeof params.baseBranch !== 'string' || params.baseBranch.trim() === '')) throw new ValidationError('baseBranch', 'must be a branch name');
+    // Untitled sessions are named after their first prompt: what a list of sessions is scanned for.
+    const title = params.title ?? titleFrom(params.prompt);
+    let worktree = null;
+    if (isolation === 'worktree') {
+      const dir = this.options.worktreesDir;
+      if (dir === undefined) throw new ValidationError('isolation', 'this process keeps no worktrees (no worktreesDir); start the session without isolation');
+      worktree = await worktreeCreate({ projectPath, title, dir, ...(params.baseBranch === undefined ? {} : { base: params.baseBranch }) });
+    }
+    let session: Session;
+    try {
+      session = await this.store.sessionCreate({ session: { projectPath, provider, title, settings, worktree }, now: Date.now() });
+    } catch (error) {
+      if (worktree !== null) await worktreeRemove(worktree);
+      throw error;
+    }
     const job = await this.send(session.id, params.prompt);
     return { session: (await this.store.sessionGet({ id: session.id })) as Session, job };
   }
@@ -398,12 +462,113 @@ export class SessionService {
 
   /** Prompts queued behind the running turn, oldest first. */
   async queuedPrompts(sessionId: number): Promise<{ jobId: number; prompt: string }[]> {
-    const page = await this.system.listJobs({ groupKey: `session:${sessionId}`, status: ['queued'], sort: 'id', limit: 100 });
+    const page = await this.system.listJobs({ groupKey: `session:${sessionId}`, type: [SESSION_RUN], status: ['queued'], sort: 'id', limit: 100 });
     return page.jobs.map((j) => ({ jobId: j.id, prompt: (j.data as SessionRunData).prompt }));
   }
 
+  /** What a session changed in its worktree against its base (StateConflictError for a session without one). */
+  async changes(sessionId: number): Promise<WorktreeChanges> {
+    const session = await this.require(sessionId);
+    if (session.worktree === null) throw new StateConflictError(`session ${sessionId} works in its project folder, not in a worktree of its own`);
+    return worktreeChanges(session.worktree);
+  }
+
+  /**
+   * Commit, merge into the base, rebase on the base, or discard a session's worktree. Runs as a job
+   * in the session's group, so never while a turn edits the worktree: it waits for the turn to end.
+   * Resolves with the outcome once the job ends, or with null if it has not after `waitMs`.
+   * Throws MergeConflictError (files named) or StateConflictError when it could not be done (nothing
+   * changed), and for `discard` without `confirm` (saying what would be lost).
+   */
+  async worktreeAction(sessionId: number, params: { action: WorktreeAction; message?: string; mode?: MergeMode; confirm?: boolean; waitMs?: number }): Promise<{ job: Job; outcome: WorktreeOutcome | null }> {
+    const session = await this.require(sessionId);
+    if (!(WORKTREE_ACTIONS as readonly string[]).includes(params.action)) throw new ValidationError('action', `must be one of ${WORKTREE_ACTIONS.join(', ')} (got ${JSON.stringify(params.action)})`);
+    const mode: unknown = params.mode ?? 'fast-forward';
+    if (mode !== 'fast-forward' && mode !== 'merge-commit') throw new ValidationError('mode', `must be "fast-forward" or "merge-commit" (got ${JSON.stringify(mode)})`);
+    if (params.message !== undefined && (typeof params.message !== 'string' || params.message.trim() === '')) throw new ValidationError('message', 'must be a non-empty commit message');
+    const wt = session.worktree;
+    if (wt === null) throw new StateConflictError(`session ${sessionId} works in its project folder, not in a worktree of its own`);
+    if (params.action === 'discard' && params.confirm !== true) {
+      const lost = await worktreeLosses(wt);
+      const what = [
+        lost.uncommitted.length > 0 ? `${String(lost.uncommitted.length)} uncommitted file(s) (${lost.uncommitted.slice(0, 10).join(', ')})` : null,
+        lost.unmerged > 0 ? `${String(lost.unmerged)} commit(s) not merged into ${wt.base}` : null,
+      ].filter((x) => x !== null);
+      throw new StateConflictError(`discarding removes ${wt.path} and branch ${wt.branch}${what.length > 0 ? `, losing ${what.join(' and ')}` : ' (nothing unmerged is lost)'}; confirm to go ahead`);
+    }
+    const data: SessionGitData = { sessionId, action: params.action, message: params.message ?? null, mode };
+    const { job } = await this.system.enqueueAny(SESSION_GIT, data, { groupKey: `session:${sessionId}` });
+    const ended = await this.jobEnd(job.id, params.waitMs ?? 10_000);
+    if (ended === null) return { job, outcome: null };
+    if (ended.status !== 'completed') throw new AgentqError('GIT', `the ${params.action} failed: ${ended.error ?? ended.status}`);
+    const outcome = ended.result as WorktreeOutcome;
+    if (!outcome.ok) throw outcome.code === 'MERGE_CONFLICT' ? new MergeConflictError(outcome.message, outcome.files) : new StateConflictError(outcome.message);
+    return { job: ended, outcome };
+  }
+
+  /** The job once it has ended, or null after `waitMs` (it may run in another process: polled too). */
+  private jobEnd(jobId: number, waitMs: number): Promise<Job | null> {
+    return new Promise((resolve, reject) => {
+      const offs: (() => void)[] = [];
+      let done = false;
+      const finish = (job: Job | null): void => {
+        if (done) return;
+        done = true;
+        for (const off of offs) off();
+        clearInterval(poll);
+        clearTimeout(timeout);
+        resolve(job);
+      };
+      const check = (): void => {
+        this.system.getJob(jobId).then((job) => {
+          if (job !== null && ['completed', 'failed', 'cancelled'].includes(job.status)) finish(job);
+        }, (error: unknown) => {
+          if (!done) reject(error instanceof Error ? error : new Error(String(error)));
+        });
+      };
+      for (const name of ['job:completed', 'job:failed', 'job:cancelled'] as const) {
+        offs.push(this.system.events.on(name, (e: { jobId: number }) => { if (e.jobId === jobId) check(); }));
+      }
+      const poll = setInterval(check, 500);
+      const timeout = setTimeout(() => { finish(null); }, waitMs);
+      check();
+    });
+  }
+
+  private async runGit(data: SessionGitData): Promise<WorktreeOutcome> {
+    const session = await this.require(data.sessionId);
+    const wt = session.worktree;
+    if (wt === null) return { ok: false, code: 'STATE_CONFLICT', message: `session ${session.id} has no worktree (discarded already?)`, files: [] };
+    const message = data.message ?? session.title;
+    try {
+      switch (data.action) {
+        case 'commit':
+          return { ok: true, action: 'commit', commit: await worktreeCommit(wt, message), committed: null };
+        case 'merge': {
+          const r = await worktreeMerge(wt, { mode: data.mode, message });
+          return { ok: true, action: 'merge', commit: r.commit, committed: r.committed };
+        }
+        case 'rebase': {
+          const r = await worktreeRebase(wt, message);
+          return { ok: true, action: 'rebase', commit: r.commit, committed: r.committed };
+        }
+        case 'discard': {
+          await worktreeRemove(wt);
+          const updated = await this.store.sessionUpdate({ id: session.id, patch: { worktree: null }, now: Date.now() });
+          this.events.emit('session:updated', { session: updated });
+          return { ok: true, action: 'discard', commit: null, committed: null };
+        }
+      }
+    } catch (error) {
+      if (error instanceof MergeConflictError) return { ok: false, code: 'MERGE_CONFLICT', message: error.message, files: error.files };
+      if (error instanceof StateConflictError) return { ok: false, code: 'STATE_CONFLICT', message: error.message, files: [] };
+      throw error;
+    }
+  }
+
   private async activeJobIds(sessionId: number): Promise<number[]> {
-    const page = await this.system.listJobs({ groupKey: `session:${sessionId}`, status: ['queued', 'running'], limit: 500 });
+    // Turns only: a git job already running finishes (it is short, and half a merge helps nobody).
+    const page = await this.system.listJobs({ groupKey: `session:${sessionId}`, type: [SESSION_RUN], status: ['queued', 'running'], limit: 500 });
     return page.jobs.map((j) => j.id);
   }
 
@@ -617,12 +782,16 @@ export class SessionService {
     } catch {
       throw new UnrecoverableError(`the project directory ${session.projectPath} is gone or not a directory; restore it, or start a new session`);
     }
+    const cwd = session.worktree === null ? session.projectPath : worktreeFolder(session.worktree);
+    if (session.worktree !== null && !existsSync(cwd)) {
+      throw new UnrecoverableError(`the session's worktree ${session.worktree.path} is gone (deleted by hand?); discard it to remove its branch, or start a new session`);
+    }
     // The bound holds for sessions made before it was set (or by a server without it).
     const refused = this.roots.refusal(session.projectPath);
     if (refused !== null) throw new UnrecoverableError(refused);
     // A retry continues the agent session; only a turn that never reached the agent sends the prompt again.
     const retry = await this.promptLogged(session, ctx.jobId);
-    const resume = session.agentSessionId !== null && session.agentCwd === session.projectPath ? session.agentSessionId : null;
+    const resume = session.agentSessionId !== null && session.agentCwd === cwd ? session.agentSessionId : null;
     const prompt = retry && resume !== null ? CONTINUE_PROMPT : data.prompt;
     if (!retry) {
       // The prompt is committed before the agent starts.
@@ -640,7 +809,7 @@ export class SessionService {
     };
     try {
       const run = provider.run({
-        prompt, cwd: session.projectPath, resume, settings: session.settings, signal: ctx.signal,
+        prompt, cwd, resume, settings: session.settings, signal: ctx.signal,
         askTool: (request) => this.askTool(session.id, ctx, request),
         onControl: (control) => { this.controls.set(session.id, control); },
       });
@@ -686,7 +855,8 @@ export class SessionService {
   private async observe(session: Session, m: AgentMessage, turn: TurnState): Promise<void> {
     if (m.type === 'system' && m.subtype === 'init' && typeof m.session_id === 'string') {
       // Stored at once, so that a crash from here on can still be resumed.
-      await this.store.sessionUpdate({ id: session.id, patch: { agentSessionId: m.session_id, agentCwd: typeof m.cwd === 'string' ? m.cwd : session.projectPath }, now: Date.now() });
+      const cwd = session.worktree === null ? session.projectPath : worktreeFolder(session.worktree);
+      await this.store.sessionUpdate({ id: session.id, patch: { agentSessionId: m.session_id, agentCwd: typeof m.cwd === 'string' ? m.cwd : cwd }, now: Date.now() });
       return;
     }
     if (m.type === 'assistant') {

@@ -31,8 +31,9 @@ export class NotFoundError extends AgentqError {
 
 /** The record exists but its state forbids the change (e.g. editing a running job). */
 export class StateConflictError extends AgentqError {
-  constructor(message: string) {
-    super('STATE_CONFLICT', message);
+  /** `code` narrows what the conflict is (e.g. `MERGE_CONFLICT`); default `STATE_CONFLICT`. */
+  constructor(message: string, code = 'STATE_CONFLICT') {
+    super(code, message);
   }
 }
 

@@ -43,6 +43,20 @@ export interface SessionSettings {
   messagesPerSecond?: number;
 }
 
+/** A session's own git worktree (sessions created with `isolation: "worktree"`). */
+export interface SessionWorktree {
+  /** The repository's folder, where the session was started. */
+  repo: string;
+  /** The worktree's folder (under agentq's data directory). */
+  path: string;
+  /** The session's branch, e.g. `agentq/3f9a1c-fix-the-login-page`. */
+  branch: string;
+  /** The branch it started from, and merges into. */
+  base: string;
+  /** Where the project folder is inside the repository ('' for its top): the agent works there in the worktree. */
+  subdir: string;
+}
+
 export interface Session {
   id: number;
   title: string;
@@ -54,6 +68,8 @@ export interface Session {
   agentSessionId: string | null;
   agentCwd: string | null;
   settings: SessionSettings;
+  /** The git worktree the agent works in, or null: it works in `projectPath` itself. */
+  worktree: SessionWorktree | null;
   /** Totals over every turn: the sum of each turn's cost and tokens (see the session runner). */
   costUsd: number;
   inputTokens: number;
@@ -79,6 +95,7 @@ export interface NewSession {
   title?: string;
   provider?: string;
   settings?: SessionSettings;
+  worktree?: SessionWorktree | null;
 }
 
 export interface SessionPatch {
@@ -96,6 +113,8 @@ export interface SessionPatch {
   archived?: boolean;
   /** Replaces the settings as a whole (validated as at creation). */
   settings?: SessionSettings;
+  /** null once the worktree is removed. */
+  worktree?: SessionWorktree | null;
 }
 
 export interface SessionEvent {

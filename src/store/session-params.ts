@@ -2,7 +2,7 @@
  * What every SessionStore backend shares: validation of sessions, patches and events (one set of
  * messages), and the conversion of rows to records.
  */
-import type { Approval, ApprovalAnswer, ApprovalScope, ApprovalState, NewApproval, NewSession, Session, SessionEvent, SessionListResult, SessionPatch, SessionSettings, SessionState } from './session-contract.js';
+import type { Approval, ApprovalAnswer, ApprovalScope, ApprovalState, NewApproval, NewSession, Session, SessionEvent, SessionListResult, SessionPatch, SessionSettings, SessionState, SessionWorktree } from './session-contract.js';
 import { APPROVAL_STATE_LIST, PERMISSION_MODES, SESSION_STATE_LIST } from './session-contract.js';
 import { ValidationError } from './errors.js';
 import {
@@ -19,6 +19,7 @@ export function rowToEvent(r: EventRow): SessionEvent {
 export const PATCH_COLUMNS: Record<keyof SessionPatch, string> = {
   title: 'title', status: 'status', agentSessionId: 'agent_session_id', agentCwd: 'agent_cwd', costUsd: 'cost_usd',
   inputTokens: 'input_tokens', outputTokens: 'output_tokens', cacheReadTokens: 'cache_read_tokens', cacheCreationTokens: 'cache_creation_tokens', preview: 'preview', error: 'error', archived: 'archived', settings: 'settings',
+  worktree: 'worktree',
 };
 
 export interface SessionRow {
@@ -26,6 +27,8 @@ export interface SessionRow {
   agent_cwd: string | null; settings: string; cost_usd: number; input_tokens: number; output_tokens: number;
   cache_read_tokens: number; cache_creation_tokens: number; last_seq: number; pending_approvals: number;
   preview: string | null; error: string | null; /** 1/0 on SQLite, a boolean on PostgreSQL. */ archived: number | boolean; created_at: number; updated_at: number; last_activity_at: number;
+  /** JSON text, or null. */
+  worktree: string | null;
 }
 
 export interface NormalizedEvent {
@@ -38,7 +41,7 @@ export interface NormalizedEvent {
 export function rowToSession(r: SessionRow): Session {
   return {
     id: r.id, title: r.title, projectPath: r.project_path, provider: r.provider, status: r.status, agentSessionId: r.agent_session_id,
-    agentCwd: r.agent_cwd, settings: JSON.parse(r.settings) as SessionSettings, costUsd: r.cost_usd, inputTokens: r.input_tokens,
+    agentCwd: r.agent_cwd, settings: JSON.parse(r.settings) as SessionSettings, worktree: r.worktree === null ? null : JSON.parse(r.worktree) as SessionWorktree, costUsd: r.cost_usd, inputTokens: r.input_tokens,
     outputTokens: r.output_tokens, cacheReadTokens: r.cache_read_tokens, cacheCreationTokens: r.cache_creation_tokens, lastSeq: r.last_seq, pendingApprovals: r.pending_approvals, preview: r.preview, error: r.error, archived: r.archived === 1 || r.archived === true,
     createdAt: r.created_at, updatedAt: r.updated_at, lastActivityAt: r.last_activity_at,
   };
@@ -93,15 +96,30 @@ export function validateSessionSettings(value: unknown, field = 'settings'): Ses
   return out;
 }
 
-/** A session to create, validated; `settings` is its JSON text. */
-export function normalizeNewSession(input: unknown): { title: string; projectPath: string; provider: string; settings: string } {
+const WORKTREE_KEYS = ['repo', 'path', 'branch', 'base', 'subdir'] as const;
+
+/** A session's worktree, validated: its JSON text, or null. */
+export function serializeWorktree(value: unknown, field = 'worktree'): string | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value !== 'object' || Array.isArray(value)) return bad(field, 'null or an object with repo, path, branch, base and subdir', value);
+  const w = value as Record<string, unknown>;
+  for (const key of Object.keys(w)) if (!(WORKTREE_KEYS as readonly string[]).includes(key)) bad(`${field}.${key}`, `absent (a worktree has ${WORKTREE_KEYS.join(', ')})`, w[key]);
+  const out: SessionWorktree = {
+    repo: validateText(`${field}.repo`, w.repo, 4_096), path: validateText(`${field}.path`, w.path, 4_096), branch: validateText(`${field}.branch`, w.branch, 255),
+    base: validateText(`${field}.base`, w.base, 255), subdir: w.subdir === '' ? '' : validateText(`${field}.subdir`, w.subdir, 4_096),
+  };
+  return JSON.stringify(out);
+}
+
+/** A session to create, validated; `settings` and `worktree` are JSON text. */
+export function normalizeNewSession(input: unknown): { title: string; projectPath: string; provider: string; settings: string; worktree: string | null } {
   if (typeof input !== 'object' || input === null) bad('session', 'an object with at least projectPath', input);
   const s = input as NewSession;
   const projectPath = validateText('projectPath', s.projectPath, 4_096);
   const provider = s.provider === undefined ? 'claude' : validateText('provider', s.provider, 64);
   const title = s.title === undefined ? projectPath.split(/[\\/]/).filter(Boolean).at(-1) ?? projectPath : validateText('title', s.title, 500);
   const settings = serializeJson('settings', validateSessionSettings(s.settings), 16_384);
-  return { title, projectPath, provider, settings };
+  return { title, projectPath, provider, settings, worktree: serializeWorktree(s.worktree) };
 }
 
 /** Default settings, validated: their JSON text. */
@@ -136,6 +154,7 @@ export function normalizeSessionPatch(patch: unknown): Partial<Record<keyof Sess
         break;
       // Stored as its JSON text.
       case 'settings': values.settings = serializeJson('settings', validateSessionSettings(value), 16_384); break;
+      case 'worktree': values.worktree = serializeWorktree(value); break;
       default:
         throw new ValidationError(`patch.${key}`, 'cannot be changed; see SessionPatch for what can');
     }

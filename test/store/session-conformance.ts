@@ -53,6 +53,22 @@ export function runSessionConformance(name: string, makeHarness: () => Promise<S
       expect(cleared).toMatchObject({ preview: null, agentSessionId: null, error: 'boom' });
     });
 
+    it('keeps a session\'s worktree, replaces and clears it, and refuses a malformed one', async () => {
+      const s = store.sessions;
+      const worktree = { repo: '/p/repo', path: '/data/worktrees/repo-abc123', branch: 'agentq/abc123-fix', base: 'main', subdir: 'web' };
+      const a = await s.sessionCreate({ session: { projectPath: '/p/repo/web', worktree }, now: T0 });
+      expect(a.worktree).toEqual(worktree);
+      expect((await s.sessionGet({ id: a.id }))?.worktree).toEqual(worktree);
+      expect((await s.sessionCreate({ session: { projectPath: '/p/plain' }, now: T0 })).worktree).toBeNull();
+      const moved = await s.sessionUpdate({ id: a.id, patch: { worktree: { ...worktree, base: 'develop', subdir: '' } }, now: T0 + 1 });
+      expect(moved.worktree).toEqual({ ...worktree, base: 'develop', subdir: '' });
+      expect((await s.sessionUpdate({ id: a.id, patch: { worktree: null }, now: T0 + 2 })).worktree).toBeNull();
+      await expect(s.sessionCreate({ session: { projectPath: '/p', worktree: { ...worktree, branch: '' } }, now: T0 })).rejects.toThrow(/worktree\.branch/);
+      await expect(s.sessionCreate({ session: { projectPath: '/p', worktree: { ...worktree, colour: 'red' } as never }, now: T0 })).rejects.toThrow(/worktree\.colour/);
+      await expect(s.sessionUpdate({ id: a.id, patch: { worktree: 'here' as never }, now: T0 })).rejects.toThrow(/worktree: must be null or an object/);
+      expect((await s.sessionList()).sessions).toHaveLength(2);
+    });
+
     it('appends events with gapless, strictly increasing seqs and reads after a seq through the primary key', async () => {
       const s = store.sessions;
       const { id } = await s.sessionCreate({ session: { projectPath: '/p' }, now: T0 });

@@ -9,7 +9,7 @@ import { errorJson, errorResponse } from './http.js';
 import { jobAction, jobLoader, jobsAction, jobsLoader, scheduleAction, scheduleLoader, schedulesAction, schedulesLoader, typeResumeAction } from './jobs.js';
 import {
   approvalAction, approvalLoader, approvalsLoader, eventsLoader, foldersLoader, promptsAction, resumeAction, sessionAction, sessionApprovalsLoader, sessionLoader, sessionsAction,
-  sessionsLoader, settingsAction, settingsLoader, stopAction,
+  sessionsLoader, settingsAction, settingsLoader, stopAction, worktreeAction, worktreeLoader,
 } from './sessions.js';
 
 /** A route handler; it throws on bad input (dispatch maps errors to responses). */
@@ -18,7 +18,7 @@ export type Handler = (ctx: ApiContext, args: RouteArgs) => Promise<Response>;
 const table = {
   jobsLoader, jobsAction, jobLoader, jobAction,
   schedulesLoader, schedulesAction, scheduleLoader, scheduleAction, typeResumeAction,
-  sessionsLoader, sessionsAction, sessionLoader, sessionAction, eventsLoader, promptsAction, stopAction, resumeAction,
+  sessionsLoader, sessionsAction, sessionLoader, sessionAction, eventsLoader, promptsAction, stopAction, resumeAction, worktreeLoader, worktreeAction,
   sessionApprovalsLoader, approvalsLoader, approvalLoader, approvalAction, foldersLoader, settingsLoader, settingsAction,
   loginCodesAction, browserSessionsLoader, browserSessionAction, logoutAction,
   streamLoader: (ctx: ApiContext, args: RouteArgs): Promise<Response> => ctx.stream.open(args.request, ctx.auth.browserSessionOf(args.request)?.id ?? null),

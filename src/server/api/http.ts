@@ -1,8 +1,9 @@
 /**
  * HTTP helpers shared by the API handlers: JSON responses, the one mapping from typed errors to
  * status codes, strict parsing of query strings and JSON bodies. Every rejection is a JSON body
- * `{ "error": { "code", "message", "field"? } }`; no stack trace or SQL text ever leaves the server.
+ * `{ "error": { "code", "message", "field"?, "files"? } }`; no stack trace or SQL text ever leaves the server.
  */
+import { GitError, MergeConflictError } from '../../sessions/worktrees.js';
 import {
   AgentqError, DatabaseFullError, DatabaseUnavailableError, NotFoundError, RegistryError, StateConflictError, ValidationError,
 } from '../../store/errors.js';
@@ -61,7 +62,11 @@ export function errorResponse(error: unknown, log: (message: string, error: unkn
   if (error instanceof ValidationError) return errorJson(400, error.code, error.message, error.field);
   if (error instanceof RegistryError) return errorJson(400, error.code, error.message, 'type');
   if (error instanceof NotFoundError) return errorJson(404, error.code, error.message);
+  // The files in the way, for a merge or rebase that would conflict (nothing was changed).
+  if (error instanceof MergeConflictError) return json(409, { error: { code: error.code, message: error.message, files: error.files } });
   if (error instanceof StateConflictError) return errorJson(409, error.code, error.message);
+  // git missing or failing: its words, which say what to do.
+  if (error instanceof GitError) return errorJson(500, error.code, error.message);
   if (error instanceof DatabaseUnavailableError || error instanceof DatabaseFullError) {
     return errorJson(503, error.code, error.message, undefined);
   }

@@ -2,7 +2,8 @@
  * Agent sessions over HTTP: /api/sessions, /api/sessions/:sessionId and its events, prompts, stop
  * and resume. Each prompt becomes a background job; see docs/api.md for each route.
  */
-import { checkFolder, type SettingsChange } from '../../sessions/runner.js';
+import { WORKTREE_ACTIONS, checkFolder, type SettingsChange, type WorktreeAction } from '../../sessions/runner.js';
+import { repositoryOf } from '../../sessions/worktrees.js';
 import { withSuggestion } from '../../sessions/rules.js';
 import { APPROVAL_STATE_LIST, type ApprovalState, type SessionSettings } from '../../store/session-contract.js';
 import { SESSION_SETTING_KEYS } from '../../store/session-params.js';
@@ -11,7 +12,7 @@ import { basename, dirname, join } from 'node:path';
 import type { ApiContext, RouteArgs } from './context.js';
 import { HttpError, Query, badRequest, json, methodNotAllowed, objectBody, pathId, readJson } from './http.js';
 
-const CREATE_FIELDS = ['projectPath', 'prompt', 'title', 'provider', 'settings'] as const;
+const CREATE_FIELDS = ['projectPath', 'prompt', 'title', 'provider', 'settings', 'isolation', 'baseBranch'] as const;
 
 function text(body: Record<string, unknown>, field: string, required: boolean): string | undefined {
   const v = body[field];
@@ -49,6 +50,9 @@ export async function sessionsAction(ctx: ApiContext, { request }: RouteArgs): P
   const prompt = text(body, 'prompt', true) as string;
   const title = text(body, 'title', false);
   const provider = text(body, 'provider', false);
+  const isolation = text(body, 'isolation', false);
+  const baseBranch = text(body, 'baseBranch', false);
+  if (isolation !== undefined && isolation !== 'worktree' && isolation !== 'none') badRequest('isolation', `must be "worktree" or "none" (got "${isolation}")`);
   if (body.settings !== undefined) objectBody(body.settings, SESSION_SETTING_KEYS, 'settings');
   const { session, job } = await ctx.sessions.create({
     projectPath,
@@ -56,6 +60,8 @@ export async function sessionsAction(ctx: ApiContext, { request }: RouteArgs): P
     ...(title === undefined ? {} : { title }),
     ...(provider === undefined ? {} : { provider }),
     ...(body.settings === undefined ? {} : { settings: body.settings as SessionSettings }),
+    ...(isolation === undefined ? {} : { isolation }),
+    ...(baseBranch === undefined ? {} : { baseBranch }),
   });
   return json(201, { session, job });
 }
@@ -107,6 +113,37 @@ export async function promptsAction(ctx: ApiContext, { request, params }: RouteA
   const prompt = text(body, 'prompt', true) as string;
   const job = await ctx.sessions.send(id, prompt);
   return json(202, { job, queued: job.status === 'queued' });
+}
+
+/** GET /api/sessions/:sessionId/worktree: what the session changed in its worktree against its base, file by file. */
+export async function worktreeLoader(ctx: ApiContext, { request, params }: RouteArgs): Promise<Response> {
+  new Query(new URL(request.url), []);
+  return json(200, await ctx.sessions.changes(pathId('sessionId', params.sessionId)));
+}
+
+/**
+ * POST /api/sessions/:sessionId/worktree: `{ "action": "commit" | "merge" | "rebase" | "discard",
+ * "message"?, "mode"?: "fast-forward" | "merge-commit", "confirm"?: true }`. Runs after the session's
+ * current turn; answers 200 with the outcome once done, or 202 if it still waits for the turn.
+ */
+export async function worktreeAction(ctx: ApiContext, { request, params }: RouteArgs): Promise<Response> {
+  if (request.method !== 'POST') methodNotAllowed(request.method, ['GET', 'POST']);
+  new Query(new URL(request.url), []);
+  const id = pathId('sessionId', params.sessionId);
+  const body = objectBody(await readJson(request), ['action', 'message', 'mode', 'confirm']);
+  const action = text(body, 'action', true) as string;
+  if (!(WORKTREE_ACTIONS as readonly string[]).includes(action)) badRequest('action', `must be one of ${WORKTREE_ACTIONS.join(', ')} (got "${action}")`);
+  const message = text(body, 'message', false);
+  const mode = text(body, 'mode', false);
+  if (mode !== undefined && mode !== 'fast-forward' && mode !== 'merge-commit') badRequest('mode', `must be "fast-forward" or "merge-commit" (got "${mode}")`);
+  if (body.confirm !== undefined && typeof body.confirm !== 'boolean') badRequest('confirm', 'must be true or false');
+  const { job, outcome } = await ctx.sessions.worktreeAction(id, {
+    action: action as WorktreeAction,
+    ...(message === undefined ? {} : { message }),
+    ...(mode === undefined ? {} : { mode }),
+    ...(body.confirm === true ? { confirm: true } : {}),
+  });
+  return json(outcome === null ? 202 : 200, { job, outcome, session: await ctx.sessionStore.sessionGet({ id }) });
 }
 
 /** POST /api/sessions/:sessionId/stop: abort the running turn, drop queued ones. */
@@ -209,7 +246,9 @@ export async function foldersLoader(ctx: ApiContext, { request }: RouteArgs): Pr
     }
   }
   const recent = [...new Set((await ctx.sessionStore.sessionList({ limit: 100 })).sessions.map((s) => s.projectPath))].slice(0, 10);
-  return json(200, { path, error: typed === '' ? null : error, suggestions, recent });
+  // A folder in a git repository can run its sessions in worktrees of their own.
+  const repository = typed !== '' && error === null ? await repositoryOf(path).catch(() => null) : null;
+  return json(200, { path, error: typed === '' ? null : error, suggestions, recent, repository });
 }
 
 /** GET /api/settings: the settings new sessions start with (`defaults`). */

@@ -285,6 +285,14 @@ CREATE TABLE session_defaults (
 );
 `,
   },
+  {
+    version: 4,
+    description: 'the git worktree of a session that runs in isolation',
+    sql: `
+-- JSON text (see SessionWorktree), or NULL: the agent works in project_path itself.
+ALTER TABLE sessions ADD COLUMN worktree text;
+`,
+  },
 ];
 
 export const PG_LATEST_VERSION = PG_MIGRATIONS.length;

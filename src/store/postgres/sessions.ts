@@ -17,9 +17,9 @@ import { prepared } from './connection.js';
 
 const SESSION_SQL = {
   insert: `
--- Create a session. Params: $1 title, $2 project path, $3 provider, $4 settings, $5 now. Returns: the row.
-INSERT INTO sessions (title, project_path, provider, settings, created_at, updated_at, last_activity_at)
-VALUES ($1, $2, $3, $4::text::json, $5, $5, $5) RETURNING *`,
+-- Create a session. Params: $1 title, $2 project path, $3 provider, $4 settings, $5 now, $6 worktree. Returns: the row.
+INSERT INTO sessions (title, project_path, provider, settings, worktree, created_at, updated_at, last_activity_at)
+VALUES ($1, $2, $3, $4::text::json, $6, $5, $5, $5) RETURNING *`,
   byId: `
 -- One session. Params: $1 id. Returns: the row or nothing.
 SELECT * FROM sessions WHERE id = $1`,
@@ -110,7 +110,7 @@ export class PostgresSessionStore implements SessionStore {
   async sessionCreate(params: { session: NewSession; now: number }): Promise<Session> {
     const now = validateNow(params.now);
     const s = normalizeNewSession(params.session);
-    const [row] = await this.db.query<SessionRow>(SESSION_SQL.insert, [s.title, s.projectPath, s.provider, s.settings, now]);
+    const [row] = await this.db.query<SessionRow>(SESSION_SQL.insert, [s.title, s.projectPath, s.provider, s.settings, now, s.worktree]);
     return rowToSession(row as SessionRow);
   }
 

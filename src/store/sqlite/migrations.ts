@@ -221,6 +221,14 @@ CREATE TABLE session_defaults (
 );
 `,
   },
+  {
+    version: 7,
+    description: 'the git worktree of a session that runs in isolation',
+    sql: `
+-- JSON text (see SessionWorktree), or NULL: the agent works in project_path itself.
+ALTER TABLE sessions ADD COLUMN worktree TEXT;
+`,
+  },
 ];
 
 export const LATEST_VERSION = migrations.length;

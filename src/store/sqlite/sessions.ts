@@ -17,9 +17,9 @@ import { translateSqliteError } from './database.js';
 export { validateSessionSettings } from '../session-params.js';
 const SESSION_SQL = {
   insert: `
--- Create a session. Params: @title @projectPath @provider @settings @now. Returns: changes and lastInsertRowid.
-INSERT INTO sessions (title, project_path, provider, settings, created_at, updated_at, last_activity_at)
-VALUES (@title, @projectPath, @provider, @settings, @now, @now, @now)`,
+-- Create a session. Params: @title @projectPath @provider @settings @worktree @now. Returns: changes and lastInsertRowid.
+INSERT INTO sessions (title, project_path, provider, settings, worktree, created_at, updated_at, last_activity_at)
+VALUES (@title, @projectPath, @provider, @settings, @worktree, @now, @now, @now)`,
   byId: `
 -- One session. Params: ? id. Returns: the row or nothing.
 SELECT * FROM sessions WHERE id = ?`,

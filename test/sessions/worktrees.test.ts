@@ -1,0 +1,156 @@
+/** The git layer of isolated sessions, on real repositories made with the git CLI. */
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  MergeConflictError, repositoryOf, worktreeChanges, worktreeCommit, worktreeCreate, worktreeFolder, worktreeLosses, worktreeMerge, worktreeRebase, worktreeRemove,
+} from '../../src/sessions/worktrees.js';
+import { StateConflictError, ValidationError } from '../../src/store/errors.js';
+import { gitIn, gitRepo, writeFiles } from '../helpers/git.js';
+import { tempDir } from '../helpers/temp.js';
+
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const c of cleanups.splice(0)) c();
+});
+function repo(files?: Record<string, string>): ReturnType<typeof gitRepo> {
+  const r = gitRepo(files);
+  cleanups.push(r.cleanup);
+  return r;
+}
+
+describe('worktreeCreate', () => {
+  it('makes a worktree on a new branch from the checked-out branch, outside the working tree', async () => {
+    const r = repo({ 'src/app.txt': 'one\n' });
+    const wt = await worktreeCreate({ projectPath: join(r.dir, 'src'), title: 'Fix the login page!', dir: join(r.data, 'worktrees') });
+    expect(wt.branch).toMatch(/^agentq\/[0-9a-f]{6}-fix-the-login-page$/);
+    expect(wt.base).toBe('main');
+    expect(wt.repo).toBe(r.dir);
+    expect(wt.path.startsWith(join(r.data, 'worktrees'))).toBe(true);
+    expect(wt.subdir).toBe('src');
+    expect(readFileSync(join(worktreeFolder(wt), 'app.txt'), 'utf8')).toBe('one\n');
+    expect(gitIn(wt.path, 'symbolic-ref', '--short', 'HEAD')).toBe(wt.branch);
+    // The user's own checkout is untouched.
+    expect(gitIn(r.dir, 'symbolic-ref', '--short', 'HEAD')).toBe('main');
+    expect(gitIn(r.dir, 'status', '--porcelain')).toBe('');
+  });
+
+  it('starts from a chosen base branch, and refuses what is not a repository or not a branch', async () => {
+    const r = repo();
+    gitIn(r.dir, 'branch', 'develop');
+    const wt = await worktreeCreate({ projectPath: r.dir, base: 'develop', title: 't', dir: join(r.data, 'wt') });
+    expect(wt.base).toBe('develop');
+    await expect(worktreeCreate({ projectPath: r.dir, base: 'nope', title: 't', dir: join(r.data, 'wt') })).rejects.toThrow(ValidationError);
+    await expect(worktreeCreate({ projectPath: r.dir, base: 'nope', title: 't', dir: join(r.data, 'wt') })).rejects.toThrow('"nope" is not a branch');
+    const plain = tempDir();
+    cleanups.push(plain.cleanup);
+    await expect(worktreeCreate({ projectPath: plain.dir, title: 't', dir: join(r.data, 'wt') })).rejects.toThrow(/is not in a git repository; run `git init` there/);
+    gitIn(r.dir, 'checkout', '--quiet', '--detach');
+    await expect(worktreeCreate({ projectPath: r.dir, title: 't', dir: join(r.data, 'wt') })).rejects.toThrow(/a detached HEAD\); name the branch to start from/);
+    expect(await repositoryOf(plain.dir)).toBeNull();
+  });
+});
+
+describe('worktreeChanges', () => {
+  it('lists commits and uncommitted work (new files too) against the base, without touching the index', async () => {
+    const r = repo({ 'a.txt': 'one\ntwo\n', 'gone.txt': 'bye\n' });
+    const wt = await worktreeCreate({ projectPath: r.dir, title: 'work', dir: join(r.data, 'wt') });
+    writeFiles(wt.path, { 'a.txt': 'one\n2\n' });
+    await worktreeCommit(wt, 'edit a');
+    writeFiles(wt.path, { 'new/b.txt': 'fresh\n' });
+    rmSync(join(wt.path, 'gone.txt'));
+    const changes = await worktreeChanges(wt);
+    expect(changes.missing).toBe(false);
+    expect(changes.ahead).toBe(1);
+    expect(changes.behind).toBe(0);
+    expect(changes.uncommitted.sort()).toEqual(['gone.txt', 'new/b.txt']);
+    expect(changes.files.map((f) => [f.path, f.added, f.removed])).toEqual([['a.txt', 1, 1], ['gone.txt', 0, 1], ['new/b.txt', 1, 0]]);
+    expect(changes.files[0]?.patch).toContain('-two\n+2\n');
+    expect(changes.files[2]?.patch).toContain('+fresh');
+    // The worktree's own index still has the new file untracked.
+    expect(gitIn(wt.path, 'status', '--porcelain')).toContain('?? new/');
+  });
+
+  it('reports a worktree deleted by hand instead of failing', async () => {
+    const r = repo();
+    const wt = await worktreeCreate({ projectPath: r.dir, title: 'work', dir: join(r.data, 'wt') });
+    rmSync(wt.path, { recursive: true, force: true });
+    expect((await worktreeChanges(wt)).missing).toBe(true);
+    await worktreeRemove(wt);
+    expect(gitIn(r.dir, 'branch', '--list', wt.branch)).toBe('');
+  });
+});
+
+describe('merging, rebasing, discarding', () => {
+  it('keeps two sessions\' edits of one file apart; merges one, and reports the other\'s conflict with nothing changed', async () => {
+    const r = repo({ 'shared.txt': 'line\n' });
+    const a = await worktreeCreate({ projectPath: r.dir, title: 'a', dir: join(r.data, 'wt') });
+    const b = await worktreeCreate({ projectPath: r.dir, title: 'b', dir: join(r.data, 'wt') });
+    writeFileSync(join(a.path, 'shared.txt'), 'from a\n');
+    writeFileSync(join(b.path, 'shared.txt'), 'from b\n');
+    expect(readFileSync(join(a.path, 'shared.txt'), 'utf8')).toBe('from a\n');
+    expect(readFileSync(join(b.path, 'shared.txt'), 'utf8')).toBe('from b\n');
+    const merged = await worktreeMerge(a, { mode: 'fast-forward', message: 'a did it' });
+    expect(merged.committed).not.toBeNull();
+    // main is checked out in the user's folder: the merge updates its files.
+    expect(readFileSync(join(r.dir, 'shared.txt'), 'utf8')).toBe('from a\n');
+    expect(gitIn(r.dir, 'log', '-1', '--format=%s')).toBe('a did it');
+    const mainBefore = gitIn(r.dir, 'rev-parse', 'main');
+    const conflict = worktreeMerge(b, { mode: 'merge-commit', message: 'b did it' });
+    await expect(conflict).rejects.toThrow(MergeConflictError);
+    await expect(conflict).rejects.toMatchObject({ code: 'MERGE_CONFLICT', files: ['shared.txt'] });
+    expect(gitIn(r.dir, 'rev-parse', 'main')).toBe(mainBefore);
+    expect(gitIn(r.dir, 'status', '--porcelain')).toBe('');
+    expect(readFileSync(join(r.dir, 'shared.txt'), 'utf8')).toBe('from a\n');
+    // A rebase of b conflicts too, and is aborted.
+    await expect(worktreeRebase(b, 'b did it')).rejects.toMatchObject({ files: ['shared.txt'] });
+    expect(gitIn(b.path, 'status', '--porcelain')).toBe('');
+    expect(readFileSync(join(b.path, 'shared.txt'), 'utf8')).toBe('from b\n');
+  });
+
+  it('fast-forwards only when the base has not moved; rebases, then merges; merges with a commit otherwise', async () => {
+    const r = repo({ 'a.txt': 'a\n', 'b.txt': 'b\n' });
+    const wt = await worktreeCreate({ projectPath: r.dir, title: 'x', dir: join(r.data, 'wt') });
+    writeFiles(wt.path, { 'b.txt': 'B\n' });
+    writeFiles(r.dir, { 'a.txt': 'A\n' });
+    gitIn(r.dir, 'commit', '--quiet', '-am', 'main moves');
+    await expect(worktreeMerge(wt, { mode: 'fast-forward', message: 'x' })).rejects.toThrow(/has moved on since the session started; rebase/);
+    await worktreeRebase(wt, 'x');
+    expect((await worktreeChanges(wt)).behind).toBe(0);
+    await worktreeMerge(wt, { mode: 'fast-forward', message: 'x' });
+    expect(readFileSync(join(r.dir, 'b.txt'), 'utf8')).toBe('B\n');
+    // Again, with a merge commit, and with main not checked out anywhere.
+    const again = await worktreeCreate({ projectPath: r.dir, title: 'y', dir: join(r.data, 'wt') });
+    writeFiles(again.path, { 'c.txt': 'c\n' });
+    gitIn(r.dir, 'checkout', '--quiet', '-b', 'elsewhere');
+    const { commit } = await worktreeMerge(again, { mode: 'merge-commit', message: 'y' });
+    expect(gitIn(r.dir, 'rev-parse', 'main')).toBe(commit);
+    expect(gitIn(r.dir, 'log', '-1', '--format=%P', 'main').split(' ')).toHaveLength(2);
+    expect(gitIn(r.dir, 'show', 'main:c.txt')).toBe('c');
+  });
+
+  it('refuses to merge into a base checked out with uncommitted changes, naming them', async () => {
+    const r = repo({ 'a.txt': 'a\n' });
+    const wt = await worktreeCreate({ projectPath: r.dir, title: 'x', dir: join(r.data, 'wt') });
+    writeFiles(wt.path, { 'b.txt': 'b\n' });
+    writeFiles(r.dir, { 'a.txt': 'dirty\n' });
+    const refused = worktreeMerge(wt, { mode: 'merge-commit', message: 'x' });
+    await expect(refused).rejects.toThrow(StateConflictError);
+    await expect(refused).rejects.toThrow(/checked out in .* with uncommitted changes \(a\.txt\); commit or stash them/);
+    expect(existsSync(join(r.dir, 'b.txt'))).toBe(false);
+  });
+
+  it('says what discarding loses, then leaves no worktree and no branch', async () => {
+    const r = repo();
+    const wt = await worktreeCreate({ projectPath: r.dir, title: 'x', dir: join(r.data, 'wt') });
+    writeFiles(wt.path, { 'one.txt': '1\n' });
+    await worktreeCommit(wt, 'one');
+    writeFiles(wt.path, { 'two.txt': '2\n' });
+    expect(await worktreeLosses(wt)).toEqual({ uncommitted: ['two.txt'], unmerged: 1 });
+    await worktreeRemove(wt);
+    expect(existsSync(wt.path)).toBe(false);
+    expect(gitIn(r.dir, 'branch', '--list', wt.branch)).toBe('');
+    expect(gitIn(r.dir, 'worktree', 'list')).not.toContain(wt.path);
+    expect(await worktreeCommit({ ...wt, path: r.dir }, 'nothing')).toBeNull();
+  });
+});
