@@ -507,32 +507,25 @@ export class SessionService {
   }
 
   /** The job once it has ended, or null after `waitMs` (it may run in another process: polled too). */
-  private jobEnd(jobId: number, waitMs: number): Promise<Job | null> {
-    return new Promise((resolve, reject) => {
-      const offs: (() => void)[] = [];
-      let done = false;
-      const finish = (job: Job | null): void => {
-        if (done) return;
-        done = true;
-        for (const off of offs) off();
-        clearInterval(poll);
-        clearTimeout(timeout);
-        resolve(job);
-      };
-      const check = (): void => {
-        this.system.getJob(jobId).then((job) => {
-          if (job !== null && ['completed', 'failed', 'cancelled'].includes(job.status)) finish(job);
-        }, (error: unknown) => {
-          if (!done) reject(error instanceof Error ? error : new Error(String(error)));
+  private async jobEnd(jobId: number, waitMs: number): Promise<Job | null> {
+    const deadline = Date.now() + waitMs;
+    let wake = (): void => undefined;
+    const offs = (['job:completed', 'job:failed', 'job:cancelled'] as const).map((name) => this.system.events.on(name, (e: { jobId: number }) => { if (e.jobId === jobId) wake(); }));
+    try {
+      for (;;) {
+        const job = await this.system.getJob(jobId);
+        if (job !== null && ['completed', 'failed', 'cancelled'].includes(job.status)) return job;
+        const left = deadline - Date.now();
+        if (left <= 0) return null;
+        // Woken by this process's events; polled for a job another process runs.
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, Math.min(500, left));
+          wake = () => { clearTimeout(timer); resolve(); };
         });
-      };
-      for (const name of ['job:completed', 'job:failed', 'job:cancelled'] as const) {
-        offs.push(this.system.events.on(name, (e: { jobId: number }) => { if (e.jobId === jobId) check(); }));
       }
-      const poll = setInterval(check, 500);
-      const timeout = setTimeout(() => { finish(null); }, waitMs);
-      check();
-    });
+    } finally {
+      for (const off of offs) off();
+    }
   }
 
   private async runGit(data: SessionGitData): Promise<WorktreeOutcome> {

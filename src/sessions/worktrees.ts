@@ -90,16 +90,13 @@ export async function worktreeCreate(params: { projectPath: string; base?: strin
   }
   const id = randomBytes(3).toString('hex');
   const branch = branchName(id, params.title);
-  if ((await git(repo.root, ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`])).code === 0) {
-    throw new StateConflictError(`branch ${branch} is taken; try again`);
-  }
   mkdirSync(params.dir, { recursive: true, mode: 0o700 });
   const path = join(params.dir, `${basename(repo.root)}-${id}`);
+  // git refuses a branch name that is taken; whatever it did make before failing is taken back.
   const added = await git(repo.root, ['worktree', 'add', '-b', branch, path, base]);
   if (added.code !== 0) {
-    await git(repo.root, ['branch', '-D', branch]);
-    rmSync(path, { recursive: true, force: true });
-    throw new GitError(`could not create a worktree for ${repo.root}: ${added.stderr.trim()}`);
+    await worktreeRemove({ repo: repo.root, path, branch, base, subdir: '' });
+    throw new GitError(`could not create a worktree for ${repo.root}: ${added.stderr.trim().split('\n').join(' ')}`);
   }
   const subdir = relative(realpathSync(repo.root), realpathSync(params.projectPath));
   return { repo: repo.root, path, branch, base, subdir };
@@ -190,6 +187,37 @@ export async function worktreeCommit(wt: SessionWorktree, message: string): Prom
   return (await gitOk(wt.path, ['rev-parse', 'HEAD'])).trim();
 }
 
+/**
+ * The worktree as a commit, uncommitted work included, without moving its branch or touching its
+ * index: HEAD when nothing is uncommitted, else a commit object nothing refers to (yet).
+ */
+async function snapshot(wt: SessionWorktree, message: string): Promise<string> {
+  const index = join(tmpdir(), `agentq-index-${randomBytes(6).toString('hex')}`);
+  const env = { GIT_INDEX_FILE: index };
+  try {
+    await gitOk(wt.path, ['read-tree', 'HEAD'], env);
+    await gitOk(wt.path, ['add', '-A'], env);
+    const tree = (await gitOk(wt.path, ['write-tree'], env)).trim();
+    const head = (await gitOk(wt.path, ['rev-parse', 'HEAD'])).trim();
+    if (tree === (await gitOk(wt.path, ['rev-parse', 'HEAD^{tree}'])).trim()) return head;
+    return (await gitOk(wt.path, [...(await identity(wt.path)), 'commit-tree', tree, '-p', head, '-m', message])).trim();
+  } finally {
+    rmSync(index, { force: true });
+  }
+}
+
+/** Throws MergeConflictError (`verb` says what was tried) when the worktree's work would not merge cleanly into its base. */
+async function mergesCleanly(wt: SessionWorktree, message: string, verb: string): Promise<string> {
+  const commit = await snapshot(wt, message);
+  const tried = await git(wt.repo, ['merge-tree', '--write-tree', '--name-only', '--no-messages', wt.base, commit]);
+  if (tried.code === 1) {
+    const files = tried.stdout.trim().split('\n').slice(1).filter(Boolean);
+    throw new MergeConflictError(`${verb} ${wt.branch} ${verb === 'merging' ? 'into' : 'on'} ${wt.base} conflicts in ${files.join(', ')}; nothing was changed — rebase the session on ${wt.base} and resolve them there, or discard its work`, files);
+  }
+  if (tried.code !== 0) throw new GitError(`git merge-tree failed in ${wt.repo}: ${tried.stderr.trim()}`);
+  return tried.stdout.trim().split('\n')[0] ?? '';
+}
+
 /** Where a branch is checked out (a worktree's folder), or null. */
 async function checkedOutAt(repo: string, branch: string): Promise<string | null> {
   const list = await gitOk(repo, ['worktree', 'list', '--porcelain']);
@@ -206,29 +234,27 @@ export type MergeMode = 'fast-forward' | 'merge-commit';
 /**
  * Merge the session's branch into its base, committing uncommitted work first (`message`). A
  * fast-forward needs a base that has not moved since (rebase first, or ask for a merge commit).
- * Refused, with nothing changed, when the merge would conflict (MergeConflictError) or the base is
- * checked out with uncommitted changes (StateConflictError naming them).
+ * Refused, with nothing changed (the session's work stays uncommitted), when the merge would
+ * conflict (MergeConflictError) or the base is checked out with uncommitted changes
+ * (StateConflictError naming them).
  */
 export async function worktreeMerge(wt: SessionWorktree, params: { mode: MergeMode; message: string }): Promise<{ commit: string; committed: string | null }> {
-  const committed = await worktreeCommit(wt, params.message);
-  const tried = await git(wt.repo, ['merge-tree', '--write-tree', '--name-only', '--no-messages', wt.base, wt.branch]);
-  if (tried.code === 1) {
-    const files = tried.stdout.trim().split('\n').slice(1).filter(Boolean);
-    throw new MergeConflictError(`${wt.branch} does not merge cleanly into ${wt.base}: ${files.join(', ')} conflict; rebase the session on ${wt.base} and resolve them there, or discard it`, files);
-  }
-  if (tried.code !== 0) throw new GitError(`git merge-tree failed in ${wt.repo}: ${tried.stderr.trim()}`);
-  const tree = tried.stdout.trim().split('\n')[0] ?? '';
+  // Everything that can refuse is checked before anything is written, even to the session's branch.
+  const tree = await mergesCleanly(wt, params.message, 'merging');
   const baseCommit = (await gitOk(wt.repo, ['rev-parse', `refs/heads/${wt.base}`])).trim();
-  const branchCommit = (await gitOk(wt.repo, ['rev-parse', `refs/heads/${wt.branch}`])).trim();
-  const fastForward = (await git(wt.repo, ['merge-base', '--is-ancestor', baseCommit, branchCommit])).code === 0;
-  if (params.mode === 'fast-forward' && !fastForward) {
+  const headCommit = (await gitOk(wt.path, ['rev-parse', 'HEAD'])).trim();
+  if (params.mode === 'fast-forward' && (await git(wt.repo, ['merge-base', '--is-ancestor', baseCommit, headCommit])).code !== 0) {
     throw new StateConflictError(`${wt.base} has moved on since the session started; rebase the session on it first, or merge with a merge commit`);
   }
   const at = await checkedOutAt(wt.repo, wt.base);
   if (at !== null) {
-    // The base is someone's working tree: merge there (git keeps its files in step), if it is clean.
     const dirty = (await gitOk(at, ['status', '--porcelain', '--untracked-files=no'])).split('\n').filter(Boolean).map((l) => l.slice(3));
     if (dirty.length > 0) throw new StateConflictError(`${wt.base} is checked out in ${at} with uncommitted changes (${dirty.join(', ')}); commit or stash them, then merge`);
+  }
+  const committed = await worktreeCommit(wt, params.message);
+  const branchCommit = (await gitOk(wt.repo, ['rev-parse', `refs/heads/${wt.branch}`])).trim();
+  if (at !== null) {
+    // The base is someone's working tree: merge there, so git keeps its files in step.
     const args = params.mode === 'fast-forward' ? ['merge', '--ff-only', '--quiet', wt.branch] : ['merge', '--no-ff', '--quiet', '-m', `Merge ${wt.branch}`, wt.branch];
     await gitOk(at, [...(await identity(at)), ...args]);
     return { commit: (await gitOk(at, ['rev-parse', 'HEAD'])).trim(), committed };
@@ -241,8 +267,9 @@ export async function worktreeMerge(wt: SessionWorktree, params: { mode: MergeMo
   return { commit, committed };
 }
 
-/** Replay the session's commits on its base (committing uncommitted work first); aborted, nothing changed, on a conflict. */
+/** Replay the session's commits on its base (committing uncommitted work first); refused, nothing changed, on a conflict. */
 export async function worktreeRebase(wt: SessionWorktree, message: string): Promise<{ commit: string; committed: string | null }> {
+  await mergesCleanly(wt, message, 'rebasing');
   const committed = await worktreeCommit(wt, message);
   const r = await git(wt.path, [...(await identity(wt.path)), 'rebase', '--quiet', wt.base]);
   if (r.code !== 0) {
@@ -269,4 +296,5 @@ export async function worktreeRemove(wt: SessionWorktree): Promise<void> {
   if (existsSync(wt.path)) await gitOk(wt.repo, ['worktree', 'remove', '--force', '--force', wt.path]);
   await git(wt.repo, ['worktree', 'prune']);
   await git(wt.repo, ['branch', '-D', wt.branch]);
+  rmSync(wt.path, { recursive: true, force: true });
 }

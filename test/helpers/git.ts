@@ -1,6 +1,7 @@
 /** Real git repositories in temporary folders, made with the git CLI. */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import type { AgentMessage, AgentProvider, AgentRunParams } from '../../src/sessions/provider.js';
 import { dirname, join } from 'node:path';
 import { tempDir } from './temp.js';
 
@@ -32,4 +33,36 @@ export function gitRepo(files: Record<string, string> = { 'README.md': '# projec
   gitIn(dir, 'add', '-A');
   gitIn(dir, 'commit', '--quiet', '-m', 'start');
   return { dir, data: join(tmp.dir, 'data'), cleanup: tmp.cleanup };
+}
+
+/**
+ * An agent that, for a prompt `write <file> <text>`, writes the text into that file of its folder;
+ * a prompt listed in `holds` waits for its gate before the turn ends.
+ */
+export class EditingAgent implements AgentProvider {
+  readonly name = 'editor';
+  readonly cwds: string[] = [];
+  readonly holds = new Map<string, { entered: () => void; gate: Promise<void> }>();
+  async *run(params: AgentRunParams): AsyncIterable<AgentMessage> {
+    this.cwds.push(params.cwd);
+    yield { type: 'system', subtype: 'init', session_id: `e${String(this.cwds.length)}`, cwd: params.cwd };
+    const m = /^write (\S+) (.*)$/.exec(params.prompt);
+    if (m !== null) writeFileSync(join(params.cwd, m[1] ?? ''), `${m[2] ?? ''}\n`);
+    const hold = this.holds.get(params.prompt);
+    if (hold !== undefined) {
+      hold.entered();
+      await hold.gate;
+    }
+    yield { type: 'result', subtype: 'success', is_error: false, num_turns: 1, result: 'done', session_id: 'e', total_cost_usd: 0, usage: { input_tokens: 1, output_tokens: 1 } };
+  }
+
+  /** Make the turn with `prompt` wait: resolves `entered` when it is running, ends when `release` is called. */
+  hold(prompt: string): { entered: Promise<void>; release: () => void } {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => { release = r; });
+    let entered!: () => void;
+    const inTurn = new Promise<void>((r) => { entered = r; });
+    this.holds.set(prompt, { entered, gate });
+    return { entered: inTurn, release };
+  }
 }

@@ -2,50 +2,18 @@
  * Sessions in worktrees of their own: the session service with real git repositories and an agent
  * that edits files in the folder it is given.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { AgentMessage, AgentProvider, AgentRunParams } from '../../src/sessions/provider.js';
+import { privatePathsFor } from '../../src/sessions/claude.js';
 import { SESSION_GIT, SessionService } from '../../src/sessions/runner.js';
 import { MergeConflictError } from '../../src/sessions/worktrees.js';
 import { StateConflictError, ValidationError } from '../../src/store/errors.js';
 import { openStore, type AgentqStore } from '../../src/store/open.js';
 import type { Session, SessionState } from '../../src/store/session-contract.js';
 import { createJobSystem, type JobSystem } from '../../src/system/job-system.js';
-import { gitIn, gitRepo } from '../helpers/git.js';
+import { EditingAgent, gitIn, gitRepo, writeFiles } from '../helpers/git.js';
 import { waitForJob } from '../helpers/jobs.js';
-
-/**
- * An agent that, for a prompt `write <file> <text>`, writes the text into that file of its folder;
- * a prompt listed in `holds` waits for its gate before the turn ends.
- */
-class EditingAgent implements AgentProvider {
-  readonly name = 'editor';
-  readonly cwds: string[] = [];
-  readonly holds = new Map<string, { entered: () => void; gate: Promise<void> }>();
-  async *run(params: AgentRunParams): AsyncIterable<AgentMessage> {
-    this.cwds.push(params.cwd);
-    yield { type: 'system', subtype: 'init', session_id: `e${String(this.cwds.length)}`, cwd: params.cwd };
-    const m = /^write (\S+) (.*)$/.exec(params.prompt);
-    if (m !== null) writeFileSync(join(params.cwd, m[1] ?? ''), `${m[2] ?? ''}\n`);
-    const hold = this.holds.get(params.prompt);
-    if (hold !== undefined) {
-      hold.entered();
-      await hold.gate;
-    }
-    yield { type: 'result', subtype: 'success', is_error: false, num_turns: 1, result: 'done', session_id: 'e', total_cost_usd: 0, usage: { input_tokens: 1, output_tokens: 1 } };
-  }
-
-  /** Make the turn with `prompt` wait: resolves `entered` when it is running, ends when `release` is called. */
-  hold(prompt: string): { entered: Promise<void>; release: () => void } {
-    let release!: () => void;
-    const gate = new Promise<void>((r) => { release = r; });
-    let entered!: () => void;
-    const inTurn = new Promise<void>((r) => { entered = r; });
-    this.holds.set(prompt, { entered, gate });
-    return { entered: inTurn, release };
-  }
-}
 
 interface Setup {
   repo: ReturnType<typeof gitRepo>;
@@ -206,4 +174,65 @@ describe('sessions in worktrees of their own', () => {
     await expect(s.service.worktreeAction(session.id, { action: 'merge' })).rejects.toThrow(/not in a worktree of its own/);
     await expect(s.service.worktreeAction(session.id, { action: 'squash' as never })).rejects.toThrow(/action: must be one of commit, merge, rebase, discard/);
   });
+
+  it('commits, rebases, and refuses a fast-forward onto a base that moved, changing nothing', async () => {
+    const s = setup({ 'a.txt': 'a\n', 'b.txt': 'b\n' });
+    const { session, job } = await s.service.create({ projectPath: s.repo.dir, prompt: 'write b.txt B', provider: 'editor', isolation: 'worktree' });
+    await settled(s, job.id);
+    const committed = await s.service.worktreeAction(session.id, { action: 'commit', message: 'B it is' });
+    expect(committed.outcome).toMatchObject({ ok: true, action: 'commit', commit: expect.stringMatching(/^[0-9a-f]{40}$/) as unknown });
+    expect(gitIn(session.worktree!.path, 'log', '-1', '--format=%s')).toBe('B it is');
+    writeFiles(s.repo.dir, { 'a.txt': 'A\n' });
+    gitIn(s.repo.dir, 'commit', '--quiet', '-am', 'main moves');
+    const head = gitIn(s.repo.dir, 'rev-parse', 'main');
+    await expect(s.service.worktreeAction(session.id, { action: 'merge', mode: 'fast-forward' })).rejects.toThrow(/has moved on since the session started; rebase/);
+    expect(gitIn(s.repo.dir, 'rev-parse', 'main')).toBe(head);
+    expect((await s.service.worktreeAction(session.id, { action: 'rebase' })).outcome).toMatchObject({ ok: true, action: 'rebase' });
+    expect((await s.service.changes(session.id)).behind).toBe(0);
+    expect((await s.service.worktreeAction(session.id, { action: 'merge' })).outcome).toMatchObject({ ok: true });
+    expect(gitIn(s.repo.dir, 'show', 'main:b.txt')).toBe('B');
+  });
+
+  it('runs git jobs queued behind a turn in order: a second discard finds the worktree gone', async () => {
+    const s = setup();
+    const held = s.agent.hold('write x.txt x');
+    const { session } = await s.service.create({ projectPath: s.repo.dir, prompt: 'write x.txt x', provider: 'editor', isolation: 'worktree' });
+    await held.entered;
+    const first = await s.service.worktreeAction(session.id, { action: 'discard', confirm: true, waitMs: 0 });
+    const second = await s.service.worktreeAction(session.id, { action: 'discard', confirm: true, waitMs: 0 });
+    expect([first.outcome, second.outcome]).toEqual([null, null]);
+    held.release();
+    const done = await waitForJob(s.system.store, s.system.events, second.job.id, 'completed');
+    expect(done.result).toMatchObject({ ok: false, code: 'STATE_CONFLICT', message: expect.stringContaining('has no worktree (discarded already?)') as unknown });
+    expect((await s.system.getJob(first.job.id))?.result).toMatchObject({ ok: true, action: 'discard' });
+  });
+
+  it('reports a git job that failed, and takes back a worktree whose session could not be stored', async () => {
+    const s = setup();
+    const { session, job } = await s.service.create({ projectPath: s.repo.dir, prompt: 'write x.txt x', provider: 'editor', isolation: 'worktree' });
+    await settled(s, job.id);
+    await expect(s.service.create({ projectPath: s.repo.dir, prompt: 'x', title: 't'.repeat(600), provider: 'editor', isolation: 'worktree' })).rejects.toThrow(/title/);
+    expect(gitIn(s.repo.dir, 'branch', '--list', 'agentq/*').split('\n')).toHaveLength(1);
+    expect(readdirSync(join(s.repo.data, 'worktrees'))).toHaveLength(1);
+    // The repository itself is gone: git cannot remove the worktree from it.
+    rmSync(s.repo.dir, { recursive: true, force: true });
+    await expect(s.service.worktreeAction(session.id, { action: 'discard', confirm: true })).rejects.toThrow(/the discard failed: .*does not exist/);
+  });
 });
+
+describe('the agent guard for a worktree inside the data directory', () => {
+  it('keeps everything else in the data directory from the agent, not its own worktree', () => {
+    const repo = gitRepo();
+    try {
+      const data = repo.data;
+      writeFiles(data, { token: 't', 'agentq.db': '', 'worktrees/p-1/a.txt': '', 'worktrees/p-2/b.txt': '', 'backups/x.db': '' });
+      expect(privatePathsFor([data], join(data, 'worktrees', 'p-1')).sort()).toEqual([join(data, 'agentq.db'), join(data, 'backups'), join(data, 'token')]);
+      expect(privatePathsFor([data], repo.dir)).toEqual([data]);
+      expect(privatePathsFor([data], data)).toEqual([data]);
+      expect(privatePathsFor([join(data, 'nothing-yet')], join(data, 'nothing-yet', 'w'))).toEqual([]);
+    } finally {
+      repo.cleanup();
+    }
+  });
+});
+

@@ -1,9 +1,9 @@
 /** The git layer of isolated sessions, on real repositories made with the git CLI. */
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  MergeConflictError, repositoryOf, worktreeChanges, worktreeCommit, worktreeCreate, worktreeFolder, worktreeLosses, worktreeMerge, worktreeRebase, worktreeRemove,
+  GitError, MergeConflictError, repositoryOf, worktreeChanges, worktreeCommit, worktreeCreate, worktreeFolder, worktreeLosses, worktreeMerge, worktreeRebase, worktreeRemove,
 } from '../../src/sessions/worktrees.js';
 import { StateConflictError, ValidationError } from '../../src/store/errors.js';
 import { gitIn, gitRepo, writeFiles } from '../helpers/git.js';
@@ -53,20 +53,25 @@ describe('worktreeCreate', () => {
 
 describe('worktreeChanges', () => {
   it('lists commits and uncommitted work (new files too) against the base, without touching the index', async () => {
-    const r = repo({ 'a.txt': 'one\ntwo\n', 'gone.txt': 'bye\n' });
+    const long = Array.from({ length: 20 }, (_, i) => `line ${String(i)}`).join('\n');
+    const r = repo({ 'a.txt': 'one\ntwo\n', 'gone.txt': 'bye\n', 'old-name.txt': `${long}\n` });
     const wt = await worktreeCreate({ projectPath: r.dir, title: 'work', dir: join(r.data, 'wt') });
     writeFiles(wt.path, { 'a.txt': 'one\n2\n' });
     await worktreeCommit(wt, 'edit a');
-    writeFiles(wt.path, { 'new/b.txt': 'fresh\n' });
+    writeFiles(wt.path, { 'new/b.txt': 'fresh\n', 'new-name.txt': `${long}\nline 20\n` });
     rmSync(join(wt.path, 'gone.txt'));
+    rmSync(join(wt.path, 'old-name.txt'));
     const changes = await worktreeChanges(wt);
     expect(changes.missing).toBe(false);
     expect(changes.ahead).toBe(1);
     expect(changes.behind).toBe(0);
-    expect(changes.uncommitted.sort()).toEqual(['gone.txt', 'new/b.txt']);
-    expect(changes.files.map((f) => [f.path, f.added, f.removed])).toEqual([['a.txt', 1, 1], ['gone.txt', 0, 1], ['new/b.txt', 1, 0]]);
+    expect(changes.uncommitted.sort()).toEqual(['gone.txt', 'new-name.txt', 'new/b.txt', 'old-name.txt']);
+    expect(changes.files.map((f) => [f.path, f.oldPath, f.added, f.removed])).toEqual([
+      ['a.txt', null, 1, 1], ['gone.txt', null, 0, 1], ['new-name.txt', 'old-name.txt', 1, 0], ['new/b.txt', null, 1, 0],
+    ]);
     expect(changes.files[0]?.patch).toContain('-two\n+2\n');
-    expect(changes.files[2]?.patch).toContain('+fresh');
+    expect(changes.files[2]?.patch).toContain('rename from old-name.txt');
+    expect(changes.files[3]?.patch).toContain('+fresh');
     // The worktree's own index still has the new file untracked.
     expect(gitIn(wt.path, 'status', '--porcelain')).toContain('?? new/');
   });
@@ -74,8 +79,12 @@ describe('worktreeChanges', () => {
   it('reports a worktree deleted by hand instead of failing', async () => {
     const r = repo();
     const wt = await worktreeCreate({ projectPath: r.dir, title: 'work', dir: join(r.data, 'wt') });
+    writeFiles(wt.path, { 'kept.txt': 'k\n' });
+    await worktreeCommit(wt, 'kept');
     rmSync(wt.path, { recursive: true, force: true });
     expect((await worktreeChanges(wt)).missing).toBe(true);
+    // The branch still holds its commit: discarding would lose it.
+    expect(await worktreeLosses(wt)).toEqual({ uncommitted: [], unmerged: 1 });
     await worktreeRemove(wt);
     expect(gitIn(r.dir, 'branch', '--list', wt.branch)).toBe('');
   });
@@ -102,10 +111,17 @@ describe('merging, rebasing, discarding', () => {
     expect(gitIn(r.dir, 'rev-parse', 'main')).toBe(mainBefore);
     expect(gitIn(r.dir, 'status', '--porcelain')).toBe('');
     expect(readFileSync(join(r.dir, 'shared.txt'), 'utf8')).toBe('from a\n');
-    // A rebase of b conflicts too, and is aborted.
+    // Not even b's branch moved: its work is still uncommitted, as the agent left it.
+    const bHead = gitIn(b.path, 'rev-parse', 'HEAD');
+    expect(gitIn(b.path, 'status', '--porcelain')).toBe('M shared.txt');
+    // A rebase of b conflicts too, and is refused the same way.
+    await expect(worktreeRebase(b, 'b did it')).rejects.toMatchObject({ files: ['shared.txt'] });
+    expect(gitIn(b.path, 'rev-parse', 'HEAD')).toBe(bHead);
+    expect(readFileSync(join(b.path, 'shared.txt'), 'utf8')).toBe('from b\n');
+    // Committed first, a conflicting rebase is still refused before it starts.
+    await worktreeCommit(b, 'b did it');
     await expect(worktreeRebase(b, 'b did it')).rejects.toMatchObject({ files: ['shared.txt'] });
     expect(gitIn(b.path, 'status', '--porcelain')).toBe('');
-    expect(readFileSync(join(b.path, 'shared.txt'), 'utf8')).toBe('from b\n');
   });
 
   it('fast-forwards only when the base has not moved; rebases, then merges; merges with a commit otherwise', async () => {
@@ -152,5 +168,47 @@ describe('merging, rebasing, discarding', () => {
     expect(gitIn(r.dir, 'branch', '--list', wt.branch)).toBe('');
     expect(gitIn(r.dir, 'worktree', 'list')).not.toContain(wt.path);
     expect(await worktreeCommit({ ...wt, path: r.dir }, 'nothing')).toBeNull();
+  });
+
+  it('aborts a rebase that stops on a commit whose change the base also made, though the end result merges', async () => {
+    const r = repo({ 'shared.txt': 'line\n' });
+    const wt = await worktreeCreate({ projectPath: r.dir, title: 'x', dir: join(r.data, 'wt') });
+    writeFiles(wt.path, { 'shared.txt': 'changed\n' });
+    await worktreeCommit(wt, 'change');
+    writeFiles(wt.path, { 'shared.txt': 'line\n' });
+    await worktreeCommit(wt, 'change back');
+    writeFiles(r.dir, { 'shared.txt': 'base\n' });
+    gitIn(r.dir, 'commit', '--quiet', '-am', 'base changes it');
+    const head = gitIn(wt.path, 'rev-parse', 'HEAD');
+    await expect(worktreeRebase(wt, 'x')).rejects.toMatchObject({ code: 'MERGE_CONFLICT', files: ['shared.txt'] });
+    expect(gitIn(wt.path, 'rev-parse', 'HEAD')).toBe(head);
+    expect(gitIn(wt.path, 'status', '--porcelain')).toBe('');
+  });
+});
+
+describe('when git cannot', () => {
+  it('takes back a worktree git failed to finish, leaving no branch and no folder', async () => {
+    const r = repo();
+    writeFileSync(join(r.dir, '.git', 'hooks', 'post-checkout'), '#!/bin/sh\necho "hook says no" >&2\nexit 1\n');
+    chmodSync(join(r.dir, '.git', 'hooks', 'post-checkout'), 0o755);
+    const made = worktreeCreate({ projectPath: r.dir, title: 'x', dir: join(r.data, 'wt') });
+    await expect(made).rejects.toThrow(GitError);
+    await expect(made).rejects.toThrow(/could not create a worktree for .*hook says no/);
+    expect(gitIn(r.dir, 'branch', '--list', 'agentq/*')).toBe('');
+    expect(readdirSync(join(r.data, 'wt'))).toEqual([]);
+  });
+
+  it('says git is missing, or that the folder is gone', async () => {
+    const r = repo();
+    const path = process.env.PATH;
+    process.env.PATH = '';
+    try {
+      await expect(repositoryOf(r.dir)).rejects.toThrow('git is not installed (or not on the PATH); install git');
+    } finally {
+      process.env.PATH = path;
+    }
+    const wt = await worktreeCreate({ projectPath: r.dir, title: 'x', dir: join(r.data, 'wt') });
+    rmSync(r.dir, { recursive: true, force: true });
+    await expect(worktreeRemove(wt)).rejects.toThrow(`${r.dir} does not exist`);
   });
 });
