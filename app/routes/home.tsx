@@ -8,6 +8,7 @@ interface Card {
   id: number;
   title: string;
   projectPath: string;
+  worktree: { path: string; branch: string } | null;
   status: string;
   preview: string | null;
   lastActivityAt: number;
@@ -17,7 +18,7 @@ interface Card {
 }
 
 const toCard = (s: Card): Card => ({
-  id: s.id, title: s.title, projectPath: s.projectPath, status: s.status, preview: s.preview,
+  id: s.id, title: s.title, projectPath: s.projectPath, worktree: s.worktree === null ? null : { path: s.worktree.path, branch: s.worktree.branch }, status: s.status, preview: s.preview,
   lastActivityAt: s.lastActivityAt, archived: s.archived, costUsd: s.costUsd, pendingApprovals: s.pendingApprovals,
 });
 
@@ -78,13 +79,25 @@ export default function Home() {
 function SessionCard({ session, now }: { session: Card; now: number }) {
   const [error, setError] = useState<string | null>(null);
   const toggleArchive = async (): Promise<void> => {
+    if (!session.archived && session.worktree !== null) {
+      // Archiving offers to remove the worktree; the server says what that would lose.
+      const ask = await send('POST', `/api/sessions/${String(session.id)}/worktree`, { action: 'discard' });
+      const lost = ask.ok ? '' : ask.error.replace(/; confirm to go ahead$/, '');
+      if (window.confirm(`Remove its worktree too? ${lost}.\n\nOK removes it; Cancel archives the session and keeps the worktree.`)) {
+        const removed = await send('POST', `/api/sessions/${String(session.id)}/worktree`, { action: 'discard', confirm: true });
+        if (!removed.ok) {
+          setError(removed.error);
+          return;
+        }
+      }
+    }
     const r = await send('PUT', `/api/sessions/${String(session.id)}`, { archived: !session.archived });
     setError(r.ok ? null : r.error);
   };
   return (
     <article className="card" data-session={session.id} data-status={session.status} data-pending-approvals={session.pendingApprovals}>
       <Link className="title" to={`/sessions/${String(session.id)}`}>{session.title}</Link>
-      <div className="project" title={session.projectPath}>{session.projectPath}</div>
+      <div className="project" title={session.projectPath}>{session.projectPath}{session.worktree !== null && <span className="muted" title={session.worktree.path}> · {session.worktree.branch}</span>}</div>
       <div className="preview">{session.preview === null ? <span className="muted">No reply yet</span> : session.preview.replace(/[`*_#>]/g, '')}</div>
       <div className="meta">
         {session.pendingApprovals > 0
@@ -100,6 +113,9 @@ function SessionCard({ session, now }: { session: Card; now: number }) {
   );
 }
 
+/** The git repository a folder is in, and the branch checked out there. */
+interface Repository { root: string; branch: string | null }
+
 /** Permission modes offered when starting a session (bypass only where the server allows it). */
 const MODES = [
   { mode: 'default', label: 'Ask first (default)' },
@@ -113,6 +129,7 @@ function NewSession({ providers, cwd, bypass, mode }: { providers: string[]; cwd
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [folderOk, setFolderOk] = useState(true);
+  const [repository, setRepository] = useState<Repository | null>(null);
   const submit = async (e: SyntheticEvent<HTMLFormElement>): Promise<void> => {
     e.preventDefault();
     const form = new FormData(e.currentTarget);
@@ -122,6 +139,7 @@ function NewSession({ providers, cwd, bypass, mode }: { providers: string[]; cwd
       prompt: field(form, 'prompt'),
       provider: field(form, 'provider') || (providers[0] ?? 'claude'),
       settings: { permissionMode: field(form, 'permissionMode') || mode, ...(form.get('projectSettings') === 'on' ? { projectSettings: true } : {}) },
+      ...(repository !== null && form.get('isolation') === 'on' ? { isolation: 'worktree', ...(field(form, 'baseBranch') === '' ? {} : { baseBranch: field(form, 'baseBranch') }) } : {}),
     });
     setBusy(false);
     if (!r.ok) {
@@ -132,7 +150,7 @@ function NewSession({ providers, cwd, bypass, mode }: { providers: string[]; cwd
   };
   return (
     <form className="new-session panel" onSubmit={(e) => { void submit(e); }} aria-label="Start a session">
-      <FolderField initial={params.get('project') ?? cwd} onValid={setFolderOk} />
+      <FolderField initial={params.get('project') ?? cwd} onValid={setFolderOk} onRepository={setRepository} />
       <label>First prompt<textarea name="prompt" required rows={1} placeholder="What should the agent do?" /></label>
       {providers.length > 1 && <label>Agent<select name="provider" defaultValue={providers[0]}>{providers.map((p) => <option key={p} value={p}>{p}</option>)}</select></label>}
       <label title="What the agent may do without asking; anything else waits for your approval on the session page. The default comes from Settings.">
@@ -147,6 +165,16 @@ function NewSession({ providers, cwd, bypass, mode }: { providers: string[]; cwd
         <input type="checkbox" name="projectSettings" />
         <span>Load the project's own Claude Code settings (<code>.claude/settings.json</code>) — only for a repository you trust</span>
       </label>
+      {repository !== null && (
+        // A repository: each session gets a worktree of its own unless asked otherwise, so agents never overwrite each other.
+        <div className="check isolation" key={repository.root}>
+          <label title="The agent works on a new branch in a folder of its own (under agentq's data directory); review its changes, then merge them from the session page.">
+            <input type="checkbox" name="isolation" defaultChecked />
+            <span>Work in a git worktree of its own, on a new branch from</span>
+          </label>
+          <input name="baseBranch" aria-label="Base branch" placeholder={repository.branch ?? 'branch'} defaultValue="" size={12} />
+        </div>
+      )}
       {error !== null && <div role="alert" className="error" style={{ gridColumn: '1 / -1' }}>{error}</div>}
     </form>
   );
@@ -157,7 +185,7 @@ function NewSession({ providers, cwd, bypass, mode }: { providers: string[]; cwd
  * is typed (`~` is the home folder), and checked as it is typed, so a wrong path is told before
  * the session is created.
  */
-function FolderField({ initial, onValid }: { initial: string; onValid: (ok: boolean) => void }) {
+function FolderField({ initial, onValid, onRepository }: { initial: string; onValid: (ok: boolean) => void; onRepository: (repository: Repository | null) => void }) {
   const [value, setValue] = useState(initial);
   const [help, setHelp] = useState<{ error: string | null; suggestions: string[]; recent: string[] }>({ error: null, suggestions: [], recent: [] });
   useEffect(() => {
@@ -165,16 +193,17 @@ function FolderField({ initial, onValid }: { initial: string; onValid: (ok: bool
     const timer = setTimeout(() => {
       void fetch(`/api/folders?path=${encodeURIComponent(value)}`, { signal: controller.signal }).then(async (r) => {
         if (!r.ok) return;
-        const body = (await r.json()) as { error: string | null; suggestions: string[]; recent: string[] };
+        const body = (await r.json()) as { error: string | null; suggestions: string[]; recent: string[]; repository: Repository | null };
         setHelp(body);
         onValid(body.error === null);
+        onRepository(body.repository);
       }).catch(() => undefined);
     }, 150);
     return () => {
       clearTimeout(timer);
       controller.abort();
     };
-  }, [value, onValid]);
+  }, [value, onValid, onRepository]);
   const options = [...new Set([...help.suggestions, ...help.recent])];
   return (
     <label>

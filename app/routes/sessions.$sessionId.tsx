@@ -8,9 +8,10 @@ import { useStream } from '../lib/live';
 import { Markdown } from '../lib/markdown';
 import { ModeSelect, SettingsForm, type Settings } from '../lib/session-settings';
 import { Output, ToolInputView, fileChange, toolSummary, type ToolInput } from '../lib/tools';
+import { WorktreePanel, worktreeFolder, type WorktreeView } from '../lib/worktree';
 
 interface Ev { id: number; seq: number; type: string; payload: unknown; createdAt: number }
-interface SessionView { id: number; title: string; projectPath: string; status: string; costUsd: number; inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheCreationTokens: number; error: string | null; archived: boolean; lastSeq: number; provider: string; pendingApprovals: number; settings: Settings }
+interface SessionView { id: number; title: string; projectPath: string; status: string; costUsd: number; inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheCreationTokens: number; error: string | null; archived: boolean; lastSeq: number; provider: string; pendingApprovals: number; settings: Settings; worktree: WorktreeView | null }
 
 /** What the agent is writing now, from the SDK's partial messages (never stored; the final message replaces it). */
 interface Partial { kind: 'text' | 'thinking'; text: string }
@@ -160,6 +161,8 @@ export default function SessionPage() {
   }, [events, session.id]);
 
   const needsApproval = pending.length > 0;
+  // Where the agent works: tool paths are shown relative to it.
+  const agentFolder = session.worktree === null ? session.projectPath : worktreeFolder(session.worktree);
   return (
     <main className="session-page">
       <div className="session-head">
@@ -184,10 +187,13 @@ export default function SessionPage() {
         <summary>Settings</summary>
         <SettingsForm path={`/api/sessions/${String(session.id)}`} bodyKey="settings" settings={session.settings} saved="Settings saved; they apply from the next turn." onSaved={setNote} onError={setError} />
       </details>
+      {session.worktree !== null && (
+        <WorktreePanel sessionId={session.id} title={session.title} worktree={session.worktree} busy={busy} onChanged={() => { void revalidator.revalidate(); }} onError={setError} onNote={setNote} />
+      )}
       {session.error !== null && session.status === 'error' && <p role="alert" className="error">{session.error}</p>}
       {error !== null && <p role="alert" className="error">{error}</p>}
       {note !== null && <p role="status" className="muted">{note}</p>}
-      <Timeline events={events} cwd={session.projectPath} onEarlier={loadEarlier}>
+      <Timeline events={events} cwd={agentFolder} onEarlier={loadEarlier}>
         {partial !== null && partial.text !== '' && (
           <div className="event assistant writing" data-testid="partial">
             <div className="who">Agent · {partial.kind === 'thinking' ? 'thinking…' : 'writing…'}</div>
@@ -204,7 +210,7 @@ export default function SessionPage() {
       {pending.length > 0 && (
         <section className="approvals" aria-label="Waiting for your approval" data-testid="approvals">
           {pending.map((a) => (
-            <ApprovalCard key={a.id} approval={a} cwd={session.projectPath} onAnswered={(answered) => { setApprovals((m) => new Map(m).set(answered.id, { ...m.get(answered.id), ...answered })); }} onError={setError} />
+            <ApprovalCard key={a.id} approval={a} cwd={agentFolder} onAnswered={(answered) => { setApprovals((m) => new Map(m).set(answered.id, { ...m.get(answered.id), ...answered })); }} onError={setError} />
           ))}
         </section>
       )}

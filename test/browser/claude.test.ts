@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Approval } from '../../src/store/session-contract.js';
 import { browserTestsRun, launchBrowser, screenshot } from '../helpers/browser.js';
 import { useClaude } from '../helpers/claude.js';
+import { gitIn, gitRepo } from '../helpers/git.js';
 import { useServers, type TestServer } from '../helpers/server.js';
 
 const serve = useServers();
@@ -160,4 +161,51 @@ describe.skipIf(!browserTestsRun)('a Claude Code session in a real browser', () 
     await a.close();
     await b.close();
   }, 90_000);
+
+  it('runs a session in a worktree of its own: its change shows as a diff on the page, and merges into the base branch', async () => {
+    const { api } = claude.current;
+    const repo = gitRepo({ 'README.md': '# my app\n' });
+    try {
+      const server = await serve({ providers: [claude.current.provider()] });
+      const worktrees = join(server.dataDir, 'worktrees');
+      // The agent's folder is known once the session exists: taken from its own request.
+      const folderIn = (body: unknown): string => new RegExp(`${worktrees.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/[\\w.-]+`).exec(JSON.stringify(body))?.[0] ?? 'no-worktree-in-request';
+      api.script(
+        (body) => ({ text: 'Adding the changelog.', tools: [{ name: 'Write', input: { file_path: join(folderIn(body), 'CHANGELOG.md'), content: '# Changelog\n\n- first entry\n' } }] }),
+        { text: 'Wrote CHANGELOG.md.' },
+      );
+      const page = await open(server, '/');
+      await page.getByLabel('Project folder').fill(repo.dir);
+      // A repository: the form offers a worktree of its own, and means it by default.
+      const isolation = page.getByLabel(/Work in a git worktree of its own/);
+      await expect.poll(() => isolation.count()).toBe(1);
+      expect(await isolation.isChecked()).toBe(true);
+      expect(await page.getByLabel('Base branch').getAttribute('placeholder')).toBe('main');
+      await page.getByLabel('First prompt').fill('Add a changelog');
+      await page.getByLabel('Permissions').selectOption('acceptEdits');
+      await page.getByRole('button', { name: 'Start' }).click();
+      await page.waitForURL(/\/sessions\/\d+$/);
+      await expect.poll(() => page.getByTestId('status').textContent(), { timeout: 30_000 }).toBe('needs input');
+      const panel = page.getByTestId('worktree');
+      const file = panel.getByTestId('changed-file');
+      await expect.poll(() => file.count(), { timeout: 10_000 }).toBe(1);
+      expect(await file.getAttribute('data-path')).toBe('CHANGELOG.md');
+      await file.locator('summary').click();
+      expect(await file.getByTestId('patch').textContent()).toContain('+# Changelog');
+      expect(await panel.getByTestId('worktree-summary').textContent()).toMatch(/1 file \+3 −0 · 0 commits ahead, 0 behind · 1 uncommitted/);
+      expect(await panel.getByTestId('worktree-shell').textContent()).toMatch(new RegExp(`^cd '${worktrees}/`));
+      // The user's own folder has nothing yet.
+      expect(existsSync(join(repo.dir, 'CHANGELOG.md'))).toBe(false);
+      await screenshot(page, 'worktree-changes');
+      await panel.getByRole('button', { name: 'Merge into main' }).click();
+      await expect.poll(() => page.getByRole('status').textContent()).toMatch(/^Done: merge \([0-9a-f]{8}\)\.$/);
+      expect(readFileSync(join(repo.dir, 'CHANGELOG.md'), 'utf8')).toBe('# Changelog\n\n- first entry\n');
+      expect(gitIn(repo.dir, 'log', '-1', '--format=%s')).toBe('Add a changelog');
+      await expect.poll(() => panel.getByTestId('worktree-summary').textContent()).toMatch(/0 files \+0 −0 · 0 commits ahead/);
+      await page.close();
+    } finally {
+      repo.cleanup();
+    }
+  }, 60_000);
 });
+

@@ -44,6 +44,9 @@ export interface ErrorReply {
 
 export type Reply = MessageReply | ErrorReply;
 
+/** A reply made from the request it answers (e.g. a path taken from the agent's system prompt). */
+export type ReplyFor = (body: RequestBody | null) => Reply;
+
 /** What matters of a Messages API request body (the rest stays on the object). */
 export interface RequestBody {
   model?: string;
@@ -69,7 +72,7 @@ export interface AnthropicStandIn {
   /** The conversation requests only (those the script answered). */
   conversation(): RecordedRequest[];
   /** Append replies to the script. */
-  script(...replies: Reply[]): void;
+  script(...replies: (Reply | ReplyFor)[]): void;
   /** Resolve once `n` conversation requests have arrived (counting from the start). */
   waitForRequests(n: number): Promise<void>;
   /** The environment the binary needs to talk to this stand-in. */
@@ -166,7 +169,7 @@ export interface StandInOptions {
 
 /** Start a stand-in on 127.0.0.1 (a random port). */
 export async function startAnthropicStandIn(options: StandInOptions = {}): Promise<AnthropicStandIn> {
-  const queue: Reply[] = [];
+  const queue: (Reply | ReplyFor)[] = [];
   let sticky: ErrorReply | null = null;
   const requests: RecordedRequest[] = [];
   const waiters: { n: number; resolve: () => void }[] = [];
@@ -206,7 +209,8 @@ export async function startAnthropicStandIn(options: StandInOptions = {}): Promi
     if (scripted) {
       if (sticky !== null) reply = sticky;
       else {
-        const next = queue.shift() ?? options.respond?.(body);
+        const queued = queue.shift();
+        const next = typeof queued === 'function' ? queued(body) : queued ?? options.respond?.(body);
         if (next !== undefined) reply = next;
         if (isError(reply) && reply.always === true) sticky = reply;
       }
