@@ -82,6 +82,8 @@ const OPTIONS = {
   'older-than': { type: 'string' },
   session: { type: 'string' },
   'for-session': { type: 'boolean' },
+  'merge-commit': { type: 'boolean' },
+  yes: { type: 'boolean' },
   rule: { type: 'string' },
   message: { type: 'string' },
 } as const;
@@ -232,6 +234,36 @@ function untilSignal(ctx: Ctx, close: () => Promise<void>, what: string): Promis
   });
 }
 
+/** The message of an API error body. */
+function errorOf(body: unknown): string {
+  return (body as { error?: { message?: string } } | null)?.error?.message ?? 'no reason given';
+}
+
+/**
+ * A request to the server running on this data directory, with the token: its status and JSON body,
+ * or an exit code once the user has been told why there is no answer.
+ */
+async function callServer(ctx: Ctx, method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown } | number> {
+  let info: { url: string };
+  try {
+    info = JSON.parse(readFileSync(resolve(ctx.settings.dataDir, 'server.json'), 'utf8')) as { url: string };
+  } catch {
+    ctx.io.err(`agentq: no server is running on ${ctx.settings.dataDir}; start one with \`agentq serve\`\n`);
+    return EXIT.notFound;
+  }
+  const token = ctx.settings.token ?? readFileSync(resolve(ctx.settings.dataDir, 'token'), 'utf8').trim();
+  let res: Response;
+  try {
+    res = await fetch(`${info.url}${path}`, {
+      method, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  } catch (error) {
+    ctx.io.err(`agentq: the server at ${info.url} does not answer (${(error as Error).message}); is it still running? Start it with \`agentq serve\`\n`);
+    return EXIT.failed;
+  }
+  return { status: res.status, body: await res.json().catch(() => null) };
+}
+
 const COMMANDS: Record<string, Command> = {
   serve: {
     usage: 'agentq [serve] [--port <n>] [--host <addr>] [--token-file <file>] [--allow-host <name>] [--public-origin <https://…>] [--project-root <folder>] [--no-open] [--concurrency <n>] [--session-concurrency <n>] [--claude-executable <path>] [--allow-bypass-permissions] [--approval-timeout <minutes>]',
@@ -258,28 +290,55 @@ const COMMANDS: Record<string, Command> = {
     options: ['token-file'],
     example: 'agentq url',
     run: async (ctx) => {
-      let info: { url: string };
-      try {
-        info = JSON.parse(readFileSync(resolve(ctx.settings.dataDir, 'server.json'), 'utf8')) as { url: string };
-      } catch {
-        ctx.io.err(`agentq: no server is running on ${ctx.settings.dataDir}; start one with \`agentq serve\`\n`);
-        return EXIT.notFound;
-      }
       // The server makes the code (it alone can honour it); the token only asks for it.
-      const token = ctx.settings.token ?? readFileSync(resolve(ctx.settings.dataDir, 'token'), 'utf8').trim();
-      let res: Response;
-      try {
-        res = await fetch(`${info.url}/api/login-codes`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
-      } catch (error) {
-        ctx.io.err(`agentq: the server at ${info.url} does not answer (${(error as Error).message}); is it still running? Start it with \`agentq serve\`\n`);
+      const r = await callServer(ctx, 'POST', '/api/login-codes');
+      if (typeof r === 'number') return r;
+      const url = (r.body as { url?: string }).url;
+      if (r.status !== 201 || url === undefined) {
+        ctx.io.err(`agentq: the server refused a login link (${String(r.status)}: ${errorOf(r.body)})\n`);
         return EXIT.failed;
       }
-      const body = (await res.json().catch(() => ({}))) as { url?: string; error?: { message?: string } };
-      if (res.status !== 201 || body.url === undefined) {
-        ctx.io.err(`agentq: the server refused a login link (${String(res.status)}: ${body.error?.message ?? 'no reason given'})\n`);
-        return EXIT.failed;
+      ctx.io.out(`${url}\n`);
+      return EXIT.ok;
+    },
+  },
+  worktree: {
+    usage: 'agentq worktree <session id> [changes] | commit [--message <text>] | merge [--merge-commit] [--message <text>] | rebase | discard --yes',
+    summary: "a session's own git worktree: what it changed, and commit, merge into its base, rebase, discard (through the running server, after the session's current turn)",
+    options: ['token-file', 'message', 'merge-commit', 'yes'],
+    example: 'agentq worktree 12 merge',
+    run: async (ctx) => {
+      const [raw, sub = 'changes'] = ctx.args;
+      if (raw === undefined) throw new UsageError("give the session's id: agentq worktree <id> [changes|commit|merge|rebase|discard]");
+      const id = parseInteger('session id', raw, 1, Number.MAX_SAFE_INTEGER);
+      const v = ctx.values;
+      if (!['changes', 'commit', 'merge', 'rebase', 'discard'].includes(sub)) throw new UsageError(`"worktree ${sub}" is not a command; use changes, commit, merge, rebase or discard`);
+      if (v['merge-commit'] === true && sub !== 'merge') throw new UsageError('--merge-commit goes with merge');
+      if (v.yes === true && sub !== 'discard') throw new UsageError('--yes goes with discard');
+      const path = `/api/sessions/${String(id)}/worktree`;
+      const r = sub === 'changes'
+        ? await callServer(ctx, 'GET', path)
+        : await callServer(ctx, 'POST', path, {
+          action: sub, ...(v.message === undefined ? {} : { message: v.message }), ...(v['merge-commit'] === true ? { mode: 'merge-commit' } : {}), ...(v.yes === true ? { confirm: true } : {}),
+        });
+      if (typeof r === 'number') return r;
+      if (r.status >= 400) {
+        const files = (r.body as { error?: { files?: string[] } }).error?.files ?? [];
+        ctx.io.err(`agentq: ${errorOf(r.body)}${sub === 'discard' && v.yes !== true && r.status === 409 ? ' (agentq worktree <id> discard --yes)' : ''}\n${files.map((f) => `  ${f}\n`).join('')}`);
+        return r.status === 404 ? EXIT.notFound : r.status === 409 ? EXIT.conflict : r.status === 400 ? EXIT.usage : EXIT.failed;
       }
-      ctx.io.out(`${body.url}\n`);
+      if (v.json === true) {
+        json(ctx, r.body);
+        return EXIT.ok;
+      }
+      if (sub === 'changes') {
+        const c = r.body as { worktree: { branch: string; base: string; path: string }; missing: boolean; ahead: number; behind: number; uncommitted: string[]; files: { path: string; added: number; removed: number }[] };
+        ctx.io.out(`${c.worktree.branch} against ${c.worktree.base} in ${c.worktree.path}${c.missing ? ' (the folder is gone)' : ''}: ${String(c.ahead)} ahead, ${String(c.behind)} behind, ${String(c.uncommitted.length)} uncommitted\n`);
+        for (const f of c.files) ctx.io.out(`  +${String(f.added)} -${String(f.removed)}  ${f.path}${c.uncommitted.includes(f.path) ? ' (uncommitted)' : ''}\n`);
+        return EXIT.ok;
+      }
+      const outcome = (r.body as { outcome: { commit: string | null } | null }).outcome;
+      ctx.io.out(outcome === null ? `the ${sub} waits for the session's current turn to end\n` : `${sub}: done${outcome.commit === null ? '' : ` (${outcome.commit.slice(0, 12)})`}\n`);
       return EXIT.ok;
     },
   },

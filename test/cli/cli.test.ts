@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ROOT, waitForExit } from '../helpers/processes.js';
+import { gitIn, gitRepo } from '../helpers/git.js';
 import { tempDir } from '../helpers/temp.js';
 import { openStore } from '../../src/store/open.js';
 
@@ -257,6 +258,45 @@ describe('agentq serve, url and worker', () => {
     expect(done.code).toBe(0);
     expect(done.stderr).toMatch(/stopping the server/);
     expect((await agentq('url')).code).toBe(3);
+  }, 60_000);
+
+  it('shows, merges and discards a session\'s worktree through the running server', async () => {
+    const repo = gitRepo({ 'README.md': '# r\n' });
+    try {
+      const child = start(['--port', '0']);
+      const exited = waitForExit(child);
+      const [, url] = await output(child, /running at (http:\S+)\n/);
+      const token = readFileSync(join(tmp.dir, 'token'), 'utf8').trim();
+      const created = await fetch(`${url!}/api/sessions`, {
+        method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ projectPath: repo.dir, prompt: 'Add notes', provider: 'replay', settings: { transcript: 'hello', messagesPerSecond: 200 }, isolation: 'worktree' }),
+      });
+      const { session } = (await created.json()) as { session: { id: number; worktree: { path: string; branch: string } } };
+      // What an agent would have written in its worktree.
+      writeFileSync(join(session.worktree.path, 'NOTES.md'), 'notes\n');
+      const id = String(session.id);
+      const changes = await agentq('worktree', id);
+      expect(changes.code).toBe(0);
+      expect(changes.stdout).toMatch(new RegExp(`^${session.worktree.branch} against main in .*: 0 ahead, 0 behind, 1 uncommitted\\n  \\+1 -0  NOTES\\.md \\(uncommitted\\)\\n$`));
+      const merged = await agentq('worktree', id, 'merge', '--message', 'Notes from the agent');
+      expect(merged.stdout).toMatch(/^merge: done \([0-9a-f]{12}\)\n$/);
+      expect(readFileSync(join(repo.dir, 'NOTES.md'), 'utf8')).toBe('notes\n');
+      expect(gitIn(repo.dir, 'log', '-1', '--format=%s')).toBe('Notes from the agent');
+      const ask = await agentq('worktree', id, 'discard');
+      expect(ask.code).toBe(4);
+      expect(ask.stderr).toMatch(/discarding removes .* \(nothing unmerged is lost\); confirm to go ahead \(agentq worktree <id> discard --yes\)/);
+      expect((await agentq('worktree', id, 'discard', '--yes')).stdout).toBe('discard: done\n');
+      expect(gitIn(repo.dir, 'branch', '--list', session.worktree.branch)).toBe('');
+      expect((await agentq('worktree', id)).code).toBe(4);
+      expect((await agentq('worktree', '999')).code).toBe(3);
+      expect((await agentq('worktree', id, 'squash')).code).toBe(2);
+      expect((await agentq('worktree', id, 'merge', '--yes')).stderr).toMatch(/--yes goes with discard/);
+      child.kill('SIGTERM');
+      await exited;
+      expect((await agentq('worktree', id)).stderr).toMatch(/no server is running/);
+    } finally {
+      repo.cleanup();
+    }
   }, 60_000);
 
   it('takes the token from --token-file (or the environment), and warns that --token shows it to every user', async () => {
