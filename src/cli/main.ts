@@ -302,6 +302,36 @@ const COMMANDS: Record<string, Command> = {
       return EXIT.ok;
     },
   },
+  worker: {
+    usage: 'agentq worker [--concurrency <n>] [--session-concurrency <n>] [--claude-executable <path>] [--allow-bypass-permissions] [--approval-timeout <minutes>] [--project-root <folder>]',
+    summary: 'run jobs (and agent turns) without the web app; several may run beside `serve`',
+    options: ['concurrency', 'session-concurrency', 'claude-executable', 'allow-bypass-permissions', 'approval-timeout', 'project-root'],
+    example: 'agentq worker --concurrency 40',
+    run: async (ctx) => {
+      const s = ctx.settings;
+      const store = openStore(s.database);
+      try {
+        await readyStore(store);
+      } catch (error) {
+        await store.close();
+        throw error;
+      }
+      secureDataFiles(s.dataDir, isPostgresUrl(s.database) ? null : s.database, (m) => { ctx.io.err(`agentq: ${m}\n`); });
+      const system = createJobSystem({ store, jobs: demoJobs(s), concurrency: s.concurrency });
+      const claude = new ClaudeProvider({ processDir: agentsDir(s.dataDir), privatePaths: [s.dataDir], ...(s.claudeExecutable === undefined ? {} : { executable: s.claudeExecutable }) });
+      const sessions = new SessionService({ system, store: store.sessions, providers: s.demo ? [claude, new ReplayProvider()] : [claude], concurrency: s.sessionConcurrency, allowBypassPermissions: s.allowBypassPermissions, approvalTimeoutMs: s.approvalTimeoutMs, projectRoots: s.projectRoots, worktreesDir: resolve(s.dataDir, 'worktrees') });
+      const reaped = sessions.reapStrays();
+      if (reaped > 0) ctx.io.err(`agentq: ended ${String(reaped)} agent process(es) left running by an earlier crash\n`);
+      sessions.attach();
+      system.start();
+      ctx.io.out(`agentq worker ${system.worker.workerId} on ${redactUrl(s.database)} (concurrency ${String(s.concurrency)}); Ctrl-C drains and stops\n`);
+      return untilSignal(ctx, async () => {
+        await system.close();
+        await sessions.stopAgents();
+        sessions.detach();
+      }, 'the worker');
+    },
+  },
   worktree: {
     usage: 'agentq worktree <session id> [changes] | commit [--message <text>] | merge [--merge-commit] [--message <text>] | rebase | discard --yes',
     summary: "a session's own git worktree: what it changed, and commit, merge into its base, rebase, discard (through the running server, after the session's current turn)",
@@ -340,36 +370,6 @@ const COMMANDS: Record<string, Command> = {
       const outcome = (r.body as { outcome: { commit: string | null } | null }).outcome;
       ctx.io.out(outcome === null ? `the ${sub} waits for the session's current turn to end\n` : `${sub}: done${outcome.commit === null ? '' : ` (${outcome.commit.slice(0, 12)})`}\n`);
       return EXIT.ok;
-    },
-  },
-  worker: {
-    usage: 'agentq worker [--concurrency <n>] [--session-concurrency <n>] [--claude-executable <path>] [--allow-bypass-permissions] [--approval-timeout <minutes>] [--project-root <folder>]',
-    summary: 'run jobs (and agent turns) without the web app; several may run beside `serve`',
-    options: ['concurrency', 'session-concurrency', 'claude-executable', 'allow-bypass-permissions', 'approval-timeout', 'project-root'],
-    example: 'agentq worker --concurrency 40',
-    run: async (ctx) => {
-      const s = ctx.settings;
-      const store = openStore(s.database);
-      try {
-        await readyStore(store);
-      } catch (error) {
-        await store.close();
-        throw error;
-      }
-      secureDataFiles(s.dataDir, isPostgresUrl(s.database) ? null : s.database, (m) => { ctx.io.err(`agentq: ${m}\n`); });
-      const system = createJobSystem({ store, jobs: demoJobs(s), concurrency: s.concurrency });
-      const claude = new ClaudeProvider({ processDir: agentsDir(s.dataDir), privatePaths: [s.dataDir], ...(s.claudeExecutable === undefined ? {} : { executable: s.claudeExecutable }) });
-      const sessions = new SessionService({ system, store: store.sessions, providers: s.demo ? [claude, new ReplayProvider()] : [claude], concurrency: s.sessionConcurrency, allowBypassPermissions: s.allowBypassPermissions, approvalTimeoutMs: s.approvalTimeoutMs, projectRoots: s.projectRoots, worktreesDir: resolve(s.dataDir, 'worktrees') });
-      const reaped = sessions.reapStrays();
-      if (reaped > 0) ctx.io.err(`agentq: ended ${String(reaped)} agent process(es) left running by an earlier crash\n`);
-      sessions.attach();
-      system.start();
-      ctx.io.out(`agentq worker ${system.worker.workerId} on ${redactUrl(s.database)} (concurrency ${String(s.concurrency)}); Ctrl-C drains and stops\n`);
-      return untilSignal(ctx, async () => {
-        await system.close();
-        await sessions.stopAgents();
-        sessions.detach();
-      }, 'the worker');
     },
   },
   enqueue: {

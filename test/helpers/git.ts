@@ -1,7 +1,7 @@
 /** Real git repositories in temporary folders, made with the git CLI. */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import type { AgentMessage, AgentProvider, AgentRunParams } from '../../src/sessions/provider.js';
+import { AgentAbortError, type AgentMessage, type AgentProvider, type AgentRunParams } from '../../src/sessions/provider.js';
 import { dirname, join } from 'node:path';
 import { tempDir } from './temp.js';
 
@@ -37,7 +37,7 @@ export function gitRepo(files: Record<string, string> = { 'README.md': '# projec
 
 /**
  * An agent that, for a prompt `write <file> <text>`, writes the text into that file of its folder;
- * a prompt listed in `holds` waits for its gate before the turn ends.
+ * a prompt listed in `holds` waits for its gate (or the turn's abort) before the turn ends.
  */
 export class EditingAgent implements AgentProvider {
   readonly name = 'editor';
@@ -50,8 +50,12 @@ export class EditingAgent implements AgentProvider {
     if (m !== null) writeFileSync(join(params.cwd, m[1] ?? ''), `${m[2] ?? ''}\n`);
     const hold = this.holds.get(params.prompt);
     if (hold !== undefined) {
+      // Held once: a turn run again (handed back at a restart) goes straight through.
+      this.holds.delete(params.prompt);
       hold.entered();
-      await hold.gate;
+      const aborted = new Promise<void>((resolve) => { params.signal.addEventListener('abort', () => { resolve(); }, { once: true }); });
+      await Promise.race([hold.gate, aborted]);
+      if (params.signal.aborted) throw new AgentAbortError();
     }
     yield { type: 'result', subtype: 'success', is_error: false, num_turns: 1, result: 'done', session_id: 'e', total_cost_usd: 0, usage: { input_tokens: 1, output_tokens: 1 } };
   }

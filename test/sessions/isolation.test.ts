@@ -127,6 +127,22 @@ describe('sessions in worktrees of their own', () => {
     expect(existsSync(join(second.repo.dir, 'two.txt'))).toBe(false);
   });
 
+  it('keeps the worktree when the server stops in the middle of a turn; the turn runs again there', async () => {
+    const first = setup();
+    const held = first.agent.hold('write mid.txt halfway');
+    const { session, job } = await first.service.create({ projectPath: first.repo.dir, prompt: 'write mid.txt halfway', provider: 'editor', isolation: 'worktree' });
+    await held.entered;
+    first.service.detach();
+    await first.system.close({ graceMs: 0 });
+    open = open.filter((x) => x !== first);
+    expect(existsSync(session.worktree!.path)).toBe(true);
+    const second = setup(undefined, first);
+    await waitForJob(second.system.store, second.system.events, job.id, 'completed');
+    expect(second.agent.cwds).toEqual([session.worktree!.path, session.worktree!.path]);
+    expect(readFileSync(join(session.worktree!.path, 'mid.txt'), 'utf8')).toBe('halfway\n');
+    expect((await second.service.changes(session.id)).files.map((f) => f.path)).toEqual(['mid.txt']);
+  });
+
   it('asks before discarding, saying what is lost; then leaves no worktree and no branch', async () => {
     const s = setup();
     const { session, job } = await s.service.create({ projectPath: s.repo.dir, prompt: 'write wip.txt unfinished', provider: 'editor', isolation: 'worktree' });
