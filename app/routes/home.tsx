@@ -114,7 +114,7 @@ function SessionCard({ session, now }: { session: Card; now: number }) {
 }
 
 /** The git repository a folder is in, and the branch checked out there. */
-interface Repository { root: string; branch: string | null }
+interface Repository { root: string; branch: string | null; hasCommit: boolean }
 
 /** Permission modes offered when starting a session (bypass only where the server allows it). */
 const MODES = [
@@ -139,7 +139,7 @@ function NewSession({ providers, cwd, bypass, mode }: { providers: string[]; cwd
       prompt: field(form, 'prompt'),
       provider: field(form, 'provider') || (providers[0] ?? 'claude'),
       settings: { permissionMode: field(form, 'permissionMode') || mode, ...(form.get('projectSettings') === 'on' ? { projectSettings: true } : {}) },
-      ...(repository !== null && form.get('isolation') === 'on' ? { isolation: 'worktree', ...(field(form, 'baseBranch') === '' ? {} : { baseBranch: field(form, 'baseBranch') }) } : {}),
+      ...(repository?.hasCommit === true && form.get('isolation') === 'on' ? { isolation: 'worktree', ...(field(form, 'baseBranch') === '' ? {} : { baseBranch: field(form, 'baseBranch') }) } : {}),
     });
     setBusy(false);
     if (!r.ok) {
@@ -165,7 +165,7 @@ function NewSession({ providers, cwd, bypass, mode }: { providers: string[]; cwd
         <input type="checkbox" name="projectSettings" />
         <span>Load the project's own Claude Code settings (<code>.claude/settings.json</code>) — only for a repository you trust</span>
       </label>
-      {repository !== null && (
+      {repository?.hasCommit === true && (
         // A repository: each session gets a worktree of its own unless asked otherwise, so agents never overwrite each other.
         <div className="check isolation" key={repository.root}>
           <label title="The agent works on a new branch in a folder of its own (under agentq's data directory); review its changes, then merge them from the session page.">
@@ -189,6 +189,8 @@ function FolderField({ initial, onValid, onRepository }: { initial: string; onVa
   const [value, setValue] = useState(initial);
   const [help, setHelp] = useState<{ error: string | null; suggestions: string[]; recent: string[] }>({ error: null, suggestions: [], recent: [] });
   useEffect(() => {
+    // What was known of the previous path does not hold for this one: no worktree offered until checked.
+    onRepository(null);
     const controller = new AbortController();
     const timer = setTimeout(() => {
       void fetch(`/api/folders?path=${encodeURIComponent(value)}`, { signal: controller.signal }).then(async (r) => {

@@ -61,12 +61,16 @@ async function identity(cwd: string): Promise<string[]> {
   return email.code === 0 && email.stdout.trim() !== '' ? [] : ['-c', 'user.name=agentq', '-c', 'user.email=agentq@localhost'];
 }
 
-/** The repository a folder is in, and the branch checked out there (null: not in a repository). */
-export async function repositoryOf(folder: string): Promise<{ root: string; branch: string | null } | null> {
+/**
+ * The repository a folder is in (null: none), the branch checked out there (null: a detached HEAD),
+ * and whether it has a commit yet (a worktree starts from one).
+ */
+export async function repositoryOf(folder: string): Promise<{ root: string; branch: string | null; hasCommit: boolean } | null> {
   const top = await git(folder, ['rev-parse', '--show-toplevel']);
   if (top.code !== 0) return null;
   const head = await git(folder, ['symbolic-ref', '--quiet', '--short', 'HEAD']);
-  return { root: top.stdout.trim(), branch: head.code === 0 ? head.stdout.trim() : null };
+  const commit = await git(folder, ['rev-parse', '--verify', '--quiet', 'HEAD^{commit}']);
+  return { root: top.stdout.trim(), branch: head.code === 0 ? head.stdout.trim() : null, hasCommit: commit.code === 0 };
 }
 
 /** `agentq/<id>-<words of the title>`. */

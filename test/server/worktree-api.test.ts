@@ -24,7 +24,7 @@ describe('sessions in worktrees, over HTTP', () => {
     repos.push(repo.cleanup);
     const server = await serve({ providers: [new EditingAgent()] });
     const folder = await server.call('GET', `/api/folders?path=${encodeURIComponent(repo.dir)}`);
-    expect(folder.body.repository).toEqual({ root: repo.dir, branch: 'main' });
+    expect(folder.body.repository).toEqual({ root: repo.dir, branch: 'main', hasCommit: true });
     expect((await server.call('GET', `/api/folders?path=${encodeURIComponent(server.dataDir)}`)).body.repository).toBeNull();
 
     const a = await isolated(server, repo.dir, 'write shared.txt from a');

@@ -48,6 +48,8 @@ describe('worktreeCreate', () => {
     gitIn(r.dir, 'checkout', '--quiet', '--detach');
     await expect(worktreeCreate({ projectPath: r.dir, title: 't', dir: join(r.data, 'wt') })).rejects.toThrow(/a detached HEAD\); name the branch to start from/);
     expect(await repositoryOf(plain.dir)).toBeNull();
+    gitIn(plain.dir, 'init', '--quiet', '--initial-branch=trunk');
+    expect(await repositoryOf(plain.dir)).toEqual({ root: plain.dir, branch: 'trunk', hasCommit: false });
   });
 });
 
