@@ -600,7 +600,8 @@ export class JobWorker {
     if (result.ok) {
       let text: string;
       try {
-        text = serializeJson('result', result.value, 1_048_576);
+        // The store's own limit: a result it would refuse must fail this job, not the batch it is written with.
+        text = serializeJson('result', result.value, this.store.maxDataBytes);
       } catch (err) {
         outcome = { kind: 'failed', id: slot.job.id, token: slot.job.leaseToken, error: `handler returned an unstorable result: ${describeThrown(err)}`, retryAt: null };
         this.record(slot, outcome);

@@ -317,6 +317,12 @@ export interface StoreMaintenance {
 export interface JobStore {
   /** Maintenance operations, when the backend has them. */
   readonly maintenance?: StoreMaintenance;
+  /**
+   * The largest `data`, `result`, progress or event payload, as JSON bytes, the store accepts
+   * (ValidationError above it). Whoever builds a write for the store checks against this, not a
+   * limit of its own.
+   */
+  readonly maxDataBytes: number;
 
   /** Create one job. With a unique key held by an active job, returns that job (`created: false`). */
   jobCreate(params: { job: NewJob; now: number }): Promise<JobCreateResult>;

@@ -217,6 +217,20 @@ describeEachBackend(env, (backend) => {
     });
   });
 
+  describe('results and the store\'s limit', () => {
+    it('holds a result to the store\'s own size limit: one too large fails its job, not the write of the others', async () => {
+      const big = defineJob({ type: 'test.bigresult', run: () => ({ text: 'x'.repeat(500) }) });
+      const small = defineJob({ type: 'test.smallresult', run: () => ({ ok: true }) });
+      const s = system([big, small], { maxDataBytes: 200 }).start();
+      const a = await s.enqueue(big, undefined);
+      const b = await s.enqueue(small, undefined);
+      const failed = await waitForJob(s.store, s.events, a.job.id, 'failed');
+      expect(failed.error).toMatch(/unstorable result: .*is 511 bytes as JSON, over the 200-byte cap/);
+      expect(failed.attempts).toBe(1);
+      expect((await waitForJob(s.store, s.events, b.job.id, 'completed')).result).toEqual({ ok: true });
+    });
+  });
+
   describe('timeouts and cancellation', () => {
     it('a timeout aborts the signal and fails the attempt as retryable', async () => {
       const reasons: unknown[] = [];
