@@ -123,6 +123,14 @@ export interface SessionServiceOptions {
 export const WORKTREE_ACTIONS = Object.freeze(['commit', 'merge', 'rebase', 'discard'] as const);
 export type WorktreeAction = (typeof WORKTREE_ACTIONS)[number];
 
+/** The prefix of every session's group key (see sessionGroupKey). */
+export const SESSION_GROUP_PREFIX = 'session:';
+
+/** The group key of a session's jobs (its turns and git jobs): they run one at a time, in order. */
+export function sessionGroupKey(sessionId: number): string {
+  return `${SESSION_GROUP_PREFIX}${String(sessionId)}`;
+}
+
 /** The job that runs git on a session's worktree, in the session's group: never during a turn. */
 export const SESSION_GIT = 'session.git';
 
@@ -421,7 +429,7 @@ export class SessionService {
     const session = await this.require(sessionId);
     if (typeof prompt !== 'string' || prompt.trim() === '') throw new ValidationError('prompt', 'must be a non-empty string');
     if (session.archived) throw new StateConflictError(`session ${sessionId} is archived; unarchive it to send prompts`);
-    const { job } = await this.system.enqueueAny(SESSION_RUN, { sessionId, prompt }, { groupKey: `session:${sessionId}` });
+    const { job } = await this.system.enqueueAny(SESSION_RUN, { sessionId, prompt }, { groupKey: sessionGroupKey(sessionId) });
     if (session.status !== SESSION_STATES.processing) await this.setStatus(sessionId, SESSION_STATES.queued);
     return job;
   }
@@ -462,7 +470,7 @@ export class SessionService {
 
   /** Prompts queued behind the running turn, oldest first. */
   async queuedPrompts(sessionId: number): Promise<{ jobId: number; prompt: string }[]> {
-    const page = await this.system.listJobs({ groupKey: `session:${sessionId}`, type: [SESSION_RUN], status: ['queued'], sort: 'id', limit: 100 });
+    const page = await this.system.listJobs({ groupKey: sessionGroupKey(sessionId), type: [SESSION_RUN], status: ['queued'], sort: 'id', limit: 100 });
     return page.jobs.map((j) => ({ jobId: j.id, prompt: (j.data as SessionRunData).prompt }));
   }
 
@@ -497,7 +505,7 @@ export class SessionService {
       throw new StateConflictError(`discarding removes ${wt.path} and branch ${wt.branch}${what.length > 0 ? `, losing ${what.join(' and ')}` : ' (nothing unmerged is lost)'}; confirm to go ahead`);
     }
     const data: SessionGitData = { sessionId, action: params.action, message: params.message ?? null, mode };
-    const { job } = await this.system.enqueueAny(SESSION_GIT, data, { groupKey: `session:${sessionId}` });
+    const { job } = await this.system.enqueueAny(SESSION_GIT, data, { groupKey: sessionGroupKey(sessionId) });
     const ended = await this.jobEnd(job.id, params.waitMs ?? 10_000);
     if (ended === null) return { job, outcome: null };
     if (ended.status !== 'completed') throw new AgentqError('GIT', `the ${params.action} failed: ${ended.error ?? ended.status}`);
@@ -561,7 +569,7 @@ export class SessionService {
 
   private async activeJobIds(sessionId: number): Promise<number[]> {
     // Turns only: a git job already running finishes (it is short, and half a merge helps nobody).
-    const page = await this.system.listJobs({ groupKey: `session:${sessionId}`, type: [SESSION_RUN], status: ['queued', 'running'], limit: 500 });
+    const page = await this.system.listJobs({ groupKey: sessionGroupKey(sessionId), type: [SESSION_RUN], status: ['queued', 'running'], limit: 500 });
     return page.jobs.map((j) => j.id);
   }
 
@@ -577,11 +585,11 @@ export class SessionService {
    */
   async reconcile(): Promise<number> {
     let fixed = 0;
-    for (const session of await this.store.sessionStale({ groupPrefix: 'session:' })) {
+    for (const session of await this.store.sessionStale({ groupPrefix: SESSION_GROUP_PREFIX })) {
       // Stale sessions are few; still, let the event loop in between them.
       await new Promise((r) => setImmediate(r));
-      // The session's newest job says what the session is now (a turn may have started meanwhile).
-      const last = (await this.system.listJobs({ groupKey: `session:${session.id}`, limit: 1 })).jobs[0];
+      // The session's newest turn says what the session is now (a turn may have started meanwhile).
+      const last = (await this.system.listJobs({ groupKey: sessionGroupKey(session.id), type: [SESSION_RUN], limit: 1 })).jobs[0];
       const status = last === undefined ? SESSION_STATES.interrupted
         : ({ running: SESSION_STATES.processing, queued: SESSION_STATES.queued, cancelled: SESSION_STATES.stopped, completed: SESSION_STATES.waiting_for_input } as Partial<Record<string, SessionState>>)[last.status]
           ?? (last.error?.startsWith('orphaned') === true ? SESSION_STATES.interrupted : SESSION_STATES.error);
@@ -692,7 +700,7 @@ export class SessionService {
 
   /** What a session's finished turns did in all: how many, their tool uses and time. */
   async turnTotals(sessionId: number): Promise<{ turns: number; toolUses: number; durationMs: number }> {
-    const { jobs } = await this.system.listJobs({ groupKey: `session:${String(sessionId)}`, status: ['completed'], limit: 500 });
+    const { jobs } = await this.system.listJobs({ groupKey: sessionGroupKey(sessionId), type: [SESSION_RUN], status: ['completed'], limit: 500 });
     return jobs.reduce((a, j) => {
       const r = (j.result ?? {}) as Partial<TurnSummary>;
       return { turns: a.turns + 1, toolUses: a.toolUses + (r.toolUses ?? 0), durationMs: a.durationMs + (r.durationMs ?? 0) };
@@ -837,7 +845,8 @@ export class SessionService {
       throw new AgentTransientError(`${verdict.message} (attempt ${ctx.attempt} of ${ctx.maxAttempts})`);
     }
     const { subtype } = turn.summary;
-    const more = (await this.system.listJobs({ groupKey: `session:${session.id}`, status: ['queued'], limit: 1 })).total > 0;
+    // Turns only: a merge queued behind this turn leaves the session waiting for input.
+    const more = (await this.system.listJobs({ groupKey: sessionGroupKey(session.id), type: [SESSION_RUN], status: ['queued'], limit: 1 })).total > 0;
     const status = subtype === 'success' ? (more ? SESSION_STATES.queued : SESSION_STATES.waiting_for_input) : SESSION_STATES.error;
     await this.setStatus(session.id, status, status === SESSION_STATES.error ? { error: endedBecause(subtype, session.settings) } : {});
     turn.summary.durationMs = Date.now() - turn.started;

@@ -107,8 +107,10 @@ describe('sessions in worktrees of their own', () => {
     const done = await waitForJob(s.system.store, s.system.events, pending.job.id, 'completed');
     const turn = await waitForJob(s.system.store, s.system.events, job.id, 'completed');
     expect(done.startedAt!).toBeGreaterThanOrEqual(turn.finishedAt!);
-    // The merge took the file the turn wrote.
+    // The merge took the file the turn wrote; the merge waiting did not leave the session 'queued'.
     expect(readFileSync(join(s.repo.dir, 'late.txt'), 'utf8')).toBe('later\n');
+    expect(await status(s, session.id)).toBe('waiting_for_input');
+    expect(await s.service.turnTotals(session.id)).toMatchObject({ turns: 1 });
   });
 
   it('keeps the worktree over a restart, and the next turn works in it', async () => {

@@ -479,10 +479,14 @@ describeEachBackend(env, (b) => {
         await store.jobCreate({ job: { type: 'session.run', data: { sessionId: id, prompt: 'x' }, groupKey: `session:${id}`, runAt: at }, now: Date.now() });
         expect(await store.jobClaim({ workerId: 'elsewhere', types: ['session.run'], limit: 1, now: at, leaseMs: 600_000 })).toHaveLength(1);
       });
-      const waiting = await make('processing', (id) => store.jobCreate({ job: { type: 'other.kind', groupKey: `session:${id}` }, now: Date.now() }));
+      // Turns only count: a session's git job (another type in its group) says nothing of its state.
+      const waiting = await make('processing', async (id) => {
+        await store.jobCreate({ job: { type: 'session.run', data: { sessionId: id, prompt: 'x' }, groupKey: `session:${id}`, runAt: at }, now: Date.now() });
+        await store.jobCreate({ job: { type: 'other.kind', groupKey: `session:${id}` }, now: Date.now() });
+      });
       const idle = await make('queued');
       const done = await make('processing', async (id) => {
-        const d = await store.jobCreate({ job: { type: 'other.kind', groupKey: `session:${id}` }, now: Date.now() });
+        const d = await store.jobCreate({ job: { type: 'session.run', data: { sessionId: id, prompt: 'x' }, groupKey: `session:${id}`, runAt: at }, now: Date.now() });
         await store.jobCancel({ ids: [d.job.id], now: Date.now() });
       });
       const states = async (): Promise<string[]> => Promise.all([running, waiting, idle, done].map(async (id) => (await store.sessions.sessionGet({ id }))!.status));
