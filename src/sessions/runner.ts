@@ -17,6 +17,7 @@ import { existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import type { Job } from '../store/contract.js';
+import { ATTEMPT_OUTCOMES } from '../store/states.js';
 import { AgentqError, NotFoundError, SnoozeError, StateConflictError, UnrecoverableError, ValidationError } from '../store/errors.js';
 import { SESSION_SETTING_KEYS } from '../store/session-params.js';
 import { LIMITS, validateInteger } from '../store/validation.js';
@@ -590,9 +591,11 @@ export class SessionService {
       await new Promise((r) => setImmediate(r));
       // The session's newest turn says what the session is now (a turn may have started meanwhile).
       const last = (await this.system.listJobs({ groupKey: sessionGroupKey(session.id), type: [SESSION_RUN], limit: 1 })).jobs[0];
-      const status = last === undefined ? SESSION_STATES.interrupted
+      // A turn a crash cut short failed as orphaned (its last attempt's outcome says so): interrupted, to resume.
+      const orphaned = last?.status === 'failed' && (await this.system.jobAttempts(last.id)).at(-1)?.outcome === ATTEMPT_OUTCOMES.orphaned;
+      const status = last === undefined || orphaned ? SESSION_STATES.interrupted
         : ({ running: SESSION_STATES.processing, queued: SESSION_STATES.queued, cancelled: SESSION_STATES.stopped, completed: SESSION_STATES.waiting_for_input } as Partial<Record<string, SessionState>>)[last.status]
-          ?? (last.error?.startsWith('orphaned') === true ? SESSION_STATES.interrupted : SESSION_STATES.error);
+          ?? SESSION_STATES.error;
       await this.setStatus(session.id, status, status === SESSION_STATES.error ? { error: last?.error ?? null } : {});
       fixed += 1;
     }
