@@ -4,14 +4,11 @@
  * page reloads its data.
  */
 import { useEffect, useRef, useState } from 'react';
+import { JOB_EVENT_NAMES } from '../../src/queue/event-names';
 
 export type StreamHandler = (event: string, data: unknown) => void;
 
-const EVENTS = [
-  'ready', 'resync', 'session:updated', 'session:events', 'session:partial',
-  'job:enqueued', 'job:started', 'job:progress', 'job:completed', 'job:failed', 'job:retrying', 'job:snoozed',
-  'job:cancelled', 'job:released', 'job:lost', 'job:stuck', 'job:rescued',
-];
+const EVENTS = ['ready', 'resync', 'session:updated', 'session:events', 'session:partial', ...JOB_EVENT_NAMES];
 
 /**
  * Subscribe to /api/stream with `query`; returns whether the stream is connected. The browser

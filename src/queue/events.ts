@@ -4,6 +4,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Job } from '../store/contract.js';
+import type { JOB_EVENT_NAMES } from './event-names.js';
 
 export interface JobEventMap {
   /** A job was created (not emitted when a unique key returned an existing job). */
@@ -38,6 +39,10 @@ export interface JobEventMap {
 }
 
 export type JobEventName = keyof JobEventMap;
+
+/** JOB_EVENT_NAMES lists every job:* event of the map and nothing else; the build fails otherwise (this type is then never). */
+export type JobEventNamesComplete = [Exclude<Extract<keyof JobEventMap, `job:${string}`>, (typeof JOB_EVENT_NAMES)[number]>, Exclude<(typeof JOB_EVENT_NAMES)[number], keyof JobEventMap>] extends [never, never] ? true : never;
+export const JOB_EVENT_NAMES_COMPLETE: JobEventNamesComplete = true;
 
 /** An EventEmitter whose `on`/`emit` are checked against an event map. */
 export class TypedEmitter<M extends { [K in keyof M]: object }> {

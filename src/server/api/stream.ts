@@ -22,6 +22,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { JobEventMap } from '../../queue/events.js';
+import { JOB_EVENT_NAMES } from '../../queue/event-names.js';
 import type { SessionService } from '../../sessions/runner.js';
 import type { SessionEvent, SessionStore } from '../../store/session-contract.js';
 import type { JobSystem } from '../../system/job-system.js';
@@ -52,10 +53,6 @@ interface Notice {
   data: string;
 }
 
-const JOB_EVENT_NAMES = [
-  'job:enqueued', 'job:started', 'job:progress', 'job:completed', 'job:failed', 'job:retrying', 'job:snoozed',
-  'job:cancelled', 'job:released', 'job:lost', 'job:stuck', 'job:rescued', 'job:log',
-] as const satisfies readonly (keyof JobEventMap)[];
 
 const encoder = new TextEncoder();
 /** Session events held for a client that is still catching up; past this it reconnects instead. */
