@@ -51,7 +51,7 @@ function git(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<
 /** git that must succeed: its own message otherwise. */
 async function gitOk(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
   const r = await git(cwd, args, env);
-  if (r.code !== 0) throw new GitError(`git ${args[0] ?? ''} failed in ${cwd}: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' ')}`);
+  if (r.code !== 0) throw new GitError(`git ${args.join(' ')} failed in ${cwd}: ${(r.stderr + r.stdout).trim().split('\n').slice(-3).join(' ')}`);
   return r.stdout;
 }
 
@@ -139,7 +139,8 @@ const PATCH_LIMIT = 200_000;
 /** What the session changed against its base: commits and uncommitted work (new files included). */
 export async function worktreeChanges(wt: SessionWorktree): Promise<WorktreeChanges> {
   if (!existsSync(wt.path)) return { worktree: wt, missing: true, ahead: 0, behind: 0, uncommitted: [], files: [] };
-  const counts = (await gitOk(wt.path, ['rev-list', '--left-right', '--count', `${wt.base}...HEAD`])).trim().split(/\s+/).map(Number);
+  // "<behind>\t<ahead>": commits only on the base, and only on the session's branch.
+  const [behind, ahead] = (await gitOk(wt.path, ['rev-list', '--left-right', '--count', `${wt.base}...HEAD`])).trim().split(/\s+/).map(Number) as [number, number];
   const status = await gitOk(wt.path, ['status', '--porcelain', '-z', '--untracked-files=all']);
   const uncommitted = status.split('\0').filter((l) => l.length > 3).map((l) => l.slice(3));
   const mergeBase = (await gitOk(wt.path, ['merge-base', wt.base, 'HEAD'])).trim();
@@ -151,7 +152,7 @@ export async function worktreeChanges(wt: SessionWorktree): Promise<WorktreeChan
     await gitOk(wt.path, ['add', '-A'], env);
     const numstat = await gitOk(wt.path, ['diff', '--cached', '--find-renames', '--numstat', '-z', mergeBase], env);
     const patch = await gitOk(wt.path, ['diff', '--cached', '--find-renames', '--no-color', mergeBase], env);
-    return { worktree: wt, missing: false, ahead: counts[1] ?? 0, behind: counts[0] ?? 0, uncommitted, files: parseChanges(numstat, patch) };
+    return { worktree: wt, missing: false, ahead, behind, uncommitted, files: parseChanges(numstat, patch) };
   } finally {
     rmSync(index, { force: true });
   }
@@ -163,18 +164,18 @@ function parseChanges(numstat: string, patch: string): ChangedFile[] {
   const fields = numstat.split('\0');
   const files: ChangedFile[] = [];
   for (let i = 0; i < fields.length; i++) {
-    const record = fields[i] ?? '';
+    const record = fields[i] as string;
     if (record === '') continue;
-    const [added = '-', removed = '-', name = ''] = record.split('\t');
+    const [added, removed, name] = record.split('\t') as [string, string, string];
     let path = name;
     let oldPath: string | null = null;
     // A rename: the name is empty and the old and new paths follow as two more fields.
     if (name === '') {
-      oldPath = fields[i + 1] ?? '';
-      path = fields[i + 2] ?? '';
+      oldPath = fields[i + 1] as string;
+      path = fields[i + 2] as string;
       i += 2;
     }
-    const text = parts[files.length] ?? '';
+    const text = parts[files.length] as string;
     files.push({
       path, oldPath, binary: added === '-', added: added === '-' ? 0 : Number(added), removed: removed === '-' ? 0 : Number(removed),
       patch: text.length > PATCH_LIMIT ? `${text.slice(0, PATCH_LIMIT)}\n… (cut: the diff of this file is ${String(text.length)} characters)\n` : text,
@@ -212,6 +213,9 @@ async function snapshot(wt: SessionWorktree, message: string): Promise<string> {
 
 /** Throws MergeConflictError (`verb` says what was tried) when the worktree's work would not merge cleanly into its base. */
 async function mergesCleanly(wt: SessionWorktree, message: string, verb: string): Promise<string> {
+  if ((await git(wt.repo, ['rev-parse', '--verify', '--quiet', `refs/heads/${wt.base}^{commit}`])).code !== 0) {
+    throw new StateConflictError(`the base branch ${wt.base} no longer exists in ${wt.repo}; recreate it, or merge ${wt.branch} by hand`);
+  }
   const commit = await snapshot(wt, message);
   const tried = await git(wt.repo, ['merge-tree', '--write-tree', '--name-only', '--no-messages', wt.base, commit]);
   if (tried.code === 1) {
@@ -219,7 +223,7 @@ async function mergesCleanly(wt: SessionWorktree, message: string, verb: string)
     throw new MergeConflictError(`${verb} ${wt.branch} ${verb === 'merging' ? 'into' : 'on'} ${wt.base} conflicts in ${files.join(', ')}; nothing was changed — rebase the session on ${wt.base} and resolve them there, or discard its work`, files);
   }
   if (tried.code !== 0) throw new GitError(`git merge-tree failed in ${wt.repo}: ${tried.stderr.trim()}`);
-  return tried.stdout.trim().split('\n')[0] ?? '';
+  return tried.stdout.trim().split('\n')[0] as string;
 }
 
 /** Where a branch is checked out (a worktree's folder), or null. */

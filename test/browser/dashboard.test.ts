@@ -1,9 +1,10 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ReplayProvider } from '../../src/sessions/replay.js';
 import { browserTestsRun, launchBrowser, screenshot } from '../helpers/browser.js';
+import { gitIn, gitRepo } from '../helpers/git.js';
 import { useServers, waitForServerJob, type TestServer } from '../helpers/server.js';
 
 const serve = useServers();
@@ -314,6 +315,37 @@ describe.skipIf(!browserTestsRun)('the dashboard in a real browser', () => {
     expect(server.browserSessions.list()).toEqual([]);
     await other.close();
     await page.close();
+  });
+
+  it('archiving a session in a worktree offers to remove the worktree, saying what would be lost', async () => {
+    const repo = gitRepo();
+    try {
+      const server = await serve({ providers: [new ReplayProvider({ messagesPerSecond: 200 })] });
+      const created = async (title: string): Promise<{ id: number; worktree: { path: string; branch: string } }> => {
+        const r = await server.call('POST', '/api/sessions', { body: { projectPath: repo.dir, prompt: 'hi', title, provider: 'replay', settings: { transcript: 'hello' }, isolation: 'worktree' } });
+        await waitForServerJob(server, r.body.job.id as number, 'completed');
+        return r.body.session;
+      };
+      const kept = await created('Keep its worktree');
+      const removed = await created('Remove its worktree');
+      writeFileSync(join(removed.worktree.path, 'draft.txt'), 'unfinished\n');
+      const page = await open(server, '/');
+      const asked: string[] = [];
+      // The first archive keeps the worktree (Cancel), the second removes it (OK).
+      page.on('dialog', (d) => { asked.push(d.message()); void (asked.length === 1 ? d.dismiss() : d.accept()); });
+      await page.getByRole('button', { name: 'Archive Keep its worktree' }).click();
+      await expect.poll(async () => (await server.call('GET', `/api/sessions/${String(kept.id)}`)).body.session.archived).toBe(true);
+      expect(existsSync(kept.worktree.path)).toBe(true);
+      await page.getByRole('button', { name: 'Archive Remove its worktree' }).click();
+      await expect.poll(async () => (await server.call('GET', `/api/sessions/${String(removed.id)}`)).body.session.archived).toBe(true);
+      expect(asked[1]).toMatch(/^Remove its worktree too\? discarding removes .* losing 1 uncommitted file\(s\) \(draft\.txt\)\./);
+      expect(existsSync(removed.worktree.path)).toBe(false);
+      expect(gitIn(repo.dir, 'branch', '--list', removed.worktree.branch)).toBe('');
+      expect(gitIn(repo.dir, 'branch', '--list', kept.worktree.branch)).not.toBe('');
+      await page.close();
+    } finally {
+      repo.cleanup();
+    }
   });
 
   it('explains empty states and errors, and fits a phone-width screen', async () => {

@@ -1,4 +1,5 @@
 /** The git layer of isolated sessions, on real repositories made with the git CLI. */
+import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -213,4 +214,65 @@ describe('when git cannot', () => {
     rmSync(r.dir, { recursive: true, force: true });
     await expect(worktreeRemove(wt)).rejects.toThrow(`${r.dir} does not exist`);
   });
+
 });
+
+describe('the edges of what git gives', () => {
+  it('shows binary files and cuts a huge diff; names a branch from a title without words', async () => {
+    const r = repo();
+    const wt = await worktreeCreate({ projectPath: r.dir, title: '!!!', dir: join(r.data, 'wt') });
+    expect(wt.branch).toMatch(/^agentq\/[0-9a-f]{6}$/);
+    writeFileSync(join(wt.path, 'logo.bin'), Buffer.from([0, 1, 2, 3, 0, 255]));
+    writeFileSync(join(wt.path, 'big.txt'), Array.from({ length: 30_000 }, (_, i) => `line ${String(i)}`).join('\n'));
+    const files = (await worktreeChanges(wt)).files;
+    expect(files.find((f) => f.path === 'logo.bin')).toMatchObject({ binary: true, added: 0, removed: 0 });
+    const big = files.find((f) => f.path === 'big.txt')!;
+    expect(big.added).toBe(30_000);
+    expect(big.patch).toMatch(/… \(cut: the diff of this file is \d+ characters\)\n$/);
+    expect(big.patch.length).toBeLessThan(201_000);
+  });
+
+  it('commits as agentq when the user has no git identity', async () => {
+    const r = repo();
+    const wt = await worktreeCreate({ projectPath: r.dir, title: 'x', dir: join(r.data, 'wt') });
+    gitIn(r.dir, 'config', '--unset', 'user.email');
+    gitIn(r.dir, 'config', '--unset', 'user.name');
+    const global = process.env.GIT_CONFIG_GLOBAL;
+    process.env.GIT_CONFIG_GLOBAL = '/dev/null';
+    try {
+      writeFiles(wt.path, { 'a.txt': 'a\n' });
+      await worktreeCommit(wt, 'anonymous');
+      expect(execFileSync('git', ['log', '-1', '--format=%an <%ae>'], { cwd: wt.path, encoding: 'utf8', env: { ...process.env } }).trim()).toBe('agentq <agentq@localhost>');
+    } finally {
+      if (global === undefined) delete process.env.GIT_CONFIG_GLOBAL;
+      else process.env.GIT_CONFIG_GLOBAL = global;
+    }
+  });
+
+  it('merges with a merge commit into a checked-out base, and fast-forwards one checked out nowhere', async () => {
+    const r = repo({ 'a.txt': 'a\n' });
+    const one = await worktreeCreate({ projectPath: r.dir, title: 'one', dir: join(r.data, 'wt') });
+    writeFiles(one.path, { 'one.txt': '1\n' });
+    await worktreeMerge(one, { mode: 'merge-commit', message: 'one' });
+    expect(gitIn(r.dir, 'log', '-1', '--format=%s')).toBe(`Merge ${one.branch}`);
+    expect(readFileSync(join(r.dir, 'one.txt'), 'utf8')).toBe('1\n');
+    const two = await worktreeCreate({ projectPath: r.dir, title: 'two', dir: join(r.data, 'wt') });
+    writeFiles(two.path, { 'two.txt': '2\n' });
+    gitIn(r.dir, 'checkout', '--quiet', '-b', 'aside');
+    const { commit } = await worktreeMerge(two, { mode: 'fast-forward', message: 'two' });
+    expect(gitIn(r.dir, 'rev-parse', 'main')).toBe(commit);
+    expect(gitIn(r.dir, 'rev-parse', two.branch)).toBe(commit);
+  });
+
+  it('says so when the base branch is gone, and counts nothing lost when the branch went with the folder', async () => {
+    const r = repo();
+    const wt = await worktreeCreate({ projectPath: r.dir, title: 'x', dir: join(r.data, 'wt') });
+    gitIn(r.dir, 'branch', '-m', 'main', 'renamed');
+    await expect(worktreeMerge(wt, { mode: 'fast-forward', message: 'x' })).rejects.toThrow(/^the base branch main no longer exists in .*; recreate it, or merge agentq\/\w+-x by hand$/);
+    await expect(worktreeRebase(wt, 'x')).rejects.toThrow(StateConflictError);
+    gitIn(r.dir, 'worktree', 'remove', '--force', wt.path);
+    gitIn(r.dir, 'branch', '-D', wt.branch);
+    expect(await worktreeLosses(wt)).toEqual({ uncommitted: [], unmerged: 0 });
+  });
+});
+
