@@ -17,7 +17,7 @@ import { ReplayProvider } from '../sessions/replay.js';
 import { SESSION_RUN, SessionService, assertDefaultsAllowed } from '../sessions/runner.js';
 import { DEMO_JOBS } from '../server/demo-jobs.js';
 import type { AnyJobDefinition } from '../queue/registry.js';
-import { parseInteger, parseTime } from '../server/api/http.js';
+import { parseInteger, parseTime } from '../store/validation.js';
 import { secureDataFiles } from '../server/security.js';
 import { startServer } from '../server/server.js';
 import type { Job, ScheduleInput } from '../store/contract.js';

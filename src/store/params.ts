@@ -382,7 +382,8 @@ export function validateJobBatch(value: unknown): unknown[] {
   return value;
 }
 
-const MINUTE = 60_000;
+/** The width of a throughput bucket (jobs finished per type and minute). */
+export const MINUTE = 60_000;
 
 /** One live counter: jobs of a type in a state. */
 export interface CountRow {

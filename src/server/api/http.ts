@@ -4,6 +4,7 @@
  * `{ "error": { "code", "message", "field"?, "files"? } }`; no stack trace or SQL text ever leaves the server.
  */
 import { GitError, MergeConflictError } from '../../sessions/worktrees.js';
+import { parseInteger, parseTime } from '../../store/validation.js';
 import {
   AgentqError, DatabaseFullError, DatabaseUnavailableError, NotFoundError, RegistryError, StateConflictError, ValidationError,
 } from '../../store/errors.js';
@@ -163,44 +164,6 @@ export class Query {
   }
 }
 
-export function parseInteger(field: string, raw: string, min: number, max: number): number {
-  if (!/^-?\d{1,16}$/.test(raw)) badRequest(field, `must be a whole number (got "${raw.slice(0, 40)}")`);
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < min || n > max) badRequest(field, `must be between ${String(min)} and ${String(max)} (got ${raw})`);
-  return n;
-}
-
-const ISO = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3})\d*)?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
-
-/**
- * A time given as epoch milliseconds or an ISO 8601 date(-time). Impossible calendar dates
- * (2026-02-30, 25:00) are rejected rather than rolled over; a date-time without a zone is UTC.
- */
-export function parseTime(field: string, raw: unknown): number {
-  if (typeof raw === 'number') {
-    if (!Number.isSafeInteger(raw) || raw < 0) badRequest(field, `must be epoch milliseconds or an ISO 8601 date (got ${String(raw)})`);
-    return raw;
-  }
-  if (typeof raw !== 'string') return badRequest(field, 'must be epoch milliseconds or an ISO 8601 date string');
-  if (/^\d{1,16}$/.test(raw)) return parseInteger(field, raw, 0, Number.MAX_SAFE_INTEGER);
-  const m = ISO.exec(raw);
-  if (m === null) return badRequest(field, `must be an ISO 8601 date such as 2026-11-29T10:00:00Z (got "${raw.slice(0, 40)}")`);
-  const parts = m.slice(1, 7).map((v: string | undefined) => Number(v ?? 0)) as [number, number, number, number, number, number];
-  const probe = new Date(Date.UTC(parts[0], parts[1] - 1, parts[2], parts[3], parts[4], parts[5]));
-  const real = probe.getUTCFullYear() === parts[0] && probe.getUTCMonth() === parts[1] - 1 && probe.getUTCDate() === parts[2]
-    && probe.getUTCHours() === parts[3] && probe.getUTCMinutes() === parts[4] && probe.getUTCSeconds() === parts[5];
-  if (!real) badRequest(field, `is not a real date and time (got "${raw}")`);
-  const fraction = m[7] === undefined ? 0 : Number(m[7].padEnd(3, '0'));
-  const zone = m[8];
-  let offsetMinutes = 0;
-  if (zone !== undefined && zone !== 'Z') {
-    const z = /^([+-])(\d{2}):?(\d{2})$/.exec(zone) as RegExpExecArray;
-    if (Number(z[2]) > 23 || Number(z[3]) > 59) badRequest(field, `has an impossible time zone offset (got "${zone}")`);
-    offsetMinutes = (z[1] === '-' ? -1 : 1) * (Number(z[2]) * 60 + Number(z[3]));
-  }
-  const ms = probe.getTime() + fraction - offsetMinutes * 60_000;
-  return ms;
-}
 
 /** A positive integer id from a path segment. */
 export function pathId(field: string, raw: string | undefined): number {

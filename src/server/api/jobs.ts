@@ -7,7 +7,8 @@ import { ValidationError } from '../../store/errors.js';
 import type { EnqueueOptions } from '../../system/job-system.js';
 import type { ScheduleInput } from '../../store/contract.js';
 import type { ApiContext, RouteArgs } from './context.js';
-import { HttpError, Query, badRequest, json, methodNotAllowed, objectBody, parseTime, pathId, readJson } from './http.js';
+import { parseTime } from '../../store/validation.js';
+import { HttpError, Query, badRequest, json, methodNotAllowed, objectBody, pathId, readJson } from './http.js';
 
 const LIST_PARAMS = ['status', 'type', 'group', 'createdAfter', 'createdBefore', 'cursor', 'limit', 'sort', 'action'] as const;
 const CREATE_FIELDS = ['type', 'data', 'priority', 'runAt', 'delay', 'maxAttempts', 'uniqueKey', 'groupKey', 'timeoutMs'] as const;

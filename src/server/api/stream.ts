@@ -26,7 +26,8 @@ import { JOB_EVENT_NAMES } from '../../queue/event-names.js';
 import type { SessionService } from '../../sessions/runner.js';
 import type { SessionEvent, SessionStore } from '../../store/session-contract.js';
 import type { JobSystem } from '../../system/job-system.js';
-import { HttpError, Query, badRequest, parseInteger } from './http.js';
+import { parseInteger } from '../../store/validation.js';
+import { HttpError, Query, badRequest } from './http.js';
 
 export interface StreamOptions {
   /** Keep-alive comment interval. Default 15,000 ms. */

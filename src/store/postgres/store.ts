@@ -21,7 +21,7 @@ import type {
 } from '../contract.js';
 import { AgentqError, NotFoundError, StateConflictError, ValidationError } from '../errors.js';
 import {
-  PROGRESS_MAX_BYTES, attemptError, attemptHistory, scheduleNextAfterUpdate, buildJobStats, countsToStats, holdsLease, normalizeCancelParams, normalizeClaimParams,
+  MINUTE, PROGRESS_MAX_BYTES, attemptError, attemptHistory, scheduleNextAfterUpdate, buildJobStats, countsToStats, holdsLease, normalizeCancelParams, normalizeClaimParams,
   normalizeCleanupParams, jobListQueries, jobListResult, normalizeListParams, normalizeOutcomes, pickClaims, roomByType, settleOrphan, settleOutcome,
   validateJobBatch, validateLeases, type CountRow, type LeaseRow, type Settlement, type ThroughputBucket,
 } from '../params.js';
@@ -56,7 +56,6 @@ export interface PostgresJobStoreOptions {
   applicationName?: string;
 }
 
-const MINUTE = 60_000;
 /** Retries of a claim that collided with another on a group key (the unique index said no). */
 const CLAIM_RETRIES = 5;
 /** Clock offsets below this are measurement noise; times are then taken as given. */

@@ -54,7 +54,7 @@ import {
   type NormalizedJob,
 } from '../validation.js';
 import {
-  PROGRESS_MAX_BYTES, attemptError, attemptHistory, scheduleNextAfterUpdate, holdsLease, normalizeCancelParams, normalizeClaimParams, normalizeCleanupParams,
+  MINUTE, PROGRESS_MAX_BYTES, attemptError, attemptHistory, scheduleNextAfterUpdate, holdsLease, normalizeCancelParams, normalizeClaimParams, normalizeCleanupParams,
   buildJobStats, countsToStats, jobListQueries, jobListResult, normalizeListParams, normalizeOutcomes, pickClaims, roomByType, settleOrphan, settleOutcome, validateJobBatch, validateLeases,
   type CountRow, type LeaseRow, type NormalizedOutcome, type Settlement, type ThroughputBucket,
 } from '../params.js';
@@ -66,7 +66,6 @@ import { SqliteSessionStore } from './sessions.js';
 import { dirname, join } from 'node:path';
 import { SCHEDULE_SQL, SQL } from './jobs.sql.js';
 
-const MINUTE = 60_000;
 
 export { translateSqliteError } from './database.js';
 
