@@ -144,17 +144,26 @@ export async function worktreeChanges(wt: SessionWorktree): Promise<WorktreeChan
   const status = await gitOk(wt.path, ['status', '--porcelain', '-z', '--untracked-files=all']);
   const uncommitted = status.split('\0').filter((l) => l.length > 3).map((l) => l.slice(3));
   const mergeBase = (await gitOk(wt.path, ['merge-base', wt.base, 'HEAD'])).trim();
-  // Uncommitted and new files are diffed through a scratch index, so the worktree's own is untouched.
-  const index = join(tmpdir(), `agentq-index-${randomBytes(6).toString('hex')}`);
-  const env = { GIT_INDEX_FILE: index };
-  try {
-    await gitOk(wt.path, ['read-tree', 'HEAD'], env);
-    await gitOk(wt.path, ['add', '-A'], env);
+  return withEverythingStaged(wt, async (env) => {
     const numstat = await gitOk(wt.path, ['diff', '--cached', '--find-renames', '--numstat', '-z', mergeBase], env);
     const patch = await gitOk(wt.path, ['diff', '--cached', '--find-renames', '--no-color', mergeBase], env);
     return { worktree: wt, missing: false, ahead, behind, uncommitted, files: parseChanges(numstat, patch) };
+  });
+}
+
+/**
+ * `fn` with a scratch index holding the worktree's files as they are (new ones included), given as
+ * the environment for git: what is uncommitted can be diffed or written as a tree while the
+ * worktree's own index stays untouched.
+ */
+async function withEverythingStaged<T>(wt: SessionWorktree, fn: (env: NodeJS.ProcessEnv) => Promise<T>): Promise<T> {
+  const env = { GIT_INDEX_FILE: join(tmpdir(), `agentq-index-${randomBytes(6).toString('hex')}`) };
+  try {
+    await gitOk(wt.path, ['read-tree', 'HEAD'], env);
+    await gitOk(wt.path, ['add', '-A'], env);
+    return await fn(env);
   } finally {
-    rmSync(index, { force: true });
+    rmSync(env.GIT_INDEX_FILE, { force: true });
   }
 }
 
@@ -197,18 +206,10 @@ export async function worktreeCommit(wt: SessionWorktree, message: string): Prom
  * index: HEAD when nothing is uncommitted, else a commit object nothing refers to (yet).
  */
 async function snapshot(wt: SessionWorktree, message: string): Promise<string> {
-  const index = join(tmpdir(), `agentq-index-${randomBytes(6).toString('hex')}`);
-  const env = { GIT_INDEX_FILE: index };
-  try {
-    await gitOk(wt.path, ['read-tree', 'HEAD'], env);
-    await gitOk(wt.path, ['add', '-A'], env);
-    const tree = (await gitOk(wt.path, ['write-tree'], env)).trim();
-    const head = (await gitOk(wt.path, ['rev-parse', 'HEAD'])).trim();
-    if (tree === (await gitOk(wt.path, ['rev-parse', 'HEAD^{tree}'])).trim()) return head;
-    return (await gitOk(wt.path, [...(await identity(wt.path)), 'commit-tree', tree, '-p', head, '-m', message])).trim();
-  } finally {
-    rmSync(index, { force: true });
-  }
+  const tree = await withEverythingStaged(wt, async (env) => (await gitOk(wt.path, ['write-tree'], env)).trim());
+  const head = (await gitOk(wt.path, ['rev-parse', 'HEAD'])).trim();
+  if (tree === (await gitOk(wt.path, ['rev-parse', 'HEAD^{tree}'])).trim()) return head;
+  return (await gitOk(wt.path, [...(await identity(wt.path)), 'commit-tree', tree, '-p', head, '-m', message])).trim();
 }
 
 /** Throws MergeConflictError (`verb` says what was tried) when the worktree's work would not merge cleanly into its base. */

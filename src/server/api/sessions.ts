@@ -2,8 +2,8 @@
  * Agent sessions over HTTP: /api/sessions, /api/sessions/:sessionId and its events, prompts, stop
  * and resume. Each prompt becomes a background job; see docs/api.md for each route.
  */
-import { WORKTREE_ACTIONS, checkFolder, type SettingsChange, type WorktreeAction } from '../../sessions/runner.js';
-import { repositoryOf } from '../../sessions/worktrees.js';
+import { checkFolder, type SettingsChange, type WorktreeAction } from '../../sessions/runner.js';
+import { repositoryOf, type MergeMode } from '../../sessions/worktrees.js';
 import { withSuggestion } from '../../sessions/rules.js';
 import { APPROVAL_STATE_LIST, type ApprovalState, type SessionSettings } from '../../store/session-contract.js';
 import { SESSION_SETTING_KEYS } from '../../store/session-params.js';
@@ -50,9 +50,9 @@ export async function sessionsAction(ctx: ApiContext, { request }: RouteArgs): P
   const prompt = text(body, 'prompt', true) as string;
   const title = text(body, 'title', false);
   const provider = text(body, 'provider', false);
-  const isolation = text(body, 'isolation', false);
+  // The session service checks the values (it names the field); here they only must be strings.
+  const isolation = text(body, 'isolation', false) as 'worktree' | 'none' | undefined;
   const baseBranch = text(body, 'baseBranch', false);
-  if (isolation !== undefined && isolation !== 'worktree' && isolation !== 'none') badRequest('isolation', `must be "worktree" or "none" (got "${isolation}")`);
   if (body.settings !== undefined) objectBody(body.settings, SESSION_SETTING_KEYS, 'settings');
   const { session, job } = await ctx.sessions.create({
     projectPath,
@@ -131,14 +131,13 @@ export async function worktreeAction(ctx: ApiContext, { request, params }: Route
   new Query(new URL(request.url), []);
   const id = pathId('sessionId', params.sessionId);
   const body = objectBody(await readJson(request), ['action', 'message', 'mode', 'confirm']);
-  const action = text(body, 'action', true) as string;
-  if (!(WORKTREE_ACTIONS as readonly string[]).includes(action)) badRequest('action', `must be one of ${WORKTREE_ACTIONS.join(', ')} (got "${action}")`);
+  // The session service checks action, mode and message (naming the field); here they only must be strings.
+  const action = text(body, 'action', true) as WorktreeAction;
   const message = text(body, 'message', false);
-  const mode = text(body, 'mode', false);
-  if (mode !== undefined && mode !== 'fast-forward' && mode !== 'merge-commit') badRequest('mode', `must be "fast-forward" or "merge-commit" (got "${mode}")`);
+  const mode = text(body, 'mode', false) as MergeMode | undefined;
   if (body.confirm !== undefined && typeof body.confirm !== 'boolean') badRequest('confirm', 'must be true or false');
   const { job, outcome } = await ctx.sessions.worktreeAction(id, {
-    action: action as WorktreeAction,
+    action,
     ...(message === undefined ? {} : { message }),
     ...(mode === undefined ? {} : { mode }),
     ...(body.confirm === true ? { confirm: true } : {}),
