@@ -6,7 +6,7 @@
  */
 import type { Database } from 'better-sqlite3';
 import { join } from 'node:path';
-import { SQL } from '../src/store/sqlite/jobs.sql.js';
+import { JOB_SQL as SQL } from '../src/store/sqlite/jobs.sql.js';
 import { createSqliteStore } from '../src/store/sqlite/store.js';
 import { alternate, emit, withTempDir } from './lib.js';
 import { RawQueue, rawDrain } from './raw-queue.js';
@@ -39,7 +39,7 @@ function rawClaimCompleter(db: Database): () => number {
   const mark = db.prepare(SQL.claimMark);
   const byId = db.prepare(SQL.jobById);
   const leaseRow = db.prepare(SQL.leaseRow);
-  const finish = db.prepare(SQL.finishFinal);
+  const finish = db.prepare(SQL.settleFinal);
   const attemptRecord = db.prepare(SQL.attemptRecord);
   const count = db.prepare(SQL.countAdd);
   const throughput = db.prepare(SQL.throughputAdd);

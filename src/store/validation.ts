@@ -5,8 +5,10 @@
  * value looks like.
  */
 import { ValidationError } from './errors.js';
-import { JOB_STATE_LIST, ORPHAN_POLICIES, type JobState, type OrphanPolicy } from './states.js';
-import type { JobPatch, JobSortKey, NewJob, ScheduleInput } from './contract.js';
+import { FINISHED_STATES, JOB_STATE_LIST, ORPHAN_POLICIES, type JobState, type OrphanPolicy } from './states.js';
+import type {
+  JobCancelParams, JobClaimParams, JobCleanupParams, JobListParams, JobOutcome, JobPatch, JobSortKey, LeaseRef, NewJob, ScheduleInput,
+} from './contract.js';
 import { cronNext, parseCron } from './cron.js';
 
 export const LIMITS = Object.freeze({
@@ -300,24 +302,179 @@ export function validateScheduleInput(input: unknown, maxDataBytes: number): Nor
   };
 }
 
-/** The next tick strictly after `now`. Interval schedules keep their phase from `anchor`. */
-/**
- * Ticks that fall due while agentq runs late (a busy machine, a slow pass) are still fired one by
- * one; only ticks older than this when the previous one fires were missed while nothing ran, and
- * collapse into the next tick after now.
- */
-export const SCHEDULE_CATCH_UP_MS = 60_000;
 
-/** The schedule's next tick once tick `due` fired at `now` (see SCHEDULE_CATCH_UP_MS). */
-export function scheduleTickAfterFire(s: Pick<NormalizedSchedule, 'cron' | 'everyMs' | 'timezone'>, now: number, due: number): number | null {
-  const next = s.cron !== null ? cronNext(parseCron(s.cron, s.timezone), due) : due + (s.everyMs as number);
-  return next !== null && next >= now - SCHEDULE_CATCH_UP_MS ? next : scheduleNextTick(s, now, due);
+// Normalised parameters of the store's operations: what a list filter, a claim, a set of outcomes,
+// a cancel or a cleanup asks for, checked and put in the one shape the drivers take.
+
+/** Largest accepted progress value, as JSON bytes. */
+export const PROGRESS_MAX_BYTES = 65_536;
+
+export interface NormalizedList {
+  statuses: JobState[] | null;
+  types: string[] | null;
+  groupKey: string | null;
+  after: number | null;
+  before: number | null;
+  limit: number;
+  sort: ParsedSort;
+  cursor: [number, number] | null;
 }
 
-export function scheduleNextTick(s: Pick<NormalizedSchedule, 'cron' | 'everyMs' | 'timezone'>, now: number, anchor: number): number | null {
-  if (s.cron !== null) return cronNext(parseCron(s.cron, s.timezone), now);
-  const every = s.everyMs as number;
-  return anchor + every * (Math.floor(Math.max(0, now - anchor) / every) + 1);
+export function normalizeListParams(params: JobListParams): NormalizedList {
+  const statuses = params.status === undefined ? null : validateStatusList(params.status);
+  const types = params.type === undefined ? null : validateTypeList(params.type);
+  return {
+    statuses: statuses !== null && statuses.length > 0 ? statuses : null,
+    types: types !== null && types.length > 0 ? types : null,
+    groupKey: params.groupKey === undefined ? null : validateKey('groupKey', params.groupKey),
+    after: params.createdAfter === undefined ? null : validateTime('createdAfter', params.createdAfter),
+    before: params.createdBefore === undefined ? null : validateTime('createdBefore', params.createdBefore),
+    limit: params.limit === undefined ? LIMITS.listLimitDefault : validateLimit(params.limit),
+    sort: validateSort(params.sort ?? '-id'),
+    cursor: params.cursor === undefined || params.cursor === null ? null : decodeCursor(params.cursor),
+  };
+}
+
+export interface NormalizedClaim {
+  workerId: string;
+  types: string[];
+  limit: number;
+  now: number;
+  leaseMs: number;
+  typeLimits: Readonly<Record<string, number>>;
+}
+
+export function normalizeClaimParams(params: JobClaimParams): NormalizedClaim {
+  const workerId = validateWorkerId(params.workerId);
+  const types = validateTypeList(params.types, 'types');
+  const limit = validateInteger('limit', params.limit, 0, LIMITS.batchMax);
+  const now = validateNow(params.now);
+  const leaseMs = validateInteger('leaseMs', params.leaseMs, 1, LIMITS.timeoutMs);
+  const typeLimits = params.typeLimits ?? {};
+  for (const [type, max] of Object.entries(typeLimits)) {
+    validateJobType(type, 'typeLimits');
+    validateInteger(`typeLimits.${type}`, max, 0, LIMITS.batchMax);
+  }
+  return { workerId, types, limit, now, leaseMs, typeLimits };
+}
+
+export function validateLeases(value: unknown): LeaseRef[] {
+  if (!Array.isArray(value)) throw new ValidationError('leases', 'must be an array of { id, token }');
+  return value.map((l: unknown, i) => {
+    if (typeof l !== 'object' || l === null) throw new ValidationError(`leases[${i}]`, 'must be { id, token }');
+    const ref = l as LeaseRef;
+    return { id: validateId(ref.id, `leases[${i}].id`), token: validateInteger(`leases[${i}].token`, ref.token, 0, Number.MAX_SAFE_INTEGER) };
+  });
+}
+
+export type NormalizedOutcome =
+  | { kind: 'completed'; id: number; token: number; result: string; progress: string | null }
+  | { kind: 'failed'; id: number; token: number; error: string; retryAt: number | null }
+  | { kind: 'snoozed'; id: number; token: number; runAt: number; error: string | null }
+  | { kind: 'cancelled'; id: number; token: number; error: string }
+  | { kind: 'released'; id: number; token: number };
+
+export function normalizeOutcomes(value: unknown, maxDataBytes: number): NormalizedOutcome[] {
+  if (!Array.isArray(value)) throw new ValidationError('outcomes', 'must be an array of job outcomes');
+  return (value as JobOutcome[]).map((o, i) => normalizeOutcome(o, i, maxDataBytes));
+}
+
+function normalizeOutcome(o: JobOutcome, i: number, maxDataBytes: number): NormalizedOutcome {
+  const field = `outcomes[${i}]`;
+  if (typeof o !== 'object' || (o as unknown) === null) throw new ValidationError(field, 'must be an outcome object');
+  const id = validateId(o.id, `${field}.id`);
+  const token = validateInteger(`${field}.token`, o.token, 0, Number.MAX_SAFE_INTEGER);
+  switch (o.kind) {
+    case 'completed':
+      return {
+        kind: o.kind, id, token, result: serializeJson(`${field}.result`, o.result, maxDataBytes),
+        progress: o.progress === undefined ? null : serializeJson(`${field}.progress`, o.progress, PROGRESS_MAX_BYTES),
+      };
+    case 'failed':
+      return {
+        kind: o.kind, id, token,
+        error: validateErrorText(o.error, `${field}.error`),
+        retryAt: o.retryAt === undefined || o.retryAt === null ? null : validateTime(`${field}.retryAt`, o.retryAt),
+      };
+    case 'snoozed':
+      return {
+        kind: o.kind, id, token,
+        runAt: validateTime(`${field}.runAt`, o.runAt),
+        error: o.error === undefined ? null : validateErrorText(o.error, `${field}.error`),
+      };
+    case 'cancelled':
+      return { kind: o.kind, id, token, error: o.error === undefined ? 'cancelled' : validateErrorText(o.error, `${field}.error`) };
+    case 'released':
+      return { kind: o.kind, id, token };
+    default:
+      throw new ValidationError(`${field}.kind`, `must be one of completed, failed, snoozed, cancelled, released (got ${JSON.stringify((o as { kind: unknown }).kind)})`);
+  }
+}
+
+export interface NormalizedCancel {
+  now: number;
+  reason: string;
+  ids: number[] | null;
+  filter: { types: string[] | null; statuses: JobState[] | null } | null;
+}
+
+export function normalizeCancelParams(params: JobCancelParams): NormalizedCancel {
+  const now = validateNow(params.now);
+  const reason = params.reason === undefined ? 'cancelled' : validateErrorText(params.reason, 'reason');
+  let ids: number[] | null = null;
+  if (params.ids !== undefined) {
+    if (!Array.isArray(params.ids)) throw new ValidationError('ids', 'must be an array of job ids');
+    if (params.ids.length > LIMITS.batchMax) throw new ValidationError('ids', `must hold at most ${LIMITS.batchMax} ids; split the request`);
+    ids = params.ids.map((id, i) => validateId(id, `ids[${i}]`));
+  }
+  let filter: NormalizedCancel['filter'] = null;
+  if (params.filter !== undefined) {
+    const raw = params.filter as unknown;
+    if (typeof raw !== 'object' || raw === null) throw new ValidationError('filter', 'must be an object with type and/or status');
+    const { type, status } = params.filter;
+    if (type === undefined && status === undefined) {
+      throw new ValidationError('filter', 'must name at least a type or a status; to cancel everything pass every state explicitly');
+    }
+    filter = {
+      types: type === undefined ? null : validateTypeList(type, 'filter.type'),
+      statuses: status === undefined ? null : validateStatusList(status, 'filter.status'),
+    };
+  }
+  if (ids === null && filter === null) throw new ValidationError('ids', 'give ids or a filter of jobs to cancel');
+  return { now, reason, ids, filter };
+}
+
+export interface NormalizedCleanup {
+  now: number;
+  batchSize: number;
+  /** Per finished state, delete rows finished before this time. */
+  plan: [JobState, number][];
+}
+
+export function normalizeCleanupParams(params: JobCleanupParams): NormalizedCleanup {
+  const now = validateNow(params.now);
+  const batchSize = params.batchSize === undefined ? 1_000 : validateInteger('batchSize', params.batchSize, 1, LIMITS.batchMax);
+  const olderThan = params.olderThan as unknown;
+  if (typeof olderThan !== 'object' || olderThan === null) {
+    throw new ValidationError('olderThan', 'must be an object of retention ages in ms per finished state, e.g. { completed: 604800000 }');
+  }
+  const plan: [JobState, number][] = [];
+  for (const [state, age] of Object.entries(olderThan)) {
+    if (!(FINISHED_STATES as readonly string[]).includes(state)) {
+      throw new ValidationError(`olderThan.${state}`, `is not a finished state; use ${FINISHED_STATES.join(', ')}`);
+    }
+    plan.push([state as JobState, now - validateInteger(`olderThan.${state}`, age, 0, LIMITS.epochMs)]);
+  }
+  return { now, batchSize, plan };
+}
+
+/** Validate a batch of job creates (the array itself; each job is validated by `validateNewJob`). */
+export function validateJobBatch(value: unknown): unknown[] {
+  if (!Array.isArray(value)) throw new ValidationError('jobs', `must be an array of jobs (got ${typeof value})`);
+  if (value.length > LIMITS.batchMax * 10) {
+    throw new ValidationError('jobs', `must hold at most ${LIMITS.batchMax * 10} jobs per call; split the batch`);
+  }
+  return value;
 }
 
 // Strings from a command line, a query string or a form, turned into values (the CLI and the HTTP

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { defaultDatabasePath, ensureWal, migrate, openDatabase, removeEmptySidecars } from '../../src/store/sqlite/database.js';
 import { LATEST_VERSION } from '../../src/store/sqlite/migrations.js';
-import { SQL } from '../../src/store/sqlite/jobs.sql.js';
+import { JOB_SQL as SQL } from '../../src/store/sqlite/jobs.sql.js';
 import { createSqliteStore, translateSqliteError } from '../../src/store/sqlite/store.js';
 import {
   DatabaseCorruptError, DatabaseFullError, DatabaseTooNewError, DatabaseUnavailableError, ValidationError,
@@ -244,7 +244,7 @@ describe('SQLite store specifics', () => {
     expect(claimPlan).not.toContain('TEMP B-TREE');
     expect(plan(SQL.rescueCandidates, { now: 1, limit: 1 })).toContain('jobs_running_lease');
     expect(plan(SQL.nextRunAt, { type: 'x' })).toContain('jobs_queued_type_run_at (type=?)');
-    expect(plan(SQL.cleanupSelect('completed'), { before: 1, limit: 1 })).toContain('jobs_completed_at');
+    expect(plan(SQL.cleanupBatch('completed'), { before: 1, limit: 1 })).toContain('jobs_completed_at');
     expect(plan('SELECT * FROM jobs WHERE status IN (?) ORDER BY id DESC LIMIT 51', ['queued'])).toMatch(/jobs_status_id.*status=/);
     expect(plan('SELECT * FROM jobs WHERE type IN (?) AND id < ? ORDER BY id DESC LIMIT 51', ['a', 5])).toMatch(/jobs_type_id/);
     expect(plan('SELECT * FROM jobs WHERE id < ? ORDER BY id DESC LIMIT 51', [5])).toMatch(/PRIMARY KEY/);

@@ -11,6 +11,7 @@
  * claim early, keep a lease it lost, or rescue a live one. With the caller clock (tests that drive
  * time by hand) `{now}` is `$1` as well.
  */
+import type { ListDialect } from '../lists.js';
 import { JOB_STATES as S } from '../states.js';
 
 const q = (state: string): string => `'${state}'`;
@@ -26,8 +27,8 @@ export function timed(sql: string, clock: Clock): string {
   return sql.replaceAll('{now}', clock === 'database' ? '(agentq_now_ms() + 0 * $1::bigint)' : '$1::bigint');
 }
 
-export const PG_SQL = {
-  jobsInsert: `
+export const JOB_SQL = {
+  jobInsert: `
 -- Insert jobs in input order, skipping any whose unique key an active job holds. Params: $1..$10 arrays of type, data, priority, run_at, max_attempts, unique_key, group_key, timeout_ms, orphan, and each caller's now. Returns: the inserted rows.
 INSERT INTO jobs (type, data, priority, run_at, max_attempts, unique_key, group_key, timeout_ms, orphan, created_at, updated_at)
 SELECT x.type, x.data::json, x.priority, x.run_at, x.max_attempts, x.unique_key, x.group_key, x.timeout_ms, x.orphan, x.now, x.now
@@ -37,7 +38,7 @@ ORDER BY x.ord
 ON CONFLICT DO NOTHING
 RETURNING *`,
 
-  jobsByActiveUniqueKeys: `
+  jobByActiveUniqueKey: `
 -- The active jobs holding some unique keys. Params: $1 keys. Returns: rows.
 SELECT * FROM jobs WHERE unique_key = ANY($1::text[]) AND status IN (${QUEUED}, ${RUNNING})`,
 
@@ -261,7 +262,7 @@ DELETE FROM jobs WHERE id IN (
 RETURNING id`,
 } as const;
 
-export const PG_SCHEDULE_SQL = {
+export const SCHEDULE_SQL = {
   scheduleInsert: `
 -- Create a schedule. Params: $1 name, $2 type, $3 data, $4 cron, $5 every_ms, $6 timezone, $7 priority, $8 enabled, $9 next_run_at, $10 now. Returns: the row, or nothing if the name is taken.
 INSERT INTO schedules (name, type, data, cron, every_ms, timezone, priority, enabled, next_run_at, created_at, updated_at)
@@ -304,3 +305,9 @@ SELECT next_run_at FROM schedules WHERE enabled AND next_run_at IS NOT NULL ORDE
 -- Move a locked schedule past a tick. Params: $1 name, $2 due, $3 next_run_at, $4 job id, $5 now. Returns: nothing.
 UPDATE schedules SET next_run_at = $3, last_run_at = $2, last_job_id = $4, updated_at = $5 WHERE name = $1`,
 } as const;
+
+/** Pages of jobs (see `../lists.ts`): numbered parameters, a list bound as one array. */
+export const LIST_DIALECT: ListDialect = {
+  param: (n) => `$${String(n)}`,
+  oneOf: (column, values, arg) => `${column} = ANY(${arg(values)}::text[])`,
+};

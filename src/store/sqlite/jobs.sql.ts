@@ -3,6 +3,7 @@
  * parameters and what it returns. State names are interpolated as literals (from JOB_STATES) so
  * that SQLite can use the partial indexes, which only apply to literal predicates.
  */
+import type { ListDialect } from '../lists.js';
 import { JOB_STATES as S } from '../states.js';
 
 const q = (state: string): string => `'${state}'`;
@@ -11,7 +12,7 @@ const RUNNING = q(S.running);
 const FAILED = q(S.failed);
 const CANCELLED = q(S.cancelled);
 
-export const SQL = {
+export const JOB_SQL = {
   jobInsert: `
 -- Insert one job unless an active job holds its unique key. Params: @type @data @priority @runAt @maxAttempts @uniqueKey @groupKey @timeoutMs @orphan @now. Returns: changes 1 and lastInsertRowid, or changes 0 on a key conflict.
 INSERT INTO jobs (type, data, priority, run_at, max_attempts, unique_key, group_key, timeout_ms, orphan, created_at, updated_at)
@@ -68,7 +69,7 @@ WHERE id = @id AND status = ${QUEUED}`,
 INSERT INTO job_attempts (job_id, lease_token, attempt, worker_id, started_at, finished_at, outcome, error)
 VALUES (@jobId, @token, @attempt, @workerId, @startedAt, @now, @outcome, @error)`,
 
-  leaseState: `
+  leaseCheck: `
 -- Lease state of some jobs. Params: @ids (JSON array). Returns: id, status, lease_token, lease_owner, cancel_requested_at.
 SELECT id, status, lease_token, lease_owner, cancel_requested_at FROM jobs WHERE id IN (SELECT value FROM json_each(@ids))`,
 
@@ -87,33 +88,35 @@ RETURNING id`,
 -- The fields a finishing write decides on and records. Params: ? id. Returns: status, type, run_at, started_at, attempts, max_attempts, lease_token, lease_owner, cancel_requested_at.
 SELECT status, type, run_at, started_at, attempts, max_attempts, lease_token, lease_owner, cancel_requested_at FROM jobs WHERE id = ?`,
 
-  finishFinal: `
+  settleFinal: `
 -- End a running job for good (completed, failed or cancelled); a non-null @progress replaces the last one. Params: @id @token @status @result @error @progress @now. Returns: changes 1 if fenced in.
 UPDATE jobs SET status = @status, result = @result, error = @error, progress = coalesce(@progress, progress), finished_at = @now, updated_at = @now,
   lease_owner = NULL, lease_expires_at = NULL
 WHERE id = @id AND lease_token = @token AND status = ${RUNNING}`,
 
-  finishRequeue: `
+  settleRequeue: `
 -- Put a running job back in the queue at @runAt; @refund 1 gives the attempt back (snooze, release). Params: @id @token @runAt @refund @error @now. Returns: changes 1 if fenced in.
 UPDATE jobs SET status = ${QUEUED}, run_at = @runAt, attempts = attempts - @refund, error = coalesce(@error, error),
   finished_at = NULL, updated_at = @now, lease_owner = NULL, lease_expires_at = NULL
 WHERE id = @id AND lease_token = @token AND status = ${RUNNING}`,
 
-  cancelQueuedByIds: `
+  cancelQueued: `
 -- Cancel queued jobs by id. Params: @ids (JSON array) @reason @now. Returns: id and type of each cancelled job.
 UPDATE jobs SET status = ${CANCELLED}, error = @reason, finished_at = @now, updated_at = @now
 WHERE id IN (SELECT value FROM json_each(@ids)) AND status = ${QUEUED}
 RETURNING id, type`,
 
-  cancelRequestByIds: `
+  cancelRequest: `
 -- Ask running jobs to stop. Params: @ids (JSON array) @now. Returns: id of each job asked.
 UPDATE jobs SET cancel_requested_at = @now, updated_at = @now
 WHERE id IN (SELECT value FROM json_each(@ids)) AND status = ${RUNNING} AND cancel_requested_at IS NULL
 RETURNING id`,
 
-  activeIdsByFilter: (where: string): string => `
--- Ids of active jobs matching a filter. Params: @types @statuses (JSON arrays, may be null). Returns: id.
-SELECT id FROM jobs WHERE status IN (${QUEUED}, ${RUNNING}) ${where}`,
+  cancelTargets: `
+-- Ids of active jobs matching a filter; a null list matches any. Params: @types @statuses (JSON arrays or null). Returns: id.
+SELECT id FROM jobs WHERE status IN (${QUEUED}, ${RUNNING})
+  AND (@types IS NULL OR type IN (SELECT value FROM json_each(@types)))
+  AND (@statuses IS NULL OR status IN (SELECT value FROM json_each(@statuses)))`,
 
   rescueCandidates: `
 -- Running jobs whose lease expired, oldest expiry first. Params: @now @limit. Returns: id, lease_token, lease_owner, orphan.
@@ -161,11 +164,11 @@ ON CONFLICT (minute, type) DO UPDATE SET
 -- Drop throughput buckets older than a minute. Params: ? epoch minute. Returns: nothing.
 DELETE FROM job_throughput WHERE minute < ?`,
 
-  cleanupSelect: (status: string): string => `
+  cleanupBatch: (status: string): string => `
 -- One batch of '${status}' jobs finished before a time. Params: @before @limit. Returns: id, type.
 SELECT id, type FROM jobs INDEXED BY jobs_${status}_at WHERE status = ${q(status)} AND finished_at < @before LIMIT @limit`,
 
-  deleteByIds: `
+  cleanupDelete: `
 -- Delete jobs by id (their attempts cascade). Params: ? ids (JSON array). Returns: changes.
 DELETE FROM jobs WHERE id IN (SELECT value FROM json_each(?))`,
 } as const;
@@ -209,3 +212,9 @@ SELECT next_run_at FROM schedules INDEXED BY schedules_due WHERE enabled = 1 AND
 UPDATE schedules SET next_run_at = @nextRunAt, last_run_at = @due, last_job_id = @jobId, updated_at = @now
 WHERE name = @name AND enabled = 1 AND next_run_at = @due`,
 } as const;
+
+/** Pages of jobs (see `../lists.ts`): `?` parameters, a list bound value by value. */
+export const LIST_DIALECT: ListDialect = {
+  param: () => '?',
+  oneOf: (column, values, arg) => `${column} IN (${values.map(arg).join(', ')})`,
+};

@@ -1,0 +1,487 @@
+/**
+ * The SQLite job driver (see `../driver.ts`): each method one short transaction on one connection.
+ *
+ * better-sqlite3 is synchronous, so methods return their values directly. Multi-statement writes
+ * run `BEGIN IMMEDIATE`, so that two processes never deadlock upgrading a read lock; busy waits are
+ * left to SQLite's busy_timeout. While the background checkpointer starts the WAL over, writes wait
+ * for it on a promise (the event loop runs on) instead of in SQLite's busy wait.
+ */
+import type { Statement } from 'better-sqlite3';
+import type {
+  HeartbeatResult, Job, JobCancelResult, JobCreateManyItem, JobCreateResult, JobFinishResult, LeaseRef, Schedule, ScheduleFireResult,
+} from '../contract.js';
+import type { JobDriver, MaybePromise, RetryRefusal } from '../driver.js';
+import { AgentqError } from '../errors.js';
+import { attemptError, holdsLease, settleOrphan, settleOutcome, type LeaseRow, type Settlement } from '../attempts.js';
+import { pickClaims, roomByType } from '../claims.js';
+import { jobListQueries } from '../lists.js';
+import { rowToJob, rowToSchedule, type AttemptRow, type JobRow, type ScheduleRow } from '../rows.js';
+import { MINUTE, type CountRow, type ThroughputBucket } from '../stats.js';
+import { FINISHED_STATES, JOB_STATES, type JobState, type OrphanPolicy } from '../states.js';
+import {
+  LIMITS, type NormalizedCancel, type NormalizedClaim, type NormalizedJob, type NormalizedList, type NormalizedOutcome,
+  type NormalizedPatch, type NormalizedSchedule,
+} from '../validation.js';
+import { Checkpointer } from './checkpointer.js';
+import { openDatabase, translateSqliteError, type OpenDatabaseOptions, type SqliteDatabase } from './database.js';
+import { JOB_SQL, LIST_DIALECT, SCHEDULE_SQL } from './jobs.sql.js';
+
+export interface SqliteDriverOptions extends OpenDatabaseOptions {
+  /** See `SqliteJobStoreOptions.checkpoint`. */
+  checkpoint?: 'background' | 'inline';
+  checkpointTuning?: { intervalMs?: number; restartPages?: number };
+  /** Use an already-open connection instead of opening `path`. The driver will not close it. */
+  db?: SqliteDatabase;
+}
+
+type Prepared<T> = { [K in keyof T]: T[K] extends string ? Statement : never };
+
+export class SqliteJobDriver implements JobDriver {
+  readonly clockOffsetMs = 0;
+  readonly db: SqliteDatabase;
+  /** The background checkpointer, or null (inline checkpoints, in-memory or borrowed connections). */
+  readonly checkpointer: Checkpointer | null;
+  private readonly ownsDb: boolean;
+  private closed = false;
+  private readonly stmts: Prepared<typeof JOB_SQL>;
+  private readonly scheduleStmts: Prepared<typeof SCHEDULE_SQL>;
+  private readonly cleanupStmts: Map<string, Statement>;
+  private readonly dynamic = new Map<string, Statement>();
+  private readonly tx: { immediate: <T>(fn: (tally: Tally) => T) => T };
+
+  constructor(options: SqliteDriverOptions) {
+    this.ownsDb = options.db === undefined;
+    this.db = options.db ?? openDatabase(options);
+    const background = this.ownsDb && this.db.name !== ':memory:' && (options.checkpoint ?? 'background') === 'background';
+    if (background) {
+      // SQLite still checkpoints by itself past ~40 MB of WAL, should the thread fall behind.
+      this.db.pragma('wal_autocheckpoint = 10000');
+      this.checkpointer = new Checkpointer({ path: this.db.name, ...options.checkpointTuning });
+    } else {
+      this.checkpointer = null;
+    }
+    this.stmts = prepareAll(this.db, JOB_SQL);
+    this.scheduleStmts = prepareAll(this.db, SCHEDULE_SQL);
+    this.cleanupStmts = new Map(FINISHED_STATES.map((s) => [s, this.db.prepare(JOB_SQL.cleanupBatch(s))]));
+    // One transaction wrapper for the driver's lifetime: creating one per call costs more than the insert.
+    const tx = this.db.transaction((fn: (tally: Tally) => unknown) => {
+      const tally = new Tally();
+      const result = fn(tally);
+      this.flushTally(tally);
+      return result;
+    });
+    this.tx = { immediate: <T>(fn: (tally: Tally) => T): T => tx.immediate(fn) as T };
+  }
+
+  /** Non-null while the checkpointer starts the WAL over and writes must wait. */
+  get writesPaused(): Promise<void> | null {
+    return this.checkpointer?.writesPaused ?? null;
+  }
+
+  /**
+   * Run `fn` in an IMMEDIATE transaction with a tally of state changes; the counters and throughput
+   * buckets it collects are written in the same transaction, so they can never drift from the rows.
+   */
+  private write<T>(fn: (tally: Tally) => T): MaybePromise<T> {
+    // Work accepted before close() may have waited for the checkpointer past the connection's end.
+    if (this.closed) throw new AgentqError('STORE_CLOSED', 'the job store is closed; create a new one to keep working');
+    const paused = this.writesPaused;
+    if (paused !== null) return paused.then(() => this.write(fn));
+    try {
+      return this.tx.immediate(fn);
+    } catch (err) {
+      throw translateSqliteError(err);
+    }
+  }
+
+  private flushTally(tally: Tally): void {
+    for (const c of tally.counts.values()) if (c.n !== 0) this.stmts.countAdd.run(c);
+    for (const b of tally.buckets.values()) this.stmts.throughputAdd.run(b);
+  }
+
+  private read<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      throw translateSqliteError(err);
+    }
+  }
+
+  private prepareDynamic(sql: string): Statement {
+    let stmt = this.dynamic.get(sql);
+    if (stmt === undefined) {
+      stmt = this.db.prepare(sql);
+      this.dynamic.set(sql, stmt);
+    }
+    return stmt;
+  }
+
+  private insertOne(job: NormalizedJob, tally: Tally): JobCreateResult {
+    const info = this.stmts.jobInsert.run(job);
+    if (info.changes === 1) {
+      tally.move(job.type, null, JOB_STATES.queued);
+      return { job: newJobRecord(Number(info.lastInsertRowid), job), created: true };
+    }
+    // Only a unique-key conflict makes the insert a no-op (the id is an alias of rowid).
+    const existing = this.stmts.jobByActiveUniqueKey.get(job.uniqueKey) as JobRow;
+    return { job: rowToJob(existing), created: false };
+  }
+
+  jobInsert(params: { jobs: NormalizedJob[] }): MaybePromise<JobCreateResult[]> {
+    return this.write((tally) => params.jobs.map((job) => this.insertOne(job, tally)));
+  }
+
+  jobInsertMany(params: { jobs: NormalizedJob[] }): MaybePromise<JobCreateManyItem[]> {
+    const insert = this.stmts.jobInsert;
+    const byKey = this.stmts.jobByActiveUniqueKey;
+    return this.write((tally) => params.jobs.map((job) => {
+      const info = insert.run(job);
+      if (info.changes === 1) {
+        tally.move(job.type, null, JOB_STATES.queued);
+        return { id: Number(info.lastInsertRowid), created: true };
+      }
+      return { id: (byKey.get(job.uniqueKey) as JobRow).id, created: false };
+    }));
+  }
+
+  jobGet(params: { id: number }): Job | null {
+    const row = this.read(() => this.stmts.jobById.get(params.id) as JobRow | undefined);
+    return row === undefined ? null : rowToJob(row);
+  }
+
+  jobList(params: { list: NormalizedList }): { rows: JobRow[]; counts: CountRow[] | null; counted: number | null } {
+    const { page, count } = jobListQueries(params.list, LIST_DIALECT);
+    return this.read(() => ({
+      rows: this.prepareDynamic(page.sql).all(...page.args) as JobRow[],
+      counts: count === null ? this.stmts.countsAll.all() as CountRow[] : null,
+      counted: count === null ? null : (this.prepareDynamic(count.sql).get(...count.args) as { n: number }).n,
+    }));
+  }
+
+  jobUpdate(params: { id: number; patch: NormalizedPatch; now: number }): MaybePromise<{ job: Job } | { job: null; status: JobState | null }> {
+    const { id, patch, now } = params;
+    return this.write(() => {
+      const row = this.stmts.jobUpdateQueued.get({
+        id, now, priority: patch.priority ?? null, runAt: patch.runAt ?? null, data: patch.data ?? null, maxAttempts: patch.maxAttempts ?? null,
+      }) as JobRow | undefined;
+      if (row !== undefined) return { job: rowToJob(row) };
+      const current = this.stmts.jobById.get(id) as JobRow | undefined;
+      return { job: null, status: current?.status ?? null };
+    });
+  }
+
+  jobRetry(params: { id: number; now: number }): MaybePromise<{ job: Job } | { job: null; refusal: RetryRefusal }> {
+    const { id, now } = params;
+    return this.write((tally) => {
+      const current = this.stmts.jobById.get(id) as JobRow | undefined;
+      if (current === undefined) return { job: null, refusal: { reason: 'missing' } };
+      if (current.unique_key !== null) {
+        const holder = this.stmts.jobByActiveUniqueKey.get(current.unique_key) as JobRow | undefined;
+        if (holder !== undefined && holder.id !== id) return { job: null, refusal: { reason: 'keyHeld', holder: holder.id, key: current.unique_key } };
+      }
+      const row = this.stmts.jobRetry.get({ id, now }) as JobRow | undefined;
+      if (row === undefined) return { job: null, refusal: { reason: 'state', status: current.status } };
+      tally.move(row.type, current.status, JOB_STATES.queued);
+      return { job: rowToJob(row) };
+    });
+  }
+
+  jobClaim(params: NormalizedClaim): MaybePromise<Job[]> {
+    const { workerId, types, limit, now, leaseMs, typeLimits } = params;
+    return this.write((tally) => {
+      // Room left per limited type, counted across every process from the store-kept counters.
+      const limitedTypes = types.filter((t) => typeLimits[t] !== undefined);
+      const running = limitedTypes.length === 0 ? new Map<string, number>() : new Map(
+        (this.stmts.runningCountsByType.all({ types: JSON.stringify(limitedTypes) }) as { type: string; n: number }[])
+          .map((r) => [r.type, r.n]),
+      );
+      const room = roomByType(types, typeLimits, running);
+      const eligible = types.filter((t) => room.get(t) !== 0);
+      if (eligible.length === 0) return [];
+      // Over-fetch a little: rows dropped below (a second job of one group, a full type) leave room for others.
+      const scan = Math.min(LIMITS.batchMax, limit * 2 + 8);
+      type Candidate = { id: number; type: string; group_key: string | null; priority: number; run_at: number };
+      // One index range per type, merged in claim order (priority, then due time, then id).
+      let candidates: Candidate[] = [];
+      for (const type of eligible) candidates.push(...(this.stmts.claimCandidates.all({ now, type, scan }) as Candidate[]));
+      if (eligible.length > 1) {
+        candidates = candidates.sort((a, b) => b.priority - a.priority || a.run_at - b.run_at || a.id - b.id).slice(0, scan);
+      }
+      const claimed: Job[] = [];
+      const expires = now + leaseMs;
+      for (const c of pickClaims(candidates, limit, room)) {
+        // Inside this IMMEDIATE transaction the candidate is still queued: the update always applies.
+        this.stmts.claimMark.run({ id: c.id, workerId, expires, now });
+        const row = this.stmts.jobById.get(c.id) as JobRow;
+        tally.move(row.type, JOB_STATES.queued, JOB_STATES.running);
+        claimed.push(rowToJob(row));
+      }
+      return claimed;
+    });
+  }
+
+  jobHeartbeat(params: { leases: LeaseRef[]; workerId: string; leaseMs: number; now: number }): MaybePromise<HeartbeatResult[]> {
+    const { leases, workerId, leaseMs, now } = params;
+    return this.write(() => {
+      const results = this.leaseStates(leases, workerId);
+      const alive = results.filter((r) => r.alive).map((r) => r.id);
+      if (alive.length > 0) this.stmts.leaseRenew.run({ ids: JSON.stringify(alive), workerId, expires: now + leaseMs });
+      return results;
+    });
+  }
+
+  jobLeaseCheck(params: { leases: LeaseRef[]; workerId: string }): HeartbeatResult[] {
+    return this.read(() => this.leaseStates(params.leases, params.workerId));
+  }
+
+  /** Whether each lease is still held (same token, same owner, running) and whether cancel was asked. */
+  private leaseStates(leases: LeaseRef[], workerId: string): HeartbeatResult[] {
+    const rows = this.stmts.leaseCheck.all({ ids: JSON.stringify(leases.map((l) => l.id)) }) as {
+      id: number; status: JobState; lease_token: number; lease_owner: string | null; cancel_requested_at: number | null;
+    }[];
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return leases.map(({ id, token }) => {
+      const r = byId.get(id);
+      const alive = r?.status === JOB_STATES.running && r.lease_token === token && r.lease_owner === workerId;
+      return { id, alive, cancelRequested: alive && r.cancel_requested_at !== null };
+    });
+  }
+
+  jobProgress(params: { id: number; token: number; progress: string; now: number }): MaybePromise<boolean> {
+    return this.write(() => this.stmts.progressSet.get(params) !== undefined);
+  }
+
+  jobFinish(params: { outcomes: NormalizedOutcome[]; now: number }): MaybePromise<JobFinishResult[]> {
+    const { outcomes, now } = params;
+    return this.write((tally) => outcomes.map((o) => {
+      const lease = this.stmts.leaseRow.get(o.id) as LeaseRow | undefined;
+      if (!holdsLease(lease, o.token)) return { id: o.id, applied: false, status: null };
+      const next = settleOutcome(o, lease);
+      this.settle(o.id, o.token, lease, next, now, tally);
+      return { id: o.id, applied: true, status: next.status };
+    }));
+  }
+
+  /** Write the end of an attempt: the job row, its attempt record and the counters. */
+  private settle(id: number, token: number, lease: LeaseRow, next: Settlement, now: number, tally: Tally): void {
+    if (next.status === JOB_STATES.queued) {
+      this.stmts.settleRequeue.run({ id, token, runAt: next.runAt, refund: next.refund, error: next.error, now });
+    } else {
+      this.stmts.settleFinal.run({ id, token, status: next.status, result: next.result, error: next.error, progress: next.progress ?? null, now });
+    }
+    tally.finish(lease.type, next.status, lease.run_at, lease.started_at, now);
+    this.stmts.attemptRecord.run({
+      jobId: id, token, attempt: lease.attempts, workerId: lease.lease_owner ?? '?', startedAt: lease.started_at ?? now,
+      now, outcome: next.outcome, error: attemptError(next),
+    });
+  }
+
+  jobCancel(params: NormalizedCancel): MaybePromise<JobCancelResult> {
+    const { now, reason, ids, filter } = params;
+    return this.write((tally) => {
+      const all = new Set<number>(ids ?? []);
+      if (filter !== null) {
+        const targets = this.stmts.cancelTargets.all({
+          types: filter.types === null ? null : JSON.stringify(filter.types),
+          statuses: filter.statuses === null ? null : JSON.stringify(filter.statuses),
+        }) as { id: number }[];
+        for (const r of targets) all.add(r.id);
+      }
+      const list = JSON.stringify([...all]);
+      const rows = this.stmts.cancelQueued.all({ ids: list, reason, now }) as { id: number; type: string }[];
+      for (const r of rows) tally.move(r.type, JOB_STATES.queued, JOB_STATES.cancelled);
+      const requestedIds = (this.stmts.cancelRequest.all({ ids: list, now }) as { id: number }[]).map((r) => r.id);
+      return { cancelled: rows.length, requested: requestedIds.length, requestedIds };
+    });
+  }
+
+  jobRescue(params: { now: number; limit: number }): MaybePromise<{ id: number; status: JobState }[]> {
+    const { now } = params;
+    return this.write((tally) => {
+      const candidates = this.stmts.rescueCandidates.all(params) as { id: number; lease_token: number; orphan: OrphanPolicy }[];
+      return candidates.map((c) => {
+        const lease = this.stmts.leaseRow.get(c.id) as LeaseRow;
+        const next = settleOrphan(lease, c.orphan, now);
+        this.settle(c.id, c.lease_token, lease, next, now, tally);
+        return { id: c.id, status: next.status };
+      });
+    });
+  }
+
+  jobAttempts(params: { id: number }): { recorded: AttemptRow[]; lease: LeaseRow | undefined } {
+    return this.read(() => ({
+      recorded: this.stmts.attemptsByJob.all(params.id) as AttemptRow[],
+      lease: this.stmts.leaseRow.get(params.id) as LeaseRow | undefined,
+    }));
+  }
+
+  jobNextRunAt(params: { types: string[] }): number | null {
+    return this.read(() => {
+      let next: number | null = null;
+      for (const type of params.types) {
+        const row = this.stmts.nextRunAt.get({ type }) as { run_at: number } | undefined;
+        if (row !== undefined && (next === null || row.run_at < next)) next = row.run_at;
+      }
+      return next;
+    });
+  }
+
+  jobStats(params: { now: number; sinceMinute: number }): { counts: CountRow[]; scheduled: number; buckets: ThroughputBucket[] } {
+    return this.read(() => {
+      const counts = this.stmts.countsAll.all() as CountRow[];
+      let scheduled = 0;
+      for (const type of new Set(counts.filter((c) => c.status === JOB_STATES.queued).map((c) => c.type))) {
+        scheduled += (this.stmts.scheduledCount.get({ type, now: params.now }) as { n: number }).n;
+      }
+      return { counts, scheduled, buckets: this.stmts.throughputSince.all(params.sinceMinute) as ThroughputBucket[] };
+    });
+  }
+
+  jobCleanupBatch(params: { state: JobState; before: number; limit: number }): MaybePromise<number> {
+    const select = this.cleanupStmts.get(params.state) as Statement;
+    return this.write((tally) => {
+      const batch = select.all({ before: params.before, limit: params.limit }) as { id: number; type: string }[];
+      if (batch.length > 0) this.stmts.cleanupDelete.run(JSON.stringify(batch.map((r) => r.id)));
+      for (const r of batch) tally.move(r.type, params.state, null);
+      return batch.length;
+    });
+  }
+
+  statsPrune(params: { beforeMinute: number }): MaybePromise<void> {
+    return this.write(() => { this.stmts.throughputPrune.run(params.beforeMinute); });
+  }
+
+  private scheduleRow(name: string): ScheduleRow | undefined {
+    return this.scheduleStmts.scheduleByName.get(name) as ScheduleRow | undefined;
+  }
+
+  scheduleInsert(params: { schedule: NormalizedSchedule; nextRunAt: number | null; now: number }): MaybePromise<Schedule | null> {
+    const { schedule: s, nextRunAt, now } = params;
+    return this.write(() => {
+      const info = this.scheduleStmts.scheduleInsert.run({ ...s, enabled: s.enabled ? 1 : 0, nextRunAt, now });
+      return info.changes === 0 ? null : rowToSchedule(this.scheduleRow(s.name) as ScheduleRow);
+    });
+  }
+
+  scheduleUpdate(params: { schedule: NormalizedSchedule; now: number; nextRunAt: (current: ScheduleRow) => number | null }): MaybePromise<Schedule | null> {
+    const { schedule: s, now } = params;
+    return this.write(() => {
+      const current = this.scheduleRow(s.name);
+      if (current === undefined) return null;
+      this.scheduleStmts.scheduleUpdate.run({ ...s, enabled: s.enabled ? 1 : 0, nextRunAt: params.nextRunAt(current), now });
+      return rowToSchedule(this.scheduleRow(s.name) as ScheduleRow);
+    });
+  }
+
+  scheduleGet(params: { name: string }): Schedule | null {
+    const row = this.read(() => this.scheduleRow(params.name));
+    return row === undefined ? null : rowToSchedule(row);
+  }
+
+  scheduleList(): Schedule[] {
+    return this.read(() => (this.scheduleStmts.scheduleAll.all() as ScheduleRow[]).map(rowToSchedule));
+  }
+
+  scheduleDelete(params: { name: string }): MaybePromise<boolean> {
+    return this.write(() => this.scheduleStmts.scheduleDelete.run(params.name).changes === 1);
+  }
+
+  scheduleDue(params: { now: number; limit: number }): Schedule[] {
+    return this.read(() => (this.scheduleStmts.scheduleDue.all(params) as ScheduleRow[]).map(rowToSchedule));
+  }
+
+  scheduleNextRunAt(): number | null {
+    const row = this.read(() => this.scheduleStmts.scheduleNextDue.get() as { next_run_at: number } | undefined);
+    return row === undefined ? null : row.next_run_at;
+  }
+
+  scheduleFire(params: { name: string; due: number; job: NormalizedJob; now: number; nextRunAt: (row: ScheduleRow) => number | null }): MaybePromise<ScheduleFireResult> {
+    const { name, due, job, now } = params;
+    return this.write((tally) => {
+      const row = this.scheduleRow(name);
+      if (row?.enabled !== 1 || row.next_run_at !== due) return { fired: false, jobId: null, nextRunAt: row?.next_run_at ?? null };
+      const { job: created } = this.insertOne(job, tally);
+      const nextRunAt = params.nextRunAt(row);
+      this.scheduleStmts.scheduleAdvance.run({ name, due, nextRunAt, jobId: created.id, now });
+      return { fired: true, jobId: created.id, nextRunAt };
+    });
+  }
+
+  /** Polls `PRAGMA data_version`, which changes when another connection commits. */
+  changesWatch(params: { intervalMs: number; onChange: () => void }): () => void {
+    let version = this.db.pragma('data_version', { simple: true }) as number;
+    const timer = setInterval(() => {
+      if (this.closed) return;
+      const next = this.db.pragma('data_version', { simple: true }) as number;
+      if (next !== version) {
+        version = next;
+        params.onChange();
+      }
+    }, params.intervalMs);
+    timer.unref();
+    return () => {
+      clearInterval(timer);
+    };
+  }
+
+  async close(): Promise<void> {
+    // The checkpointer goes first: the writes it held go on, and closing the last connection
+    // checkpoints and removes the WAL.
+    await this.checkpointer?.stop();
+    this.closed = true;
+    if (this.ownsDb) this.db.close();
+  }
+}
+
+function prepareAll<T extends Record<string, unknown>>(db: SqliteDatabase, sql: T): Prepared<T> {
+  const prepared: Record<string, Statement> = {};
+  for (const [name, text] of Object.entries(sql)) if (typeof text === 'string') prepared[name] = db.prepare(text);
+  return prepared as Prepared<T>;
+}
+
+/** State changes collected during one transaction, written to the counters before it commits. */
+class Tally {
+  readonly counts = new Map<string, { type: string; status: string; n: number }>();
+  readonly buckets = new Map<string, { minute: number; type: string; completed: number; failed: number; waitMs: number; runMs: number }>();
+
+  private add(type: string, status: string, n: number): void {
+    const key = `${type}\u0000${status}`;
+    const c = this.counts.get(key);
+    if (c === undefined) this.counts.set(key, { type, status, n });
+    else c.n += n;
+  }
+
+  /** One job of `type` moved from one state to another; null means created or deleted. */
+  move(type: string, from: JobState | null, to: JobState | null): void {
+    if (from !== null) this.add(type, from, -1);
+    if (to !== null) this.add(type, to, 1);
+  }
+
+  /** A running job ended in `status`: move it, and count it in the throughput bucket if final. */
+  finish(type: string, status: JobState, runAt: number, startedAt: number | null, now: number): void {
+    this.move(type, JOB_STATES.running, status);
+    if (status !== JOB_STATES.completed && status !== JOB_STATES.failed) return;
+    const minute = Math.floor(now / MINUTE);
+    const key = `${minute}\u0000${type}`;
+    let b = this.buckets.get(key);
+    if (b === undefined) {
+      b = { minute, type, completed: 0, failed: 0, waitMs: 0, runMs: 0 };
+      this.buckets.set(key, b);
+    }
+    const started = startedAt ?? now;
+    if (status === JOB_STATES.completed) b.completed += 1;
+    else b.failed += 1;
+    b.waitMs += Math.max(0, started - runAt);
+    b.runMs += Math.max(0, now - started);
+  }
+}
+
+/** The Job a fresh insert produced, built without reading the row back. */
+function newJobRecord(id: number, job: NormalizedJob): Job {
+  return {
+    id, type: job.type, data: JSON.parse(job.data) as unknown, status: JOB_STATES.queued, priority: job.priority,
+    runAt: job.runAt, attempts: 0, maxAttempts: job.maxAttempts, leaseOwner: null, leaseToken: 0, leaseExpiresAt: null,
+    progress: null, result: null, error: null, uniqueKey: job.uniqueKey, groupKey: job.groupKey, timeoutMs: job.timeoutMs,
+    orphan: job.orphan, cancelRequestedAt: null, createdAt: job.now, updatedAt: job.now, startedAt: null, finishedAt: null,
+  };
+}
