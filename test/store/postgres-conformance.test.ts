@@ -1,6 +1,6 @@
 import { describe } from 'vitest';
 import { emptyPgStore, freshSchema, postgresAvailable } from '../helpers/postgres.js';
-import { runStoreConformance } from './conformance.js';
+import { runStoreConformance } from './conformance/index.js';
 
 const available = await postgresAvailable();
 

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { createSqliteStore } from '../../src/store/sqlite/store.js';
 import { tempDir } from '../helpers/temp.js';
-import { runStoreConformance } from './conformance.js';
+import { runStoreConformance } from './conformance/index.js';
 
 runStoreConformance('sqlite (file)', () => {
   const tmp = tempDir();

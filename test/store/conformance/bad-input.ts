@@ -1,0 +1,87 @@
+/** JobStore conformance: bad input. */
+import { describe, it } from 'vitest';
+import { T0, LEASE, type ConformanceContext } from './context.js';
+
+export function conformanceBadInput(ctx: ConformanceContext): void {
+  describe('bad input', () => {
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    const cases: [string, () => Promise<unknown>][] = [
+      ['type', () => ctx.store.jobCreate({ job: { type: '' }, now: T0 })],
+      ['type', () => ctx.store.jobCreate({ job: { type: 'has space' }, now: T0 })],
+      ['type', () => ctx.store.jobCreate({ job: { type: 'x'.repeat(200) }, now: T0 })],
+      ['job', () => ctx.store.jobCreate({ job: null as never, now: T0 })],
+      ['priority', () => ctx.store.jobCreate({ job: { type: 't.a', priority: Number.NaN }, now: T0 })],
+      ['priority', () => ctx.store.jobCreate({ job: { type: 't.a', priority: 1.5 }, now: T0 })],
+      ['runAt', () => ctx.store.jobCreate({ job: { type: 't.a', runAt: new Date('nope') }, now: T0 })],
+      ['runAt', () => ctx.store.jobCreate({ job: { type: 't.a', runAt: -5 }, now: T0 })],
+      ['runAt', () => ctx.store.jobCreate({ job: { type: 't.a', runAt: [] as never }, now: T0 })],
+      ['limit', () => ctx.store.jobClaim({ workerId: 'w', types: ['t.a'], limit: undefined as never, now: T0, leaseMs: LEASE })],
+      ['cursor', () => ctx.store.jobList({ cursor: 'x'.repeat(201) })],
+      ['maxAttempts', () => ctx.store.jobCreate({ job: { type: 't.a', maxAttempts: 0 }, now: T0 })],
+      ['uniqueKey', () => ctx.store.jobCreate({ job: { type: 't.a', uniqueKey: '' }, now: T0 })],
+      ['groupKey', () => ctx.store.jobCreate({ job: { type: 't.a', groupKey: 'a\0b' }, now: T0 })],
+      ['timeoutMs', () => ctx.store.jobCreate({ job: { type: 't.a', timeoutMs: -1 }, now: T0 })],
+      ['orphan', () => ctx.store.jobCreate({ job: { type: 't.a', orphan: 'maybe' as never }, now: T0 })],
+      ['data', () => ctx.store.jobCreate({ job: { type: 't.a', data: circular }, now: T0 })],
+      ['data', () => ctx.store.jobCreate({ job: { type: 't.a', data: 10n }, now: T0 })],
+      ['data', () => ctx.store.jobCreate({ job: { type: 't.a', data: () => 1 }, now: T0 })],
+      ['data', () => ctx.store.jobCreate({ job: { type: 't.a', data: 'x'.repeat(1_048_577) }, now: T0 })],
+      ['now', () => ctx.store.jobCreate({ job: { type: 't.a' }, now: Number.NaN })],
+      ['jobs', () => ctx.store.jobCreateMany({ jobs: 'nope' as never, now: T0 })],
+      ['id', () => ctx.store.jobGet({ id: -1 })],
+      ['id', () => ctx.store.jobGet({ id: 1.5 })],
+      ['status[0]', () => ctx.store.jobList({ status: ['bogus' as never] })],
+      ['status', () => ctx.store.jobList({ status: 'queued' as never })],
+      ['type[0]', () => ctx.store.jobList({ type: ['bad type'] })],
+      ['limit', () => ctx.store.jobList({ limit: -1 })],
+      ['limit', () => ctx.store.jobList({ limit: 501 })],
+      ['sort', () => ctx.store.jobList({ sort: 'data' })],
+      ['sort', () => ctx.store.jobList({ sort: 5 as never })],
+      ['cursor', () => ctx.store.jobList({ cursor: 'garbage!' })],
+      ['cursor', () => ctx.store.jobList({ cursor: Buffer.from('[1,"x"]').toString('base64url') })],
+      ['createdAfter', () => ctx.store.jobList({ createdAfter: new Date('x') })],
+      ['groupKey', () => ctx.store.jobList({ groupKey: '' })],
+      ['patch', () => ctx.store.jobUpdate({ id: 1, patch: {}, now: T0 })],
+      ['patch', () => ctx.store.jobUpdate({ id: 1, patch: null as never, now: T0 })],
+      ['patch.status', () => ctx.store.jobUpdate({ id: 1, patch: { status: 'running' } as never, now: T0 })],
+      ['priority', () => ctx.store.jobUpdate({ id: 1, patch: { priority: Infinity }, now: T0 })],
+      ['maxAttempts', () => ctx.store.jobUpdate({ id: 1, patch: { maxAttempts: 2000 }, now: T0 })],
+      ['runAt', () => ctx.store.jobUpdate({ id: 1, patch: { runAt: 'soon' as never }, now: T0 })],
+      ['workerId', () => ctx.store.jobClaim({ workerId: '', types: ['t.a'], limit: 1, now: T0, leaseMs: LEASE })],
+      ['limit', () => ctx.store.jobClaim({ workerId: 'w', types: ['t.a'], limit: -1, now: T0, leaseMs: LEASE })],
+      ['leaseMs', () => ctx.store.jobClaim({ workerId: 'w', types: ['t.a'], limit: 1, now: T0, leaseMs: 0 })],
+      ['types', () => ctx.store.jobClaim({ workerId: 'w', types: 't.a' as never, limit: 1, now: T0, leaseMs: LEASE })],
+      ['typeLimits.t.a', () => ctx.store.jobClaim({ workerId: 'w', types: ['t.a'], limit: 1, now: T0, leaseMs: LEASE, typeLimits: { 't.a': -1 } })],
+      ['leases', () => ctx.store.jobHeartbeat({ leases: null as never, workerId: 'w', leaseMs: LEASE, now: T0 })],
+      ['leases[0]', () => ctx.store.jobHeartbeat({ leases: [null as never], workerId: 'w', leaseMs: LEASE, now: T0 })],
+      ['leases[0].token', () => ctx.store.jobHeartbeat({ leases: [{ id: 1, token: -1 }], workerId: 'w', leaseMs: LEASE, now: T0 })],
+      ['outcomes', () => ctx.store.jobFinish({ outcomes: {} as never, now: T0 })],
+      ['outcomes[0]', () => ctx.store.jobFinish({ outcomes: [null as never], now: T0 })],
+      ['outcomes[0].kind', () => ctx.store.jobFinish({ outcomes: [{ kind: 'exploded', id: 1, token: 1 } as never], now: T0 })],
+      ['outcomes[0].error', () => ctx.store.jobFinish({ outcomes: [{ kind: 'failed', id: 1, token: 1, error: 5 as never }], now: T0 })],
+      ['outcomes[0].retryAt', () => ctx.store.jobFinish({ outcomes: [{ kind: 'failed', id: 1, token: 1, error: 'x', retryAt: Number.NaN }], now: T0 })],
+      ['outcomes[0].runAt', () => ctx.store.jobFinish({ outcomes: [{ kind: 'snoozed', id: 1, token: 1, runAt: -1 }], now: T0 })],
+      ['outcomes[0].result', () => ctx.store.jobFinish({ outcomes: [{ kind: 'completed', id: 1, token: 1, result: circular }], now: T0 })],
+      ['outcomes[0].progress', () => ctx.store.jobFinish({ outcomes: [{ kind: 'completed', id: 1, token: 1, progress: circular }], now: T0 })],
+      ['ids', () => ctx.store.jobCancel({ now: T0 })],
+      ['ids', () => ctx.store.jobCancel({ ids: 'all' as never, now: T0 })],
+      ['ids[0]', () => ctx.store.jobCancel({ ids: [0], now: T0 })],
+      ['filter', () => ctx.store.jobCancel({ filter: {}, now: T0 })],
+      ['filter', () => ctx.store.jobCancel({ filter: null as never, now: T0 })],
+      ['filter.status[0]', () => ctx.store.jobCancel({ filter: { status: ['gone' as never] }, now: T0 })],
+      ['limit', () => ctx.store.jobRescue({ now: T0, limit: 0 })],
+      ['types[0]', () => ctx.store.jobNextRunAt({ types: [''] })],
+      ['olderThan', () => ctx.store.jobCleanup({ now: T0, olderThan: null as never })],
+      ['olderThan.queued', () => ctx.store.jobCleanup({ now: T0, olderThan: { queued: 1 } as never })],
+      ['olderThan.completed', () => ctx.store.jobCleanup({ now: T0, olderThan: { completed: -1 } })],
+      ['batchSize', () => ctx.store.jobCleanup({ now: T0, olderThan: { completed: 1 }, batchSize: 0 })],
+      ['progress', () => ctx.store.jobProgress({ id: 1, token: 1, progress: circular, now: T0 })],
+      ['intervalMs', () => Promise.resolve(ctx.store.changesWatch({ intervalMs: 0, onChange: () => undefined }))],
+    ];
+    it.each(cases)('rejects bad %s with a ValidationError naming it, writing nothing', async (field, call) => {
+      await ctx.create({ type: 't.a' });
+      await ctx.expectRejected(call, field);
+    });
+  });
+}
