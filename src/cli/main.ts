@@ -17,7 +17,7 @@ import { ReplayProvider } from '../sessions/replay.js';
 import { SESSION_RUN, SessionService, assertDefaultsAllowed } from '../sessions/runner.js';
 import { DEMO_JOBS } from '../server/demo-jobs.js';
 import type { AnyJobDefinition } from '../queue/registry.js';
-import { parseInteger, parseTime } from '../store/validation.js';
+import { LIMITS, parseInteger, parseTime } from '../store/validation.js';
 import { secureDataFiles } from '../server/security.js';
 import { startServer } from '../server/server.js';
 import type { Job, ScheduleInput } from '../store/contract.js';
@@ -388,8 +388,8 @@ const COMMANDS: Record<string, Command> = {
       const data = parseData(ctx.values.data);
       if (ctx.values.delay !== undefined && ctx.values['run-at'] !== undefined) throw new ValidationError('--delay', 'give either --delay or --run-at, not both');
       const v = ctx.values;
-      const priority = int('priority', v.priority, -1_000_000, 1_000_000);
-      const maxAttempts = int('max-attempts', v['max-attempts'], 1, 1_000);
+      const priority = int('priority', v.priority, -LIMITS.priority, LIMITS.priority);
+      const maxAttempts = int('max-attempts', v['max-attempts'], 1, LIMITS.maxAttempts);
       return withSystem(ctx.settings, async (system) => {
         const { job, created } = await system.enqueueAny(type, data, {
           ...(priority === undefined ? {} : { priority }),
@@ -417,7 +417,7 @@ const COMMANDS: Record<string, Command> = {
         case 'list':
         case undefined: {
           const status = states(v.status);
-          const limit = int('limit', v.limit, 1, 500);
+          const limit = int('limit', v.limit, 1, LIMITS.listLimitMax);
           const page = await system.listJobs({
             ...(status === undefined ? {} : { status }),
             ...(v.type === undefined ? {} : { type: v.type.split(',') }),
@@ -483,7 +483,7 @@ const COMMANDS: Record<string, Command> = {
         case 'list':
         case undefined: {
           if (v.status !== undefined && !(APPROVAL_STATE_LIST as readonly string[]).includes(v.status)) throw new ValidationError('--status', `"${v.status}" is not an approval status; use ${APPROVAL_STATE_LIST.join(', ')}`);
-          const limit = int('limit', v.limit, 1, 1_000);
+          const limit = int('limit', v.limit, 1, LIMITS.approvalListMax);
           const sessionId = int('session', v.session, 1, Number.MAX_SAFE_INTEGER);
           const approvals = await store.sessions.approvalList({
             status: (v.status ?? (sessionId === undefined ? 'pending' : undefined)) as ApprovalState,

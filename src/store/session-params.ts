@@ -208,14 +208,14 @@ export function normalizeEventList(params: { sessionId: number; afterSeq?: numbe
   return {
     sessionId: validateId(params.sessionId, 'sessionId'),
     afterSeq: params.afterSeq === undefined ? 0 : validateInteger('afterSeq', params.afterSeq, 0, Number.MAX_SAFE_INTEGER),
-    limit: params.limit === undefined ? 500 : validateLimit(params.limit, 'limit', 5_000),
+    limit: params.limit === undefined ? 500 : validateLimit(params.limit, 'limit', LIMITS.eventListMax),
   };
 }
 
 export function normalizeEventTail(params: { afterId: number; sessionId?: number; limit?: number }): { afterId: number; sessionId: number | null; limit: number } {
   return {
     afterId: validateInteger('afterId', params.afterId, 0, Number.MAX_SAFE_INTEGER),
-    limit: params.limit === undefined ? 500 : validateLimit(params.limit, 'limit', 5_000),
+    limit: params.limit === undefined ? 500 : validateLimit(params.limit, 'limit', LIMITS.eventListMax),
     sessionId: params.sessionId === undefined ? null : validateId(params.sessionId, 'sessionId'),
   };
 }
@@ -223,7 +223,7 @@ export function normalizeEventTail(params: { afterId: number; sessionId?: number
 export function normalizeLastPrompts(params: { sessionId: number; limit?: number }): { sessionId: number; limit: number } {
   return {
     sessionId: validateId(params.sessionId, 'sessionId'),
-    limit: params.limit === undefined ? 10 : validateLimit(params.limit, 'limit', 1_000),
+    limit: params.limit === undefined ? 10 : validateLimit(params.limit, 'limit', LIMITS.approvalListMax),
   };
 }
 
@@ -279,7 +279,7 @@ export function normalizeApprovalList(params: { sessionId?: number; status?: App
   return {
     sessionId: params.sessionId === undefined ? null : validateId(params.sessionId, 'sessionId'),
     status: params.status ?? null,
-    limit: params.limit === undefined ? 100 : validateLimit(params.limit, 'limit', 1_000),
+    limit: params.limit === undefined ? 100 : validateLimit(params.limit, 'limit', LIMITS.approvalListMax),
   };
 }
 

@@ -22,6 +22,10 @@ export const LIMITS = Object.freeze({
   epochMs: 8.64e15,
   listLimitDefault: 50,
   listLimitMax: 500,
+  /** Largest page of approval requests. */
+  approvalListMax: 1_000,
+  /** Largest page of session events. */
+  eventListMax: 5_000,
   batchMax: 10_000,
   defaultMaxDataBytes: 1_048_576,
 });

@@ -5,9 +5,9 @@
 import { JOB_STATE_LIST, isJobState, type JobState } from '../../store/states.js';
 import { ValidationError } from '../../store/errors.js';
 import type { EnqueueOptions } from '../../system/job-system.js';
-import type { ScheduleInput } from '../../store/contract.js';
+import type { JobPatch, ScheduleInput } from '../../store/contract.js';
 import type { ApiContext, RouteArgs } from './context.js';
-import { parseTime } from '../../store/validation.js';
+import { LIMITS, parseTime, validateInteger } from '../../store/validation.js';
 import { HttpError, Query, badRequest, json, methodNotAllowed, objectBody, pathId, readJson } from './http.js';
 
 const LIST_PARAMS = ['status', 'type', 'group', 'createdAfter', 'createdBefore', 'cursor', 'limit', 'sort', 'action'] as const;
@@ -22,20 +22,15 @@ function states(field: string, values: string[] | undefined): JobState[] | undef
   return values as JobState[];
 }
 
-function optionalInteger(body: Record<string, unknown>, field: string, min: number, max: number): number | undefined {
-  const v = body[field];
-  if (v === undefined) return undefined;
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) {
-    badRequest(field, `must be a whole number from ${String(min)} to ${String(max)} (got ${JSON.stringify(v)})`);
-  }
-  return v;
-}
-
-function optionalString(body: Record<string, unknown>, field: string): string | null | undefined {
-  const v = body[field];
-  if (v === undefined || v === null) return v;
-  if (typeof v !== 'string') badRequest(field, `must be a string (got ${typeof v})`);
-  return v;
+/**
+ * The fields of a create or a patch, as the library takes them: JSON already gives numbers and
+ * strings, so only times written as ISO text are turned into values here; everything else is
+ * checked once, by the store's validation (same limits, same messages as the library's).
+ */
+function passThrough<K extends string>(body: Record<string, unknown>, fields: readonly K[]): Partial<Record<K, never>> {
+  const out: Partial<Record<K, never>> = {};
+  for (const field of fields) if (body[field] !== undefined) out[field] = body[field] as never;
+  return out;
 }
 
 /** GET /api/jobs (list, or `?action=stats`). */
@@ -85,20 +80,9 @@ async function createJob(ctx: ApiContext, request: Request): Promise<Response> {
     badRequest('type', `"${type}" is not a job type this server accepts; register its definition (or list it in acceptTypes) first`);
   }
   if (body.runAt !== undefined && body.delay !== undefined) badRequest('delay', 'give either runAt or delay, not both');
-  const options: EnqueueOptions = {};
-  const priority = optionalInteger(body, 'priority', -1_000_000, 1_000_000);
-  if (priority !== undefined) options.priority = priority;
+  const options: EnqueueOptions = passThrough(body, ['priority', 'maxAttempts', 'uniqueKey', 'groupKey', 'timeoutMs'] as const);
   if (body.runAt !== undefined) options.runAt = parseTime('runAt', body.runAt);
-  const delay = optionalInteger(body, 'delay', 0, 10 * 365 * 86_400_000);
-  if (delay !== undefined) options.delayMs = delay;
-  const maxAttempts = optionalInteger(body, 'maxAttempts', 1, 1_000);
-  if (maxAttempts !== undefined) options.maxAttempts = maxAttempts;
-  const timeoutMs = optionalInteger(body, 'timeoutMs', 1, 7 * 86_400_000);
-  if (timeoutMs !== undefined) options.timeoutMs = timeoutMs;
-  const uniqueKey = optionalString(body, 'uniqueKey');
-  if (uniqueKey !== undefined) options.uniqueKey = uniqueKey;
-  const groupKey = optionalString(body, 'groupKey');
-  if (groupKey !== undefined) options.groupKey = groupKey;
+  if (body.delay !== undefined) options.delayMs = validateInteger('delay', body.delay, 0, LIMITS.epochMs);
   const { job, created } = await ctx.system.enqueueAny(type, body.data ?? null, options);
   return json(created ? 201 : 200, { job, created });
 }
@@ -163,12 +147,8 @@ export async function jobAction(ctx: ApiContext, { request, params }: RouteArgs)
     return json(200, { job: await ctx.system.retryJob(id) });
   }
   if (Object.keys(body).length === 0) badRequest('body', `name at least one of ${PATCH_FIELDS.join(', ')}`);
-  const patch: { priority?: number; runAt?: number; data?: unknown; maxAttempts?: number } = {};
-  const priority = optionalInteger(body, 'priority', -1_000_000, 1_000_000);
-  if (priority !== undefined) patch.priority = priority;
+  const patch: JobPatch = passThrough(body, ['priority', 'maxAttempts'] as const);
   if (body.runAt !== undefined) patch.runAt = parseTime('runAt', body.runAt);
-  const maxAttempts = optionalInteger(body, 'maxAttempts', 1, 1_000);
-  if (maxAttempts !== undefined) patch.maxAttempts = maxAttempts;
   if ('data' in body) patch.data = body.data;
   return json(200, { job: await ctx.system.updateJob(id, patch) });
 }
