@@ -21,8 +21,10 @@ export { DEFAULT_RETRY, retryDelay, resolveRetryPolicy } from './queue/retry.js'
 export type { RetryPolicy } from './queue/retry.js';
 export { JobEvents, TypedEmitter } from './queue/events.js';
 export type { JobEventMap, JobEventName } from './queue/events.js';
-export { JobWorker, JobAbortReason, describeThrown } from './queue/worker.js';
-export type { JobWorkerOptions, WorkerStats, IsolationOptions, JobAbortCause } from './queue/worker.js';
+export { JobWorker } from './queue/worker.js';
+export { JobAbortReason, describeThrown } from './store/errors.js';
+export type { JobWorkerOptions, WorkerStats, IsolationOptions } from './queue/worker.js';
+export type { JobAbortCause } from './store/errors.js';
 export { parseCron, cronNext } from './store/cron.js';
 export type { CronSchedule } from './store/cron.js';
 export { restoreBackup, databaseInUse } from './store/sqlite/maintenance.js';

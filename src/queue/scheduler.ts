@@ -6,7 +6,7 @@
 import type { NewJob, Schedule, JobStore } from '../store/contract.js';
 import { AgentqError } from '../store/errors.js';
 import type { JobEvents } from './events.js';
-import { describeThrown } from './worker.js';
+import { describeThrown } from '../store/errors.js';
 
 export interface SchedulerOptions {
   store: JobStore;

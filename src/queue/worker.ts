@@ -1,5 +1,7 @@
 /**
- * JobWorker: claims jobs from a JobStore and runs them in a better-queue pool.
+ * JobWorker: claims jobs from a JobStore and runs them in a better-queue pool. Its parts: the
+ * completer (completer.ts: batched outcome writes), type isolation (isolation.ts), the lease keeper
+ * (leases.ts: heartbeats), retry delays (retry.ts) and the pool (pool.ts).
  *
  * Contract:
  * - At most `concurrency` handlers run at once (better-queue's `concurrent`); at most a type's
@@ -17,33 +19,20 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Job, JobFinishResult, JobOutcome, JobStore } from '../store/contract.js';
-import { AgentqError, JobTimeoutError, SnoozeError, UnrecoverableError } from '../store/errors.js';
+import {
+  AgentqError, JobAbortReason, JobTimeoutError, SnoozeError, UnrecoverableError, describeThrown, type JobAbortCause,
+} from '../store/errors.js';
 import { JOB_STATES } from '../store/states.js';
 import { serializeJson, validateInteger } from '../store/validation.js';
 import { JobEvents } from './events.js';
 import type { AnyJobDefinition, JobContext, JobLogger, JobRegistry } from './registry.js';
 import { Pool } from './pool.js';
 import { retryDelay } from './retry.js';
+import { Completer } from './completer.js';
+import { LeaseKeeper } from './leases.js';
+import { TypeIsolation, type IsolationOptions } from './isolation.js';
 
-export type JobAbortCause = 'cancel' | 'timeout' | 'lost' | 'shutdown';
-
-/** The `reason` of an aborted handler's signal. */
-export class JobAbortReason extends Error {
-  /** Why the handler was aborted. */
-  readonly kind: JobAbortCause;
-  constructor(kind: JobAbortCause, message: string) {
-    super(message);
-    this.name = 'AbortError';
-    this.kind = kind;
-  }
-}
-
-export interface IsolationOptions {
-  /** Consecutive failed attempts of one type that pause it. Default 5; 0 turns isolation off. */
-  failures: number;
-  /** How long a paused type stays paused. Default 60,000 ms. */
-  cooldownMs: number;
-}
+export type { IsolationOptions } from './isolation.js';
 
 export interface JobWorkerOptions {
   store: JobStore;
@@ -123,32 +112,6 @@ interface Pending {
 
 type Settled = { ok: true; value: unknown } | { ok: false; error: unknown };
 
-/** A readable message for anything a handler may throw, including non-Errors and circular objects. */
-export function describeThrown(thrown: unknown): string {
-  if (thrown instanceof Error) return thrown.message === '' ? thrown.name : `${thrown.name}: ${thrown.message}`;
-  if (thrown === null || thrown === undefined) return `handler threw ${String(thrown)} (throw an Error to give a reason)`;
-  if (typeof thrown === 'string') return thrown;
-  if (typeof thrown === 'object') {
-    const seen = new WeakSet();
-    try {
-      const text = JSON.stringify(thrown, (_key, value: unknown) => {
-        if (typeof value === 'bigint') return `${value}n`;
-        if (typeof value === 'object' && value !== null) {
-          if (seen.has(value)) return '[Circular]';
-          seen.add(value);
-        }
-        return value;
-      });
-      return `handler threw a non-Error object: ${text.length > 1_000 ? `${text.slice(0, 1_000)}…` : text}`;
-    } catch {
-      return 'handler threw an object that cannot be described';
-    }
-  }
-  if (typeof thrown === 'function') return `handler threw a function (${thrown.name || 'anonymous'}); throw an Error instead`;
-  if (typeof thrown === 'symbol') return `handler threw ${thrown.toString()}`;
-  return `handler threw ${typeof thrown} ${(thrown as number | boolean | bigint).toString()}`;
-}
-
 const NOOP_LOGGER: JobLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 export class JobWorker {
@@ -165,7 +128,6 @@ export class JobWorker {
   private readonly rescueIntervalMs: number;
   private readonly abortGraceMs: number;
   private readonly progressIntervalMs: number;
-  private readonly isolation: IsolationOptions;
   private readonly clock: () => number;
   private readonly random: () => number;
   private readonly logger: JobLogger;
@@ -173,12 +135,9 @@ export class JobWorker {
 
   /** Claimed jobs not yet settled, by job id. */
   private readonly slots = new Map<number, Slot>();
-  /** Outcomes in the batch being written now. */
-  private writing = 0;
   private readonly stuck = new Set<Slot>();
-  private pending: Pending[] = [];
-  private flushing = false;
-  private flushScheduled = false;
+  private readonly completer: Completer<Pending>;
+  private readonly isolation: TypeIsolation;
   private filling = false;
   private fillAgain = false;
   /** The running fill, so shutdown can wait for a claim in flight and hand its jobs back. */
@@ -191,13 +150,8 @@ export class JobWorker {
   private unwatch: (() => void) | null = null;
   private unregistry: (() => void) | null = null;
   private idleWaiters: (() => void)[] = [];
-  private readonly failuresInRow = new Map<string, number>();
-  private readonly paused = new Map<string, { until: number; failures: number; timer: NodeJS.Timeout }>();
   private readonly counters = { completed: 0, failed: 0, retried: 0, cancelled: 0 };
-  /** When leases were last renewed (claims come with fresh leases). */
-  private renewedAt = Number.NEGATIVE_INFINITY;
-  /** Backoff before retrying a failed write of outcomes; doubles per failure, resets on success. */
-  private flushBackoffMs = 0;
+  private readonly leases: LeaseKeeper;
 
   constructor(options: JobWorkerOptions) {
     this.store = options.store;
@@ -213,11 +167,28 @@ export class JobWorker {
     this.rescueIntervalMs = validateInteger('rescueIntervalMs', options.rescueIntervalMs ?? 5_000, 0, 3_600_000);
     this.abortGraceMs = validateInteger('abortGraceMs', options.abortGraceMs ?? 2_000, 0, 600_000);
     this.progressIntervalMs = validateInteger('progressIntervalMs', options.progressIntervalMs ?? 250, 0, 60_000);
-    this.isolation = {
+    const isolation: IsolationOptions = {
       failures: validateInteger('isolation.failures', options.isolation?.failures ?? 5, 0, 1_000_000),
       cooldownMs: validateInteger('isolation.cooldownMs', options.isolation?.cooldownMs ?? 60_000, 1, 86_400_000),
     };
     this.clock = options.clock ?? Date.now;
+    this.isolation = new TypeIsolation(isolation, this.clock, (type) => {
+      this.events.emit('type:resumed', { type });
+      this.wake();
+    });
+    this.leases = new LeaseKeeper({ store: this.store, workerId: this.workerId, leaseMs: this.leaseMs, heartbeatMs: this.heartbeatMs, clock: this.clock });
+    this.completer = new Completer<Pending>({
+      store: this.store,
+      clock: this.clock,
+      // The slot is free: look for the next job while the outcome is written.
+      onBatch: () => { this.wake(); },
+      onWritten: ({ slot, outcome }, r) => { this.emitOutcome(slot, outcome, r); },
+      onDrained: () => {
+        this.notifyIdle();
+        this.wake();
+      },
+      onError: (err, retryInMs) => { this.reportStoreError(err, `; retrying the write in ${retryInMs} ms`); },
+    });
     this.random = options.random ?? Math.random;
     this.logger = options.logger ?? NOOP_LOGGER;
     this.pool = new Pool(this.concurrency, (task, done) => { this.process(task.jobId, task.token, done); });
@@ -267,18 +238,11 @@ export class JobWorker {
 
   /** Un-pause a type isolated after repeated failures. */
   resumeType(type: string): boolean {
-    const p = this.paused.get(type);
-    if (p === undefined) return false;
-    clearTimeout(p.timer);
-    this.paused.delete(type);
-    this.failuresInRow.delete(type);
-    this.events.emit('type:resumed', { type });
-    this.wake();
-    return true;
+    return this.isolation.resume(type);
   }
 
   pausedTypes(): { type: string; until: number; failures: number }[] {
-    return [...this.paused.entries()].map(([type, p]) => ({ type, until: p.until, failures: p.failures }));
+    return this.isolation.list();
   }
 
   stats(): WorkerStats {
@@ -324,7 +288,7 @@ export class JobWorker {
     if (this.wakeTimer !== null) clearTimeout(this.wakeTimer);
     this.unwatch?.();
     this.unregistry?.();
-    for (const p of this.paused.values()) clearTimeout(p.timer);
+    this.isolation.stop();
     // Keep heartbeating while handlers finish, so their leases do not expire mid-shutdown.
     const heartbeat = setInterval(() => { void this.heartbeat(); }, this.heartbeatMs);
     heartbeat.unref();
@@ -334,7 +298,7 @@ export class JobWorker {
     await this.waitIdle(graceMs);
     for (const slot of this.slots.values()) this.abort(slot, 'shutdown');
     await this.waitIdle(this.abortGraceMs + 100);
-    await this.flush();
+    await this.completer.flush();
     clearInterval(heartbeat);
     this.pool.destroy();
     this.started = false;
@@ -354,7 +318,7 @@ export class JobWorker {
   }
 
   private isIdle(): boolean {
-    return this.slots.size === 0 && this.pending.length === 0 && this.writing === 0;
+    return this.slots.size === 0 && this.completer.size === 0;
   }
 
   private notifyIdle(): void {
@@ -364,7 +328,7 @@ export class JobWorker {
 
   private claimableTypes(prefetchOnly: boolean): string[] {
     return this.registry.list()
-      .filter((d) => !this.paused.has(d.type) && (!prefetchOnly || d.prefetch))
+      .filter((d) => !this.isolation.isPaused(d.type) && (!prefetchOnly || d.prefetch))
       .map((d) => d.type);
   }
 
@@ -428,7 +392,7 @@ export class JobWorker {
    * writes cannot pile up work.
    */
   private occupied(): number {
-    return this.slots.size + this.stuck.size + Math.max(0, this.pending.length + this.writing - this.concurrency);
+    return this.slots.size + this.stuck.size + Math.max(0, this.completer.size - this.concurrency);
   }
 
   /** Sleep until the earliest scheduled job of our types is due (at most one poll interval). */
@@ -455,7 +419,7 @@ export class JobWorker {
         startedAt: 0, timers: [], progressAt: Number.NEGATIVE_INFINITY, progressPending: null, progressTimer: null,
       };
       this.slots.set(job.id, slot);
-      if (def === undefined || this.stopping || this.paused.has(job.type)) {
+      if (def === undefined || this.stopping || this.isolation.isPaused(job.type)) {
         // Unregistered, paused, or stop() began, while the claim was in flight: hand it back unspent.
         this.record(slot, { kind: 'released', id: job.id, token: job.leaseToken });
         continue;
@@ -633,51 +597,7 @@ export class JobWorker {
       return;
     }
     this.trackIsolation(slot.job.type, outcome);
-    this.pending.push({ slot, outcome });
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => {
-        this.flushScheduled = false;
-        void this.flush();
-        // The slot is free: look for the next job while the outcome is written.
-        this.wake();
-      });
-    }
-  }
-
-  private async flush(): Promise<void> {
-    if (this.flushing || this.pending.length === 0) return;
-    this.flushing = true;
-    const batch = this.pending;
-    this.pending = [];
-    this.writing = batch.length;
-    let results: JobFinishResult[];
-    try {
-      results = await this.store.jobFinish({ outcomes: batch.map((p) => p.outcome), now: this.clock() });
-      this.flushBackoffMs = 0;
-    } catch (err) {
-      // Keep the outcomes and try again: a full disk or a locked file must not lose a result.
-      this.pending.unshift(...batch);
-      this.writing = 0;
-      this.flushing = false;
-      this.flushBackoffMs = Math.min(5_000, Math.max(50, this.flushBackoffMs * 2));
-      this.reportStoreError(err, `; retrying the write in ${this.flushBackoffMs} ms`);
-      const retry = setTimeout(() => { void this.flush(); }, this.flushBackoffMs);
-      retry.unref();
-      return;
-    }
-    this.writing = 0;
-    for (const [i, r] of results.entries()) {
-      const { slot, outcome } = batch[i] as Pending;
-      this.emitOutcome(slot, outcome, r);
-    }
-    this.flushing = false;
-    if (this.pending.length > 0) {
-      void this.flush();
-      return;
-    }
-    this.notifyIdle();
-    this.wake();
+    this.completer.add({ slot, outcome });
   }
 
   private emitOutcome(slot: Slot, outcome: JobOutcome, r: JobFinishResult): void {
@@ -714,43 +634,22 @@ export class JobWorker {
   }
 
   private trackIsolation(type: string, outcome: JobOutcome): void {
-    if (this.isolation.failures === 0) return;
-    if (outcome.kind === 'completed') {
-      this.failuresInRow.delete(type);
-      return;
-    }
-    if (outcome.kind !== 'failed') return;
-    const failures = (this.failuresInRow.get(type) ?? 0) + 1;
-    this.failuresInRow.set(type, failures);
-    if (failures < this.isolation.failures || this.paused.has(type)) return;
-    const until = this.clock() + this.isolation.cooldownMs;
-    const timer = setTimeout(() => { this.resumeType(type); }, this.isolation.cooldownMs);
-    timer.unref();
-    this.paused.set(type, { until, failures, timer });
+    const paused = this.isolation.track(type, outcome);
+    if (paused === null) return;
     // Jobs of the type claimed ahead of a slot go back rather than run into the same failure.
     for (const slot of this.slots.values()) {
       if (slot.job.type === type && slot.state === 'waiting') this.abort(slot, 'shutdown');
     }
-    this.events.emit('type:paused', { type, until, failures });
-    this.logger.warn(`job type ${type} failed ${failures} times in a row; paused until ${new Date(until).toISOString()}`);
+    this.events.emit('type:paused', paused);
+    this.logger.warn(`job type ${type} failed ${paused.failures} times in a row; paused until ${new Date(paused.until).toISOString()}`);
   }
 
-  /**
-   * Every heartbeatMs: learn about lost leases and cancel requests (a cheap read); every third of the
-   * lease, also renew the leases (one batched write). Renewing every second would rewrite the lease
-   * index entry of every running job every second.
-   */
+  /** Every heartbeatMs (see LeaseKeeper): abort the handlers of lost leases and of jobs asked to cancel. */
   private async heartbeat(): Promise<void> {
     const live = [...this.slots.values()];
     if (live.length === 0) return;
-    const leases = live.map((s) => ({ id: s.job.id, token: s.job.leaseToken }));
-    const now = this.clock();
-    const renew = now - this.renewedAt >= this.leaseMs / 3 - this.heartbeatMs / 2;
     try {
-      const results = renew
-        ? await this.store.jobHeartbeat({ leases, workerId: this.workerId, leaseMs: this.leaseMs, now })
-        : await this.store.jobLeaseCheck({ leases, workerId: this.workerId });
-      if (renew) this.renewedAt = now;
+      const results = await this.leases.check(live.map((s) => ({ id: s.job.id, token: s.job.leaseToken })));
       for (const [i, r] of results.entries()) {
         const slot = live[i] as Slot;
         if (!r.alive) this.abort(slot, 'lost');

@@ -23,7 +23,7 @@ import { SESSION_SETTING_KEYS } from '../store/session-params.js';
 import { LIMITS, validateInteger } from '../store/validation.js';
 import { SESSION_STATES, type Approval, type Session, type SessionEvent, type SessionSettings, type SessionState, type SessionStore } from '../store/session-contract.js';
 import { TypedEmitter } from '../queue/events.js';
-import { JobAbortReason, describeThrown } from '../queue/worker.js';
+import { JobAbortReason, describeThrown } from '../store/errors.js';
 import { defineJob, type AnyJobDefinition, type JobContext } from '../queue/registry.js';
 import type { JobSystem } from '../system/job-system.js';
 import type { AgentControl, AgentMessage, AgentProvider, ToolDecision, ToolRequest } from './provider.js';

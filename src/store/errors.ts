@@ -113,3 +113,43 @@ export class JobTimeoutError extends Error {
     this.name = 'JobTimeoutError';
   }
 }
+
+/** Why a handler was aborted. */
+export type JobAbortCause = 'cancel' | 'timeout' | 'lost' | 'shutdown';
+
+/** The `reason` of an aborted handler's signal. */
+export class JobAbortReason extends Error {
+  /** Why the handler was aborted. */
+  readonly kind: JobAbortCause;
+  constructor(kind: JobAbortCause, message: string) {
+    super(message);
+    this.name = 'AbortError';
+    this.kind = kind;
+  }
+}
+
+/** A readable message for anything a handler may throw, including non-Errors and circular objects. */
+export function describeThrown(thrown: unknown): string {
+  if (thrown instanceof Error) return thrown.message === '' ? thrown.name : `${thrown.name}: ${thrown.message}`;
+  if (thrown === null || thrown === undefined) return `handler threw ${String(thrown)} (throw an Error to give a reason)`;
+  if (typeof thrown === 'string') return thrown;
+  if (typeof thrown === 'object') {
+    const seen = new WeakSet();
+    try {
+      const text = JSON.stringify(thrown, (_key, value: unknown) => {
+        if (typeof value === 'bigint') return `${value}n`;
+        if (typeof value === 'object' && value !== null) {
+          if (seen.has(value)) return '[Circular]';
+          seen.add(value);
+        }
+        return value;
+      });
+      return `handler threw a non-Error object: ${text.length > 1_000 ? `${text.slice(0, 1_000)}…` : text}`;
+    } catch {
+      return 'handler threw an object that cannot be described';
+    }
+  }
+  if (typeof thrown === 'function') return `handler threw a function (${thrown.name || 'anonymous'}); throw an Error instead`;
+  if (typeof thrown === 'symbol') return `handler threw ${thrown.toString()}`;
+  return `handler threw ${typeof thrown} ${(thrown as number | boolean | bigint).toString()}`;
+}

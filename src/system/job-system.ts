@@ -7,13 +7,13 @@
  * that arrives at run time (HTTP, CLI); it validates through the definition when one is registered.
  */
 import type { Job, JobCancelResult, JobListParams, JobListResult, JobPatch, JobStats, JobStore, NewJob, Schedule, ScheduleInput } from '../store/contract.js';
-import { AgentqError, NotFoundError, StateConflictError, ValidationError } from '../store/errors.js';
+import { AgentqError, NotFoundError, StateConflictError, ValidationError, describeThrown } from '../store/errors.js';
 import { openStore, type DatabaseSpec } from '../store/open.js';
 import { JOB_STATES, type JobState } from '../store/states.js';
 import { LIMITS, validateInteger, validateJobType, validateTime } from '../store/validation.js';
 import { JobEvents } from '../queue/events.js';
 import { JobRegistry, validateJobData, type AnyJobDefinition, type DataOf } from '../queue/registry.js';
-import { JobWorker, describeThrown, type JobWorkerOptions, type WorkerStats } from '../queue/worker.js';
+import { JobWorker, type JobWorkerOptions, type WorkerStats } from '../queue/worker.js';
 import { DEFAULT_MAINTENANCE_SCHEDULES, MAINTENANCE_TYPES, maintenanceJobs, type MaintenanceOptions } from '../queue/maintenance.js';
 import { Scheduler } from '../queue/scheduler.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { defineJob, type AnyJobDefinition } from '../../src/queue/registry.js';
-import { JobAbortReason, describeThrown } from '../../src/queue/worker.js';
+import { JobAbortReason, describeThrown } from '../../src/store/errors.js';
 import { SnoozeError, UnrecoverableError } from '../../src/store/errors.js';
 import { createJobSystem, type JobSystem, type JobSystemOptions } from '../../src/system/job-system.js';
 import { abortWaiter, aborted, deferred, expectJobCount, waitForEvent, waitForJob } from '../helpers/jobs.js';
