@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { AgentMessage, AgentProvider, AgentRunParams } from '../src/sessions/provider.js';
 import { ReplayProvider } from '../src/sessions/replay.js';
-import { SessionService } from '../src/sessions/runner.js';
+import { SessionService } from '../src/sessions/service.js';
 import { openStore, readyStore } from '../src/store/open.js';
 import { createJobSystem } from '../src/system/job-system.js';
 import { emit, memoryAfterGc, withTempDir } from './lib.js';

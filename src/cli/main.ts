@@ -14,7 +14,7 @@ import { DEFAULT_RETENTION, MAINTENANCE_TYPES } from '../queue/maintenance.js';
 import { ClaudeProvider } from '../sessions/claude.js';
 import { agentsDir } from '../sessions/agent-processes.js';
 import { ReplayProvider } from '../sessions/replay.js';
-import { SESSION_RUN, SessionService, assertDefaultsAllowed } from '../sessions/runner.js';
+import { SESSION_RUN, SessionService, assertDefaultsAllowed } from '../sessions/service.js';
 import { DEMO_JOBS } from '../server/demo-jobs.js';
 import type { AnyJobDefinition } from '../queue/registry.js';
 import { LIMITS, parseInteger, parseTime } from '../store/validation.js';

@@ -16,7 +16,7 @@ import { ClaudeProvider, type ClaudeProviderOptions } from '../sessions/claude.j
 import { agentsDir } from '../sessions/agent-processes.js';
 import type { AgentProvider } from '../sessions/provider.js';
 import { ReplayProvider } from '../sessions/replay.js';
-import { SESSION_GIT, SESSION_RUN, SessionService } from '../sessions/runner.js';
+import { SESSION_GIT, SESSION_RUN, SessionService } from '../sessions/service.js';
 import { AgentqError, ValidationError } from '../store/errors.js';
 import { defaultDataDir } from '../store/sqlite/database.js';
 import { isPostgresUrl, openStore, readyStore } from '../store/open.js';

@@ -7,7 +7,7 @@
  */
 import { expect } from 'vitest';
 import { ReplayProvider } from '../../src/sessions/replay.js';
-import { SessionService } from '../../src/sessions/runner.js';
+import { SessionService } from '../../src/sessions/service.js';
 import type { AgentqStore } from '../../src/store/open.js';
 import { createJobSystem } from '../../src/system/job-system.js';
 import { spawnTs, waitForExit, waitForLine } from '../helpers/processes.js';

@@ -11,7 +11,7 @@
 import { join, dirname } from 'node:path';
 import { defineJob } from '../../src/queue/registry.js';
 import { ReplayProvider } from '../../src/sessions/replay.js';
-import { SessionService } from '../../src/sessions/runner.js';
+import { SessionService } from '../../src/sessions/service.js';
 import { openStore } from '../../src/store/open.js';
 import { createJobSystem } from '../../src/system/job-system.js';
 

@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { agentEnvironment, bundledExecutable } from '../../src/sessions/claude.js';
 import { AgentAbortError, type AgentMessage } from '../../src/sessions/provider.js';
-import { CONTINUE_PROMPT, SessionService, type SessionServiceOptions, type TurnSummary } from '../../src/sessions/runner.js';
+import { CONTINUE_PROMPT, SessionService, type SessionServiceOptions, type TurnSummary } from '../../src/sessions/service.js';
 import { StateConflictError } from '../../src/store/errors.js';
 import type { Approval, Session, SessionState } from '../../src/store/session-contract.js';
 import { openStore, type AgentqStore } from '../../src/store/open.js';

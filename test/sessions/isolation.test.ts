@@ -6,7 +6,7 @@ import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { privatePathsFor } from '../../src/sessions/claude.js';
-import { SESSION_GIT, SessionService } from '../../src/sessions/runner.js';
+import { SESSION_GIT, SessionService } from '../../src/sessions/service.js';
 import { MergeConflictError } from '../../src/sessions/worktrees.js';
 import { StateConflictError, ValidationError } from '../../src/store/errors.js';
 import { openStore, type AgentqStore } from '../../src/store/open.js';

@@ -2,7 +2,7 @@
  * What the API handlers work with: the job system, the session service and its store, and the
  * server's policies. One instance per server; route modules receive it as their load context.
  */
-import type { SessionService } from '../../sessions/runner.js';
+import type { SessionService } from '../../sessions/service.js';
 import type { SessionStore } from '../../store/session-contract.js';
 import type { JobSystem } from '../../system/job-system.js';
 import type { BrowserSession, BrowserSessions } from '../browser-sessions.js';

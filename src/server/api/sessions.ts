@@ -2,7 +2,7 @@
  * Agent sessions over HTTP: /api/sessions, /api/sessions/:sessionId and its events, prompts, stop
  * and resume. Each prompt becomes a background job; see docs/api.md for each route.
  */
-import { checkFolder, type SettingsChange, type WorktreeAction } from '../../sessions/runner.js';
+import { checkFolder, type SettingsChange, type WorktreeAction } from '../../sessions/service.js';
 import { repositoryOf, type MergeMode } from '../../sessions/worktrees.js';
 import { withSuggestion } from '../../sessions/rules.js';
 import { APPROVAL_STATE_LIST, type ApprovalState, type SessionSettings } from '../../store/session-contract.js';

@@ -23,7 +23,7 @@
 import { randomBytes } from 'node:crypto';
 import type { JobEventMap } from '../../queue/events.js';
 import { JOB_EVENT_NAMES } from '../../queue/event-names.js';
-import type { SessionService } from '../../sessions/runner.js';
+import type { SessionService } from '../../sessions/service.js';
 import type { SessionEvent, SessionStore } from '../../store/session-contract.js';
 import type { JobSystem } from '../../system/job-system.js';
 import { parseInteger } from '../../store/validation.js';

@@ -23,7 +23,7 @@ import { SESSION_SETTING_KEYS } from '../store/session-params.js';
 import { LIMITS, validateInteger } from '../store/validation.js';
 import { SESSION_STATES, type Approval, type Session, type SessionEvent, type SessionSettings, type SessionState, type SessionStore } from '../store/session-contract.js';
 import { TypedEmitter } from '../queue/events.js';
-import { JobAbortReason, describeThrown } from '../store/errors.js';
+import { JobAbortReason } from '../store/errors.js';
 import { defineJob, type AnyJobDefinition, type JobContext } from '../queue/registry.js';
 import type { JobSystem } from '../system/job-system.js';
 import type { AgentControl, AgentMessage, AgentProvider, ToolDecision, ToolRequest } from './provider.js';
@@ -32,6 +32,9 @@ import {
   MergeConflictError, worktreeChanges, worktreeCommit, worktreeCreate, worktreeFolder, worktreeLosses, worktreeMerge, worktreeRebase, worktreeRemove, type MergeMode, type WorktreeChanges,
 } from './worktrees.js';
 import { answerFor, rulesAllow, withSuggestion, type ApprovalDecision } from './rules.js';
+
+import { EventWriter } from './event-writer.js';
+import { AUTH_ERRORS, LOGIN_HINT, TRANSIENT_ERRORS, endedBecause, isLiveOnly, judgeErrorResult, resultShare, textOf, toolUsesIn, type Verdict } from './turns.js';
 
 export const SESSION_RUN = 'session.run';
 
@@ -153,66 +156,8 @@ export type SettingsChange = { [K in keyof SessionSettings]?: SessionSettings[K]
 /** Why a bypassPermissions session is refused, and what to do about it. */
 export const BYPASS_REFUSED = 'bypassPermissions is off on this server: it lets the agent run any command without asking. Use acceptEdits or default, or start agentq with --allow-bypass-permissions to allow it';
 
-const AUTH_ERRORS = new Set(['authentication_failed', 'billing_error']);
-const TRANSIENT_ERRORS = new Set(['rate_limit', 'overloaded', 'server_error']);
-/** System messages that are progress ticks: shown live, not kept. */
-const LIVE_ONLY_SYSTEM = new Set(['status', 'thinking_tokens']);
-
-/** Whether a message is only broadcast (`session:partial`), never stored: partial output and progress ticks. */
-export function isLiveOnly(m: AgentMessage): boolean {
-  return m.type === 'stream_event' || (m.type === 'system' && LIVE_ONLY_SYSTEM.has(m.subtype ?? ''));
-}
-
 /** What the agent (and the log) are told of a request whose turn ended before anyone answered. */
 const INTERRUPTED_MESSAGE = 'The turn ended before anyone answered this request (it was stopped, or the server restarted); resuming the session asks again.';
-
-/** How long a turn rejected with 429 (and no known reset) waits before trying again. */
-const RATE_LIMIT_WAIT_MS = 60_000;
-
-const LOGIN_HINT = 'log in with `claude login` or set ANTHROPIC_API_KEY for the agentq process, then resume the session';
-
-/** Why a turn ended badly, decided from the agent's messages (the SDK throws after them, less precisely). */
-type Verdict =
-  | { kind: 'transient'; message: string }
-  | { kind: 'snooze'; ms: number; message: string }
-  | { kind: 'fatal'; message: string };
-
-interface Usage { input_tokens?: number; output_tokens?: number; cache_read_input_tokens?: number; cache_creation_input_tokens?: number }
-interface ModelUsage { inputTokens?: number; outputTokens?: number; cacheReadInputTokens?: number; cacheCreationInputTokens?: number; costUSD?: number }
-
-/**
- * One result's share of cost and tokens. Results since the SDK 0.3 carry
- * `model_usage_since_last_result` (this result alone, per model); without it, `usage` is this
- * run's and `total_cost_usd` is cumulative over the agent session, so the turn's cost is the
- * difference from the last total seen.
- */
-export function resultShare(m: AgentMessage, lastTotalUsd: number): { costUsd: number; inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheCreationTokens: number } {
-  const since = m.model_usage_since_last_result as Record<string, ModelUsage> | null | undefined;
-  if (typeof since === 'object' && since !== null) {
-    const models = Object.values(since);
-    const sum = (f: (u: ModelUsage) => number | undefined): number => models.reduce((a, u) => a + (f(u) ?? 0), 0);
-    return { costUsd: sum((u) => u.costUSD), inputTokens: sum((u) => u.inputTokens), outputTokens: sum((u) => u.outputTokens), cacheReadTokens: sum((u) => u.cacheReadInputTokens), cacheCreationTokens: sum((u) => u.cacheCreationInputTokens) };
-  }
-  const usage = (m.usage ?? {}) as Usage;
-  const total = typeof m.total_cost_usd === 'number' ? m.total_cost_usd : lastTotalUsd;
-  return {
-    costUsd: total >= lastTotalUsd ? total - lastTotalUsd : total,
-    inputTokens: usage.input_tokens ?? 0, outputTokens: usage.output_tokens ?? 0,
-    cacheReadTokens: usage.cache_read_input_tokens ?? 0, cacheCreationTokens: usage.cache_creation_input_tokens ?? 0,
-  };
-}
-
-function toolUsesIn(message: AgentMessage): number {
-  const content = (message.message as { content?: unknown } | undefined)?.content;
-  return Array.isArray(content) ? content.filter((c) => (c as { type?: unknown }).type === 'tool_use').length : 0;
-}
-
-function textOf(message: AgentMessage): string | null {
-  const content = (message.message as { content?: unknown } | undefined)?.content;
-  if (!Array.isArray(content)) return null;
-  const parts = content.filter((c): c is { type: 'text'; text: string } => (c as { type?: unknown }).type === 'text' && typeof (c as { text?: unknown }).text === 'string');
-  return parts.length === 0 ? null : parts.map((p) => p.text).join('\n');
-}
 
 /**
  * A project folder as the user typed it: `~` expanded to the home directory, then checked. `error`
@@ -919,110 +864,4 @@ interface TurnState {
   /** A result message arrived: the turn ended, however the stream closes after it. */
   ended: boolean;
   started: number;
-}
-
-/**
- * What an error result means for the turn. 429 waits (without spending an attempt), overloads and
- * server errors are retried by resuming, a refused login fails with how to log in, and any other
- * API error (a prompt too long, a bad request) fails with the API's own words.
- */
-export function judgeErrorResult(m: AgentMessage): Verdict | null {
-  const status = typeof m.api_error_status === 'number' ? m.api_error_status : null;
-  if (status === null) return null;
-  const said = typeof m.result === 'string' && m.result !== '' ? m.result : `API error ${String(status)}`;
-  if (status === 429) return { kind: 'snooze', ms: RATE_LIMIT_WAIT_MS, message: `the API is rate limiting this account (429); trying again in ${String(RATE_LIMIT_WAIT_MS / 1_000)} s: ${said}` };
-  if (status === 401 || status === 403) return { kind: 'fatal', message: `the agent could not authenticate (${String(status)}): ${LOGIN_HINT}` };
-  if (status === 408 || status === 409 || status === 529 || status >= 500) return { kind: 'transient', message: `the API answered ${String(status)} after the agent's own retries` };
-  return { kind: 'fatal', message: `the API refused the request (${String(status)}): ${said}` };
-}
-
-/** A turn that ended without success, in words. */
-function endedBecause(subtype: string, settings: SessionSettings): string {
-  switch (subtype) {
-    case 'error_max_turns': return `the agent reached its turn limit (maxTurns ${settings.maxTurns === undefined ? 'default' : String(settings.maxTurns)}); raise it in the session settings, or send a follow-up to continue`;
-    case 'error_max_budget_usd': return `the agent reached its budget (maxBudgetUsd ${settings.maxBudgetUsd === undefined ? 'default' : String(settings.maxBudgetUsd)}); raise it in the session settings, or send a follow-up to continue`;
-    default: return `the agent ended the turn with ${subtype}`;
-  }
-}
-
-/**
- * The shared event writer: collects the messages of every running turn and commits them, with each
- * session's newest preview, in one transaction per `windowMs` (or sooner past `maxPending`), then
- * broadcasts them. A thousand sessions at five messages a second thus cost a few dozen small
- * transactions a second, not thousands. A failed write is raised in the turns it concerned.
- */
-class EventWriter {
-  private pending = new Map<number, { events: { type: string; payload: unknown }[]; preview?: string }>();
-  private count = 0;
-  private timer: NodeJS.Timeout | null = null;
-  private inFlight: Promise<void> = Promise.resolve();
-  private readonly failures = new Map<number, Error>();
-
-  constructor(
-    private readonly store: SessionStore,
-    private readonly emit: (sessionId: number, events: SessionEvent[]) => void,
-    private readonly windowMs: number,
-    private readonly maxPending: number,
-  ) {}
-
-  add(sessionId: number, event: { type: string; payload: unknown }, preview?: string): void {
-    this.raise(sessionId);
-    let entry = this.pending.get(sessionId);
-    if (entry === undefined) {
-      entry = { events: [] };
-      this.pending.set(sessionId, entry);
-    }
-    entry.events.push(event);
-    if (preview !== undefined) entry.preview = preview;
-    this.count += 1;
-    if (this.count >= this.maxPending) {
-      this.schedule(0);
-      return;
-    }
-    this.schedule(this.windowMs);
-  }
-
-  /** Resolve once everything added for `sessionId` is committed; throw if it could not be. */
-  async flush(sessionId: number): Promise<void> {
-    if (this.pending.has(sessionId)) this.schedule(0);
-    await this.inFlight;
-    // A commit scheduled at 0 ms may start only after the one awaited above.
-    if (this.pending.has(sessionId)) await this.commitNow();
-    this.raise(sessionId);
-  }
-
-  private schedule(ms: number): void {
-    if (this.timer !== null) {
-      if (ms > 0) return;
-      clearTimeout(this.timer);
-    }
-    this.timer = setTimeout(() => { void this.commitNow(); }, ms);
-  }
-
-  private commitNow(): Promise<void> {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
-    const batch = this.pending;
-    this.pending = new Map();
-    this.count = 0;
-    const batches = [...batch.entries()].map(([sessionId, e]) => ({ sessionId, events: e.events, ...(e.preview === undefined ? {} : { preview: e.preview }) }));
-    this.inFlight = this.inFlight.then(async () => {
-      try {
-        const { written, missing } = await this.store.eventAppendMany({ batches, now: Date.now() });
-        for (const id of missing) this.failures.set(id, new NotFoundError('session', id));
-        for (const [i, b] of batches.entries()) if (!missing.includes(b.sessionId)) this.emit(b.sessionId, written[i] as SessionEvent[]);
-      } catch (err) {
-        for (const b of batches) this.failures.set(b.sessionId, err instanceof Error ? err : new Error(describeThrown(err)));
-      }
-    });
-    return this.inFlight;
-  }
-
-  private raise(sessionId: number): void {
-    const failure = this.failures.get(sessionId);
-    if (failure !== undefined) {
-      this.failures.delete(sessionId);
-      throw failure;
-    }
-  }
 }
