@@ -12,15 +12,12 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createRequestHandler, type ServerBuild } from 'react-router';
 import { MAINTENANCE_TYPES, type MaintenanceOptions } from '../queue/maintenance.js';
 import type { AnyJobDefinition } from '../queue/registry.js';
-import { ClaudeProvider, type ClaudeProviderOptions } from '../sessions/claude.js';
-import { agentsDir } from '../sessions/agent-processes.js';
+import type { ClaudeProviderOptions } from '../sessions/claude.js';
 import type { AgentProvider } from '../sessions/provider.js';
-import { ReplayProvider } from '../sessions/replay.js';
 import { SESSION_GIT, SESSION_RUN, SessionService } from '../sessions/service.js';
 import { AgentqError, ValidationError } from '../store/errors.js';
 import { defaultDataDir } from '../store/sqlite/database.js';
-import { isPostgresUrl, openStore, readyStore } from '../store/open.js';
-import { createJobSystem, type JobSystem, type JobSystemOptions } from '../system/job-system.js';
+import type { JobSystem, JobSystemOptions } from '../system/job-system.js';
 import type { ApiContext } from './api/context.js';
 import { createServices, type AppServices } from './api/handlers.js';
 import { StreamHub, type StreamOptions } from './api/stream.js';
@@ -28,7 +25,8 @@ import { DEMO_JOBS } from './demo-jobs.js';
 import { BodyTooLargeError } from './api/http.js';
 import { hasBody, readBody, sendJson, sendLoginPage, sendResponse, serveStatic, toRequest } from './node-http.js';
 import { BrowserSessions } from './browser-sessions.js';
-import { SecurityGate, isLoopback, loadOrCreateToken, normalizePublicOrigin, secureDataFiles } from './security.js';
+import { SecurityGate, isLoopback, loadOrCreateToken, normalizePublicOrigin } from './security.js';
+import { openRuntime, type Runtime } from './runtime.js';
 
 /** Where `react-router build` writes (the package's `build/`). */
 export const BUILD_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'build');
@@ -150,46 +148,32 @@ export async function startServer(options: ServerOptions = {}): Promise<AgentqSe
   const build = await loadBuild(options.build ?? BUILD_DIR);
   const clientDir = resolve(typeof options.build === 'string' ? options.build : BUILD_DIR, 'client');
 
-  // The database first: a file that cannot be used stops the start before anything is written.
-  const database = options.database ?? resolve(dataDir, 'agentq.db');
-  const store = openStore(isPostgresUrl(database) ? database : resolve(database));
-  secureDataFiles(dataDir, isPostgresUrl(database) ? null : resolve(database), log);
-  let token: string;
+  let token = '';
+  let runtime: Runtime;
   try {
-    await readyStore(store);
-    token = options.token ?? loadOrCreateToken(resolve(dataDir, 'token'), log);
-  } catch (error) {
-    await store.close();
-    throw error;
-  }
-  const jobs = [...((options.demoJobs ?? options.demo === true) ? DEMO_JOBS : []), ...(options.jobs ?? [])];
-  const system = createJobSystem({
-    store,
-    jobs,
-    concurrency: options.concurrency ?? 20,
-    ...(options.worker === undefined ? {} : { worker: options.worker }),
-    ...(options.maintenance === undefined ? {} : { maintenance: options.maintenance }),
-    ...(options.graceMs === undefined ? {} : { graceMs: options.graceMs }),
-  });
-  const claude = new ClaudeProvider({ processDir: agentsDir(dataDir), privatePaths: [dataDir], ...options.claude });
-  const providers = options.providers ?? (options.demo === true ? [claude, new ReplayProvider()] : [claude]);
-  let sessions: SessionService;
-  try {
-    sessions = new SessionService({
-    system, store: store.sessions, providers, concurrency: options.sessionConcurrency ?? 20, allowBypassPermissions: options.allowBypassPermissions === true,
-    worktreesDir: resolve(dataDir, 'worktrees'),
-    ...(options.projectRoots === undefined ? {} : { projectRoots: options.projectRoots }),
-    ...(options.sessionReconcileMs === undefined ? {} : { reconcileIntervalMs: options.sessionReconcileMs }),
-    ...(options.approvalTimeoutMs === undefined ? {} : { approvalTimeoutMs: options.approvalTimeoutMs }),
+    runtime = await openRuntime({
+      dataDir,
+      database: options.database ?? resolve(dataDir, 'agentq.db'),
+      jobs: [...((options.demoJobs ?? options.demo === true) ? DEMO_JOBS : []), ...(options.jobs ?? [])],
+      concurrency: options.concurrency ?? 20,
+      ...(options.worker === undefined ? {} : { worker: options.worker }),
+      ...(options.maintenance === undefined ? {} : { maintenance: options.maintenance }),
+      ...(options.graceMs === undefined ? {} : { graceMs: options.graceMs }),
+      ...(options.claude === undefined ? {} : { claude: options.claude }),
+      ...(options.providers === undefined ? {} : { providers: options.providers }),
+      demo: options.demo === true,
+      sessionConcurrency: options.sessionConcurrency ?? 20,
+      allowBypassPermissions: options.allowBypassPermissions === true,
+      ...(options.projectRoots === undefined ? {} : { projectRoots: options.projectRoots }),
+      ...(options.sessionReconcileMs === undefined ? {} : { sessionReconcileMs: options.sessionReconcileMs }),
+      ...(options.approvalTimeoutMs === undefined ? {} : { approvalTimeoutMs: options.approvalTimeoutMs }),
+      onStoreReady: () => { token = options.token ?? loadOrCreateToken(resolve(dataDir, 'token'), log); },
+      log,
     });
   } catch (error) {
-    await store.close();
     throw error instanceof ValidationError ? new ServerConfigError(error.message) : error;
   }
-  // Agents a crashed earlier server left running would race the turns resumed now: end them first.
-  const reaped = sessions.reapStrays();
-  if (reaped > 0) log(`agentq: ended ${String(reaped)} agent process(es) left running by an earlier crash`);
-  sessions.attach();
+  const { store, system, sessions, providers } = runtime;
   const stream = new StreamHub({ system, sessions, sessionStore: store.sessions }, options.stream).attach();
   const accepted = new Set(options.acceptTypes ?? []);
   // Backups write where they are told and cleanup can delete history: the CLI runs those, not the API.
@@ -289,9 +273,7 @@ export async function startServer(options: ServerOptions = {}): Promise<AgentqSe
     });
   } catch (error) {
     stream.close();
-    sessions.detach();
-    await system.close({ graceMs: 0 });
-    await sessions.stopAgents();
+    await runtime.close({ graceMs: 0 });
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') throw new ServerConfigError(`port ${String(options.port)} is in use; choose another with --port (or stop the other agentq)`);
     throw error;
@@ -320,9 +302,7 @@ export async function startServer(options: ServerOptions = {}): Promise<AgentqSe
         const closed = new Promise<void>((r) => server.close(() => { r(); }));
         stream.close();
         server.closeIdleConnections();
-        await system.close(options.graceMs === undefined ? {} : { graceMs: options.graceMs });
-        await sessions.stopAgents();
-        sessions.detach();
+        await runtime.close(options.graceMs === undefined ? {} : { graceMs: options.graceMs });
         server.closeAllConnections();
         await closed;
         rmSync(infoFile, { force: true });

@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { parseDuration } from '../../src/cli/main.js';
+import { parseDuration } from '../../src/cli/command.js';
 import { Progress } from '../../src/cli/progress.js';
 
 it('draws a bar on a terminal at most ten times a second, a count when the total is unknown, and nothing otherwise', () => {

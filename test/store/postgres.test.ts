@@ -121,6 +121,37 @@ describe.runIf(available)('PostgreSQL store', () => {
     await admin.query('DELETE FROM schema_migrations WHERE version = 99');
   });
 
+  it("moves a host's own times onto the database's clock when that host's clock is off", async () => {
+    // This host's clock runs a minute behind the database's.
+    const realNow = Date.now.bind(Date);
+    const behind = vi.spyOn(Date, 'now').mockImplementation(() => realNow() - 60_000);
+    try {
+      const skewed = track(await emptyPgStore(schema));
+      expect(skewed.clockOffsetMs).toBeGreaterThan(59_000);
+      expect(skewed.clockOffsetMs).toBeLessThan(61_000);
+      const hostNow = Date.now();
+      const near = (stored: number, hostTime: number): void => { expect(Math.abs(stored - (hostTime + 60_000))).toBeLessThan(1_000); };
+      const { job } = await skewed.jobCreate({ job: { type: 't.a', runAt: hostNow + 5_000, maxAttempts: 3 }, now: hostNow });
+      near(job.runAt, hostNow + 5_000);
+      near((await skewed.jobUpdate({ id: job.id, patch: { runAt: hostNow + 1_000 }, now: hostNow })).runAt, hostNow + 1_000);
+      const snoozed = (await skewed.jobCreate({ job: { type: 't.b' }, now: hostNow })).job;
+      await admin.query(`UPDATE jobs SET run_at = 0 WHERE id IN (${job.id}, ${snoozed.id})`);
+      const claimed = await skewed.jobClaim({ workerId: 'w', types: ['t.a', 't.b'], limit: 2, now: hostNow, leaseMs: LEASE });
+      const token = (id: number): number => (claimed.find((c) => c.id === id) as { leaseToken: number }).leaseToken;
+      await skewed.jobFinish({
+        outcomes: [
+          { kind: 'failed', id: job.id, token: token(job.id), error: 'boom', retryAt: hostNow + 10_000 },
+          { kind: 'snoozed', id: snoozed.id, token: token(snoozed.id), runAt: hostNow + 20_000 },
+        ],
+        now: hostNow,
+      });
+      near((await skewed.jobGet({ id: job.id }))!.runAt, hostNow + 10_000);
+      near((await skewed.jobGet({ id: snoozed.id }))!.runAt, hostNow + 20_000);
+    } finally {
+      behind.mockRestore();
+    }
+  });
+
   it('times leases by the database clock, whatever clock the worker has', async () => {
     expect(store.clockOffsetMs).toBe(0);
     const { job } = await store.jobCreate({ job: { type: 't.a' }, now: Date.now() });

@@ -115,24 +115,23 @@ export class PostgresJobDriver implements JobDriver {
     return this.pool ?? this.opening;
   }
 
-  /** Run one statement on the pool (as a prepared statement unless `prepare` is false: for one-off SQL). */
-  async query<R extends QueryResultRow>(text: string, values: unknown[] = [], prepare = true): Promise<R[]> {
-    const pool = await this.getPool();
+  /** `fn` on the pool once it is open; errors translated into typed ones. */
+  private async onPool<T>(fn: (pool: Pool) => Promise<T>): Promise<T> {
     try {
-      return (await pool.query<R>(prepare ? prepared(text, values) : { text, values })).rows;
+      return await fn(await this.getPool());
     } catch (err) {
       throw translatePgError(err, this.url);
     }
   }
 
+  /** Run one statement on the pool (as a prepared statement unless `prepare` is false: for one-off SQL). */
+  query<R extends QueryResultRow>(text: string, values: unknown[] = [], prepare = true): Promise<R[]> {
+    return this.onPool(async (pool) => (await pool.query<R>(prepare ? prepared(text, values) : { text, values })).rows);
+  }
+
   /** Run `fn` in one transaction on one connection. */
-  async transaction<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
-    const pool = await this.getPool();
-    try {
-      return await inTransaction(pool, fn);
-    } catch (err) {
-      throw translatePgError(err, this.url);
-    }
+  transaction<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
+    return this.onPool((pool) => inTransaction(pool, fn));
   }
 
   /**
@@ -193,22 +192,12 @@ export class PostgresJobDriver implements JobDriver {
   }
 
   jobInsert(params: { jobs: NormalizedJob[] }): Promise<JobCreateResult[]> {
-    return this.query1((pool) => this.insertJobs(pool, params.jobs));
+    return this.onPool((pool) => this.insertJobs(pool, params.jobs));
   }
 
   async jobInsertMany(params: { jobs: NormalizedJob[] }): Promise<JobCreateManyItem[]> {
     const results = await this.transaction((client) => this.insertJobs(client, params.jobs));
     return results.map((r) => ({ id: r.job.id, created: r.created }));
-  }
-
-  /** `fn` on the pool, its errors translated. */
-  private async query1<T>(fn: (pool: Pool) => Promise<T>): Promise<T> {
-    const pool = await this.getPool();
-    try {
-      return await fn(pool);
-    } catch (err) {
-      throw translatePgError(err, this.url);
-    }
   }
 
   async jobGet(params: { id: number }): Promise<Job | null> {

@@ -1,0 +1,125 @@
+/** Jobs from the command line: enqueue, list, inspect, retry, cancel; queue statistics. */
+import { resolve } from 'node:path';
+import { SESSION_RUN } from '../../sessions/service.js';
+import { LIMITS, parseTime } from '../../store/validation.js';
+import { NotFoundError, ValidationError } from '../../store/errors.js';
+import { EXIT, UsageError, type Command, knownTypes, withSystem, json, int, jobId, states, parseDuration, parseData, reportCancel, formatJob } from '../command.js';
+
+export const enqueue: Command = {
+  usage: 'agentq enqueue <type> [--data <json>] [--priority <n>] [--delay <ms|30s|5m>] [--run-at <ISO date>] [--unique-key <key>] [--group <key>] [--max-attempts <n>]',
+  summary: 'queue a job',
+  options: ['data', 'priority', 'delay', 'run-at', 'unique-key', 'group', 'max-attempts'],
+  example: 'agentq enqueue demo.sleep --data \'{"ms": 5000}\' --priority 5',
+  run: async (ctx) => {
+    const type = ctx.args[0];
+    if (type === undefined) throw new UsageError('give the job type: agentq enqueue <type> [--data <json>]');
+    if (type === SESSION_RUN) throw new ValidationError('type', 'agent turns are queued through sessions: use the web app or POST /api/sessions');
+    const known = knownTypes(ctx.settings);
+    if (!known.includes(type)) {
+      throw new ValidationError('type', `"${type}" is not a known job type (known: ${known.join(', ')}); for types run by workers elsewhere, list them in acceptTypes in ${resolve(ctx.settings.dataDir, 'config.json')}`);
+    }
+    const data = parseData(ctx.values.data);
+    if (ctx.values.delay !== undefined && ctx.values['run-at'] !== undefined) throw new ValidationError('--delay', 'give either --delay or --run-at, not both');
+    const v = ctx.values;
+    const priority = int('priority', v.priority, -LIMITS.priority, LIMITS.priority);
+    const maxAttempts = int('max-attempts', v['max-attempts'], 1, LIMITS.maxAttempts);
+    return withSystem(ctx.settings, async (system) => {
+      const { job, created } = await system.enqueueAny(type, data, {
+        ...(priority === undefined ? {} : { priority }),
+        ...(maxAttempts === undefined ? {} : { maxAttempts }),
+        ...(v.delay === undefined ? {} : { delayMs: parseDuration('--delay', v.delay) }),
+        ...(v['run-at'] === undefined ? {} : { runAt: parseTime('--run-at', v['run-at']) }),
+        ...(v['unique-key'] === undefined ? {} : { uniqueKey: v['unique-key'] }),
+        ...(v.group === undefined ? {} : { groupKey: v.group }),
+      });
+      if (v.json === true) json(ctx, { job, created });
+      else ctx.io.out(created ? `queued ${formatJob(job)}\n` : `not queued: job #${String(job.id)} holds unique key "${String(job.uniqueKey)}" (${job.status})\n`);
+      return EXIT.ok;
+    });
+  },
+};
+
+export const jobs: Command = {
+  usage: 'agentq jobs list [--status <s,s>] [--type <t>] [--limit <n>] [--cursor <c>] | get <id> | cancel <id...> | cancel --status <s> [--type <t>] | retry <id>',
+  summary: 'list, inspect, cancel and retry jobs',
+  options: ['status', 'type', 'limit', 'cursor'],
+  example: 'agentq jobs list --status failed --limit 20',
+  run: (ctx) => withSystem(ctx.settings, async (system) => {
+    const [sub, ...rest] = ctx.args;
+    const v = ctx.values;
+    switch (sub) {
+      case 'list':
+      case undefined: {
+        const status = states(v.status);
+        const limit = int('limit', v.limit, 1, LIMITS.listLimitMax);
+        const page = await system.listJobs({
+          ...(status === undefined ? {} : { status }),
+          ...(v.type === undefined ? {} : { type: v.type.split(',') }),
+          ...(limit === undefined ? {} : { limit }),
+          ...(v.cursor === undefined ? {} : { cursor: v.cursor }),
+        });
+        if (v.json === true) json(ctx, page);
+        else {
+          if (page.jobs.length === 0) ctx.io.out('no jobs match\n');
+          for (const job of page.jobs) ctx.io.out(`${formatJob(job)}\n`);
+          if (page.nextCursor !== null) ctx.io.out(`more: agentq jobs list --cursor ${page.nextCursor}${v.status === undefined ? '' : ` --status ${v.status}`}${v.type === undefined ? '' : ` --type ${v.type}`}\n`);
+        }
+        return EXIT.ok;
+      }
+      case 'get': {
+        const id = jobId(rest[0]);
+        const job = await system.getJob(id);
+        if (job === null) throw new NotFoundError('job', id);
+        const attempts = await system.jobAttempts(id);
+        if (v.json === true) json(ctx, { job, attempts });
+        else {
+          ctx.io.out(`${formatJob(job)}\ndata: ${JSON.stringify(job.data)}\n${job.result === null ? '' : `result: ${JSON.stringify(job.result)}\n`}`);
+          for (const a of attempts) ctx.io.out(`  attempt ${String(a.attempt)} ${a.outcome} on ${a.workerId}${a.error === null ? '' : `: ${a.error}`}\n`);
+        }
+        return EXIT.ok;
+      }
+      case 'cancel': {
+        const status = states(v.status);
+        if (rest.length === 0 && status === undefined && v.type === undefined) throw new UsageError('say which jobs: agentq jobs cancel <id...>, or --status/--type');
+        if (rest.length > 0 && (status !== undefined || v.type !== undefined)) throw new UsageError('give ids or --status/--type, not both');
+        if (rest.length > 0) {
+          const total = { cancelled: 0, requested: 0 };
+          for (const id of rest.map(jobId)) {
+            const r = await system.cancelJob(id, 'cancelled from the command line');
+            total.cancelled += r.cancelled;
+            total.requested += r.requested;
+          }
+          return reportCancel(ctx, total);
+        }
+        return reportCancel(ctx, await system.cancel({ filter: { ...(status === undefined ? {} : { status }), ...(v.type === undefined ? {} : { type: v.type.split(',') }) }, reason: 'cancelled from the command line' }));
+      }
+      case 'retry': {
+        const job = await system.retryJob(jobId(rest[0]));
+        if (v.json === true) json(ctx, { job });
+        else ctx.io.out(`queued again: ${formatJob(job)}\n`);
+        return EXIT.ok;
+      }
+      default:
+        throw new UsageError(`"jobs ${sub}" is not a command; use jobs list, get, cancel or retry`);
+    }
+  }),
+};
+
+export const stats: Command = {
+  usage: 'agentq stats',
+  summary: 'queue statistics',
+  options: [],
+  example: 'agentq stats --json',
+  run: (ctx) => withSystem(ctx.settings, async (system) => {
+    const stats = await system.stats();
+    if (ctx.values.json === true) {
+      json(ctx, stats.jobs);
+      return EXIT.ok;
+    }
+    const s = stats.jobs.byStatus;
+    ctx.io.out(`queued ${String(s.queued)} (due ${String(stats.jobs.due)})  running ${String(s.running)}  completed ${String(s.completed)}  failed ${String(s.failed)}  cancelled ${String(s.cancelled)}\n`);
+    ctx.io.out(`last hour: ${String(stats.jobs.lastHour.completed)} completed, ${String(stats.jobs.lastHour.failed)} failed\n`);
+    for (const t of stats.jobs.byType) ctx.io.out(`  ${t.type}: ${String(t.queued)} queued, ${String(t.running)} running, ${String(t.completed)} completed, ${String(t.failed)} failed\n`);
+    return EXIT.ok;
+  }),
+};
