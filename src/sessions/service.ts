@@ -19,7 +19,7 @@ import { isAbsolute, join } from 'node:path';
 import type { Job } from '../store/contract.js';
 import { ATTEMPT_OUTCOMES } from '../store/states.js';
 import { AgentqError, NotFoundError, SnoozeError, StateConflictError, UnrecoverableError, ValidationError } from '../store/errors.js';
-import { SESSION_SETTING_KEYS } from '../store/session-params.js';
+import { SESSION_SETTING_KEYS } from '../store/validation.js';
 import { LIMITS, validateInteger } from '../store/validation.js';
 import { SESSION_STATES, type Approval, type Session, type SessionEvent, type SessionSettings, type SessionState, type SessionStore } from '../store/session-contract.js';
 import { TypedEmitter } from '../queue/events.js';

@@ -3,6 +3,10 @@
  * values as their text), and their conversion to the contract's records.
  */
 import type { Job, Schedule } from './contract.js';
+import type {
+  Approval, ApprovalScope, ApprovalState, Session, SessionEvent, SessionListResult, SessionPatch, SessionSettings, SessionState, SessionWorktree,
+} from './session-contract.js';
+import { encodeCursor } from './validation.js';
 import type { AttemptOutcome, JobState, OrphanPolicy } from './states.js';
 
 export interface JobRow {
@@ -94,5 +98,57 @@ export function rowToSchedule(r: ScheduleRow): Schedule {
     name: r.name, type: r.type, data: JSON.parse(r.data) as unknown, cron: r.cron, everyMs: r.every_ms, timezone: r.timezone,
     priority: r.priority, enabled: r.enabled === 1 || r.enabled === true, nextRunAt: r.next_run_at, lastRunAt: r.last_run_at, lastJobId: r.last_job_id,
     createdAt: r.created_at, updatedAt: r.updated_at,
+  };
+}
+
+// Sessions, their events and approvals.
+
+export type EventRow = { id: number; session_id: number; seq: number; type: string; payload: string; created_at: number };
+
+export function rowToEvent(r: EventRow): SessionEvent {
+  return { id: r.id, sessionId: r.session_id, seq: r.seq, type: r.type, payload: JSON.parse(r.payload) as unknown, createdAt: r.created_at };
+}
+
+export const PATCH_COLUMNS: Record<keyof SessionPatch, string> = {
+  title: 'title', status: 'status', agentSessionId: 'agent_session_id', agentCwd: 'agent_cwd', costUsd: 'cost_usd',
+  inputTokens: 'input_tokens', outputTokens: 'output_tokens', cacheReadTokens: 'cache_read_tokens', cacheCreationTokens: 'cache_creation_tokens', preview: 'preview', error: 'error', archived: 'archived', settings: 'settings',
+  worktree: 'worktree',
+};
+
+export interface SessionRow {
+  id: number; title: string; project_path: string; provider: string; status: SessionState; agent_session_id: string | null;
+  agent_cwd: string | null; settings: string; cost_usd: number; input_tokens: number; output_tokens: number;
+  cache_read_tokens: number; cache_creation_tokens: number; last_seq: number; pending_approvals: number;
+  preview: string | null; error: string | null; /** 1/0 on SQLite, a boolean on PostgreSQL. */ archived: number | boolean; created_at: number; updated_at: number; last_activity_at: number;
+  /** JSON text, or null. */
+  worktree: string | null;
+}
+
+export function rowToSession(r: SessionRow): Session {
+  return {
+    id: r.id, title: r.title, projectPath: r.project_path, provider: r.provider, status: r.status, agentSessionId: r.agent_session_id,
+    agentCwd: r.agent_cwd, settings: JSON.parse(r.settings) as SessionSettings, worktree: r.worktree === null ? null : JSON.parse(r.worktree) as SessionWorktree, costUsd: r.cost_usd, inputTokens: r.input_tokens,
+    outputTokens: r.output_tokens, cacheReadTokens: r.cache_read_tokens, cacheCreationTokens: r.cache_creation_tokens, lastSeq: r.last_seq, pendingApprovals: r.pending_approvals, preview: r.preview, error: r.error, archived: r.archived === 1 || r.archived === true,
+    createdAt: r.created_at, updatedAt: r.updated_at, lastActivityAt: r.last_activity_at,
+  };
+}
+
+/** Page a list fetched with one extra row: the page, and the cursor of the next one. */
+export function sessionPage(rows: SessionRow[], limit: number): SessionListResult {
+  const page = rows.slice(0, limit).map(rowToSession);
+  const last = page.at(-1);
+  return { sessions: page, nextCursor: rows.length > limit && last !== undefined ? encodeCursor(last.lastActivityAt, last.id) : null };
+}
+
+export type ApprovalRow = {
+  id: number; session_id: number; job_id: number | null; tool_use_id: string | null; tool: string; input: string; reason: string | null;
+  status: ApprovalState; scope: ApprovalScope | null; rule: string | null; message: string | null; created_at: number; answered_at: number | null;
+};
+
+export function rowToApproval(r: ApprovalRow): Approval {
+  return {
+    id: r.id, sessionId: r.session_id, jobId: r.job_id, toolUseId: r.tool_use_id, tool: r.tool,
+    input: JSON.parse(r.input) as unknown, reason: r.reason, status: r.status, scope: r.scope, rule: r.rule, message: r.message,
+    createdAt: r.created_at, answeredAt: r.answered_at,
   };
 }

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { JobStore } from '../../src/store/contract.js';
 import { NotFoundError, StateConflictError, ValidationError } from '../../src/store/errors.js';
 import type { SessionStore } from '../../src/store/session-contract.js';
-import { validateSessionSettings } from '../../src/store/session-params.js';
+import { validateSessionSettings } from '../../src/store/validation.js';
 
 export interface SessionHarness {
   store: JobStore & { sessions: SessionStore };

@@ -3,7 +3,7 @@ import { assertDefaultsAllowed } from '../../sessions/service.js';
 import { LIMITS, parseInteger } from '../../store/validation.js';
 import { NotFoundError, ValidationError } from '../../store/errors.js';
 import { APPROVAL_STATE_LIST, type Approval, type ApprovalState } from '../../store/session-contract.js';
-import { SESSION_SETTING_KEYS } from '../../store/session-params.js';
+import { SESSION_SETTING_KEYS } from '../../store/validation.js';
 import { answerFor } from '../../sessions/rules.js';
 import { EXIT, UsageError, type Command, withStore, describeToolInput, json, int, errorOf, callServer } from '../command.js';
 

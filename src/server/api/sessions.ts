@@ -6,7 +6,7 @@ import { checkFolder, type SettingsChange, type WorktreeAction } from '../../ses
 import { repositoryOf, type MergeMode } from '../../sessions/worktrees.js';
 import { withSuggestion } from '../../sessions/rules.js';
 import { APPROVAL_STATE_LIST, type ApprovalState, type SessionSettings } from '../../store/session-contract.js';
-import { SESSION_SETTING_KEYS } from '../../store/session-params.js';
+import { SESSION_SETTING_KEYS } from '../../store/validation.js';
 import { readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { ApiContext, RouteArgs } from './context.js';

@@ -8,11 +8,10 @@
 import type { PoolClient, QueryResultRow } from 'pg';
 import type { Approval, ApprovalAnswer, ApprovalState, NewApproval, NewSession, Session, SessionSettings, SessionEvent, SessionListResult, SessionPatch, SessionStore } from '../session-contract.js';
 import { NotFoundError, StateConflictError } from '../errors.js';
-import { validateId, validateNow, validateText } from '../validation.js';
 import {
-  PATCH_COLUMNS, approvalClosedMessage, normalizeApprovalAnswer, normalizeApprovalClose, normalizeApprovalList, normalizeDefaults, normalizeNewApproval, rowToApproval, type ApprovalRow, normalizeBatches, normalizeEventList, normalizeEventTail, normalizeEvents, normalizeLastPrompts, normalizeNewSession,
-  normalizeSessionList, normalizeSessionPatch, rowToEvent, rowToSession, sessionPage, type EventRow, type NormalizedBatch, type SessionRow,
-} from '../session-params.js';
+  validateId, validateNow, validateText, approvalClosedMessage, normalizeApprovalAnswer, normalizeApprovalClose, normalizeApprovalList, normalizeDefaults, normalizeNewApproval, normalizeBatches, normalizeEventList, normalizeEventTail, normalizeEvents, normalizeLastPrompts, normalizeNewSession, normalizeSessionList, normalizeSessionPatch, type NormalizedBatch,
+} from '../validation.js';
+import { PATCH_COLUMNS, rowToApproval, type ApprovalRow, rowToEvent, rowToSession, sessionPage, type EventRow, type SessionRow } from '../rows.js';
 import { prepared } from './connection.js';
 import { SESSION_SQL } from './sessions.sql.js';
 

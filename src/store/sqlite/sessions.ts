@@ -6,16 +6,15 @@
 import type { Statement } from 'better-sqlite3';
 import type { Approval, ApprovalAnswer, ApprovalState, NewApproval, NewSession, Session, SessionSettings, SessionEvent, SessionListResult, SessionPatch, SessionStore } from '../session-contract.js';
 import { NotFoundError, StateConflictError } from '../errors.js';
-import { LIMITS, validateId, validateNow, validateText } from '../validation.js';
 import {
-  PATCH_COLUMNS, approvalClosedMessage, normalizeApprovalAnswer, normalizeApprovalClose, normalizeApprovalList, normalizeDefaults, normalizeNewApproval, rowToApproval, type ApprovalRow, normalizeBatches, normalizeEventList, normalizeEventTail, normalizeEvents, normalizeLastPrompts, normalizeNewSession,
-  normalizeSessionList, normalizeSessionPatch, rowToEvent, rowToSession, sessionPage, type EventRow, type NormalizedBatch, type SessionRow,
-} from '../session-params.js';
+  LIMITS, validateId, validateNow, validateText, approvalClosedMessage, normalizeApprovalAnswer, normalizeApprovalClose, normalizeApprovalList, normalizeDefaults, normalizeNewApproval, normalizeBatches, normalizeEventList, normalizeEventTail, normalizeEvents, normalizeLastPrompts, normalizeNewSession, normalizeSessionList, normalizeSessionPatch, type NormalizedBatch,
+} from '../validation.js';
+import { PATCH_COLUMNS, rowToApproval, type ApprovalRow, rowToEvent, rowToSession, sessionPage, type EventRow, type SessionRow } from '../rows.js';
 import type { SqliteDatabase } from './database.js';
 import { translateSqliteError } from './database.js';
 import { SESSION_SQL } from './sessions.sql.js';
 
-export { validateSessionSettings } from '../session-params.js';
+export { validateSessionSettings } from '../validation.js';
 
 export class SqliteSessionStore implements SessionStore {
   private readonly stmts: Record<keyof typeof SESSION_SQL, Statement>;
