@@ -110,7 +110,7 @@ interface Pending {
   outcome: JobOutcome;
 }
 
-type Settled = { ok: true; value: unknown } | { ok: false; error: unknown };
+type Returned = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 const NOOP_LOGGER: JobLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -421,7 +421,7 @@ export class JobWorker {
       this.slots.set(job.id, slot);
       if (def === undefined || this.stopping || this.isolation.isPaused(job.type)) {
         // Unregistered, paused, or stop() began, while the claim was in flight: hand it back unspent.
-        this.record(slot, { kind: 'released', id: job.id, token: job.leaseToken });
+        this.finish(slot, { kind: 'released', id: job.id, token: job.leaseToken });
         continue;
       }
       this.pool.push({ id: `${job.id}:${job.leaseToken}`, jobId: job.id, token: job.leaseToken });
@@ -431,7 +431,7 @@ export class JobWorker {
 
   private process(jobId: number, token: number, cb: () => void): void {
     const slot = this.slots.get(jobId);
-    // Settled while waiting (released at shutdown, cancelled, type paused): nothing to run.
+    // Finished while waiting (released at shutdown, cancelled, type paused): nothing to run.
     if (slot?.job.leaseToken !== token) {
       cb();
       return;
@@ -449,8 +449,8 @@ export class JobWorker {
     // An async wrapper turns a synchronous throw into a rejection like any other.
     const handler = Promise.resolve().then((): unknown => def.run(job.data, ctx));
     void handler.then(
-      (value: unknown) => { this.settled(slot, { ok: true, value }, cb); },
-      (error: unknown) => { this.settled(slot, { ok: false, error }, cb); },
+      (value: unknown) => { this.handlerReturned(slot, { ok: true, value }, cb); },
+      (error: unknown) => { this.handlerReturned(slot, { ok: false, error }, cb); },
     );
   }
 
@@ -510,7 +510,7 @@ export class JobWorker {
     slot.cause = cause;
     const { job } = slot;
     if (slot.state === 'waiting') {
-      this.record(slot, this.abortOutcome(slot));
+      this.finish(slot, this.abortOutcome(slot));
       return;
     }
     const message = cause === 'timeout' ? new JobTimeoutError(job.timeoutMs ?? slot.def.timeoutMs ?? 0).message
@@ -521,7 +521,7 @@ export class JobWorker {
     slot.controller?.abort(slot.abortReason);
     // A handler that ignores its signal: settle the job without it and mark the slot stuck.
     const grace = setTimeout(() => {
-      this.record(slot, this.abortOutcome(slot));
+      this.finish(slot, this.abortOutcome(slot));
       this.stuck.add(slot);
       this.events.emit('job:stuck', { jobId: job.id, type: job.type, reason: `handler ignored its abort signal (${cause}) for ${this.abortGraceMs} ms` });
       this.logger.warn(`[job ${job.id} ${job.type}] handler ignored abort (${cause}); its slot stays occupied until it returns`);
@@ -552,7 +552,7 @@ export class JobWorker {
     return { kind: 'failed', id, token, error: message, retryAt: this.clock() + retryDelay(slot.def.retry, attempts, this.random) };
   }
 
-  private settled(slot: Slot, result: Settled, cb: () => void): void {
+  private handlerReturned(slot: Slot, result: Returned, cb: () => void): void {
     if (this.stuck.delete(slot)) {
       // The stuck handler finally returned: its slot is usable again.
       cb();
@@ -568,7 +568,7 @@ export class JobWorker {
         text = serializeJson('result', result.value, this.store.maxDataBytes);
       } catch (err) {
         outcome = { kind: 'failed', id: slot.job.id, token: slot.job.leaseToken, error: `handler returned an unstorable result: ${describeThrown(err)}`, retryAt: null };
-        this.record(slot, outcome);
+        this.finish(slot, outcome);
         return;
       }
       // A progress update still waiting on the throttle is written with the completion.
@@ -580,11 +580,11 @@ export class JobWorker {
     } else {
       outcome = slot.cause === null ? this.failure(slot, result.error) : this.abortOutcome(slot);
     }
-    this.record(slot, outcome);
+    this.finish(slot, outcome);
   }
 
-  /** Queue an outcome for the next batched write. `null` = nothing to write (lease lost). */
-  private record(slot: Slot, outcome: JobOutcome | null): void {
+  /** Finish an attempt: free its slot and hand its outcome to the completer. `null` = nothing to write (lease lost). */
+  private finish(slot: Slot, outcome: JobOutcome | null): void {
     slot.done = true;
     for (const t of slot.timers) clearTimeout(t);
     if (slot.progressTimer !== null) clearTimeout(slot.progressTimer);
