@@ -45,6 +45,7 @@ for (let round = 0; round < rounds; round += 1) {
   for (const part of parts) {
     const order: ['old' | 'new', string][] = round % 2 === 0 ? [['old', oldTree], ['new', newTree]] : [['new', newTree], ['old', oldTree]];
     for (const [which, tree] of order) {
+      process.stderr.write(`compare: round ${String(round + 1)}/${String(rounds)}, ${part}, ${which} (${tree})\n`);
       for (const line of runPart(tree, part)) {
         if (typeof line.value !== 'number') continue;
         const key = `${line.part}\u0000${line.metric}`;
