@@ -83,11 +83,9 @@ async function pickupInProcess(): Promise<number[]> {
   return withTempDir(async (dir) => {
     const system = createJobSystem({ database: join(dir, 'pickup.db'), jobs: [noop], concurrency: 10 });
     const enqueuedAt = new Map<number, number>();
-    const latencies: number[] = [];
-    system.events.on('job:started', (e) => {
-      const t = enqueuedAt.get(e.jobId);
-      if (t !== undefined) latencies.push(performance.now() - t);
-    });
+    // A job may start before its enqueue call has returned its id: keep start times by id.
+    const started = new Map<number, number>();
+    system.events.on('job:started', (e) => { started.set(e.jobId, performance.now()); });
     system.start();
     for (let i = 0; i < PICKUP_JOBS; i++) {
       const t = performance.now();
@@ -95,9 +93,9 @@ async function pickupInProcess(): Promise<number[]> {
       enqueuedAt.set(job.id, t);
       await new Promise((r) => setTimeout(r, PICKUP_GAP_MS));
     }
-    await until(() => latencies.length >= PICKUP_JOBS, system.events, 'job:started');
+    await until(() => started.size >= PICKUP_JOBS, system.events, 'job:started');
     await system.close();
-    return latencies.sort((a, b) => a - b);
+    return [...enqueuedAt].map(([id, t]) => (started.get(id) as number) - t).sort((a, b) => a - b);
   });
 }
 
