@@ -7,7 +7,8 @@
  * order of the two trees swapped every round. Prints one JSON object per metric:
  * `{"part","metric","value","unit","baseline","ratio","runs","min","max"}` where `value` is the
  * median of this tree's figures, `baseline` the median of the old tree's, and `ratio` their
- * quotient (above 1: this tree is that much higher, which is better for rates, worse for times).
+ * quotient (above 1: this tree is that much higher, which is better for rates, worse for times);
+ * `baseline_min` and `baseline_max` give the old tree's spread.
  */
 import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
@@ -66,5 +67,6 @@ for (const f of figures.values()) {
   process.stdout.write(`${JSON.stringify({
     part: f.part, metric: f.metric, value: now.value, unit: f.unit, baseline: before.value,
     ratio: before.value === 0 ? null : Math.round((now.value / before.value) * 1000) / 1000, runs: now.runs, min: now.min, max: now.max,
+    baseline_min: before.min, baseline_max: before.max,
   })}\n`);
 }
