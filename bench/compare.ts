@@ -2,6 +2,8 @@
  * Two builds of agentq measured in the same run, alternating, so that the machine's drift falls on
  * both alike: `tsx bench/compare.ts --old <checkout> [--rounds 3] <part> [<part> ...]`.
  *
+ * A part may also be `e2e:sqlite` or `e2e:postgres`: one end-to-end run (`bench/e2e-once.ts`).
+ *
  * `<checkout>` is another working tree of agentq (built, with node_modules) holding the version to
  * compare against; this one is the new version. Each round runs every part once in each tree, the
  * order of the two trees swapped every round. Prints one JSON object per metric:
@@ -35,7 +37,9 @@ const newTree = resolve(import.meta.dirname, '..');
 
 /** One part in one tree: its JSON lines. */
 function runPart(tree: string, part: string): Line[] {
-  const out = execFileSync('npx', ['tsx', 'bench/run.ts', part], {
+  // `e2e:sqlite` and `e2e:postgres` are one end-to-end run each (bench/e2e-once.ts), for more rounds in less time.
+  const script = part.startsWith('e2e:') ? ['bench/e2e-once.ts', part.slice(4)] : ['bench/run.ts', part];
+  const out = execFileSync('npx', ['tsx', ...script], {
     cwd: tree, encoding: 'utf8', env: { ...process.env, NODE_ENV: 'production' }, stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * 1024 * 1024,
   });
   return out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Line);
