@@ -45,7 +45,7 @@ export interface RuntimeOptions {
   approvalTimeoutMs?: number;
   /** Runs once the store is ready, before anything else is built (the server loads its token here); a throw closes the store. */
   onStoreReady?: () => void;
-  /** Where warnings go (data files that were not private, agents ended after a crash). */
+  /** Where warning lines go, each starting `agentq: ` (data files that were not private, agents ended after a crash). */
   log: (message: string) => void;
 }
 
@@ -62,7 +62,7 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
   const { dataDir, database, log } = options;
   // The database first: a file that cannot be used stops the start before anything is written.
   const store = openStore(isPostgresUrl(database) ? database : resolve(database));
-  secureDataFiles(dataDir, isPostgresUrl(database) ? null : resolve(database), log);
+  secureDataFiles(dataDir, isPostgresUrl(database) ? null : resolve(database), (m) => { log(`agentq: ${m}`); });
   let system: JobSystem;
   let sessions: SessionService;
   let providers: AgentProvider[];

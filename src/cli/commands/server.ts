@@ -54,7 +54,7 @@ export const worker: Command = {
       dataDir: s.dataDir, database: s.database, jobs: demoJobs(s), concurrency: s.concurrency, demo: s.demo,
       ...(s.claudeExecutable === undefined ? {} : { claude: { executable: s.claudeExecutable } }),
       sessionConcurrency: s.sessionConcurrency, allowBypassPermissions: s.allowBypassPermissions, approvalTimeoutMs: s.approvalTimeoutMs,
-      projectRoots: s.projectRoots, log: (m) => { ctx.io.err(`agentq: ${m.replace(/^agentq: /, '')}\n`); },
+      projectRoots: s.projectRoots, log: (line) => { ctx.io.err(`${line}\n`); },
     });
     const { system } = runtime;
     system.start();

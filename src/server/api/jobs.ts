@@ -27,10 +27,8 @@ function states(field: string, values: string[] | undefined): JobState[] | undef
  * strings, so only times written as ISO text are turned into values here; everything else is
  * checked once, by the store's validation (same limits, same messages as the library's).
  */
-function passThrough<K extends string>(body: Record<string, unknown>, fields: readonly K[]): Partial<Record<K, never>> {
-  const out: Partial<Record<K, never>> = {};
-  for (const field of fields) if (body[field] !== undefined) out[field] = body[field] as never;
-  return out;
+function given(body: Record<string, unknown>, fields: readonly string[]): Record<string, unknown> {
+  return Object.fromEntries(fields.filter((f) => body[f] !== undefined).map((f) => [f, body[f]]));
 }
 
 /** GET /api/jobs (list, or `?action=stats`). */
@@ -80,7 +78,7 @@ async function createJob(ctx: ApiContext, request: Request): Promise<Response> {
     badRequest('type', `"${type}" is not a job type this server accepts; register its definition (or list it in acceptTypes) first`);
   }
   if (body.runAt !== undefined && body.delay !== undefined) badRequest('delay', 'give either runAt or delay, not both');
-  const options: EnqueueOptions = passThrough(body, ['priority', 'maxAttempts', 'uniqueKey', 'groupKey', 'timeoutMs'] as const);
+  const options = given(body, ['priority', 'maxAttempts', 'uniqueKey', 'groupKey', 'timeoutMs']) as EnqueueOptions;
   if (body.runAt !== undefined) options.runAt = parseTime('runAt', body.runAt);
   if (body.delay !== undefined) options.delayMs = validateInteger('delay', body.delay, 0, LIMITS.epochMs);
   const { job, created } = await ctx.system.enqueueAny(type, body.data ?? null, options);
@@ -132,7 +130,7 @@ export async function jobAction(ctx: ApiContext, { request, params }: RouteArgs)
     return json(200, { job: await ctx.system.retryJob(id) });
   }
   if (Object.keys(body).length === 0) badRequest('body', `name at least one of ${PATCH_FIELDS.join(', ')}`);
-  const patch: JobPatch = passThrough(body, ['priority', 'maxAttempts'] as const);
+  const patch = given(body, ['priority', 'maxAttempts']) as JobPatch;
   if (body.runAt !== undefined) patch.runAt = parseTime('runAt', body.runAt);
   if ('data' in body) patch.data = body.data;
   return json(200, { job: await ctx.system.updateJob(id, patch) });

@@ -14,17 +14,8 @@ import { dirname, join } from 'node:path';
 
 export { translateSqliteError } from './database.js';
 
+/** The driver's options (path, checkpointing, a borrowed connection), and the store's own. */
 export interface SqliteJobStoreOptions extends SqliteDriverOptions {
-  /**
-   * Who checkpoints the WAL: `background` (default for files this store opens) checkpoints and
-   * starts the WAL over on a worker thread, so the event loop never waits for the disk to sync
-   * (see checkpointer.ts); `inline` leaves it to SQLite, inside whichever commit comes along.
-   */
-  checkpoint?: 'background' | 'inline';
-  /** How often the background checkpointer looks, and how large the WAL may grow under continuous writes. Defaults: 100 ms, 8,000 pages. */
-  checkpointTuning?: { intervalMs?: number; restartPages?: number };
-  /** Use an already-open connection instead of opening `path`. The store will not close it. */
-  db?: SqliteDatabase;
   /** Largest accepted `data`/`result` as JSON bytes. Default 1 MiB. */
   maxDataBytes?: number;
 }
