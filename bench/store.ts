@@ -37,18 +37,14 @@ function rawEnqueuer(db: Database): (i: number) => void {
 function rawClaimCompleter(db: Database): () => number {
   const candidates = db.prepare(SQL.claimCandidates);
   const mark = db.prepare(SQL.claimMark);
-  const byId = db.prepare(SQL.jobById);
-  const leaseRow = db.prepare(SQL.leaseRow);
-  const finish = db.prepare(SQL.settleFinal);
-  const attemptRecord = db.prepare(SQL.attemptRecord);
+  const complete1 = db.prepare(SQL.settleComplete);
   const count = db.prepare(SQL.countAdd);
   const throughput = db.prepare(SQL.throughputAdd);
   const claim = db.transaction((now: number) => {
     const rows = candidates.all({ now, type: 'bench.noop', scan: CLAIM_BATCH * 2 + 8 }) as { id: number }[];
     const claimed: { id: number; lease_token: number }[] = [];
     for (const r of rows.slice(0, CLAIM_BATCH)) {
-      mark.run({ id: r.id, workerId: 'raw', expires: now + 30_000, now });
-      const row = byId.get(r.id) as { id: number; lease_token: number; attempts: number; data: string };
+      const row = mark.get({ id: r.id, workerId: 'raw', expires: now + 30_000, now }) as { id: number; lease_token: number; data: string };
       JSON.parse(row.data);
       claimed.push(row);
     }
@@ -60,12 +56,10 @@ function rawClaimCompleter(db: Database): () => number {
     let wait = 0;
     let run = 0;
     for (const j of jobs) {
-      const lease = leaseRow.get(j.id) as { lease_token: number; run_at: number; started_at: number; attempts: number; lease_owner: string };
-      if (lease.lease_token !== j.lease_token) continue;
-      finish.run({ id: j.id, token: j.lease_token, status: 'completed', result: 'null', error: null, progress: null, now });
-      attemptRecord.run({ jobId: j.id, token: j.lease_token, attempt: lease.attempts, workerId: lease.lease_owner, startedAt: lease.started_at, now, outcome: 'completed', error: null });
-      wait += lease.started_at - lease.run_at;
-      run += now - lease.started_at;
+      const row = complete1.get({ id: j.id, token: j.lease_token, result: 'null', progress: null, now }) as { run_at: number; started_at: number } | undefined;
+      if (row === undefined) continue;
+      wait += row.started_at - row.run_at;
+      run += now - row.started_at;
     }
     count.run({ type: 'bench.noop', status: 'running', n: -jobs.length });
     count.run({ type: 'bench.noop', status: 'completed', n: jobs.length });

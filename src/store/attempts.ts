@@ -14,6 +14,8 @@ export interface LeaseRow {
   type: string;
   run_at: number;
   started_at: number | null;
+  /** Read for the attempt history only (a completed job's last attempt). */
+  finished_at?: number | null;
   attempts: number;
   max_attempts: number;
   lease_token: number;
@@ -29,16 +31,21 @@ export type Settlement =
 const CANCELLED: Settlement = { status: JOB_STATES.cancelled, result: null, error: 'cancelled', outcome: ATTEMPT_OUTCOMES.cancelled };
 
 /**
- * A job's attempt history from its recorded attempts (oldest first) and its row: the attempt in
- * progress is not recorded until it ends, so a running job's row stands for it.
+ * A job's attempt history from its recorded attempts (oldest first) and its row. Two attempts are
+ * not recorded, because the row already says all there is: the one in progress, and the one that
+ * completed the job (its row keeps the worker, start and finish). Databases written before that
+ * rule hold a record of the completing attempt; it is not shown twice.
  */
 export function attemptHistory(id: number, recorded: AttemptRow[], job: LeaseRow | undefined): JobAttempt[] {
-  const rows = job?.status === JOB_STATES.running
-    ? [...recorded, {
-      job_id: id, lease_token: job.lease_token, attempt: job.attempts, worker_id: job.lease_owner ?? '?',
-      started_at: job.started_at ?? 0, finished_at: null, outcome: ATTEMPT_OUTCOMES.running, error: null,
-    }]
-    : recorded;
+  const fromRow = (outcome: AttemptOutcome, finishedAt: number | null, row: LeaseRow): AttemptRow => ({
+    job_id: id, lease_token: row.lease_token, attempt: row.attempts, worker_id: row.lease_owner ?? '?',
+    started_at: row.started_at ?? 0, finished_at: finishedAt, outcome, error: null,
+  });
+  let rows = recorded;
+  if (job?.status === JOB_STATES.running) rows = [...recorded, fromRow(ATTEMPT_OUTCOMES.running, null, job)];
+  else if (job?.status === JOB_STATES.completed && recorded.at(-1)?.lease_token !== job.lease_token) {
+    rows = [...recorded, fromRow(ATTEMPT_OUTCOMES.completed, job.finished_at ?? null, job)];
+  }
   return rows.map((r) => ({
     jobId: r.job_id, attempt: r.attempt, leaseToken: r.lease_token, workerId: r.worker_id, startedAt: r.started_at,
     finishedAt: r.finished_at, outcome: r.outcome, error: r.error,

@@ -7,7 +7,7 @@ import type {
   Approval, ApprovalScope, ApprovalState, Session, SessionEvent, SessionListResult, SessionPatch, SessionSettings, SessionState, SessionWorktree,
 } from './session-contract.js';
 import { encodeCursor } from './validation.js';
-import type { AttemptOutcome, JobState, OrphanPolicy } from './states.js';
+import { JOB_STATES, type AttemptOutcome, type JobState, type OrphanPolicy } from './states.js';
 
 export interface JobRow {
   id: number;
@@ -58,7 +58,8 @@ export function rowToJob(row: JobRow): Job {
     runAt: row.run_at,
     attempts: row.attempts,
     maxAttempts: row.max_attempts,
-    leaseOwner: row.lease_owner,
+    // The column keeps the last attempt's worker for the attempt history; only a running job has a lease.
+    leaseOwner: row.status === JOB_STATES.running ? row.lease_owner : null,
     leaseToken: row.lease_token,
     leaseExpiresAt: row.lease_expires_at,
     progress: parse(row.progress),

@@ -334,6 +334,19 @@ describe('SQLite store specifics', () => {
     expect(() => createSqliteStore({ path: ':memory:', maxDataBytes: 0 })).toThrow(ValidationError);
   });
 
+
+  it('shows a completing attempt once in a database written when completions were recorded too', async () => {
+    const store = createSqliteStore({ path: ':memory:' });
+    const { job } = await store.jobCreate({ job: { type: 'x.y' }, now: 1 });
+    const [claimed] = await store.jobClaim({ workerId: 'w1', types: ['x.y'], limit: 1, now: 2, leaseMs: 1_000 });
+    await store.jobFinish({ now: 5, outcomes: [{ kind: 'completed', id: job.id, token: claimed!.leaseToken, result: null }] });
+    const expected = [{ jobId: job.id, attempt: 1, leaseToken: 1, workerId: 'w1', startedAt: 2, finishedAt: 5, outcome: 'completed', error: null }];
+    expect(await store.jobAttempts({ id: job.id })).toEqual(expected);
+    // What an earlier version wrote for the same completion.
+    store.db.prepare(SQL.attemptRecord).run({ jobId: job.id, token: 1, attempt: 1, workerId: 'w1', startedAt: 2, now: 5, outcome: 'completed', error: null });
+    expect(await store.jobAttempts({ id: job.id })).toEqual(expected);
+    await store.close();
+  });
   it('reports totals as a lower bound past the count cap', async () => {
     const store = createSqliteStore({ path: ':memory:' });
     for (let i = 0; i < 11; i++) {

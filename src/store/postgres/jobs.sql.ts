@@ -12,7 +12,7 @@
  * time by hand) `{now}` is `$1` as well.
  */
 import type { ListDialect } from '../lists.js';
-import { JOB_STATES as S } from '../states.js';
+import { ATTEMPT_OUTCOMES, JOB_STATES as S } from '../states.js';
 
 const q = (state: string): string => `'${state}'`;
 const QUEUED = q(S.queued);
@@ -159,38 +159,31 @@ WITH s AS (
     error = CASE WHEN s.status = ${QUEUED} THEN coalesce(s.error, j.error) ELSE s.error END,
     progress = coalesce(s.progress::json, j.progress),
     finished_at = CASE WHEN s.status = ${QUEUED} THEN NULL ELSE {now} END,
-    updated_at = {now}, lease_owner = NULL, lease_expires_at = NULL
+    updated_at = {now}, lease_owner = CASE WHEN s.status = ${QUEUED} THEN NULL ELSE j.lease_owner END, lease_expires_at = NULL
   FROM s WHERE j.id = s.id AND j.lease_token = s.token AND j.status = ${RUNNING}
     AND (j.cancel_requested_at IS NULL) = s.no_cancel AND (NOT s.expired_only OR j.lease_expires_at < {now})
   RETURNING j.id
 ), recorded AS (
   INSERT INTO job_attempts (job_id, lease_token, attempt, worker_id, started_at, finished_at, outcome, error)
   SELECT s.id, s.token, s.attempt, s.worker, coalesce(s.started_at, {now}), {now}, s.outcome, s.attempt_error
-  FROM s JOIN done ON done.id = s.id
+  FROM s JOIN done ON done.id = s.id WHERE s.outcome <> ${q(ATTEMPT_OUTCOMES.completed)}
 )
 SELECT id FROM done`,
 
   complete: `
--- Complete running jobs (the common outcome, which no cancel request changes) in one statement: each fenced by its token, its attempt recorded from the row as it was. Params: $1 now, $2 ids (distinct), $3 tokens, $4 results, $5 progress (NULL keeps the last). Returns: id of each job completed.
+-- Complete running jobs (the common outcome, which no cancel request changes) in one statement, each fenced by its token and locked in id order; the row is the record of the completing attempt (lease_owner stays, naming its worker). Params: $1 now, $2 ids (distinct), $3 tokens, $4 results, $5 progress (NULL keeps the last). Returns: id of each job completed.
 WITH s AS (
   SELECT * FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[]) AS s(id, token, result, progress)
 ), held AS (
-  SELECT j.id, j.lease_token, j.lease_owner, j.attempts, j.started_at
-  FROM jobs j JOIN s ON j.id = s.id AND j.lease_token = s.token
+  SELECT j.id FROM jobs j JOIN s ON j.id = s.id AND j.lease_token = s.token
   WHERE j.status = ${RUNNING}
   ORDER BY j.id FOR UPDATE OF j
-), done AS (
-  UPDATE jobs j SET status = ${q(S.completed)}, result = s.result::json, error = NULL, progress = coalesce(s.progress::json, j.progress),
-    finished_at = {now}, updated_at = {now}, lease_owner = NULL, lease_expires_at = NULL
-  FROM s JOIN held ON held.id = s.id
-  WHERE j.id = s.id
-  RETURNING j.id
-), recorded AS (
-  INSERT INTO job_attempts (job_id, lease_token, attempt, worker_id, started_at, finished_at, outcome, error)
-  SELECT held.id, held.lease_token, held.attempts, coalesce(held.lease_owner, '?'), coalesce(held.started_at, {now}), {now}, 'completed', NULL
-  FROM held JOIN done ON done.id = held.id
 )
-SELECT id FROM done`,
+UPDATE jobs j SET status = ${q(S.completed)}, result = s.result::json, error = NULL, progress = coalesce(s.progress::json, j.progress),
+  finished_at = {now}, updated_at = {now}, lease_expires_at = NULL
+FROM s JOIN held ON held.id = s.id
+WHERE j.id = s.id
+RETURNING j.id`,
 
   cancelTargets: `
 -- Lock the active jobs a cancel names (ids and/or a filter), waiting for any claim or settle in flight. Params: $1 ids, $2 filter types or NULL, $3 filter statuses or NULL, $4 whether a filter applies. Returns: id.
@@ -222,8 +215,8 @@ ORDER BY lease_expires_at LIMIT $2`,
 SELECT * FROM job_attempts WHERE job_id = $1 ORDER BY lease_token`,
 
   leaseRow: `
--- The lease fields of one job. Params: $1 id. Returns: the row or nothing.
-SELECT status, type, run_at, started_at, attempts, max_attempts, lease_token, lease_owner, cancel_requested_at FROM jobs WHERE id = $1`,
+-- The lease fields of one job, and a completed job's last attempt. Params: $1 id. Returns: the row or nothing.
+SELECT status, type, run_at, started_at, finished_at, attempts, max_attempts, lease_token, lease_owner, cancel_requested_at FROM jobs WHERE id = $1`,
 
   nextRunAt: `
 -- Earliest run_at among queued jobs of some types (one index probe per type). Params: $1 types. Returns: run_at or NULL.

@@ -216,8 +216,7 @@ export class SqliteJobDriver implements JobDriver {
       const expires = now + leaseMs;
       for (const c of pickClaims(candidates, limit, room)) {
         // Inside this IMMEDIATE transaction the candidate is still queued: the update always applies.
-        this.stmts.claimMark.run({ id: c.id, workerId, expires, now });
-        const row = this.stmts.jobById.get(c.id) as JobRow;
+        const row = this.stmts.claimMark.get({ id: c.id, workerId, expires, now }) as JobRow;
         tally.move(row.type, JOB_STATES.queued, JOB_STATES.running);
         claimed.push(rowToJob(row));
       }
@@ -259,6 +258,14 @@ export class SqliteJobDriver implements JobDriver {
   jobFinish(params: { outcomes: NormalizedOutcome[]; now: number }): MaybePromise<JobFinishResult[]> {
     const { outcomes, now } = params;
     return this.write((tally) => outcomes.map((o) => {
+      if (o.kind === 'completed') {
+        // Nothing to decide for a completion: one fenced write, no read first.
+        const row = this.stmts.settleComplete.get({ id: o.id, token: o.token, result: o.result, progress: o.progress, now }) as
+          { type: string; run_at: number; started_at: number | null } | undefined;
+        if (row === undefined) return { id: o.id, applied: false, status: null };
+        tally.finish(row.type, JOB_STATES.completed, row.run_at, row.started_at, now);
+        return { id: o.id, applied: true, status: JOB_STATES.completed };
+      }
       const lease = this.stmts.leaseRow.get(o.id) as LeaseRow | undefined;
       if (!holdsLease(lease, o.token)) return { id: o.id, applied: false, status: null };
       const next = settleOutcome(o, lease);
@@ -267,7 +274,7 @@ export class SqliteJobDriver implements JobDriver {
     }));
   }
 
-  /** Write the end of an attempt: the job row, its attempt record and the counters. */
+  /** Write the end of an attempt other than a completion: the job row, its attempt record and the counters. */
   private settle(id: number, token: number, lease: LeaseRow, next: Settlement, now: number, tally: Tally): void {
     if (next.status === JOB_STATES.queued) {
       this.stmts.settleRequeue.run({ id, token, runAt: next.runAt, refund: next.refund, error: next.error, now });

@@ -59,10 +59,11 @@ LIMIT @scan`,
 SELECT type, n FROM job_counts WHERE status = ${RUNNING} AND type IN (SELECT value FROM json_each(@types))`,
 
   claimMark: `
--- Take one queued job: running, new lease and token, one more attempt. Params: @id @workerId @expires @now. Returns: changes 1 if it was still queued.
+-- Take one queued job: running, new lease and token, one more attempt. Params: @id @workerId @expires @now. Returns: the claimed row if it was still queued.
 UPDATE jobs SET status = ${RUNNING}, attempts = attempts + 1, lease_owner = @workerId, lease_token = lease_token + 1,
   lease_expires_at = @expires, started_at = @now, updated_at = @now, progress = NULL
-WHERE id = @id AND status = ${QUEUED}`,
+WHERE id = @id AND status = ${QUEUED}
+RETURNING *`,
 
   attemptRecord: `
 -- Record how one attempt ended (a running attempt is the job row itself). Params: @jobId @token @attempt @workerId @startedAt @now @outcome @error. Returns: nothing.
@@ -85,14 +86,21 @@ WHERE id = @id AND lease_token = @token AND status = ${RUNNING}
 RETURNING id`,
 
   leaseRow: `
--- The fields a finishing write decides on and records. Params: ? id. Returns: status, type, run_at, started_at, attempts, max_attempts, lease_token, lease_owner, cancel_requested_at.
-SELECT status, type, run_at, started_at, attempts, max_attempts, lease_token, lease_owner, cancel_requested_at FROM jobs WHERE id = ?`,
+-- The fields a finishing write decides on and records, and a completed job's last attempt. Params: ? id. Returns: status, type, run_at, started_at, finished_at, attempts, max_attempts, lease_token, lease_owner, cancel_requested_at.
+SELECT status, type, run_at, started_at, finished_at, attempts, max_attempts, lease_token, lease_owner, cancel_requested_at FROM jobs WHERE id = ?`,
 
   settleFinal: `
--- End a running job for good (completed, failed or cancelled); a non-null @progress replaces the last one. Params: @id @token @status @result @error @progress @now. Returns: changes 1 if fenced in.
+-- End a running job for good (failed or cancelled); a non-null @progress replaces the last one; lease_owner stays, naming who ran the last attempt. Params: @id @token @status @result @error @progress @now. Returns: changes 1 if fenced in.
 UPDATE jobs SET status = @status, result = @result, error = @error, progress = coalesce(@progress, progress), finished_at = @now, updated_at = @now,
-  lease_owner = NULL, lease_expires_at = NULL
+  lease_expires_at = NULL
 WHERE id = @id AND lease_token = @token AND status = ${RUNNING}`,
+
+  settleComplete: `
+-- Complete a running job; its row is the record of its last attempt (none is written to job_attempts). Params: @id @token @result @progress (NULL keeps the last) @now. Returns: type, run_at, started_at if fenced in, else nothing.
+UPDATE jobs SET status = ${q(S.completed)}, result = @result, error = NULL, progress = coalesce(@progress, progress), finished_at = @now, updated_at = @now,
+  lease_expires_at = NULL
+WHERE id = @id AND lease_token = @token AND status = ${RUNNING}
+RETURNING type, run_at, started_at`,
 
   settleRequeue: `
 -- Put a running job back in the queue at @runAt; @refund 1 gives the attempt back (snooze, release). Params: @id @token @runAt @refund @error @now. Returns: changes 1 if fenced in.

@@ -31,6 +31,18 @@ export function conformanceFinish(ctx: ConformanceContext): void {
       expect((await ctx.store.jobAttempts({ id: j.id })).map((a) => [a.outcome, a.error])).toEqual([['retrying', 'e1'], ['failed', 'e2']]);
     });
 
+    it('gives the whole history of a job retried, then completed: each attempt once, with its worker and times', async () => {
+      const first = await running({ type: 't.a', maxAttempts: 3 });
+      await ctx.store.jobFinish({ now: T0 + 10, outcomes: [{ kind: 'failed', id: first.id, token: first.leaseToken, error: 'e1', retryAt: T0 + 20 }] });
+      const [second] = await ctx.store.jobClaim({ workerId: 'w2', types: ['t.a'], limit: 1, now: T0 + 20, leaseMs: 30_000 });
+      await ctx.store.jobFinish({ now: T0 + 35, outcomes: [{ kind: 'completed', id: first.id, token: second!.leaseToken, result: 1 }] });
+      expect(await ctx.store.jobAttempts({ id: first.id })).toEqual([
+        { jobId: first.id, attempt: 1, leaseToken: first.leaseToken, workerId: first.leaseOwner, startedAt: first.startedAt, finishedAt: T0 + 10, outcome: 'retrying', error: 'e1' },
+        { jobId: first.id, attempt: 2, leaseToken: second!.leaseToken, workerId: 'w2', startedAt: T0 + 20, finishedAt: T0 + 35, outcome: 'completed', error: null },
+      ]);
+      expect(await ctx.store.jobGet({ id: first.id })).toMatchObject({ status: 'completed', attempts: 2, leaseOwner: null });
+    });
+
     it('fails at once without retryAt (unrecoverable)', async () => {
       const j = await running({ type: 't.a', maxAttempts: 5 });
       const [r] = await ctx.store.jobFinish({ now: T0 + 1, outcomes: [{ kind: 'failed', id: j.id, token: j.leaseToken, error: 'fatal' }] });
