@@ -42,7 +42,13 @@ export interface JobWorkerOptions {
   workerId?: string;
   /** Handlers running at once. Default 10. */
   concurrency?: number;
-  /** Extra jobs claimed ahead of a free slot (only types with `prefetch: true`). Default = concurrency. */
+  /**
+   * Most jobs claimed ahead of a free slot (only types with `prefetch: true`), fetched in the same
+   * transaction as the jobs for free slots. Given: exactly this many. Default: adaptive, up to
+   * max(concurrency, 100) — as many as the slots finish in about 20 ms at the handlers' measured
+   * run time (at least 1), so short jobs are claimed and completed in batches while long ones are
+   * not held back from other workers.
+   */
   prefetch?: number;
   /** Lease length. Default 30,000 ms. */
   leaseMs?: number;
@@ -86,6 +92,11 @@ export interface WorkerStats {
   pool: { total: number; average: number; successRate: number; peak: number };
 }
 
+/** How far ahead an adaptive prefetch reaches: the work its slots finish in this long. */
+const PREFETCH_HORIZON_MS = 20;
+/** The adaptive prefetch's ceiling below max(concurrency, this). */
+const PREFETCH_DEFAULT_MAX = 100;
+
 /** One claimed job, from claim until its outcome is recorded (then it leaves `slots`). */
 interface Slot {
   job: Job;
@@ -121,6 +132,9 @@ export class JobWorker {
   private readonly registry: JobRegistry;
   private readonly concurrency: number;
   private readonly prefetch: number;
+  private readonly prefetchAdaptive: boolean;
+  /** Moving average of handler run time (ms), for the adaptive prefetch; null until one returned. */
+  private runMsAverage: number | null = null;
   private readonly leaseMs: number;
   private readonly heartbeatMs: number;
   private readonly pollIntervalMs: number;
@@ -159,7 +173,8 @@ export class JobWorker {
     this.events = options.events ?? new JobEvents();
     this.workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.concurrency = validateInteger('concurrency', options.concurrency ?? 10, 1, 10_000);
-    this.prefetch = validateInteger('prefetch', options.prefetch ?? this.concurrency, 0, 10_000);
+    this.prefetchAdaptive = options.prefetch === undefined;
+    this.prefetch = validateInteger('prefetch', options.prefetch ?? Math.max(this.concurrency, PREFETCH_DEFAULT_MAX), 0, 10_000);
     this.leaseMs = validateInteger('leaseMs', options.leaseMs ?? 30_000, 100, 86_400_000);
     this.heartbeatMs = validateInteger('heartbeatMs', options.heartbeatMs ?? Math.min(Math.floor(this.leaseMs / 3), 1_000), 10, this.leaseMs);
     this.pollIntervalMs = validateInteger('pollIntervalMs', options.pollIntervalMs ?? 1_000, 1, 3_600_000);
@@ -354,26 +369,8 @@ export class JobWorker {
     try {
       do {
         if (this.stopping) return;
-        const free = this.concurrency - this.occupied();
-        let requested = 0;
-        let claimedCount = 0;
         try {
-          const limits = this.typeLimits();
-          if (free > 0) {
-            requested += free;
-            claimedCount += this.accept(await this.store.jobClaim({
-              workerId: this.workerId, types: this.claimableTypes(false), limit: free, now: this.clock(), leaseMs: this.leaseMs, typeLimits: limits,
-            }));
-          }
-          // Prefetch only when every free slot found work: a short queue needs no jobs held in waiting.
-          const room = this.concurrency + this.prefetch - this.occupied();
-          if (room > 0 && claimedCount === Math.max(0, free)) {
-            requested += room;
-            claimedCount += this.accept(await this.store.jobClaim({
-              workerId: this.workerId, types: this.claimableTypes(true), limit: room, now: this.clock(), leaseMs: this.leaseMs, typeLimits: limits,
-            }));
-          }
-          if (requested > 0 && claimedCount < requested) await this.armWakeTimer();
+          await this.claimPass();
         } catch (err) {
           this.reportStoreError(err);
           return;
@@ -385,14 +382,55 @@ export class JobWorker {
   }
 
   /**
+   * One pass: jobs for the free slots and, when every free slot finds work, up to the prefetch depth
+   * more of the types that allow it — in one claim when every type does.
+   */
+  private async claimPass(): Promise<void> {
+    const free = this.concurrency - this.occupied();
+    const room = this.concurrency + this.prefetchDepth() - this.occupied();
+    const types = this.claimableTypes(false);
+    const prefetchTypes = this.claimableTypes(true);
+    const limits = this.typeLimits();
+    const claim = async (claimTypes: string[], limit: number): Promise<number> => this.accept(await this.store.jobClaim({
+      workerId: this.workerId, types: claimTypes, limit, now: this.clock(), leaseMs: this.leaseMs, typeLimits: limits,
+    }));
+    let requested = 0;
+    let claimed = 0;
+    if (free > 0 && room > free && prefetchTypes.length === types.length) {
+      requested = room;
+      claimed = await claim(types, room);
+    } else {
+      if (free > 0) {
+        requested = free;
+        claimed = await claim(types, free);
+      }
+      // Prefetch only when every free slot found work: a short queue needs no jobs held in waiting.
+      const left = this.concurrency + this.prefetchDepth() - this.occupied();
+      if (left > 0 && claimed === Math.max(0, free)) {
+        requested += left;
+        claimed += await claim(prefetchTypes, left);
+      }
+    }
+    if (requested > 0 && claimed < requested) await this.armWakeTimer();
+  }
+
+  /** Jobs to hold ahead of free slots now: the fixed `prefetch`, or the adaptive depth. */
+  private prefetchDepth(): number {
+    if (!this.prefetchAdaptive) return this.prefetch;
+    if (this.runMsAverage === null) return Math.min(this.prefetch, this.concurrency);
+    const depth = Math.ceil((this.concurrency * PREFETCH_HORIZON_MS) / Math.max(this.runMsAverage, 0.001));
+    return Math.max(1, Math.min(this.prefetch, depth));
+  }
+
+  /**
    * Slots taken: jobs claimed and not yet settled, plus stuck handlers. A settled job whose outcome
    * is still being written frees its slot at once, so that the next claim overlaps the write (on a
-   * networked database the two round trips would otherwise add up); past `concurrency` outcomes
-   * waiting on the database, they hold slots again, so a database that accepts claims but fails
-   * writes cannot pile up work.
+   * networked database the two round trips would otherwise add up); past `concurrency` plus the
+   * prefetch depth of outcomes waiting on the database, they hold slots again, so a database that
+   * accepts claims but fails writes cannot pile up work.
    */
   private occupied(): number {
-    return this.slots.size + this.stuck.size + Math.max(0, this.completer.size - this.concurrency);
+    return this.slots.size + this.stuck.size + Math.max(0, this.completer.size - this.concurrency - this.prefetchDepth());
   }
 
   /** Sleep until the earliest scheduled job of our types is due (at most one poll interval). */
@@ -560,6 +598,8 @@ export class JobWorker {
       return;
     }
     cb();
+    const ms = performance.now() - slot.startedAt;
+    this.runMsAverage = this.runMsAverage === null ? ms : this.runMsAverage * 0.8 + ms * 0.2;
     let outcome: JobOutcome | null;
     if (result.ok) {
       let text: string;

@@ -205,7 +205,6 @@ export class SqliteJobDriver implements JobDriver {
       if (eligible.length === 0) return [];
       // Over-fetch a little: rows dropped below (a second job of one group, a full type) leave room for others.
       const scan = Math.min(LIMITS.batchMax, limit * 2 + 8);
-      type Candidate = { id: number; type: string; group_key: string | null; priority: number; run_at: number };
       // One index range per type, merged in claim order (priority, then due time, then id).
       let candidates: Candidate[] = [];
       for (const type of eligible) candidates.push(...(this.stmts.claimCandidates.all({ now, type, scan }) as Candidate[]));
@@ -216,9 +215,9 @@ export class SqliteJobDriver implements JobDriver {
       const expires = now + leaseMs;
       for (const c of pickClaims(candidates, limit, room)) {
         // Inside this IMMEDIATE transaction the candidate is still queued: the update always applies.
-        const row = this.stmts.claimMark.get({ id: c.id, workerId, expires, now }) as JobRow;
-        tally.move(row.type, JOB_STATES.queued, JOB_STATES.running);
-        claimed.push(rowToJob(row));
+        this.stmts.claimMark.run({ id: c.id, workerId, expires, now });
+        tally.move(c.type, JOB_STATES.queued, JOB_STATES.running);
+        claimed.push(claimedJob(c, this.stmts.claimedFields.get(c.id) as ClaimedFields, workerId, expires, now));
       }
       return claimed;
     });
@@ -486,6 +485,20 @@ class Tally {
     b.waitMs += Math.max(0, started - runAt);
     b.runMs += Math.max(0, now - started);
   }
+}
+
+/** A due queued job a claim may take, in claim order. */
+type Candidate = Pick<JobRow, 'id' | 'type' | 'group_key' | 'priority' | 'run_at'>;
+type ClaimedFields = Pick<JobRow, 'data' | 'attempts' | 'lease_token' | 'max_attempts' | 'unique_key' | 'timeout_ms' | 'orphan' | 'created_at' | 'cancel_requested_at' | 'error'>;
+
+/** The Job a claim produced, from its candidate row, the fields read back and what the claim set (as `claimMark` writes them). */
+function claimedJob(c: Candidate, f: ClaimedFields, workerId: string, expires: number, now: number): Job {
+  return {
+    id: c.id, type: c.type, data: JSON.parse(f.data) as unknown, status: JOB_STATES.running, priority: c.priority, runAt: c.run_at,
+    attempts: f.attempts, maxAttempts: f.max_attempts, leaseOwner: workerId, leaseToken: f.lease_token, leaseExpiresAt: expires,
+    progress: null, result: null, error: f.error, uniqueKey: f.unique_key, groupKey: c.group_key, timeoutMs: f.timeout_ms,
+    orphan: f.orphan, cancelRequestedAt: f.cancel_requested_at, createdAt: f.created_at, updatedAt: now, startedAt: now, finishedAt: null,
+  };
 }
 
 /** The Job a fresh insert produced, built without reading the row back. */

@@ -21,6 +21,17 @@ export function conformanceClaim(ctx: ConformanceContext): void {
       expect(attempts).toEqual([{ jobId: low.id, attempt: 1, leaseToken: 1, workerId: 'w1', startedAt: T0, finishedAt: null, outcome: 'running', error: null }]);
     });
 
+    it('returns each claimed job as the store then reads it, for a job with every field set and a second attempt', async () => {
+      const job = await ctx.create({
+        type: 't.a', data: { deep: [1, 'two'] }, priority: 2, runAt: T0 - 5, maxAttempts: 4, uniqueKey: 'k1', groupKey: 'g1', timeoutMs: 900, orphan: 'fail',
+      });
+      const [first] = await ctx.claim(1, T0);
+      await ctx.store.jobFinish({ now: T0 + 1, outcomes: [{ kind: 'failed', id: job.id, token: first!.leaseToken, error: 'e1', retryAt: T0 + 2 }] });
+      const [second] = await ctx.claim(1, T0 + 3);
+      expect(second).toMatchObject({ attempts: 2, leaseToken: 2, error: 'e1', uniqueKey: 'k1', groupKey: 'g1', timeoutMs: 900, orphan: 'fail', priority: 2 });
+      expect(await ctx.store.jobGet({ id: job.id })).toEqual(second);
+    });
+
     it('merges the claim order across types, and skips a backlog of other types', async () => {
       const a1 = await ctx.create({ type: 't.a', priority: 1, runAt: T0 - 10 });
       const b1 = await ctx.create({ type: 't.b', priority: 3, runAt: T0 - 5 });
