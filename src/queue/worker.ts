@@ -391,9 +391,13 @@ export class JobWorker {
     const types = this.claimableTypes(false);
     const prefetchTypes = this.claimableTypes(true);
     const limits = this.typeLimits();
-    const claim = async (claimTypes: string[], limit: number): Promise<number> => this.accept(await this.store.jobClaim({
-      workerId: this.workerId, types: claimTypes, limit, now: this.clock(), leaseMs: this.leaseMs, typeLimits: limits,
-    }));
+    // The time of this pass's first claim: a job due after it may have been missed by a hair.
+    let claimedAt: number | null = null;
+    const claim = async (claimTypes: string[], limit: number): Promise<number> => {
+      const now = this.clock();
+      claimedAt ??= now;
+      return this.accept(await this.store.jobClaim({ workerId: this.workerId, types: claimTypes, limit, now, leaseMs: this.leaseMs, typeLimits: limits }));
+    };
     let requested = 0;
     let claimed = 0;
     if (free > 0 && room > free && prefetchTypes.length === types.length) {
@@ -411,7 +415,7 @@ export class JobWorker {
         claimed += await claim(prefetchTypes, left);
       }
     }
-    if (requested > 0 && claimed < requested) await this.armWakeTimer();
+    if (requested > 0 && claimed < requested) await this.armWakeTimer(claimedAt ?? this.clock());
   }
 
   /** Jobs to hold ahead of free slots now: the fixed `prefetch`, or the adaptive depth. */
@@ -434,14 +438,19 @@ export class JobWorker {
   }
 
   /** Sleep until the earliest scheduled job of our types is due (at most one poll interval). */
-  private async armWakeTimer(): Promise<void> {
+  private async armWakeTimer(claimedAt: number): Promise<void> {
     const next = await this.store.jobNextRunAt({ types: this.claimableTypes(false) });
     if (this.wakeTimer !== null) clearTimeout(this.wakeTimer);
     this.wakeTimer = null;
     if (next === null || this.stopping) return;
     const delay = next - this.clock();
-    // Due but not claimable (its group is busy or its type is at its limit): a finishing job wakes us.
-    if (delay <= 0 || delay >= this.pollIntervalMs) return;
+    if (delay <= 0) {
+      // Fell due after the claim looked (a timer may fire a millisecond early): look again now.
+      if (next > claimedAt) this.fillAgain = true;
+      // Otherwise it was due and not claimable (its group is busy or its type at its limit): a finishing job wakes us.
+      return;
+    }
+    if (delay >= this.pollIntervalMs) return;
     this.wakeTimer = setTimeout(() => {
       this.wakeTimer = null;
       this.wake();

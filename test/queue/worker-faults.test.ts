@@ -147,6 +147,29 @@ describe('lost leases', () => {
 });
 
 describe('races and edges', () => {
+  it('claims a job that fell due between its claim and the look-up of the next due time, without waiting for a poll', async () => {
+    const T = 1_800_000_000_000;
+    let now = T - 1;
+    // The clock passes the job's due time while the worker asks when the next job is due, as when
+    // a wake-up timer fires a millisecond early.
+    const store = new Proxy(base, {
+      get(target, key, receiver) {
+        if (key === 'jobNextRunAt') {
+          return async (params: Parameters<SqliteJobStore['jobNextRunAt']>[0]) => {
+            const next = await target.jobNextRunAt(params);
+            now = T + 5;
+            return next;
+          };
+        }
+        return Reflect.get(target, key, receiver) as unknown;
+      },
+    });
+    const id = (await base.jobCreate({ job: { type: 'f.due', runAt: T }, now: T - 100 })).job.id;
+    const { w, events } = worker([defineJob({ type: 'f.due', run: () => 'on time' })], { store, clock: () => now, pollIntervalMs: 3_600_000 });
+    w.start();
+    expect((await waitForJob(base, events, id, 'completed')).startedAt).toBe(T + 5);
+  });
+
   it('hands back jobs whose claim returns after stop() began, or whose type was unregistered meanwhile', async () => {
     const { w, registry, events } = worker([defineJob({ type: 'f.a', run: () => 1 }), defineJob({ type: 'f.b', run: () => 1 })]);
     const a = await enqueue('f.a');
