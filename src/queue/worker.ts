@@ -392,10 +392,10 @@ export class JobWorker {
     const prefetchTypes = this.claimableTypes(true);
     const limits = this.typeLimits();
     // The time of this pass's first claim: a job due after it may have been missed by a hair.
-    let claimedAt: number | null = null;
+    const pass: { claimedAt: number | null } = { claimedAt: null };
     const claim = async (claimTypes: string[], limit: number): Promise<number> => {
       const now = this.clock();
-      claimedAt ??= now;
+      pass.claimedAt ??= now;
       return this.accept(await this.store.jobClaim({ workerId: this.workerId, types: claimTypes, limit, now, leaseMs: this.leaseMs, typeLimits: limits }));
     };
     let requested = 0;
@@ -415,7 +415,7 @@ export class JobWorker {
         claimed += await claim(prefetchTypes, left);
       }
     }
-    if (requested > 0 && claimed < requested) await this.armWakeTimer(claimedAt ?? this.clock());
+    if (requested > 0 && claimed < requested) await this.armWakeTimer(pass.claimedAt ?? this.clock());
   }
 
   /** Jobs to hold ahead of free slots now: the fixed `prefetch`, or the adaptive depth. */
