@@ -5,6 +5,8 @@
  * every run. Every figure is the median of RUNS runs taken in turns.
  * - drain_c10: jobs/s draining 10,000 pre-enqueued jobs with 10 handlers at once. The timer starts
  *   just before each system's worker starts, and stops at the last completion.
+ * - drain_c1: the same with one handler and 2,000 jobs, beside graphile-worker at concurrency 1
+ *   (pg-boss has no one-at-a-time mode beyond a batch of 1) and the raw loop.
  * - e2e_c10: jobs/s with a producer enqueuing one job per call (100 calls in flight) while 10
  *   handlers run them, in one process. The timer starts at the first enqueue, workers running.
  * - pickup_p50 / pickup_p99: ms from a second process's insert to the handler's start (idle
@@ -26,6 +28,7 @@ import { pickupFromAnotherProcess } from './worker.js';
 
 const URL_BASE = process.env.AGENTQ_BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 const DRAIN_JOBS = 10_000;
+const DRAIN_C1_JOBS = 2_000;
 const E2E_JOBS = 10_000;
 const IN_FLIGHT = 100;
 const CONCURRENCY = 10;
@@ -54,18 +57,18 @@ function reach(n: number, count: () => number, subscribe: (check: () => void) =>
 const noop = defineJob({ type: 'bench.noop', run: () => undefined });
 const agentqDb = { url: URL_BASE, schema: SCHEMAS.agentq, poolSize: 10 };
 
-async function agentqDrain(): Promise<number> {
+async function agentqDrain(total = DRAIN_JOBS, concurrency = CONCURRENCY): Promise<number> {
   await dropSchemas();
   const seed = createPostgresStore(agentqDb);
   const jobs = Array.from({ length: 1_000 }, (_, i) => ({ type: 'bench.noop', data: i }));
-  for (let b = 0; b < DRAIN_JOBS / 1_000; b++) await seed.jobCreateMany({ jobs, now: Date.now() });
+  for (let b = 0; b < total / 1_000; b++) await seed.jobCreateMany({ jobs, now: Date.now() });
   await seed.close();
-  const system = createJobSystem({ database: agentqDb, jobs: [noop], concurrency: CONCURRENCY, maintenance: false });
+  const system = createJobSystem({ database: agentqDb, jobs: [noop], concurrency, maintenance: false });
   let done = 0;
   const t0 = performance.now();
   system.start();
-  await reach(DRAIN_JOBS, () => done, (check) => system.events.on('job:completed', () => { done += 1; check(); }));
-  const rate = DRAIN_JOBS / ((performance.now() - t0) / 1_000);
+  await reach(total, () => done, (check) => system.events.on('job:completed', () => { done += 1; check(); }));
+  const rate = total / ((performance.now() - t0) / 1_000);
   await system.close();
   return rate;
 }
@@ -158,7 +161,7 @@ async function pgbossEndToEnd(): Promise<number> {
   });
 }
 
-async function graphileRun(seed: number, produce: boolean): Promise<number> {
+async function graphileRun(seed: number, produce: boolean, concurrency = CONCURRENCY): Promise<number> {
   await dropSchemas();
   const utils = await makeWorkerUtils({ connectionString: URL_BASE, schema: SCHEMAS.graphile });
   await utils.migrate();
@@ -173,7 +176,7 @@ async function graphileRun(seed: number, produce: boolean): Promise<number> {
     const finished = reach(total, () => done, (c) => { check = c; });
     let t0 = performance.now();
     const runner = await run({
-      connectionString: URL_BASE, schema: SCHEMAS.graphile, concurrency: CONCURRENCY, noHandleSignals: true, pollInterval: 500,
+      connectionString: URL_BASE, schema: SCHEMAS.graphile, concurrency, noHandleSignals: true, pollInterval: 500,
       taskList: { noop: () => undefined },
       logger: new (await import('graphile-worker')).Logger(() => () => undefined),
     });
@@ -221,8 +224,17 @@ export async function postgresBench(): Promise<void> {
     process.stderr.write(`postgres bench: ${name} ${String(Math.round(rate))} jobs/s\n`);
     return rate;
   };
+  const c1 = await alternate(RUNS, {
+    agentq: logged('agentq drain c1', () => agentqDrain(DRAIN_C1_JOBS, 1)),
+    graphile: logged('graphile-worker drain c1', () => graphileRun(DRAIN_C1_JOBS, false, 1)),
+    raw: logged('raw drain c1', async () => { await dropSchemas(); return rawPgDrain(URL_BASE, SCHEMAS.raw, DRAIN_C1_JOBS, 1, 1); }),
+  });
+  emit({
+    part, metric: 'drain_c1', ...c1.agentq, unit: 'jobs/s', baseline: c1.graphile.value, baselines: { raw: c1.raw.value },
+    note: `${String(DRAIN_C1_JOBS)} queued no-op jobs, one handler; baseline: graphile-worker at concurrency 1 (LISTEN/NOTIFY); target ratio ≥ 1.2`,
+  });
   report('drain_c10', await alternate(RUNS, {
-    agentq: logged('agentq drain', agentqDrain),
+    agentq: logged('agentq drain', () => agentqDrain()),
     pgboss: logged('pg-boss drain', pgbossDrain),
     graphile: logged('graphile-worker drain', () => graphileRun(DRAIN_JOBS, false)),
     raw: logged('raw drain', async () => { await dropSchemas(); return rawPgDrain(URL_BASE, SCHEMAS.raw, DRAIN_JOBS, CONCURRENCY, 1); }),

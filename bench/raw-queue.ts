@@ -62,14 +62,18 @@ export class RawQueue {
   }
 }
 
-/** Jobs a second a raw drain reaches on a fresh file of `jobs` queued jobs: one per transaction, or `batch` per transaction. */
-export function rawDrain(path: string, jobs: number, batch: 1 | 100): number {
+/**
+ * Jobs a second a raw drain reaches on a fresh file of `jobs` queued jobs: one per transaction, or
+ * `batch` per transaction; pushes the CPU µs per job to `cpu` if given.
+ */
+export function rawDrain(path: string, jobs: number, batch: 1 | 100, cpu?: number[]): number {
   const seed = new RawQueue(path);
   const list = Array.from({ length: 1_000 }, (_, i) => ({ i }));
   for (let b = 0; b < jobs / 1_000; b++) seed.enqueueMany('bench.noop', list);
   seed.close();
   const q = new RawQueue(path);
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   let done = 0;
   if (batch === 1) {
     for (let job = q.claim(); job !== undefined; job = q.claim()) {
@@ -83,6 +87,8 @@ export function rawDrain(path: string, jobs: number, batch: 1 | 100): number {
     }
   }
   const rate = done / ((performance.now() - t0) / 1_000);
+  const used = process.cpuUsage(cpu0);
+  cpu?.push((used.user + used.system) / done);
   q.close();
   if (done !== jobs) throw new Error(`raw drain completed ${String(done)} of ${String(jobs)} jobs`);
   return rate;

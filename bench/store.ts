@@ -14,7 +14,7 @@ import { RawQueue, rawDrain } from './raw-queue.js';
 const SINGLE_ROUNDS = 20;
 const SINGLE_PER_ROUND = 1_000;
 const BATCHES = 200;
-const BATCH = 1_000;
+const BATCH = 100;
 const CLAIM_ROUNDS = 300;
 const CLAIM_BATCH = 100;
 
@@ -37,6 +37,7 @@ function rawEnqueuer(db: Database): (i: number) => void {
 function rawClaimCompleter(db: Database): () => number {
   const candidates = db.prepare(SQL.claimCandidates);
   const mark = db.prepare(SQL.claimMark);
+  const fields = db.prepare(SQL.claimedFields);
   const complete1 = db.prepare(SQL.settleComplete);
   const count = db.prepare(SQL.countAdd);
   const throughput = db.prepare(SQL.throughputAdd);
@@ -44,9 +45,10 @@ function rawClaimCompleter(db: Database): () => number {
     const rows = candidates.all({ now, type: 'bench.noop', scan: CLAIM_BATCH * 2 + 8 }) as { id: number }[];
     const claimed: { id: number; lease_token: number }[] = [];
     for (const r of rows.slice(0, CLAIM_BATCH)) {
-      const row = mark.get({ id: r.id, workerId: 'raw', expires: now + 30_000, now }) as { id: number; lease_token: number; data: string };
+      mark.run({ id: r.id, workerId: 'raw', expires: now + 30_000, now });
+      const row = fields.get(r.id) as { lease_token: number; data: string };
       JSON.parse(row.data);
-      claimed.push(row);
+      claimed.push({ id: r.id, lease_token: row.lease_token });
     }
     count.run({ type: 'bench.noop', status: 'queued', n: -claimed.length });
     count.run({ type: 'bench.noop', status: 'running', n: claimed.length });

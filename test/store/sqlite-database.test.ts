@@ -335,6 +335,20 @@ describe('SQLite store specifics', () => {
   });
 
 
+  it('answers a claim with nothing due without the write lock, while another connection holds it', async () => {
+    const path = join(tmp.dir, 'locked.db');
+    // Were the claim to wait for the lock, it would fail with a busy error after 100 ms.
+    const store = createSqliteStore({ path, busyTimeoutMs: 100 });
+    await store.jobCreate({ job: { type: 'x.later', runAt: 10_000 }, now: 1 });
+    const other = new Database(path);
+    other.exec('BEGIN IMMEDIATE');
+    expect(await store.jobClaim({ workerId: 'w', types: ['x.later', 'x.none'], limit: 5, now: 2, leaseMs: 1_000 })).toEqual([]);
+    other.exec('ROLLBACK');
+    other.close();
+    expect(await store.jobClaim({ workerId: 'w', types: ['x.later'], limit: 5, now: 10_000, leaseMs: 1_000 })).toHaveLength(1);
+    await store.close();
+  });
+
   it('shows a completing attempt once in a database written when completions were recorded too', async () => {
     const store = createSqliteStore({ path: ':memory:' });
     const { job } = await store.jobCreate({ job: { type: 'x.y' }, now: 1 });

@@ -193,6 +193,9 @@ export class SqliteJobDriver implements JobDriver {
 
   jobClaim(params: NormalizedClaim): MaybePromise<Job[]> {
     const { workerId, types, limit, now, leaseMs, typeLimits } = params;
+    // Nothing due: answer from a read, without taking the write lock every process contends for.
+    const due = this.read(() => types.some((type) => this.stmts.claimCandidates.get({ now, type, scan: 1 }) !== undefined));
+    if (!due) return [];
     return this.write((tally) => {
       // Room left per limited type, counted across every process from the store-kept counters.
       const limitedTypes = types.filter((t) => typeLimits[t] !== undefined);
