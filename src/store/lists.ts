@@ -28,6 +28,8 @@ export interface JobListQueries {
 export interface ListDialect {
   /** The placeholder of the `n`-th parameter (1-based). */
   param(n: number): string;
+  /** A LIMIT clause's operand for a bound placeholder. */
+  limit(placeholder: string): string;
   /** `column` is one of `values`; `arg` binds a value and returns its placeholder. */
   oneOf(column: string, values: readonly string[], arg: (value: unknown) => string): string;
 }
@@ -59,7 +61,7 @@ export function jobListQueries(p: NormalizedList, dialect: ListDialect): JobList
   }
   const whereSql = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
   const order = column === 'id' ? `id ${dir}` : `${column} ${dir}, id ${dir}`;
-  const page = { sql: `SELECT * FROM jobs ${whereSql} ORDER BY ${order} LIMIT ${arg(p.limit + 1)}`, args };
+  const page = { sql: `SELECT * FROM jobs ${whereSql} ORDER BY ${order} LIMIT ${dialect.limit(arg(p.limit + 1))}`, args };
   return { page, count };
 }
 

@@ -4,7 +4,10 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { defaultDatabasePath, ensureWal, migrate, openDatabase, removeEmptySidecars } from '../../src/store/sqlite/database.js';
 import { LATEST_VERSION } from '../../src/store/sqlite/migrations.js';
-import { JOB_SQL as SQL } from '../../src/store/sqlite/jobs.sql.js';
+import { JOB_SQL as SQL, LIST_DIALECT, SCHEDULE_SQL } from '../../src/store/sqlite/jobs.sql.js';
+import { SESSION_SQL } from '../../src/store/sqlite/sessions.sql.js';
+import { jobListQueries } from '../../src/store/lists.js';
+import { normalizeListParams } from '../../src/store/validation.js';
 import { createSqliteStore, translateSqliteError } from '../../src/store/sqlite/store.js';
 import {
   DatabaseCorruptError, DatabaseFullError, DatabaseTooNewError, DatabaseUnavailableError, ValidationError,
@@ -334,6 +337,16 @@ describe('SQLite store specifics', () => {
     expect(() => createSqliteStore({ path: ':memory:', maxDataBytes: 0 })).toThrow(ValidationError);
   });
 
+
+  it('never binds a bare LIMIT parameter (SQLite would prepare the statement again on every call)', () => {
+    const statements = [
+      ...Object.values(SQL).map((v) => (typeof v === 'string' ? v : v('completed'))), ...Object.values(SCHEDULE_SQL), ...Object.values(SESSION_SQL),
+      jobListQueries(normalizeListParams({ status: ['queued'], type: ['a'], limit: 5 }), LIST_DIALECT).page.sql,
+    ];
+    const bare = statements.filter((sql) => /LIMIT\s+[@?$:]/i.test(sql));
+    expect(bare).toEqual([]);
+    expect(statements.filter((sql) => /LIMIT \(SELECT [@?]/.test(sql)).length).toBeGreaterThanOrEqual(10);
+  });
 
   it('answers a claim with nothing due without the write lock, while another connection holds it', async () => {
     const path = join(tmp.dir, 'locked.db');

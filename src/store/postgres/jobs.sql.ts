@@ -302,5 +302,6 @@ UPDATE schedules SET next_run_at = $3, last_run_at = $2, last_job_id = $4, updat
 /** Pages of jobs (see `../lists.ts`): numbered parameters, a list bound as one array. */
 export const LIST_DIALECT: ListDialect = {
   param: (n) => `$${String(n)}`,
+  limit: (placeholder) => placeholder,
   oneOf: (column, values, arg) => `${column} = ANY(${arg(values)}::text[])`,
 };

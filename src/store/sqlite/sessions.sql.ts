@@ -1,7 +1,8 @@
 /**
  * Every SQL statement of the SQLite session store (sessions, their event logs, approvals and
  * defaults). Each starts with one line saying what it does, its parameters and what it returns.
- * The keys mirror those of the other backend's sessions.sql.ts.
+ * The keys mirror those of the other backend's sessions.sql.ts. Limits are `LIMIT (SELECT @limit)`
+ * (see jobs.sql.ts: a bare bound LIMIT makes SQLite prepare the statement again on every call).
  */
 export const SESSION_SQL = {
   insert: `
@@ -15,7 +16,7 @@ SELECT * FROM sessions WHERE id = ?`,
 -- A page of sessions, newest activity first, after a cursor. Params: @archived @afterActivity @afterId @limit. Returns: rows.
 SELECT * FROM sessions INDEXED BY sessions_activity
 WHERE archived = @archived AND (last_activity_at, id) < (@afterActivity, @afterId)
-ORDER BY last_activity_at DESC, id DESC LIMIT @limit`,
+ORDER BY last_activity_at DESC, id DESC LIMIT (SELECT @limit)`,
   reserveSeq: `
 -- Reserve n seqs for a session's events. Params: @id @n @now. Returns: changes 0 if the session is missing.
 UPDATE sessions SET last_seq = last_seq + @n, last_activity_at = @now, updated_at = @now WHERE id = @id`,
@@ -36,16 +37,16 @@ WHERE s.status IN ('queued', 'processing')
                   AND (j.status = 'running' OR (j.status = 'queued' AND s.status = 'queued')))`,
   lastPrompts: `
 -- A session's newest prompts. Params: @sessionId @limit. Returns: rows, newest first.
-SELECT * FROM events INDEXED BY events_prompts WHERE session_id = @sessionId AND type = 'user_prompt' ORDER BY seq DESC LIMIT @limit`,
+SELECT * FROM events INDEXED BY events_prompts WHERE session_id = @sessionId AND type = 'user_prompt' ORDER BY seq DESC LIMIT (SELECT @limit)`,
   eventsAfter: `
 -- Events after a seq, oldest first (primary-key range). Params: @sessionId @afterSeq @limit. Returns: rows.
-SELECT * FROM events WHERE session_id = @sessionId AND seq > @afterSeq ORDER BY seq LIMIT @limit`,
+SELECT * FROM events WHERE session_id = @sessionId AND seq > @afterSeq ORDER BY seq LIMIT (SELECT @limit)`,
   tailAll: `
 -- Events of all sessions after a stream position (primary-key range). Params: @afterId @limit. Returns: rows.
-SELECT * FROM events WHERE id > @afterId ORDER BY id LIMIT @limit`,
+SELECT * FROM events WHERE id > @afterId ORDER BY id LIMIT (SELECT @limit)`,
   tailOne: `
 -- One session's events after a stream position (its seq order is its id order). Params: @sessionId @afterId @limit. Returns: rows.
-SELECT * FROM events INDEXED BY events_session_seq WHERE session_id = @sessionId AND id > @afterId ORDER BY seq LIMIT @limit`,
+SELECT * FROM events INDEXED BY events_session_seq WHERE session_id = @sessionId AND id > @afterId ORDER BY seq LIMIT (SELECT @limit)`,
   head: `
 -- The newest event id. Params: none. Returns: id (null when empty).
 SELECT max(id) AS id FROM events`,
@@ -77,11 +78,11 @@ UPDATE sessions SET pending_approvals = (SELECT count(*) FROM approvals INDEXED 
 WHERE id = @id`,
   approvalsOfSession: `
 -- A session's requests, oldest first, in one state or all (@status NULL). Params: @sessionId @status @limit. Returns: rows.
-SELECT * FROM approvals INDEXED BY approvals_session WHERE session_id = @sessionId AND (@status IS NULL OR status = @status) ORDER BY id LIMIT @limit`,
+SELECT * FROM approvals INDEXED BY approvals_session WHERE session_id = @sessionId AND (@status IS NULL OR status = @status) ORDER BY id LIMIT (SELECT @limit)`,
   approvalsPending: `
 -- Pending requests of every session, oldest first. Params: @limit. Returns: rows.
-SELECT * FROM approvals INDEXED BY approvals_pending_all WHERE status = 'pending' ORDER BY id LIMIT @limit`,
+SELECT * FROM approvals INDEXED BY approvals_pending_all WHERE status = 'pending' ORDER BY id LIMIT (SELECT @limit)`,
   approvalsAll: `
 -- Requests of every session in one state or all (@status NULL), oldest first. Params: @status @limit. Returns: rows.
-SELECT * FROM approvals WHERE (@status IS NULL OR status = @status) ORDER BY id LIMIT @limit`,
+SELECT * FROM approvals WHERE (@status IS NULL OR status = @status) ORDER BY id LIMIT (SELECT @limit)`,
 } as const;
