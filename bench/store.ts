@@ -38,18 +38,16 @@ function rawClaimCompleter(db: Database): () => number {
   const candidates = db.prepare(SQL.claimCandidates);
   const mark = db.prepare(SQL.claimMark);
   const fields = db.prepare(SQL.claimedFields);
+  const leases = db.prepare(SQL.leaseRows);
   const complete1 = db.prepare(SQL.settleComplete);
   const count = db.prepare(SQL.countAdd);
   const throughput = db.prepare(SQL.throughputAdd);
   const claim = db.transaction((now: number) => {
-    const rows = candidates.all({ now, type: 'bench.noop', scan: CLAIM_BATCH * 2 + 8 }) as { id: number }[];
-    const claimed: { id: number; lease_token: number }[] = [];
-    for (const r of rows.slice(0, CLAIM_BATCH)) {
-      mark.run({ id: r.id, workerId: 'raw', expires: now + 30_000, now });
-      const row = fields.get(r.id) as { lease_token: number; data: string };
-      JSON.parse(row.data);
-      claimed.push({ id: r.id, lease_token: row.lease_token });
-    }
+    const rows = (candidates.all({ now, type: 'bench.noop', scan: CLAIM_BATCH * 2 + 8 }) as { id: number }[]).slice(0, CLAIM_BATCH);
+    const ids = JSON.stringify(rows.map((r) => r.id));
+    mark.run({ ids, workerId: 'raw', expires: now + 30_000, now });
+    const claimed = fields.all({ ids }) as { id: number; lease_token: number; data: string }[];
+    for (const row of claimed) JSON.parse(row.data);
     count.run({ type: 'bench.noop', status: 'queued', n: -claimed.length });
     count.run({ type: 'bench.noop', status: 'running', n: claimed.length });
     return claimed;
@@ -57,11 +55,11 @@ function rawClaimCompleter(db: Database): () => number {
   const complete = db.transaction((jobs: { id: number; lease_token: number }[], now: number) => {
     let wait = 0;
     let run = 0;
-    for (const j of jobs) {
-      const row = complete1.get({ id: j.id, token: j.lease_token, result: 'null', progress: null, now }) as { run_at: number; started_at: number } | undefined;
-      if (row === undefined) continue;
-      wait += row.started_at - row.run_at;
-      run += now - row.started_at;
+    const held = leases.all({ ids: JSON.stringify(jobs.map((j) => j.id)) }) as { id: number; lease_token: number; run_at: number; started_at: number }[];
+    for (const j of held) {
+      complete1.run({ id: j.id, token: j.lease_token, result: 'null', progress: null, now });
+      wait += j.started_at - j.run_at;
+      run += now - j.started_at;
     }
     count.run({ type: 'bench.noop', status: 'running', n: -jobs.length });
     count.run({ type: 'bench.noop', status: 'completed', n: jobs.length });

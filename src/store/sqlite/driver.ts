@@ -214,15 +214,17 @@ export class SqliteJobDriver implements JobDriver {
       if (eligible.length > 1) {
         candidates = candidates.sort((a, b) => b.priority - a.priority || a.run_at - b.run_at || a.id - b.id).slice(0, scan);
       }
-      const claimed: Job[] = [];
+      const picked = pickClaims(candidates, limit, room);
+      if (picked.length === 0) return [];
       const expires = now + leaseMs;
-      for (const c of pickClaims(candidates, limit, room)) {
-        // Inside this IMMEDIATE transaction the candidate is still queued: the update always applies.
-        this.stmts.claimMark.run({ id: c.id, workerId, expires, now });
+      const ids = JSON.stringify(picked.map((c) => c.id));
+      // Inside this IMMEDIATE transaction every candidate is still queued: the update takes them all.
+      this.stmts.claimMark.run({ ids, workerId, expires, now });
+      const fields = new Map((this.stmts.claimedFields.all({ ids }) as (ClaimedFields & { id: number })[]).map((f) => [f.id, f]));
+      return picked.map((c) => {
         tally.move(c.type, JOB_STATES.queued, JOB_STATES.running);
-        claimed.push(claimedJob(c, this.stmts.claimedFields.get(c.id) as ClaimedFields, workerId, expires, now));
-      }
-      return claimed;
+        return claimedJob(c, fields.get(c.id) as ClaimedFields, workerId, expires, now);
+      });
     });
   }
 
@@ -259,21 +261,26 @@ export class SqliteJobDriver implements JobDriver {
 
   jobFinish(params: { outcomes: NormalizedOutcome[]; now: number }): MaybePromise<JobFinishResult[]> {
     const { outcomes, now } = params;
-    return this.write((tally) => outcomes.map((o) => {
-      if (o.kind === 'completed') {
-        // Nothing to decide for a completion: one fenced write, no read first.
-        const row = this.stmts.settleComplete.get({ id: o.id, token: o.token, result: o.result, progress: o.progress, now }) as
-          { type: string; run_at: number; started_at: number | null } | undefined;
-        if (row === undefined) return { id: o.id, applied: false, status: null };
-        tally.finish(row.type, JOB_STATES.completed, row.run_at, row.started_at, now);
-        return { id: o.id, applied: true, status: JOB_STATES.completed };
-      }
-      const lease = this.stmts.leaseRow.get(o.id) as LeaseRow | undefined;
-      if (!holdsLease(lease, o.token)) return { id: o.id, applied: false, status: null };
-      const next = settleOutcome(o, lease);
-      this.settle(o.id, o.token, lease, next, now, tally);
-      return { id: o.id, applied: true, status: next.status };
-    }));
+    return this.write((tally) => {
+      // One read for the batch; inside this IMMEDIATE transaction the rows cannot change under it.
+      const leases = new Map((this.stmts.leaseRows.all({ ids: JSON.stringify(outcomes.map((o) => o.id)) }) as (LeaseRow & { id: number })[])
+        .map((r) => [r.id, r]));
+      const ended = new Set<number>();
+      return outcomes.map((o) => {
+        const lease = leases.get(o.id);
+        // A second outcome for one job in one call finds its attempt already ended.
+        if (ended.has(o.id) || !holdsLease(lease, o.token)) return { id: o.id, applied: false, status: null };
+        ended.add(o.id);
+        if (o.kind === 'completed') {
+          this.stmts.settleComplete.run({ id: o.id, token: o.token, result: o.result, progress: o.progress, now });
+          tally.finish(lease.type, JOB_STATES.completed, lease.run_at, lease.started_at, now);
+          return { id: o.id, applied: true, status: JOB_STATES.completed };
+        }
+        const next = settleOutcome(o, lease);
+        this.settle(o.id, o.token, lease, next, now, tally);
+        return { id: o.id, applied: true, status: next.status };
+      });
+    });
   }
 
   /** Write the end of an attempt other than a completion: the job row, its attempt record and the counters. */
