@@ -1,6 +1,7 @@
 /**
- * One end-to-end run of this checkout, as the `worker` and `postgres` parts measure it (producer and
- * worker in one process, one job per enqueue call, 100 calls in flight, 10 handlers), printing one
+ * One end-to-end run of this checkout, as the `postgres` part measures it (producer and worker in
+ * one process, one job per enqueue call, 100 calls in flight, 10 handlers; the `worker` part's
+ * producer awaits each call instead), printing one
  * JSON line. For `bench/compare.ts`-style back-to-back runs of two builds on the one path where a
  * few per cent matter: `npx tsx bench/e2e-once.ts sqlite|postgres`.
  */
