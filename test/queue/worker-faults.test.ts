@@ -355,3 +355,48 @@ describe('races and edges', () => {
     expect(describeThrown(true)).toBe('handler threw boolean true');
   });
 });
+
+describe('adaptive prefetch', () => {
+  /** The store with its claims counted, and the limits they asked for. */
+  function countingClaims(): { store: SqliteJobStore; limits: number[] } {
+    const limits: number[] = [];
+    const store = new Proxy(base, {
+      get(target, key, receiver) {
+        if (key === 'jobClaim') {
+          return (params: Parameters<SqliteJobStore['jobClaim']>[0]) => {
+            limits.push(params.limit);
+            return target.jobClaim(params);
+          };
+        }
+        return Reflect.get(target, key, receiver) as unknown;
+      },
+    });
+    return { store, limits };
+  }
+
+  it('claims short jobs many per transaction even at concurrency 1', async () => {
+    const ids = (await base.jobCreateMany({ jobs: Array.from({ length: 300 }, () => ({ type: 'p.short' })), now: Date.now() })).map((r) => r.id);
+    const { store, limits } = countingClaims();
+    const { w, events } = worker([defineJob({ type: 'p.short', run: () => 'ok' })], { store, concurrency: 1 });
+    w.start();
+    await waitForJob(base, events, ids.at(-1)!, 'completed');
+    expect((await base.jobList({ status: ['completed'] })).total).toBe(300);
+    // One job at a time would take 300 claims; a handful of batches take them all.
+    expect(limits.length).toBeLessThan(30);
+    expect(Math.max(...limits)).toBeGreaterThanOrEqual(50);
+  });
+
+  it('holds at most one job ahead of its slots once handlers prove slow', async () => {
+    const ids = (await base.jobCreateMany({ jobs: Array.from({ length: 12 }, () => ({ type: 'p.slow' })), now: Date.now() })).map((r) => r.id);
+    const slow = defineJob({ type: 'p.slow', run: () => new Promise((resolve) => { setTimeout(resolve, 60); }) });
+    const { w, events } = worker([slow], { concurrency: 2 });
+    const held: number[] = [];
+    events.on('job:started', () => { held.push(w.stats().prefetched); });
+    w.start();
+    await waitForJob(base, events, ids.at(-1)!, 'completed');
+    // At first (no run time measured yet) it prefetches up to its concurrency; after the first
+    // handlers took ~60 ms, 2 slots × 20 ms of work is less than one job: one ahead at most.
+    expect(held.slice(4).every((n) => n <= 1)).toBe(true);
+    expect(held.length).toBe(12);
+  });
+});
