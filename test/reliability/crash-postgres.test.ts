@@ -6,7 +6,7 @@
 import { expect, it } from 'vitest';
 import pg from 'pg';
 import { PG_URL, freshSchema, pgStore, postgresAvailable } from '../helpers/postgres.js';
-import { crashAndDrain } from './crash-run.js';
+import { attemptsAgainstRuns, crashAndDrain, type WorkRow } from './crash-run.js';
 import { tempDir } from '../helpers/temp.js';
 
 const available = await postgresAvailable();
@@ -26,13 +26,10 @@ it.runIf(available)(`loses nothing across ${String(KILLS)} SIGKILLs of the servi
     try {
       const work = (await admin.query<{ status: string; n: number }>("SELECT status, count(*)::int AS n FROM jobs WHERE type = 'rel.work' GROUP BY status")).rows;
       expect(work).toEqual([{ status: 'completed', n: enqueued }]);
-      const mismatched = (await admin.query(`
-        SELECT j.id FROM jobs AS j JOIN job_attempts AS a ON a.job_id = j.id WHERE j.type = 'rel.work'
-        GROUP BY j.id, j.attempts HAVING count(*) <> j.attempts OR count(*) FILTER (WHERE a.outcome = 'completed') <> 1`)).rows;
+      const { mismatched, runs } = await attemptsAgainstRuns(seed, (await admin.query<WorkRow>("SELECT id::int AS id, attempts FROM jobs WHERE type = 'rel.work'")).rows);
       expect(mismatched).toEqual([]);
       const counted = (await admin.query<{ status: string; n: number }>("SELECT status, sum(n)::int AS n FROM job_counts WHERE type = 'rel.work' GROUP BY status HAVING sum(n) <> 0")).rows;
       expect(counted).toEqual([{ status: 'completed', n: enqueued }]);
-      const runs = (await admin.query<{ n: number }>("SELECT count(*)::int AS n FROM job_attempts AS a JOIN jobs AS j ON j.id = a.job_id WHERE j.type = 'rel.work'")).rows[0]!.n;
       const orphaned = async (type: string): Promise<number> => (await admin.query<{ n: number }>("SELECT count(*)::int AS n FROM job_attempts AS a JOIN jobs AS j ON j.id = a.job_id WHERE a.outcome = 'orphaned' AND j.type = $1", [type])).rows[0]!.n;
       const rerunTurns = (await admin.query<{ n: number }>("SELECT count(*)::int AS n FROM jobs WHERE type = 'session.run' AND attempts > 1")).rows[0]!.n;
       expect(rerunTurns).toBe(0);

@@ -71,3 +71,27 @@ export async function crashAndDrain(p: {
   expect((await lastExit).code).toBe(0);
   return { enqueued, resumed: interrupted.length };
 }
+
+/** A job of the crash run: its id and the attempts its row counts. */
+export interface WorkRow {
+  id: number;
+  attempts: number;
+}
+
+/**
+ * The jobs whose attempt history does not match their row: as many runs as attempts counted, and
+ * exactly one completion, the last. Read through the store's history, whatever records it.
+ */
+export async function attemptsAgainstRuns(store: AgentqStore, jobs: WorkRow[]): Promise<{ mismatched: object[]; runs: number }> {
+  const mismatched: object[] = [];
+  let runs = 0;
+  for (const { id, attempts } of jobs) {
+    const history = await store.jobAttempts({ id });
+    runs += history.length;
+    const completions = history.filter((a) => a.outcome === 'completed').length;
+    if (history.length !== attempts || completions !== 1 || history.at(-1)?.outcome !== 'completed') {
+      mismatched.push({ id, attempts, runs: history.length, completions });
+    }
+  }
+  return { mismatched, runs };
+}
