@@ -29,7 +29,7 @@ export interface Job<TData = unknown, TResult = unknown> {
   /** Attempts spent so far (a snooze or a shutdown hand-back does not spend one). */
   attempts: number;
   maxAttempts: number;
-  /** Worker id holding the lease while running. */
+  /** Worker id holding the lease while running; null in every other state. */
   leaseOwner: string | null;
   /** Fencing token: increases on every claim; writes for a running job must carry the current one. */
   leaseToken: number;
@@ -354,7 +354,10 @@ export interface JobStore {
   jobCancel(params: JobCancelParams): Promise<JobCancelResult>;
   /** Running jobs whose lease expired: retry or fail each per its orphan policy (cancel if asked). */
   jobRescue(params: { now: number; limit?: number }): Promise<JobRescueResult>;
-  /** A job's attempt history, oldest first. */
+  /**
+   * A job's attempt history, oldest first: every attempt that ended, the running one, and the one
+   * that completed the job (recorded by the job row itself, not by an attempt record).
+   */
   jobAttempts(params: { id: number }): Promise<JobAttempt[]>;
   /** Earliest runAt among queued jobs of these types, or null. Lets a worker sleep until then. */
   jobNextRunAt(params: { types: readonly string[] }): Promise<number | null>;
