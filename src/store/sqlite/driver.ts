@@ -319,11 +319,10 @@ export class SqliteJobDriver implements JobDriver {
   jobRescue(params: { now: number; limit: number }): MaybePromise<{ id: number; status: JobState }[]> {
     const { now } = params;
     return this.write((tally) => {
-      const candidates = this.stmts.rescueCandidates.all(params) as { id: number; lease_token: number; orphan: OrphanPolicy }[];
+      const candidates = this.stmts.rescueCandidates.all(params) as (LeaseRow & { id: number; orphan: OrphanPolicy })[];
       return candidates.map((c) => {
-        const lease = this.stmts.leaseRow.get(c.id) as LeaseRow;
-        const next = settleOrphan(lease, c.orphan, now);
-        this.settle(c.id, c.lease_token, lease, next, now, tally);
+        const next = settleOrphan(c, c.orphan, now);
+        this.settle(c.id, c.lease_token, c, next, now, tally);
         return { id: c.id, status: next.status };
       });
     });

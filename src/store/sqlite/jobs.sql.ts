@@ -138,8 +138,8 @@ SELECT id FROM jobs WHERE status IN (${QUEUED}, ${RUNNING})
   AND (@statuses IS NULL OR status IN (SELECT value FROM json_each(@statuses)))`,
 
   rescueCandidates: `
--- Running jobs whose lease expired, oldest expiry first. Params: @now @limit. Returns: id, lease_token, lease_owner, orphan.
-SELECT id, lease_token, lease_owner, orphan FROM jobs INDEXED BY jobs_running_lease
+-- Running jobs whose lease expired, oldest expiry first, with what settling them decides on. Params: @now @limit. Returns: id, the leaseRow fields, orphan.
+SELECT id, status, type, run_at, started_at, attempts, max_attempts, lease_token, lease_owner, cancel_requested_at, orphan FROM jobs INDEXED BY jobs_running_lease
 WHERE status = ${RUNNING} AND lease_expires_at < @now
 ORDER BY lease_expires_at LIMIT (SELECT @limit)`,
 
