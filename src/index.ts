@@ -2,8 +2,8 @@
  * agentq: a durable background job queue on SQLite for Node.js.
  * The public library surface; see docs/api.md.
  */
-export { JOB_STATES, JOB_STATE_LIST, FINISHED_STATES, ORPHAN_POLICIES, ATTEMPT_OUTCOMES, isJobState } from './store/states.js';
-export type { JobState, FinishedState, OrphanPolicy, AttemptOutcome } from './store/states.js';
+export { JOB_STATES, JOB_STATE_LIST, FINISHED_STATES, ACTIVE_STATES, ORPHAN_POLICIES, DEPENDENCY_FAILURE_POLICIES, ATTEMPT_OUTCOMES, isJobState } from './store/states.js';
+export type { JobState, FinishedState, OrphanPolicy, DependencyFailurePolicy, AttemptOutcome } from './store/states.js';
 export * from './store/errors.js';
 export type * from './store/contract.js';
 export { openDatabase, defaultDataDir, defaultDatabasePath } from './store/sqlite/database.js';
@@ -43,4 +43,4 @@ export type { ClaudeProviderOptions, ClaudeSdk } from './sessions/claude.js';
 export { AgentAbortError } from './sessions/provider.js';
 export type { AgentProvider, AgentMessage, AgentRunParams } from './sessions/provider.js';
 export { JobSystem, createJobSystem } from './system/job-system.js';
-export type { JobSystemOptions, EnqueueOptions, EnqueueResult, SystemStats, ScheduleApi } from './system/job-system.js';
+export type { JobSystemOptions, EnqueueOptions, EnqueueResult, FlowNode, FlowResult, SystemStats, ScheduleApi } from './system/job-system.js';

@@ -6,7 +6,7 @@
  * error, and the optional `validate` function (any function; a zod `parse` fits) rejects bad data at
  * run time before anything is written.
  */
-import type { Job } from '../store/contract.js';
+import type { Job, JobDependency } from '../store/contract.js';
 import { RegistryError, ValidationError } from '../store/errors.js';
 import { ORPHAN_POLICIES, type OrphanPolicy } from '../store/states.js';
 import { validateInteger, validateJobType, validateOrphan, validateTimeoutMs, LIMITS } from '../store/validation.js';
@@ -32,6 +32,8 @@ export interface JobContext {
   readonly workerId: string;
   /** Report progress (any small JSON value, e.g. a percentage); persisted and emitted, throttled. */
   progress(value: unknown): void;
+  /** The jobs this one ran after (`dependsOn`), by id, each with its status and result. */
+  dependencies(): Promise<JobDependency[]>;
   readonly log: JobLogger;
 }
 

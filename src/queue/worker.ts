@@ -522,6 +522,7 @@ export class JobWorker {
       },
       workerId: this.workerId,
       progress: (value: unknown) => { this.progress(slot, value); },
+      dependencies: async () => (await this.store.jobDependencies({ id: job.id, limit: 1 })).dependsOn,
       log: { info: log('info'), warn: log('warn'), error: log('error') },
     };
   }

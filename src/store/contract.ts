@@ -14,7 +14,7 @@
  * The conformance suite in `test/store/conformance.ts` is the executable form of this contract;
  * every backend runs it unchanged.
  */
-import type { AttemptOutcome, FinishedState, JobState, OrphanPolicy } from './states.js';
+import type { AttemptOutcome, DependencyFailurePolicy, FinishedState, JobState, OrphanPolicy } from './states.js';
 
 /** A job as stored. `TData` and `TResult` are JSON values. */
 export interface Job<TData = unknown, TResult = unknown> {
@@ -42,6 +42,10 @@ export interface Job<TData = unknown, TResult = unknown> {
   timeoutMs: number | null;
   orphan: OrphanPolicy;
   cancelRequestedAt: number | null;
+  /** Jobs this one still waits for (non-zero only while `waiting`); see `jobDependencies` for which. */
+  pendingDependencies: number;
+  /** What this job does when a job it depends on fails for good or is cancelled. */
+  onDependencyFailure: DependencyFailurePolicy;
   createdAt: number;
   updatedAt: number;
   startedAt: number | null;
@@ -66,6 +70,38 @@ export interface NewJob {
   timeoutMs?: number | null;
   /** What the rescuer does when this job's worker vanishes. Default `retry`. */
   orphan?: OrphanPolicy;
+  /**
+   * Ids of existing jobs this one runs after: it is `waiting` until every one of them has
+   * completed, then `queued`. At most 10,000; an id that does not exist is refused.
+   */
+  dependsOn?: number[];
+  /**
+   * In `jobCreateMany` only: positions of earlier items of the same call this one runs after (so a
+   * whole tree is one transaction; a later item can never be named, so no cycle can be built).
+   */
+  dependsOnItems?: number[];
+  /** When a dependency fails for good or is cancelled: `fail` (default), `cancel`, or `run` anyway. */
+  onDependencyFailure?: DependencyFailurePolicy;
+}
+
+/** A job seen from one that depends on it, or that it depends on. */
+export interface JobDependency {
+  id: number;
+  type: string;
+  status: JobState;
+  /** The job's result once completed, else null. */
+  result: unknown;
+  error: string | null;
+  finishedAt: number | null;
+}
+
+export interface JobDependenciesResult {
+  /** The jobs this one runs after, by id (jobs removed by cleanup are no longer listed). */
+  dependsOn: JobDependency[];
+  /** The jobs that run after this one, by id, up to `limit`. */
+  dependents: JobDependency[];
+  /** How many jobs run after this one, all told. */
+  dependentsTotal: number;
 }
 
 export interface JobCreateResult {
@@ -167,7 +203,7 @@ export interface JobCancelParams {
 }
 
 export interface JobCancelResult {
-  /** Queued jobs that became cancelled at once. */
+  /** Waiting and queued jobs that became cancelled at once (not counting dependents that followed). */
   cancelled: number;
   /** Running jobs that received a cancel request their worker will act on. */
   requested: number;
@@ -194,6 +230,7 @@ export interface JobAttempt {
 
 export interface TypeStats {
   type: string;
+  waiting: number;
   queued: number;
   running: number;
   completed: number;
@@ -332,10 +369,15 @@ export interface JobStore {
   jobGet(params: { id: number }): Promise<Job | null>;
   /** A filtered, cursor-paginated page of jobs. */
   jobList(params: JobListParams): Promise<JobListResult>;
-  /** Change a queued job. NotFoundError if missing; StateConflictError unless queued. */
+  /** Change a waiting or queued job. NotFoundError if missing; StateConflictError otherwise. */
   jobUpdate(params: { id: number; patch: JobPatch; now: number }): Promise<Job>;
-  /** Put a failed or cancelled job back in the queue with fresh attempts. */
+  /**
+   * Put a failed or cancelled job back in the queue with fresh attempts: `waiting` when jobs it
+   * depends on have not all completed (a failed one must be retried too), else `queued`.
+   */
   jobRetry(params: { id: number; now: number }): Promise<Job>;
+  /** The jobs a job depends on (with their results) and, up to `limit` (default 1,000), those depending on it. NotFoundError if missing. */
+  jobDependencies(params: { id: number; limit?: number }): Promise<JobDependenciesResult>;
   /**
    * Claim up to `limit` due jobs atomically: highest priority, then runAt, then id. Never two
    * running jobs of one group key; never more running jobs of a type than `typeLimits[type]`.
@@ -350,7 +392,7 @@ export interface JobStore {
   jobProgress(params: { id: number; token: number; progress: unknown; now: number }): Promise<boolean>;
   /** Record how attempts ended, all in one transaction; each outcome is fenced by its token. */
   jobFinish(params: { outcomes: JobOutcome[]; now: number }): Promise<JobFinishResult[]>;
-  /** Cancel queued jobs at once; ask running ones to stop. */
+  /** Cancel waiting and queued jobs at once; ask running ones to stop. Dependents follow their policy. */
   jobCancel(params: JobCancelParams): Promise<JobCancelResult>;
   /** Running jobs whose lease expired: retry or fail each per its orphan policy (cancel if asked). */
   jobRescue(params: { now: number; limit?: number }): Promise<JobRescueResult>;

@@ -20,6 +20,7 @@ import type {
   HeartbeatResult, Job, JobCancelResult, JobCreateManyItem, JobCreateResult, JobFinishResult, LeaseRef, Schedule, ScheduleFireResult,
 } from './contract.js';
 import type { LeaseRow } from './attempts.js';
+import type { DependencyRow } from './dependencies.js';
 import type { AttemptRow, JobRow, ScheduleRow } from './rows.js';
 import type { CountRow, ThroughputBucket } from './stats.js';
 import type { JobState } from './states.js';
@@ -43,7 +44,11 @@ export interface JobDriver {
    */
   readonly clockOffsetMs: number;
 
-  /** Insert jobs in one transaction; a unique key held by an active job yields that job, uncreated. In input order. */
+  /**
+   * Insert jobs in one transaction; a unique key held by an active job yields that job, uncreated. In
+   * input order. A job with dependencies starts waiting and is moved on by those already finished
+   * (`dependencies.ts`); a dependency that does not exist is a ValidationError and nothing is written.
+   */
   jobInsert(params: { jobs: NormalizedJob[] }): MaybePromise<JobCreateResult[]>;
   /** The same, returning ids only (no job records to build: the batch path). */
   jobInsertMany(params: { jobs: NormalizedJob[] }): MaybePromise<JobCreateManyItem[]>;
@@ -53,8 +58,10 @@ export interface JobDriver {
   jobList(params: { list: NormalizedList }): MaybePromise<{ rows: JobRow[]; counts: CountRow[] | null; counted: number | null }>;
   /** Change a queued job; else the job's state (null: no such job). */
   jobUpdate(params: { id: number; patch: NormalizedPatch; now: number }): MaybePromise<{ job: Job } | { job: null; status: JobState | null }>;
-  /** Queue a failed or cancelled job again with fresh attempts; else why not. */
+  /** Queue a failed or cancelled job again with fresh attempts (waiting while dependencies are pending: `pendingOnRetry`); else why not. */
   jobRetry(params: { id: number; now: number }): MaybePromise<{ job: Job } | { job: null; refusal: RetryRefusal }>;
+  /** The jobs a job depends on, up to `limit` of its dependents and their number; null when the job does not exist. */
+  jobDependencies(params: { id: number; limit: number }): MaybePromise<{ dependsOn: DependencyRow[]; dependents: DependencyRow[]; dependentsTotal: number } | null>;
   /** Lease up to `limit` due jobs of `types` (never empty), one per group key, within type limits; in claim order. */
   jobClaim(params: NormalizedClaim): MaybePromise<Job[]>;
   /** Extend the leases still held (same token and owner, running); say which are alive and which were asked to cancel. */
@@ -68,7 +75,7 @@ export interface JobDriver {
    * counters, fenced by the token (and by the cancel request the decision was made on).
    */
   jobFinish(params: { outcomes: NormalizedOutcome[]; now: number }): MaybePromise<JobFinishResult[]>;
-  /** Cancel queued jobs and ask running ones to stop, by ids and/or filter. */
+  /** Cancel waiting and queued jobs (their dependents follow their policy) and ask running ones to stop, by ids and/or filter. */
   jobCancel(params: NormalizedCancel): MaybePromise<JobCancelResult>;
   /** Settle up to `limit` attempts whose lease expired (`settleOrphan`); the ones that applied, with their new state. */
   jobRescue(params: { now: number; limit: number }): MaybePromise<{ id: number; status: JobState }[]>;

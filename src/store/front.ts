@@ -15,11 +15,12 @@
  */
 import type {
   HeartbeatResult, Job, JobAttempt, JobCancelParams, JobCancelResult, JobClaimParams, JobCleanupParams, JobCleanupResult,
-  JobCreateManyItem, JobCreateResult, JobFinishResult, JobListParams, JobListResult, JobOutcome, JobPatch, JobRescueResult,
+  JobCreateManyItem, JobCreateResult, JobDependenciesResult, JobDependency, JobFinishResult, JobListParams, JobListResult, JobOutcome, JobPatch, JobRescueResult,
   JobStats, JobStore, LeaseRef, NewJob, Schedule, ScheduleFireResult, ScheduleInput,
 } from './contract.js';
 import type { JobDriver } from './driver.js';
 import { attemptHistory } from './attempts.js';
+import type { DependencyRow } from './dependencies.js';
 import { AgentqError, NotFoundError, StateConflictError } from './errors.js';
 import { jobListResult } from './lists.js';
 import { scheduleNextAfterUpdate, scheduleNextTick, scheduleTickAfterFire } from './schedules.js';
@@ -69,8 +70,8 @@ export class JobStoreFront implements JobStore {
   }
 
   /** A job to create, checked, with an explicit runAt moved onto the database's clock (a default one is `now`, moved already). */
-  private newJob(input: unknown, now: number, at = ''): NormalizedJob {
-    const job = validateNewJob(input, now, this.maxDataBytes, at);
+  private newJob(input: unknown, now: number, at = '', index: number | null = null): NormalizedJob {
+    const job = validateNewJob(input, now, this.maxDataBytes, at, index);
     const offset = this.driver.clockOffsetMs;
     if (offset !== 0 && (input as NewJob).runAt !== undefined) job.runAt += offset;
     return job;
@@ -117,7 +118,7 @@ export class JobStoreFront implements JobStore {
 
   async jobCreateMany(params: { jobs: NewJob[]; now: number }): Promise<JobCreateManyItem[]> {
     const now = this.at(validateNow(params.now));
-    const jobs = validateJobBatch(params.jobs).map((job, i) => this.newJob(job, now, `jobs[${i}].`));
+    const jobs = validateJobBatch(params.jobs).map((job, i) => this.newJob(job, now, `jobs[${i}].`, i));
     this.check();
     return jobs.length === 0 ? [] : this.driver.jobInsertMany({ jobs });
   }
@@ -144,7 +145,19 @@ export class JobStoreFront implements JobStore {
     const r = await this.driver.jobUpdate({ id, patch, now });
     if (r.job !== null) return r.job;
     if (r.status === null) throw new NotFoundError('job', id);
-    throw new StateConflictError(`job ${id} is ${r.status}; only queued jobs can be changed (retry it first if it failed or was cancelled)`);
+    throw new StateConflictError(`job ${id} is ${r.status}; only waiting or queued jobs can be changed (retry it first if it failed or was cancelled)`);
+  }
+
+  async jobDependencies(params: { id: number; limit?: number }): Promise<JobDependenciesResult> {
+    const id = validateId(params.id);
+    const limit = params.limit === undefined ? 1_000 : validateLimit(params.limit, 'limit', LIMITS.dependenciesMax);
+    this.check();
+    const r = await this.driver.jobDependencies({ id, limit });
+    if (r === null) throw new NotFoundError('job', id);
+    const toDependency = (d: DependencyRow): JobDependency => ({
+      id: d.id, type: d.type, status: d.status, result: d.result === null ? null : JSON.parse(d.result) as unknown, error: d.error, finishedAt: d.finished_at,
+    });
+    return { dependsOn: r.dependsOn.map(toDependency), dependents: r.dependents.map(toDependency), dependentsTotal: r.dependentsTotal };
   }
 
   async jobRetry(params: { id: number; now: number }): Promise<Job> {

@@ -7,7 +7,7 @@ import type {
   Approval, ApprovalScope, ApprovalState, Session, SessionEvent, SessionListResult, SessionPatch, SessionSettings, SessionState, SessionWorktree,
 } from './session-contract.js';
 import { encodeCursor } from './validation.js';
-import { JOB_STATES, type AttemptOutcome, type JobState, type OrphanPolicy } from './states.js';
+import { JOB_STATES, type AttemptOutcome, type DependencyFailurePolicy, type JobState, type OrphanPolicy } from './states.js';
 
 export interface JobRow {
   id: number;
@@ -33,6 +33,10 @@ export interface JobRow {
   updated_at: number;
   started_at: number | null;
   finished_at: number | null;
+  pending_dependencies: number;
+  on_dependency_failure: DependencyFailurePolicy;
+  /** 1/0 on SQLite, a boolean on PostgreSQL. */
+  has_dependents: number | boolean;
 }
 
 export interface AttemptRow {
@@ -70,6 +74,8 @@ export function rowToJob(row: JobRow): Job {
     timeoutMs: row.timeout_ms,
     orphan: row.orphan,
     cancelRequestedAt: row.cancel_requested_at,
+    pendingDependencies: row.pending_dependencies,
+    onDependencyFailure: row.on_dependency_failure,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     startedAt: row.started_at,

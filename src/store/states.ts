@@ -1,12 +1,14 @@
 /**
- * The five states a job can be in. One frozen object shared by the SQL (interpolated as literals so
+ * The six states a job can be in. One frozen object shared by the SQL (interpolated as literals so
  * partial indexes apply), the HTTP API (validation of filters) and the UI (labels and colours).
  *
- * - `queued`: waiting; `runAt` may lie in the future (scheduled or backing off before a retry).
+ * - `waiting`: waits for jobs it depends on (`dependsOn`) to complete; then it becomes queued.
+ * - `queued`: ready; `runAt` may lie in the future (scheduled or backing off before a retry).
  * - `running`: claimed by a worker that holds its lease.
  * - `completed`, `failed`, `cancelled`: finished; never change again unless explicitly retried.
  */
 export const JOB_STATES = Object.freeze({
+  waiting: 'waiting',
   queued: 'queued',
   running: 'running',
   completed: 'completed',
@@ -26,6 +28,17 @@ export const FINISHED_STATES = Object.freeze([
   JOB_STATES.cancelled,
 ] as const);
 export type FinishedState = (typeof FINISHED_STATES)[number];
+
+/** The states of a job not yet finished: a unique key is held while a job is in one of them. */
+export const ACTIVE_STATES = Object.freeze([JOB_STATES.waiting, JOB_STATES.queued, JOB_STATES.running] as const);
+
+/**
+ * What a waiting job does when a job it depends on fails for good or is cancelled: `fail` (the
+ * default) or `cancel` it at once, naming that dependency; or `run` it anyway once every dependency
+ * has finished, whichever way.
+ */
+export const DEPENDENCY_FAILURE_POLICIES = Object.freeze({ fail: 'fail', cancel: 'cancel', run: 'run' } as const);
+export type DependencyFailurePolicy = (typeof DEPENDENCY_FAILURE_POLICIES)[keyof typeof DEPENDENCY_FAILURE_POLICIES];
 
 /** What happens to a running job whose worker vanished (its lease expired). */
 export const ORPHAN_POLICIES = Object.freeze({ retry: 'retry', fail: 'fail' } as const);

@@ -32,7 +32,7 @@ export function countsToStats(rows: readonly CountRow[]): { byStatus: Record<Job
     byStatus[r.status] += r.n;
     let t = byType.get(r.type);
     if (t === undefined) {
-      t = { type: r.type, queued: 0, running: 0, completed: 0, failed: 0, cancelled: 0 };
+      t = { type: r.type, waiting: 0, queued: 0, running: 0, completed: 0, failed: 0, cancelled: 0 };
       byType.set(r.type, t);
     }
     t[r.status] += r.n;

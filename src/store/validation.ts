@@ -9,7 +9,9 @@
  * from a command line or a query string turned into values (`parseInteger`, `parseTime`).
  */
 import { ValidationError } from './errors.js';
-import { FINISHED_STATES, JOB_STATE_LIST, ORPHAN_POLICIES, type JobState, type OrphanPolicy } from './states.js';
+import {
+  DEPENDENCY_FAILURE_POLICIES, FINISHED_STATES, JOB_STATE_LIST, ORPHAN_POLICIES, type DependencyFailurePolicy, type JobState, type OrphanPolicy,
+} from './states.js';
 import type {
   JobCancelParams, JobClaimParams, JobCleanupParams, JobListParams, JobOutcome, JobPatch, JobSortKey, LeaseRef, NewJob, ScheduleInput,
 } from './contract.js';
@@ -35,6 +37,8 @@ export const LIMITS = Object.freeze({
   /** Largest page of session events. */
   eventListMax: 5_000,
   batchMax: 10_000,
+  /** Most jobs one job may depend on. */
+  dependenciesMax: 10_000,
   defaultMaxDataBytes: 1_048_576,
 });
 
@@ -143,10 +147,56 @@ export interface NormalizedJob {
   groupKey: string | null;
   timeoutMs: number | null;
   orphan: OrphanPolicy;
+  /** What the job runs after; null for a job that depends on nothing (the common case, kept cheap). */
+  dependencies: NormalizedDependencies | null;
+}
+
+export interface NormalizedDependencies {
+  /** Existing job ids, distinct. */
+  ids: number[];
+  /** Positions of earlier items of the same batch, distinct. */
+  items: number[];
+  onFailure: DependencyFailurePolicy;
 }
 
 /** Validate a job to create. `at` prefixes field names (e.g. `jobs[3].`) for batch input. */
-export function validateNewJob(job: unknown, now: number, maxDataBytes: number, at = ''): NormalizedJob {
+export function validateDependencyPolicy(value: unknown, field = 'onDependencyFailure'): DependencyFailurePolicy {
+  if (value === DEPENDENCY_FAILURE_POLICIES.fail || value === DEPENDENCY_FAILURE_POLICIES.cancel || value === DEPENDENCY_FAILURE_POLICIES.run) return value;
+  return fail(field, '"fail", "cancel" or "run"', value);
+}
+
+/** A list of distinct integers in [min, max] (duplicates dropped), at most `LIMITS.dependenciesMax`. */
+function validateIdList(field: string, value: unknown, min: number, max: number, expected: string): number[] {
+  if (!Array.isArray(value)) fail(field, `an array of ${expected}`, value);
+  if (value.length > LIMITS.dependenciesMax) throw new ValidationError(field, `must list at most ${LIMITS.dependenciesMax} jobs (got ${value.length}); chain them through intermediate jobs`);
+  for (const [i, v] of value.entries()) validateInteger(`${field}[${i}]`, v, min, max);
+  return [...new Set(value as number[])];
+}
+
+/**
+ * A job's dependencies, checked: `index` is the job's position in a `jobCreateMany` batch (null for
+ * a single create, where `dependsOnItems` has nothing to name).
+ */
+function validateDependencies(input: NewJob, index: number | null, at: string): NormalizedDependencies | null {
+  if (input.dependsOn === undefined && input.dependsOnItems === undefined) {
+    if (input.onDependencyFailure !== undefined) validateDependencyPolicy(input.onDependencyFailure, `${at}onDependencyFailure`);
+    return null;
+  }
+  const ids = input.dependsOn === undefined ? [] : validateIdList(`${at}dependsOn`, input.dependsOn, 1, Number.MAX_SAFE_INTEGER, 'job ids');
+  let items: number[] = [];
+  if (input.dependsOnItems !== undefined) {
+    if (index === null) throw new ValidationError(`${at}dependsOnItems`, 'names items of the same batch: use it with jobCreateMany (enqueueMany), or give job ids in dependsOn');
+    if (index === 0) fail(`${at}dependsOnItems`, 'empty for the first item of a batch (it can only name earlier items)', input.dependsOnItems);
+    items = validateIdList(`${at}dependsOnItems`, input.dependsOnItems, 0, index - 1, `positions of earlier items (0 to ${index - 1})`);
+  }
+  if (ids.length + items.length > LIMITS.dependenciesMax) {
+    throw new ValidationError(`${at}dependsOn`, `must list at most ${LIMITS.dependenciesMax} jobs with dependsOnItems (got ${ids.length + items.length})`);
+  }
+  const onFailure = input.onDependencyFailure === undefined ? DEPENDENCY_FAILURE_POLICIES.fail : validateDependencyPolicy(input.onDependencyFailure, `${at}onDependencyFailure`);
+  return ids.length + items.length === 0 ? null : { ids, items, onFailure };
+}
+
+export function validateNewJob(job: unknown, now: number, maxDataBytes: number, at = '', index: number | null = null): NormalizedJob {
   if (typeof job !== 'object' || job === null || Array.isArray(job)) fail(at === '' ? 'job' : at.slice(0, -1), 'an object with at least a "type"', job);
   const input = job as NewJob;
   return {
@@ -160,6 +210,7 @@ export function validateNewJob(job: unknown, now: number, maxDataBytes: number, 
     groupKey: validateKey(`${at}groupKey`, input.groupKey),
     timeoutMs: validateTimeoutMs(input.timeoutMs, `${at}timeoutMs`),
     orphan: input.orphan === undefined ? ORPHAN_POLICIES.retry : validateOrphan(input.orphan, `${at}orphan`),
+    dependencies: validateDependencies(input, index, at),
   };
 }
 

@@ -6,10 +6,12 @@
  * wrong data shape is a compile error. `enqueueAny` takes a type name and unknown data, for input
  * that arrives at run time (HTTP, CLI); it validates through the definition when one is registered.
  */
-import type { Job, JobCancelResult, JobListParams, JobListResult, JobPatch, JobStats, JobStore, NewJob, Schedule, ScheduleInput } from '../store/contract.js';
+import type {
+  Job, JobCancelResult, JobDependenciesResult, JobListParams, JobListResult, JobPatch, JobStats, JobStore, NewJob, Schedule, ScheduleInput,
+} from '../store/contract.js';
 import { AgentqError, NotFoundError, StateConflictError, ValidationError, describeThrown } from '../store/errors.js';
 import { openStore, type DatabaseSpec } from '../store/open.js';
-import { JOB_STATES, type JobState } from '../store/states.js';
+import { JOB_STATES, type DependencyFailurePolicy, type JobState } from '../store/states.js';
 import { LIMITS, validateInteger, validateJobType, validateTime } from '../store/validation.js';
 import { JobEvents } from '../queue/events.js';
 import { JobRegistry, validateJobData, type AnyJobDefinition, type DataOf } from '../queue/registry.js';
@@ -27,6 +29,26 @@ export interface EnqueueOptions {
   uniqueKey?: string | null;
   groupKey?: string | null;
   timeoutMs?: number | null;
+  /** Ids of jobs this one runs after: it waits until every one has completed. */
+  dependsOn?: number[];
+  /** With `enqueueMany` only: positions of earlier items this one runs after. */
+  dependsOnItems?: number[];
+  /** When a dependency fails for good or is cancelled: `fail` (default), `cancel`, or `run` anyway. */
+  onDependencyFailure?: DependencyFailurePolicy;
+}
+
+/** A job and the jobs it runs after, for `enqueueFlow`: children run first, the parent once they all completed. */
+export interface FlowNode extends EnqueueOptions {
+  type: string;
+  data?: unknown;
+  children?: FlowNode[];
+}
+
+/** The ids `enqueueFlow` made, shaped like the tree it was given. */
+export interface FlowResult {
+  id: number;
+  created: boolean;
+  children: FlowResult[];
 }
 
 export interface EnqueueResult {
@@ -156,6 +178,39 @@ export class JobSystem<Defs extends readonly AnyJobDefinition[] = readonly AnyJo
     return result;
   }
 
+  /**
+   * Enqueue a tree in one transaction: every node runs after all of its children have completed
+   * (each node's `onDependencyFailure` says what it does when one does not). Children come first in
+   * the batch, so no node can name one made after it: cycles cannot be built. Returns the ids as a tree.
+   */
+  async enqueueFlow(root: FlowNode): Promise<FlowResult> {
+    const items: ({ type: string; data?: unknown } & EnqueueOptions)[] = [];
+    const shape: { index: number; children: number[] }[] = [];
+    const visit = (node: FlowNode, at: string, depth: number): number => {
+      if (typeof node !== 'object' || (node as unknown) === null) throw new ValidationError(at === '' ? 'flow' : at, 'must be a job { type, data, children? }');
+      if (depth > 1_000) throw new ValidationError(at, 'nests more than 1,000 levels deep; flatten the flow');
+      const { children = [], ...job } = node;
+      if (!Array.isArray(children)) throw new ValidationError(`${at === '' ? '' : `${at}.`}children`, 'must be an array of jobs');
+      const kids = children.map((child, i) => visit(child, `${at === '' ? '' : `${at}.`}children[${i}]`, depth + 1));
+      const index = items.length;
+      items.push(kids.length === 0 ? job : { ...job, dependsOnItems: [...(job.dependsOnItems ?? []), ...kids] });
+      shape.push({ index, children: kids });
+      return index;
+    };
+    const rootIndex = visit(root, '', 0);
+    const made = await this.enqueueMany(items);
+    const build = (index: number): FlowResult => {
+      const r = made[index] as { id: number; created: boolean };
+      return { id: r.id, created: r.created, children: (shape[index] as { children: number[] }).children.map(build) };
+    };
+    return build(rootIndex);
+  }
+
+  /** The jobs a job runs after (with their results) and, up to `limit`, those that run after it. */
+  jobDependencies(id: number, limit?: number): Promise<JobDependenciesResult> {
+    return this.store.jobDependencies(limit === undefined ? { id } : { id, limit });
+  }
+
   /** Apply the definition's validation and defaults. `at` prefixes field names for batch input. */
   private newJob(type: string, data: unknown, options: EnqueueOptions, now: number, given?: AnyJobDefinition, at = ''): NewJob {
     validateJobType(type, `${at}type`);
@@ -177,6 +232,9 @@ export class JobSystem<Defs extends readonly AnyJobDefinition[] = readonly AnyJo
       groupKey: options.groupKey ?? null,
       timeoutMs: options.timeoutMs !== undefined ? options.timeoutMs : def?.timeoutMs ?? null,
       orphan: def?.orphan,
+      ...(options.dependsOn === undefined ? {} : { dependsOn: options.dependsOn }),
+      ...(options.dependsOnItems === undefined ? {} : { dependsOnItems: options.dependsOnItems }),
+      ...(options.onDependencyFailure === undefined ? {} : { onDependencyFailure: options.onDependencyFailure }),
     };
   }
 

@@ -21,6 +21,7 @@ async function fill(store: SqliteJobStore): Promise<void> {
   await store.jobCreateMany({ now: T0, jobs: [
     { type: 't.a', data: { n: 1 }, priority: 3, uniqueKey: 'u1' }, { type: 't.a', data: 'two', groupKey: 'g' },
     { type: 't.b', data: [3] }, { type: 't.b', data: null, maxAttempts: 1 }, { type: 't.c' }, { type: 't.c', runAt: T0 + 60_000 },
+    { type: 't.d', dependsOnItems: [5], onDependencyFailure: 'run' },
   ] });
   const claimed = await store.jobClaim({ workerId: 'w1', types: ['t.a', 't.b'], limit: 4, now: T0 + 1, leaseMs: 30_000 });
   await store.jobProgress({ id: claimed[0]!.id, token: claimed[0]!.leaseToken, progress: { pct: 40 }, now: T0 + 2 });
@@ -66,9 +67,11 @@ describe.runIf(available)('copying SQLite into PostgreSQL', () => {
     const progress: string[] = [];
     const { copied } = await copySqliteToPostgres({ source: source.db, target, onProgress: (p) => { progress.push(`${p.table} ${p.done}/${p.total}`); } });
     // Two attempt records: the retried and the failed attempt (a completing attempt is its job's row).
-    expect(copied).toEqual({ jobs: 6, job_attempts: 2, schedules: 2, sessions: 2, events: 3, job_throughput: 2, approvals: 2, session_defaults: 1 });
-    expect(progress).toContain('jobs 6/6');
-    for (let id = 1; id <= 6; id += 1) {
+    expect(copied).toEqual({ jobs: 7, job_dependencies: 1, job_attempts: 2, schedules: 2, sessions: 2, events: 3, job_throughput: 2, approvals: 2, session_defaults: 1 });
+    expect(progress).toContain('jobs 7/7');
+    expect(await target.jobDependencies({ id: 6 })).toEqual(await source.jobDependencies({ id: 6 }));
+    expect((await target.jobDependencies({ id: 6 })).dependentsTotal).toBe(1);
+    for (let id = 1; id <= 7; id += 1) {
       expect(await target.jobGet({ id }), `job ${id}`).toEqual(await source.jobGet({ id }));
       expect(await target.jobAttempts({ id }), `attempts ${id}`).toEqual(await source.jobAttempts({ id }));
     }
@@ -80,7 +83,7 @@ describe.runIf(available)('copying SQLite into PostgreSQL', () => {
     expect((await target.sessions.sessionGet({ id: 1 }))?.pendingApprovals).toBe(1);
     expect(await target.jobStats({ now: T0 + 5 })).toEqual(await source.jobStats({ now: T0 + 5 }));
     // New records continue after the copied ids.
-    expect((await target.jobCreate({ job: { type: 't.a' }, now: T0 })).job.id).toBe(7);
+    expect((await target.jobCreate({ job: { type: 't.a' }, now: T0 })).job.id).toBe(8);
     expect((await target.sessions.sessionCreate({ session: { projectPath: '/p/c' }, now: T0 })).id).toBe(3);
     expect((await target.sessions.approvalCreate({ approval: { sessionId: 3, tool: 'Bash', input: {} }, now: T0 })).id).toBe(3);
     // The unique key of the running copy still holds.
@@ -107,14 +110,14 @@ describe.runIf(available)('copying SQLite into PostgreSQL', () => {
     const done = await run(['migrate-to', url]);
     expect(done.stderr).toBe('');
     expect(done.code).toBe(0);
-    expect(done.stdout).toMatch(/copied 6 jobs, 2 attempts, 2 schedules, 2 sessions and 3 events/);
+    expect(done.stdout).toMatch(/copied 7 jobs, 2 attempts, 2 schedules, 2 sessions and 3 events/);
     expect(done.stdout).toMatch(/next: run agentq with --db/);
     const again = await run(['migrate-to', url, '--json']);
     expect(again.code).toBe(4);
     expect(again.stderr).toMatch(/already holds jobs, schedules or sessions/);
     const stats = await run(['stats', '--db', url, '--json']);
     expect(stats.code).toBe(0);
-    expect((JSON.parse(stats.stdout) as { byStatus: unknown }).byStatus).toEqual({ queued: 1, running: 1, completed: 1, failed: 2, cancelled: 1 });
+    expect((JSON.parse(stats.stdout) as { byStatus: unknown }).byStatus).toEqual({ waiting: 1, queued: 1, running: 1, completed: 1, failed: 2, cancelled: 1 });
     const backup = await run(['backup', '--db', url]);
     expect(backup.code).toBe(2);
     expect(backup.stderr).toMatch(/backup works on a SQLite database; on PostgreSQL use pg_dump/);

@@ -294,7 +294,7 @@ describe.runIf(available)('PostgreSQL store', () => {
     } finally {
       await outsider.end();
     }
-    expect((await store.jobStats({ now: Date.now() })).byType).toEqual([{ type: 't.ext', queued: 0, running: 0, completed: 0, failed: 0, cancelled: 1 }]);
+    expect((await store.jobStats({ now: Date.now() })).byType).toEqual([{ type: 't.ext', waiting: 0, queued: 0, running: 0, completed: 0, failed: 0, cancelled: 1 }]);
   });
 
   it('caps a filtered total past 10,000 rows', async () => {

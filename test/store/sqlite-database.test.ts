@@ -3,7 +3,7 @@ import { chmodSync, mkdirSync, existsSync, readFileSync, readdirSync, statSync, 
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { defaultDatabasePath, ensureWal, migrate, openDatabase, removeEmptySidecars } from '../../src/store/sqlite/database.js';
-import { LATEST_VERSION } from '../../src/store/sqlite/migrations.js';
+import { LATEST_VERSION, migrations } from '../../src/store/sqlite/migrations.js';
 import { JOB_SQL as SQL, LIST_DIALECT, SCHEDULE_SQL } from '../../src/store/sqlite/jobs.sql.js';
 import { SESSION_SQL } from '../../src/store/sqlite/sessions.sql.js';
 import { jobListQueries } from '../../src/store/lists.js';
@@ -384,5 +384,55 @@ describe('SQLite store specifics', () => {
     await expect(store.jobCreateMany({ now: 1, jobs: Array.from({ length: 100_001 }, () => ({ type: 'x.y' })) })).rejects.toThrow(/split the batch/);
     await expect(store.jobCancel({ ids: Array.from({ length: 10_001 }, (_, i) => i + 1), now: 1 })).rejects.toThrow(/split the request/);
     await store.close();
+  });
+});
+
+describe('migration 8 (the jobs table built again for dependencies)', () => {
+  /** A database at version 7 with a job, its attempt and a finished job. */
+  function version7(path: string): Database.Database {
+    const db = new Database(path);
+    db.pragma('foreign_keys = ON');
+    for (const m of migrations.slice(0, 7)) db.exec(m.sql);
+    db.pragma('user_version = 7');
+    db.exec(`INSERT INTO jobs (id, type, data, status, run_at, unique_key, created_at, updated_at) VALUES
+      (1, 'a.b', '{"x":1}', 'queued', 5, 'k1', 1, 1), (2, 'a.b', 'null', 'failed', 5, NULL, 1, 2)`);
+    db.exec(`INSERT INTO job_attempts (job_id, lease_token, attempt, worker_id, started_at, finished_at, outcome, error)
+      VALUES (2, 1, 1, 'w', 1, 2, 'failed', 'boom')`);
+    return db;
+  }
+
+  it('keeps every row and attempt, the indexes and the references, and turns foreign keys back on', () => {
+    const path = join(tmp.dir, 'v7.db');
+    const db = version7(path);
+    migrate(db);
+    expect(db.pragma('user_version', { simple: true })).toBe(8);
+    expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+    expect(db.prepare('SELECT id, data, status, unique_key, pending_dependencies, on_dependency_failure, has_dependents FROM jobs ORDER BY id').all()).toEqual([
+      { id: 1, data: '{"x":1}', status: 'queued', unique_key: 'k1', pending_dependencies: 0, on_dependency_failure: 'fail', has_dependents: 0 },
+      { id: 2, data: 'null', status: 'failed', unique_key: null, pending_dependencies: 0, on_dependency_failure: 'fail', has_dependents: 0 },
+    ]);
+    expect(db.prepare('SELECT count(*) AS n FROM job_attempts').get()).toEqual({ n: 1 });
+    const indexes = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'jobs' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
+    expect(indexes).toEqual([
+      'jobs_cancelled_at', 'jobs_claim_type', 'jobs_completed_at', 'jobs_created', 'jobs_failed_at', 'jobs_group_id', 'jobs_queued_type_run_at',
+      'jobs_running_group', 'jobs_running_lease', 'jobs_status_id', 'jobs_type_id', 'jobs_unique_key',
+    ]);
+    // The attempts still reference the rebuilt table: removing the job removes them.
+    db.prepare('DELETE FROM jobs WHERE id = 2').run();
+    expect(db.prepare('SELECT count(*) AS n FROM job_attempts').get()).toEqual({ n: 0 });
+    db.close();
+  });
+
+  it('refuses, changing nothing, when the database holds a reference to a job that is gone', () => {
+    const path = join(tmp.dir, 'v7-broken.db');
+    const db = version7(path);
+    db.pragma('foreign_keys = OFF');
+    db.exec(`INSERT INTO job_attempts (job_id, lease_token, attempt, worker_id, started_at, outcome) VALUES (77, 1, 1, 'w', 1, 'failed')`);
+    db.pragma('foreign_keys = ON');
+    expect(() => { migrate(db); }).toThrow(/migration 8 would leave 1 broken references; nothing was changed/);
+    expect(db.pragma('user_version', { simple: true })).toBe(7);
+    expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+    expect(db.prepare("SELECT count(*) AS n FROM pragma_table_info('jobs') WHERE name = 'has_dependents'").get()).toEqual({ n: 0 });
+    db.close();
   });
 });

@@ -133,7 +133,7 @@ describe('library entry point', () => {
       'cronNext', 'databaseInUse', 'maintenanceJobs', 'parseCron', 'restoreBackup',
       'SESSION_STATES', 'SESSION_STATE_LIST', 'PERMISSION_MODES', 'SessionService', 'SESSION_RUN', 'CONTINUE_PROMPT', 'AgentTransientError',
       'ReplayProvider', 'TRANSCRIPTS_DIR', 'ClaudeProvider', 'CLAUDE_SDK', 'AgentProcesses', 'AgentAbortError', 'DatabaseCorruptError', 'DatabaseFullError', 'DatabaseTooNewError',
-      'DatabaseUnavailableError', 'FINISHED_STATES', 'JOB_STATES', 'JOB_STATE_LIST', 'JobAbortReason', 'JobEvents', 'JobRegistry',
+      'DatabaseUnavailableError', 'FINISHED_STATES', 'ACTIVE_STATES', 'DEPENDENCY_FAILURE_POLICIES', 'JOB_STATES', 'JOB_STATE_LIST', 'JobAbortReason', 'JobEvents', 'JobRegistry',
       'JobSystem', 'JobTimeoutError', 'JobWorker', 'NotFoundError', 'ORPHAN_POLICIES', 'RegistryError', 'SnoozeError',
       'SqliteJobStore', 'StateConflictError', 'TypedEmitter', 'UnrecoverableError', 'ValidationError', 'createJobSystem',
       'createSqliteStore', 'defaultDataDir', 'defaultDatabasePath', 'defineJob', 'describeThrown', 'isJobState', 'openDatabase',

@@ -1,5 +1,5 @@
 /**
- * `agentq migrate-to <url>`: copy a SQLite database (jobs with their attempts and throughput,
+ * `agentq migrate-to <url>`: copy a SQLite database (jobs with their dependencies, attempts and throughput,
  * schedules, sessions and their events) into an empty PostgreSQL schema, in one transaction, with
  * ids kept — so links, stream positions and unique keys mean the same afterwards.
  */
@@ -11,6 +11,7 @@ import type { PostgresJobStore } from './store.js';
 /** Tables in copy order (parents first), each read in key order. */
 const TABLES = [
   { name: 'jobs', select: 'SELECT * FROM jobs ORDER BY id' },
+  { name: 'job_dependencies', select: 'SELECT * FROM job_dependencies ORDER BY job_id, depends_on_id' },
   { name: 'job_attempts', select: 'SELECT * FROM job_attempts ORDER BY job_id, lease_token' },
   // Throughput history (the dashboard's last hour) goes into slot 0 of each bucket.
   { name: 'job_throughput', select: 'SELECT *, 0 AS slot FROM job_throughput ORDER BY minute, type' },

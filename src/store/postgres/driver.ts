@@ -17,13 +17,14 @@ import type {
   HeartbeatResult, Job, JobCancelResult, JobCreateManyItem, JobCreateResult, JobFinishResult, LeaseRef, Schedule, ScheduleFireResult,
 } from '../contract.js';
 import type { JobDriver, RetryRefusal } from '../driver.js';
-import { AgentqError } from '../errors.js';
+import { AgentqError, ValidationError } from '../errors.js';
+import type { DependencyRow } from '../dependencies.js';
 import { attemptError, holdsLease, settleOrphan, settleOutcome, type LeaseRow, type Settlement } from '../attempts.js';
 import { claimOrder, pickClaims, roomByType } from '../claims.js';
 import { jobListQueries } from '../lists.js';
 import { rowToJob, rowToSchedule, type AttemptRow, type JobRow, type ScheduleRow } from '../rows.js';
 import type { CountRow, ThroughputBucket } from '../stats.js';
-import { JOB_STATES, type JobState, type OrphanPolicy } from '../states.js';
+import { DEPENDENCY_FAILURE_POLICIES, FINISHED_STATES, JOB_STATES, type JobState, type OrphanPolicy } from '../states.js';
 import {
   LIMITS, type NormalizedCancel, type NormalizedClaim, type NormalizedJob, type NormalizedList, type NormalizedOutcome,
   type NormalizedPatch, type NormalizedSchedule,
@@ -162,6 +163,8 @@ export class PostgresJobDriver implements JobDriver {
         pending.map((p) => p.job.runAt), pending.map((p) => p.job.maxAttempts), pending.map((p) => p.job.uniqueKey),
         pending.map((p) => p.job.groupKey), pending.map((p) => p.job.timeoutMs), pending.map((p) => p.job.orphan),
         pending.map((p) => p.job.now),
+        pending.map((p) => (p.job.dependencies === null ? JOB_STATES.queued : JOB_STATES.waiting)),
+        pending.map((p) => p.job.dependencies?.onFailure ?? DEPENDENCY_FAILURE_POLICIES.fail),
       ]));
       // Rows come back in input order (ids follow it); a skipped input is one whose key was taken.
       const inserted = rows.sort((a, b) => a.id - b.id);
@@ -191,13 +194,69 @@ export class PostgresJobDriver implements JobDriver {
     return results as JobCreateResult[];
   }
 
+  /**
+   * Insert jobs some of which depend on others, in the caller's transaction: every row (dependents
+   * waiting), then the edges; the jobs depended on are locked in id order (so an end is either seen
+   * here or comes after the edges and moves the new job on by the trigger), each new job's pending
+   * count set to its edges, and dependencies that had ended already applied (`agentq_dependencies_ended`).
+   */
+  private async insertWithDependencies(client: PoolClient, jobs: NormalizedJob[]): Promise<JobCreateResult[]> {
+    const results = await this.insertJobs(client, jobs);
+    const edgeJobs: number[] = [];
+    const edgeDeps: number[] = [];
+    const dependents: number[] = [];
+    for (const [i, job] of jobs.entries()) {
+      const r = results[i] as JobCreateResult;
+      if (job.dependencies === null || !r.created) continue;
+      dependents.push(r.job.id);
+      const ids = new Set([...job.dependencies.ids, ...job.dependencies.items.map((item) => (results[item] as JobCreateResult).job.id)]);
+      for (const d of ids) {
+        edgeJobs.push(r.job.id);
+        edgeDeps.push(d);
+      }
+    }
+    if (dependents.length === 0) return results;
+    const targets = [...new Set(edgeDeps)];
+    const { rows: states } = await client.query<{ id: number; status: JobState }>(prepared(JOB_SQL.dependencyLock, [targets]));
+    const found = new Map(states.map((r) => [r.id, r.status]));
+    for (const [i, job] of jobs.entries()) {
+      const missing = job.dependencies?.ids.find((id) => !found.has(id));
+      if (missing !== undefined) {
+        const at = jobs.length === 1 ? '' : `jobs[${i}].`;
+        throw new ValidationError(`${at}dependsOn`, `names job ${missing}, which does not exist (never created, or removed by cleanup); give ids of existing jobs`);
+      }
+    }
+    await client.query(prepared(JOB_SQL.dependencyAdd, [edgeJobs, edgeDeps]));
+    await client.query(prepared(JOB_SQL.dependencyMark, [targets]));
+    await client.query(prepared(JOB_SQL.dependencyCount, [dependents]));
+    const ended = states.filter((r) => (FINISHED_STATES as readonly string[]).includes(r.status)).map((r) => r.id);
+    if (ended.length > 0) await client.query(prepared(JOB_SQL.dependenciesEnded, [ended, dependents]));
+    const { rows } = await client.query<JobRow>(prepared(JOB_SQL.jobsByIds, [dependents]));
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return results.map((r) => (byId.has(r.job.id) && r.created ? { job: rowToJob(byId.get(r.job.id) as JobRow), created: true } : r));
+  }
+
   jobInsert(params: { jobs: NormalizedJob[] }): Promise<JobCreateResult[]> {
+    if (params.jobs.some((j) => j.dependencies !== null)) return this.transaction((client) => this.insertWithDependencies(client, params.jobs));
     return this.onPool((pool) => this.insertJobs(pool, params.jobs));
   }
 
   async jobInsertMany(params: { jobs: NormalizedJob[] }): Promise<JobCreateManyItem[]> {
-    const results = await this.transaction((client) => this.insertJobs(client, params.jobs));
+    const withDependencies = params.jobs.some((j) => j.dependencies !== null);
+    const results = await this.transaction((client) => (withDependencies ? this.insertWithDependencies(client, params.jobs) : this.insertJobs(client, params.jobs)));
     return results.map((r) => ({ id: r.job.id, created: r.created }));
+  }
+
+  async jobDependencies(params: { id: number; limit: number }): Promise<{ dependsOn: DependencyRow[]; dependents: DependencyRow[]; dependentsTotal: number } | null> {
+    const { id, limit } = params;
+    const [exists, dependsOn, dependents, [count]] = await Promise.all([
+      this.query<{ id: number }>(JOB_SQL.jobsByIds, [[id]]),
+      this.query<DependencyRow>(JOB_SQL.dependenciesOf, [id]),
+      this.query<DependencyRow>(JOB_SQL.dependentsOf, [id, limit]),
+      this.query<{ n: number }>(JOB_SQL.dependentsCount, [id]),
+    ]);
+    if (exists.length === 0) return null;
+    return { dependsOn, dependents, dependentsTotal: (count as { n: number }).n };
   }
 
   async jobGet(params: { id: number }): Promise<Job | null> {

@@ -15,6 +15,7 @@ import type { ListDialect } from '../lists.js';
 import { ATTEMPT_OUTCOMES, JOB_STATES as S } from '../states.js';
 
 const q = (state: string): string => `'${state}'`;
+const WAITING = q(S.waiting);
 const QUEUED = q(S.queued);
 const RUNNING = q(S.running);
 const FAILED = q(S.failed);
@@ -29,40 +30,91 @@ export function timed(sql: string, clock: Clock): string {
 
 export const JOB_SQL = {
   jobInsert: `
--- Insert jobs in input order, skipping any whose unique key an active job holds. Params: $1..$10 arrays of type, data, priority, run_at, max_attempts, unique_key, group_key, timeout_ms, orphan, and each caller's now. Returns: the inserted rows.
-INSERT INTO jobs (type, data, priority, run_at, max_attempts, unique_key, group_key, timeout_ms, orphan, created_at, updated_at)
-SELECT x.type, x.data::json, x.priority, x.run_at, x.max_attempts, x.unique_key, x.group_key, x.timeout_ms, x.orphan, x.now, x.now
-FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[], $5::int[], $6::text[], $7::text[], $8::bigint[], $9::text[], $10::bigint[])
-  WITH ORDINALITY AS x(type, data, priority, run_at, max_attempts, unique_key, group_key, timeout_ms, orphan, now, ord)
+-- Insert jobs in input order, skipping any whose unique key an active job holds. Params: $1..$12 arrays of type, data, priority, run_at, max_attempts, unique_key, group_key, timeout_ms, orphan, each caller's now, status (queued, or waiting for a job with dependencies) and dependency failure policy. Returns: the inserted rows.
+INSERT INTO jobs (type, data, priority, run_at, max_attempts, unique_key, group_key, timeout_ms, orphan, created_at, updated_at, status, on_dependency_failure)
+SELECT x.type, x.data::json, x.priority, x.run_at, x.max_attempts, x.unique_key, x.group_key, x.timeout_ms, x.orphan, x.now, x.now, x.status, x.policy
+FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[], $5::int[], $6::text[], $7::text[], $8::bigint[], $9::text[], $10::bigint[], $11::text[], $12::text[])
+  WITH ORDINALITY AS x(type, data, priority, run_at, max_attempts, unique_key, group_key, timeout_ms, orphan, now, status, policy, ord)
 ORDER BY x.ord
 ON CONFLICT DO NOTHING
 RETURNING *`,
 
   jobByActiveUniqueKey: `
 -- The active jobs holding some unique keys. Params: $1 keys. Returns: rows.
-SELECT * FROM jobs WHERE unique_key = ANY($1::text[]) AND status IN (${QUEUED}, ${RUNNING})`,
+SELECT * FROM jobs WHERE unique_key = ANY($1::text[]) AND status IN (${WAITING}, ${QUEUED}, ${RUNNING})`,
+
+  dependencyLock: `
+-- Lock the jobs new jobs will depend on, in id order (an end committed meanwhile is seen; one after waits for the edges). Params: $1 ids. Returns: id, status of each that exists.
+SELECT id, status FROM jobs WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE`,
+
+  dependencyAdd: `
+-- Record edges: job $1[i] runs after job $2[i]. Params: $1 job ids, $2 ids depended on. Returns: nothing.
+INSERT INTO job_dependencies (job_id, depends_on_id) SELECT * FROM unnest($1::bigint[], $2::bigint[]) ON CONFLICT DO NOTHING`,
+
+  dependencyMark: `
+-- Flag jobs as having dependents, so that their end moves those on. Params: $1 ids. Returns: nothing.
+UPDATE jobs SET has_dependents = true WHERE id = ANY($1::bigint[]) AND NOT has_dependents`,
+
+  dependencyCount: `
+-- Set new waiting jobs' pending count to their number of dependencies. Params: $1 job ids. Returns: nothing.
+UPDATE jobs j SET pending_dependencies = c.n
+FROM (SELECT job_id, count(*)::int AS n FROM job_dependencies WHERE job_id = ANY($1::bigint[]) GROUP BY job_id) AS c
+WHERE j.id = c.job_id`,
+
+  dependenciesEnded: `
+-- Apply dependencies that had already ended to new waiting jobs (see agentq_dependencies_ended). Params: $1 ended ids, $2 the new jobs. Returns: nothing useful.
+SELECT agentq_dependencies_ended($1::bigint[], $2::bigint[])`,
+
+  jobsByIds: `
+-- Some jobs. Params: $1 ids. Returns: rows.
+SELECT * FROM jobs WHERE id = ANY($1::bigint[])`,
+
+  dependenciesOf: `
+-- The jobs one job depends on, by id. Params: $1 job id. Returns: id, type, status, result (text), error, finished_at.
+SELECT j.id, j.type, j.status, j.result::text AS result, j.error, j.finished_at
+FROM job_dependencies d JOIN jobs j ON j.id = d.depends_on_id WHERE d.job_id = $1 ORDER BY j.id`,
+
+  dependentsOf: `
+-- The jobs that depend on one job, by id. Params: $1 job id, $2 limit. Returns: id, type, status, result (text), error, finished_at.
+SELECT j.id, j.type, j.status, j.result::text AS result, j.error, j.finished_at
+FROM job_dependencies d JOIN jobs j ON j.id = d.job_id WHERE d.depends_on_id = $1 ORDER BY d.job_id LIMIT $2`,
+
+  dependentsCount: `
+-- How many jobs depend on one job. Params: $1 job id. Returns: n.
+SELECT count(*)::int AS n FROM job_dependencies WHERE depends_on_id = $1`,
 
   jobById: `
 -- One job. Params: $1 id. Returns: the row or nothing.
 SELECT * FROM jobs WHERE id = $1`,
 
   jobUpdateQueued: `
--- Change a queued job's editable fields; NULL keeps the old value. Params: $1 now, $2 id, $3 priority, $4 run_at, $5 data, $6 max_attempts. Returns: the row if it was queued.
+-- Change a waiting or queued job's editable fields; NULL keeps the old value. Params: $1 now, $2 id, $3 priority, $4 run_at, $5 data, $6 max_attempts. Returns: the row if it was waiting or queued.
 UPDATE jobs SET
   priority = coalesce($3::int, priority),
   run_at = coalesce($4::bigint, run_at),
   data = coalesce($5::text::json, data),
   max_attempts = coalesce($6::int, max_attempts),
   updated_at = $1::bigint
-WHERE id = $2 AND status = ${QUEUED}
+WHERE id = $2 AND status IN (${WAITING}, ${QUEUED})
 RETURNING *`,
 
   jobRetry: `
--- Re-queue a failed or cancelled job with fresh attempts, due now. Params: $1 now, $2 id. Returns: the row if it was failed or cancelled.
-UPDATE jobs SET status = ${QUEUED}, attempts = 0, run_at = $1::bigint, error = NULL, result = NULL, progress = NULL,
+-- Re-queue a failed or cancelled job with fresh attempts, due now; waiting while dependencies have not completed (pendingOnRetry in dependencies.ts; they are locked, so an end committed meanwhile is seen and a later one finds the job waiting). Params: $1 now, $2 id. Returns: the row if it was failed or cancelled.
+WITH deps AS (
+  SELECT j.status FROM job_dependencies d JOIN jobs j ON j.id = d.depends_on_id WHERE d.job_id = $2 ORDER BY j.id FOR SHARE OF j
+), pending AS (
+  SELECT count(*) FILTER (WHERE deps.status <> ${q(S.completed)}) AS any_state,
+         count(*) FILTER (WHERE deps.status IN (${WAITING}, ${QUEUED}, ${RUNNING})) AS active
+  FROM deps
+)
+UPDATE jobs SET
+  pending_dependencies = CASE WHEN on_dependency_failure = 'run' THEN p.active ELSE p.any_state END,
+  status = CASE WHEN (CASE WHEN on_dependency_failure = 'run' THEN p.active ELSE p.any_state END) > 0 THEN ${WAITING} ELSE ${QUEUED} END,
+  attempts = 0, run_at = $1::bigint, error = NULL, result = NULL, progress = NULL,
   cancel_requested_at = NULL, finished_at = NULL, started_at = NULL, updated_at = $1::bigint
+FROM pending p
 WHERE id = $2 AND status IN (${FAILED}, ${CANCELLED})
-RETURNING *`,
+RETURNING jobs.*`,
 
   claimFast: `
 -- Claim due jobs of some types in one statement: lock candidates (skipping rows others hold), keep the first of each group whose group has no running job and whose group lock is free, take up to the limit. Params: $1 now, $2 types, $3 scan per type, $4 limit, $5 worker id, $6 lease ms. Returns: the claimed rows.
@@ -187,15 +239,15 @@ RETURNING j.id`,
 
   cancelTargets: `
 -- Lock the active jobs a cancel names (ids and/or a filter), waiting for any claim or settle in flight. Params: $1 ids, $2 filter types or NULL, $3 filter statuses or NULL, $4 whether a filter applies. Returns: id.
-SELECT id FROM jobs WHERE status IN (${QUEUED}, ${RUNNING}) AND (
+SELECT id FROM jobs WHERE status IN (${WAITING}, ${QUEUED}, ${RUNNING}) AND (
   id = ANY($1::bigint[])
   OR ($4::boolean AND ($2::text[] IS NULL OR type = ANY($2::text[])) AND ($3::text[] IS NULL OR status = ANY($3::text[]))))
 ORDER BY id FOR UPDATE`,
 
   cancelQueued: `
--- Cancel locked jobs that are queued (a statement of its own, so that it sees claims committed while it waited for the locks). Params: $1 now, $2 ids, $3 reason. Returns: id of each job cancelled.
+-- Cancel locked jobs that are waiting or queued (a statement of its own, so that it sees claims committed while it waited for the locks); their dependents follow by the trigger. Params: $1 now, $2 ids, $3 reason. Returns: id of each job cancelled.
 UPDATE jobs SET status = ${CANCELLED}, error = $3, finished_at = $1::bigint, updated_at = $1::bigint
-WHERE id = ANY($2::bigint[]) AND status = ${QUEUED}
+WHERE id = ANY($2::bigint[]) AND status IN (${WAITING}, ${QUEUED})
 RETURNING id`,
 
   cancelRequest: `

@@ -293,6 +293,127 @@ CREATE TABLE session_defaults (
 ALTER TABLE sessions ADD COLUMN worktree text;
 `,
   },
+  {
+    version: 5,
+    description: 'job dependencies: the waiting state, what a job waits for, the edges between jobs, and the rule that moves dependents on',
+    sql: `
+ALTER TABLE jobs DROP CONSTRAINT jobs_status_check;
+ALTER TABLE jobs ADD CONSTRAINT jobs_status_check CHECK (status IN ('${S.waiting}', '${S.queued}', '${S.running}', ${finished}));
+-- Dependencies not yet completed: the job is 'waiting' while this is above zero.
+ALTER TABLE jobs ADD COLUMN pending_dependencies integer NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN on_dependency_failure text NOT NULL DEFAULT 'fail' CHECK (on_dependency_failure IN ('fail', 'cancel', 'run'));
+-- True once some job depends on this one: only then does its end look for jobs to move on.
+ALTER TABLE jobs ADD COLUMN has_dependents boolean NOT NULL DEFAULT false;
+-- A waiting job holds its unique key too.
+DROP INDEX jobs_unique_key;
+CREATE UNIQUE INDEX jobs_unique_key ON jobs (unique_key)
+  WHERE unique_key IS NOT NULL AND status IN ('${S.waiting}', '${S.queued}', '${S.running}');
+
+-- Job job_id runs after job depends_on_id. Edges are only made to jobs that exist already (or earlier
+-- items of the same batch), so they never form a cycle. Removing either job removes the edge.
+CREATE TABLE job_dependencies (
+  job_id        bigint NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+  depends_on_id bigint NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+  PRIMARY KEY (job_id, depends_on_id)
+);
+CREATE INDEX job_dependents ON job_dependencies (depends_on_id, job_id);
+
+-- The rule of src/store/dependencies.ts (dependentAfter), in SQL: jobs p_ended have ended; move on the
+-- waiting jobs that depend on them (only those in p_only, when given: new jobs meeting dependencies
+-- that ended before they existed). Each ended dependency counts one off; one that failed or was
+-- cancelled ends the job at once under policy fail/cancel (error naming the lowest such id); at zero
+-- the job is queued, due no earlier than the end. The UPDATE fires the jobs trigger again, so jobs
+-- that end this way move their own dependents on.
+CREATE FUNCTION agentq_dependencies_ended(p_ended bigint[], p_only bigint[]) RETURNS void LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+  -- In id order: two transactions ending dependencies of the same jobs queue up instead of deadlocking.
+  PERFORM 1 FROM jobs w
+  WHERE w.id IN (SELECT d.job_id FROM job_dependencies d WHERE d.depends_on_id = ANY(p_ended) AND (p_only IS NULL OR d.job_id = ANY(p_only)))
+    AND w.status = '${S.waiting}'
+  ORDER BY w.id FOR NO KEY UPDATE;
+  WITH e AS (
+    SELECT id, status, finished_at FROM jobs WHERE id = ANY(p_ended)
+  ), hit AS (
+    SELECT d.job_id, count(*) AS n, min(e.id) FILTER (WHERE e.status <> '${S.completed}') AS broken_id, max(e.finished_at) AS at
+    FROM e JOIN job_dependencies d ON d.depends_on_id = e.id
+    WHERE p_only IS NULL OR d.job_id = ANY(p_only)
+    GROUP BY d.job_id
+  ), h AS (
+    SELECT hit.*, b.status AS broken_status FROM hit LEFT JOIN e b ON b.id = hit.broken_id
+  )
+  UPDATE jobs w SET
+    status = CASE
+      WHEN h.broken_id IS NOT NULL AND w.on_dependency_failure <> 'run'
+        THEN CASE w.on_dependency_failure WHEN 'fail' THEN '${S.failed}' ELSE '${S.cancelled}' END
+      WHEN w.pending_dependencies - h.n > 0 THEN '${S.waiting}'
+      ELSE '${S.queued}' END,
+    pending_dependencies = CASE WHEN h.broken_id IS NOT NULL AND w.on_dependency_failure <> 'run' THEN 0 ELSE greatest(0, w.pending_dependencies - h.n) END,
+    error = CASE WHEN h.broken_id IS NOT NULL AND w.on_dependency_failure <> 'run'
+      THEN 'dependency ' || CASE WHEN h.broken_status = '${S.cancelled}' THEN 'cancelled' ELSE 'failed' END || ': job ' || h.broken_id
+      ELSE w.error END,
+    run_at = CASE WHEN (h.broken_id IS NULL OR w.on_dependency_failure = 'run') AND w.pending_dependencies - h.n <= 0
+      THEN greatest(w.run_at, h.at, w.updated_at) ELSE w.run_at END,
+    finished_at = CASE WHEN h.broken_id IS NOT NULL AND w.on_dependency_failure <> 'run' THEN greatest(h.at, w.updated_at) ELSE NULL END,
+    updated_at = greatest(h.at, w.updated_at)
+  FROM h WHERE w.id = h.job_id AND w.status = '${S.waiting}';
+END $$;
+
+-- As in version 1, and: jobs with dependents that end move those on (agentq_dependencies_ended).
+CREATE OR REPLACE FUNCTION jobs_after_update() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+DECLARE
+  v_slot smallint := pg_backend_pid() % ${COUNTER_SLOTS};
+  v_moved boolean;
+  v_finished boolean;
+  v_wake boolean;
+  v_cancel boolean;
+  v_ended boolean;
+BEGIN
+  SELECT coalesce(bool_or(o.status <> nw.status), false),
+         coalesce(bool_or(o.status = '${S.running}' AND nw.status IN ('${S.completed}', '${S.failed}')), false),
+         coalesce(bool_or((nw.status = '${S.queued}' AND o.status <> '${S.queued}')
+                   OR (o.status = '${S.running}' AND nw.status <> '${S.running}' AND nw.group_key IS NOT NULL)), false),
+         coalesce(bool_or(nw.status = '${S.running}' AND o.cancel_requested_at IS NULL AND nw.cancel_requested_at IS NOT NULL), false),
+         coalesce(bool_or(nw.has_dependents AND o.status NOT IN (${finished}) AND nw.status IN (${finished})), false)
+  INTO v_moved, v_finished, v_wake, v_cancel, v_ended
+  FROM old_rows o JOIN new_rows nw ON nw.id = o.id;
+
+  IF v_moved THEN
+    INSERT INTO job_counts AS c (type, status, slot, n)
+    SELECT d.type, d.status, v_slot, sum(d.n) FROM (
+      SELECT o.type, o.status, -1 AS n FROM old_rows o JOIN new_rows nw ON nw.id = o.id WHERE o.status <> nw.status
+      UNION ALL
+      SELECT nw.type, nw.status, 1 FROM old_rows o JOIN new_rows nw ON nw.id = o.id WHERE o.status <> nw.status
+    ) AS d
+    GROUP BY d.type, d.status HAVING sum(d.n) <> 0 ORDER BY d.type, d.status
+    ON CONFLICT (type, status, slot) DO UPDATE SET n = c.n + excluded.n;
+  END IF;
+
+  IF v_finished THEN
+    INSERT INTO job_throughput AS t (minute, type, slot, completed, failed, wait_ms_sum, run_ms_sum)
+    SELECT nw.finished_at / 60000, nw.type, v_slot,
+      count(*) FILTER (WHERE nw.status = '${S.completed}'), count(*) FILTER (WHERE nw.status = '${S.failed}'),
+      sum(greatest(0, coalesce(nw.started_at, nw.finished_at) - nw.run_at)),
+      sum(greatest(0, nw.finished_at - coalesce(nw.started_at, nw.finished_at)))
+    FROM old_rows o JOIN new_rows nw ON nw.id = o.id
+    WHERE o.status = '${S.running}' AND nw.status IN ('${S.completed}', '${S.failed}')
+    GROUP BY 1, 2 ORDER BY 1, 2
+    ON CONFLICT (minute, type, slot) DO UPDATE SET
+      completed = t.completed + excluded.completed, failed = t.failed + excluded.failed,
+      wait_ms_sum = t.wait_ms_sum + excluded.wait_ms_sum, run_ms_sum = t.run_ms_sum + excluded.run_ms_sum;
+  END IF;
+
+  IF v_ended THEN
+    PERFORM agentq_dependencies_ended(ARRAY(
+      SELECT nw.id FROM old_rows o JOIN new_rows nw ON nw.id = o.id
+      WHERE nw.has_dependents AND o.status NOT IN (${finished}) AND nw.status IN (${finished})), NULL);
+  END IF;
+
+  IF v_wake THEN PERFORM pg_notify(TG_TABLE_SCHEMA || '.jobs', 'queued'); END IF;
+  IF v_cancel THEN PERFORM pg_notify(TG_TABLE_SCHEMA || '.jobs', 'cancel'); END IF;
+  RETURN NULL;
+END $$;
+`,
+  },
 ];
 
 export const PG_LATEST_VERSION = PG_MIGRATIONS.length;

@@ -180,10 +180,20 @@ export function migrate(db: SqliteDatabase, path = db.name): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > LATEST_VERSION) throw new DatabaseTooNewError(path, current, LATEST_VERSION);
   for (const migration of migrations.slice(current)) {
-    db.transaction(() => {
-      db.exec(migration.sql);
-      db.pragma(`user_version = ${migration.version}`);
-    }).immediate();
+    const foreignKeys = db.pragma('foreign_keys', { simple: true }) as number;
+    if (migration.rebuild === true) db.pragma('foreign_keys = OFF');
+    try {
+      db.transaction(() => {
+        db.exec(migration.sql);
+        if (migration.rebuild === true) {
+          const broken = db.pragma('foreign_key_check') as unknown[];
+          if (broken.length > 0) throw new Error(`migration ${migration.version} would leave ${broken.length} broken references; nothing was changed`);
+        }
+        db.pragma(`user_version = ${migration.version}`);
+      }).immediate();
+    } finally {
+      if (migration.rebuild === true) db.pragma(`foreign_keys = ${foreignKeys}`);
+    }
   }
 }
 

@@ -11,13 +11,14 @@ import type {
   HeartbeatResult, Job, JobCancelResult, JobCreateManyItem, JobCreateResult, JobFinishResult, LeaseRef, Schedule, ScheduleFireResult,
 } from '../contract.js';
 import type { JobDriver, MaybePromise, RetryRefusal } from '../driver.js';
-import { AgentqError } from '../errors.js';
+import { AgentqError, ValidationError } from '../errors.js';
+import { dependentAfter, pendingOnRetry, type DependencyRow, type EndedDependency, type WaitingJob } from '../dependencies.js';
 import { attemptError, holdsLease, settleOrphan, settleOutcome, type LeaseRow, type Settlement } from '../attempts.js';
 import { pickClaims, roomByType } from '../claims.js';
 import { jobListQueries } from '../lists.js';
 import { rowToJob, rowToSchedule, type AttemptRow, type JobRow, type ScheduleRow } from '../rows.js';
 import { MINUTE, type CountRow, type ThroughputBucket } from '../stats.js';
-import { FINISHED_STATES, JOB_STATES, type JobState, type OrphanPolicy } from '../states.js';
+import { DEPENDENCY_FAILURE_POLICIES, FINISHED_STATES, JOB_STATES, type JobState, type OrphanPolicy } from '../states.js';
 import {
   LIMITS, type NormalizedCancel, type NormalizedClaim, type NormalizedJob, type NormalizedList, type NormalizedOutcome,
   type NormalizedPatch, type NormalizedSchedule,
@@ -121,7 +122,8 @@ export class SqliteJobDriver implements JobDriver {
     return stmt;
   }
 
-  private insertOne(job: NormalizedJob, tally: Tally): JobCreateResult {
+  private insertOne(job: NormalizedJob, tally: Tally, batch: BatchContext | null = null): JobCreateResult {
+    if (job.dependencies !== null) return this.insertDependent(job, tally, batch);
     const info = this.stmts.jobInsert.run(job);
     if (info.changes === 1) {
       tally.move(job.type, null, JOB_STATES.queued);
@@ -132,6 +134,65 @@ export class SqliteJobDriver implements JobDriver {
     return { job: rowToJob(existing), created: false };
   }
 
+  /**
+   * Insert a job that runs after others: waiting on all of them, edges recorded, then moved on by
+   * those that have already finished (`dependencies.ts`). A dependency that does not exist throws,
+   * and the caller's transaction writes nothing.
+   */
+  private insertDependent(job: NormalizedJob, tally: Tally, batch: BatchContext | null): JobCreateResult {
+    const deps = job.dependencies as NonNullable<NormalizedJob['dependencies']>;
+    const at = batch === null ? '' : `jobs[${batch.ids.length}].`;
+    const ids = [...new Set([...deps.ids, ...deps.items.map((i) => batch?.ids[i] as number)])];
+    const list = JSON.stringify(ids);
+    const states = new Map((this.stmts.jobStates.all({ ids: list }) as EndedDependency[]).map((r) => [r.id, r.status]));
+    const missing = deps.ids.find((id) => !states.has(id));
+    if (missing !== undefined) throw new ValidationError(`${at}dependsOn`, `names job ${missing}, which does not exist (never created, or removed by cleanup); give ids of existing jobs`);
+    const info = this.stmts.jobInsertWaiting.run({ ...job, pending: ids.length, onFailure: deps.onFailure });
+    if (info.changes === 0) return { job: rowToJob(this.stmts.jobByActiveUniqueKey.get(job.uniqueKey) as JobRow), created: false };
+    const id = Number(info.lastInsertRowid);
+    tally.move(job.type, null, JOB_STATES.waiting);
+    this.stmts.dependencyAdd.run({ id, ids: list });
+    this.stmts.dependencyMark.run({ ids: list });
+    const finished = ids.flatMap((d) => {
+      const status = states.get(d) as JobState;
+      return (FINISHED_STATES as readonly string[]).includes(status) ? [{ id: d, status }] : [];
+    });
+    if (finished.length > 0) this.dependenciesEnded(finished, job.now, tally, id);
+    return { job: rowToJob(this.stmts.jobById.get(id) as JobRow), created: true };
+  }
+
+  /**
+   * Jobs ended: move on the waiting jobs that depend on them (only job `only`, when given: a new
+   * job meeting dependencies that ended before it existed), and theirs in turn when they end too.
+   */
+  private dependenciesEnded(ended: EndedDependency[], now: number, tally: Tally, only?: number): void {
+    let frontier = ended;
+    let restrict = only;
+    while (frontier.length > 0) {
+      const statusOf = new Map(frontier.map((e) => [e.id, e.status]));
+      const rows = this.stmts.dependentsWaiting.all({ ids: JSON.stringify([...statusOf.keys()]) }) as WaitingRow[];
+      const byJob = new Map<number, { row: WaitingRow; ended: EndedDependency[] }>();
+      for (const r of rows) {
+        if (restrict !== undefined && r.id !== restrict) continue;
+        let entry = byJob.get(r.id);
+        if (entry === undefined) {
+          entry = { row: r, ended: [] };
+          byJob.set(r.id, entry);
+        }
+        entry.ended.push({ id: r.depends_on_id, status: statusOf.get(r.depends_on_id) as JobState });
+      }
+      const next: EndedDependency[] = [];
+      for (const [id, { row, ended: endedDeps }] of byJob) {
+        const d = dependentAfter(row, endedDeps);
+        this.stmts.dependentSet.run({ id, status: d.status, pending: d.pending, error: d.error, now });
+        tally.move(row.type, JOB_STATES.waiting, d.status);
+        if (row.has_dependents === 1 && (d.status === JOB_STATES.failed || d.status === JOB_STATES.cancelled)) next.push({ id, status: d.status });
+      }
+      frontier = next;
+      restrict = undefined;
+    }
+  }
+
   jobInsert(params: { jobs: NormalizedJob[] }): MaybePromise<JobCreateResult[]> {
     return this.write((tally) => params.jobs.map((job) => this.insertOne(job, tally)));
   }
@@ -139,14 +200,39 @@ export class SqliteJobDriver implements JobDriver {
   jobInsertMany(params: { jobs: NormalizedJob[] }): MaybePromise<JobCreateManyItem[]> {
     const insert = this.stmts.jobInsert;
     const byKey = this.stmts.jobByActiveUniqueKey;
-    return this.write((tally) => params.jobs.map((job) => {
-      const info = insert.run(job);
-      if (info.changes === 1) {
-        tally.move(job.type, null, JOB_STATES.queued);
-        return { id: Number(info.lastInsertRowid), created: true };
-      }
-      return { id: (byKey.get(job.uniqueKey) as JobRow).id, created: false };
-    }));
+    return this.write((tally) => {
+      const batch: BatchContext = { ids: [] };
+      return params.jobs.map((job) => {
+        const item = this.insertManyOne(job, tally, batch, insert, byKey);
+        batch.ids.push(item.id);
+        return item;
+      });
+    });
+  }
+
+  private insertManyOne(job: NormalizedJob, tally: Tally, batch: BatchContext, insert: Statement, byKey: Statement): JobCreateManyItem {
+    if (job.dependencies !== null) {
+      const r = this.insertDependent(job, tally, batch);
+      return { id: r.job.id, created: r.created };
+    }
+    const info = insert.run(job);
+    if (info.changes === 1) {
+      tally.move(job.type, null, JOB_STATES.queued);
+      return { id: Number(info.lastInsertRowid), created: true };
+    }
+    return { id: (byKey.get(job.uniqueKey) as JobRow).id, created: false };
+  }
+
+  jobDependencies(params: { id: number; limit: number }): { dependsOn: DependencyRow[]; dependents: DependencyRow[]; dependentsTotal: number } | null {
+    const { id, limit } = params;
+    return this.read(() => {
+      if (this.stmts.jobStates.get({ ids: `[${id}]` }) === undefined) return null;
+      return {
+        dependsOn: this.stmts.dependenciesOf.all(id) as DependencyRow[],
+        dependents: this.stmts.dependentsOf.all({ id, limit }) as DependencyRow[],
+        dependentsTotal: (this.stmts.dependentsCount.get(id) as { n: number }).n,
+      };
+    });
   }
 
   jobGet(params: { id: number }): Job | null {
@@ -184,9 +270,10 @@ export class SqliteJobDriver implements JobDriver {
         const holder = this.stmts.jobByActiveUniqueKey.get(current.unique_key) as JobRow | undefined;
         if (holder !== undefined && holder.id !== id) return { job: null, refusal: { reason: 'keyHeld', holder: holder.id, key: current.unique_key } };
       }
-      const row = this.stmts.jobRetry.get({ id, now }) as JobRow | undefined;
+      const pending = pendingOnRetry(current.on_dependency_failure, (this.stmts.dependencyStatesOf.all(id) as { status: JobState }[]).map((r) => r.status));
+      const row = this.stmts.jobRetry.get({ id, pending, now }) as JobRow | undefined;
       if (row === undefined) return { job: null, refusal: { reason: 'state', status: current.status } };
-      tally.move(row.type, current.status, JOB_STATES.queued);
+      tally.move(row.type, current.status, row.status);
       return { job: rowToJob(row) };
     });
   }
@@ -263,10 +350,11 @@ export class SqliteJobDriver implements JobDriver {
     const { outcomes, now } = params;
     return this.write((tally) => {
       // One read for the batch; inside this IMMEDIATE transaction the rows cannot change under it.
-      const leases = new Map((this.stmts.leaseRows.all({ ids: JSON.stringify(outcomes.map((o) => o.id)) }) as (LeaseRow & { id: number })[])
+      const leases = new Map((this.stmts.leaseRows.all({ ids: JSON.stringify(outcomes.map((o) => o.id)) }) as (LeaseRow & { id: number; has_dependents: number })[])
         .map((r) => [r.id, r]));
       const ended = new Set<number>();
-      return outcomes.map((o) => {
+      const awaited: EndedDependency[] = [];
+      const results = outcomes.map((o): JobFinishResult => {
         const lease = leases.get(o.id);
         // A second outcome for one job in one call finds its attempt already ended.
         if (ended.has(o.id) || !holdsLease(lease, o.token)) return { id: o.id, applied: false, status: null };
@@ -274,12 +362,16 @@ export class SqliteJobDriver implements JobDriver {
         if (o.kind === 'completed') {
           this.stmts.settleComplete.run({ id: o.id, token: o.token, result: o.result, progress: o.progress, now });
           tally.finish(lease.type, JOB_STATES.completed, lease.run_at, lease.started_at, now);
+          if (lease.has_dependents === 1) awaited.push({ id: o.id, status: JOB_STATES.completed });
           return { id: o.id, applied: true, status: JOB_STATES.completed };
         }
         const next = settleOutcome(o, lease);
         this.settle(o.id, o.token, lease, next, now, tally);
+        if (lease.has_dependents === 1 && next.status !== JOB_STATES.queued) awaited.push({ id: o.id, status: next.status });
         return { id: o.id, applied: true, status: next.status };
       });
+      if (awaited.length > 0) this.dependenciesEnded(awaited, now, tally);
+      return results;
     });
   }
 
@@ -309,9 +401,12 @@ export class SqliteJobDriver implements JobDriver {
         for (const r of targets) all.add(r.id);
       }
       const list = JSON.stringify([...all]);
-      const rows = this.stmts.cancelQueued.all({ ids: list, reason, now }) as { id: number; type: string }[];
-      for (const r of rows) tally.move(r.type, JOB_STATES.queued, JOB_STATES.cancelled);
+      const rows = this.stmts.cancelable.all({ ids: list }) as { id: number; type: string; status: JobState; has_dependents: number }[];
+      if (rows.length > 0) this.stmts.cancelQueued.run({ ids: list, reason, now });
+      for (const r of rows) tally.move(r.type, r.status, JOB_STATES.cancelled);
       const requestedIds = (this.stmts.cancelRequest.all({ ids: list, now }) as { id: number }[]).map((r) => r.id);
+      const awaited = rows.flatMap((r) => (r.has_dependents === 1 ? [{ id: r.id, status: JOB_STATES.cancelled }] : []));
+      if (awaited.length > 0) this.dependenciesEnded(awaited, now, tally);
       return { cancelled: rows.length, requested: requestedIds.length, requestedIds };
     });
   }
@@ -319,12 +414,16 @@ export class SqliteJobDriver implements JobDriver {
   jobRescue(params: { now: number; limit: number }): MaybePromise<{ id: number; status: JobState }[]> {
     const { now } = params;
     return this.write((tally) => {
-      const candidates = this.stmts.rescueCandidates.all(params) as (LeaseRow & { id: number; orphan: OrphanPolicy })[];
-      return candidates.map((c) => {
+      const candidates = this.stmts.rescueCandidates.all(params) as (LeaseRow & { id: number; orphan: OrphanPolicy; has_dependents: number })[];
+      const awaited: EndedDependency[] = [];
+      const results = candidates.map((c) => {
         const next = settleOrphan(c, c.orphan, now);
         this.settle(c.id, c.lease_token, c, next, now, tally);
+        if (c.has_dependents === 1 && next.status !== JOB_STATES.queued) awaited.push({ id: c.id, status: next.status });
         return { id: c.id, status: next.status };
       });
+      if (awaited.length > 0) this.dependenciesEnded(awaited, now, tally);
+      return results;
     });
   }
 
@@ -498,9 +597,17 @@ class Tally {
   }
 }
 
+/** The ids of a batch's items inserted so far (an item's `dependsOnItems` names them by position). */
+interface BatchContext {
+  ids: number[];
+}
+
+/** A waiting job found depending on one that ended. */
+type WaitingRow = WaitingJob & { depends_on_id: number; id: number; type: string; has_dependents: number };
+
 /** A due queued job a claim may take, in claim order. */
 type Candidate = Pick<JobRow, 'id' | 'type' | 'group_key' | 'priority' | 'run_at'>;
-type ClaimedFields = Pick<JobRow, 'data' | 'attempts' | 'lease_token' | 'max_attempts' | 'unique_key' | 'timeout_ms' | 'orphan' | 'created_at' | 'cancel_requested_at' | 'error'>;
+type ClaimedFields = Pick<JobRow, 'data' | 'attempts' | 'lease_token' | 'max_attempts' | 'unique_key' | 'timeout_ms' | 'orphan' | 'created_at' | 'cancel_requested_at' | 'error' | 'on_dependency_failure'>;
 
 /** The Job a claim produced, from its candidate row, the fields read back and what the claim set (as `claimMark` writes them). */
 function claimedJob(c: Candidate, f: ClaimedFields, workerId: string, expires: number, now: number): Job {
@@ -508,7 +615,8 @@ function claimedJob(c: Candidate, f: ClaimedFields, workerId: string, expires: n
     id: c.id, type: c.type, data: JSON.parse(f.data) as unknown, status: JOB_STATES.running, priority: c.priority, runAt: c.run_at,
     attempts: f.attempts, maxAttempts: f.max_attempts, leaseOwner: workerId, leaseToken: f.lease_token, leaseExpiresAt: expires,
     progress: null, result: null, error: f.error, uniqueKey: f.unique_key, groupKey: c.group_key, timeoutMs: f.timeout_ms,
-    orphan: f.orphan, cancelRequestedAt: f.cancel_requested_at, createdAt: f.created_at, updatedAt: now, startedAt: now, finishedAt: null,
+    orphan: f.orphan, cancelRequestedAt: f.cancel_requested_at, pendingDependencies: 0, onDependencyFailure: f.on_dependency_failure,
+    createdAt: f.created_at, updatedAt: now, startedAt: now, finishedAt: null,
   };
 }
 
@@ -518,6 +626,7 @@ function newJobRecord(id: number, job: NormalizedJob): Job {
     id, type: job.type, data: JSON.parse(job.data) as unknown, status: JOB_STATES.queued, priority: job.priority,
     runAt: job.runAt, attempts: 0, maxAttempts: job.maxAttempts, leaseOwner: null, leaseToken: 0, leaseExpiresAt: null,
     progress: null, result: null, error: null, uniqueKey: job.uniqueKey, groupKey: job.groupKey, timeoutMs: job.timeoutMs,
-    orphan: job.orphan, cancelRequestedAt: null, createdAt: job.now, updatedAt: job.now, startedAt: null, finishedAt: null,
+    orphan: job.orphan, cancelRequestedAt: null, pendingDependencies: 0, onDependencyFailure: DEPENDENCY_FAILURE_POLICIES.fail,
+    createdAt: job.now, updatedAt: job.now, startedAt: null, finishedAt: null,
   };
 }

@@ -10,6 +10,7 @@ import type { ListDialect } from '../lists.js';
 import { JOB_STATES as S } from '../states.js';
 
 const q = (state: string): string => `'${state}'`;
+const WAITING = q(S.waiting);
 const QUEUED = q(S.queued);
 const RUNNING = q(S.running);
 const FAILED = q(S.failed);
@@ -22,28 +23,79 @@ INSERT INTO jobs (type, data, priority, run_at, max_attempts, unique_key, group_
 VALUES (@type, @data, @priority, @runAt, @maxAttempts, @uniqueKey, @groupKey, @timeoutMs, @orphan, @now, @now)
 ON CONFLICT DO NOTHING`,
 
+  jobInsertWaiting: `
+-- Insert one job that waits for others unless an active job holds its unique key. Params: the jobInsert ones and @pending @onFailure. Returns: changes 1 and lastInsertRowid, or changes 0 on a key conflict.
+INSERT INTO jobs (type, data, priority, run_at, max_attempts, unique_key, group_key, timeout_ms, orphan, created_at, updated_at,
+  status, pending_dependencies, on_dependency_failure)
+VALUES (@type, @data, @priority, @runAt, @maxAttempts, @uniqueKey, @groupKey, @timeoutMs, @orphan, @now, @now, ${WAITING}, @pending, @onFailure)
+ON CONFLICT DO NOTHING`,
+
+  dependencyAdd: `
+-- Record that a job runs after others. Params: @id @ids (JSON array of the jobs it depends on). Returns: nothing.
+INSERT INTO job_dependencies (job_id, depends_on_id) SELECT @id, value FROM json_each(@ids)`,
+
+  dependencyMark: `
+-- Flag jobs as having dependents, so that their end looks for them. Params: @ids (JSON array). Returns: nothing.
+UPDATE jobs SET has_dependents = 1 WHERE id IN (SELECT value FROM json_each(@ids)) AND has_dependents = 0`,
+
+  jobStates: `
+-- The states of some jobs. Params: @ids (JSON array). Returns: id, status for each job that exists.
+SELECT id, status FROM jobs WHERE id IN (SELECT value FROM json_each(@ids))`,
+
+  dependentsWaiting: `
+-- Waiting jobs that depend on some jobs. Params: @ids (JSON array of the jobs depended on). Returns: depends_on_id, id, type, pending_dependencies, on_dependency_failure, has_dependents.
+SELECT d.depends_on_id, j.id, j.type, j.pending_dependencies, j.on_dependency_failure, j.has_dependents
+FROM job_dependencies AS d INDEXED BY job_dependents JOIN jobs AS j ON j.id = d.job_id
+WHERE d.depends_on_id IN (SELECT value FROM json_each(@ids)) AND j.status = ${WAITING}`,
+
+  dependentSet: `
+-- Move a waiting job on as its dependencies decide: still waiting, queued (due no earlier than now) or ended. Params: @id @status @pending @error @now. Returns: nothing.
+UPDATE jobs SET status = @status, pending_dependencies = @pending, error = coalesce(@error, error),
+  run_at = CASE WHEN @status = ${QUEUED} THEN max(run_at, @now) ELSE run_at END,
+  finished_at = CASE WHEN @status IN (${WAITING}, ${QUEUED}) THEN NULL ELSE @now END, updated_at = @now
+WHERE id = @id AND status = ${WAITING}`,
+
+  dependenciesOf: `
+-- The jobs one job depends on, by id. Params: ? job id. Returns: id, type, status, result, error, finished_at.
+SELECT j.id, j.type, j.status, j.result, j.error, j.finished_at
+FROM job_dependencies AS d JOIN jobs AS j ON j.id = d.depends_on_id WHERE d.job_id = ? ORDER BY j.id`,
+
+  dependentsOf: `
+-- The jobs that depend on one job, by id. Params: @id @limit. Returns: id, type, status, result, error, finished_at.
+SELECT j.id, j.type, j.status, j.result, j.error, j.finished_at
+FROM job_dependencies AS d INDEXED BY job_dependents JOIN jobs AS j ON j.id = d.job_id
+WHERE d.depends_on_id = @id ORDER BY d.job_id LIMIT (SELECT @limit)`,
+
+  dependentsCount: `
+-- How many jobs depend on one job. Params: ? job id. Returns: n.
+SELECT count(*) AS n FROM job_dependencies INDEXED BY job_dependents WHERE depends_on_id = ?`,
+
+  dependencyStatesOf: `
+-- The states of the jobs one job depends on. Params: ? job id. Returns: status of each.
+SELECT j.status FROM job_dependencies AS d JOIN jobs AS j ON j.id = d.depends_on_id WHERE d.job_id = ?`,
+
   jobByActiveUniqueKey: `
 -- The active job holding a unique key. Params: ? unique key. Returns: the row or nothing.
-SELECT * FROM jobs WHERE unique_key = ? AND status IN (${QUEUED}, ${RUNNING})`,
+SELECT * FROM jobs WHERE unique_key = ? AND status IN (${WAITING}, ${QUEUED}, ${RUNNING})`,
 
   jobById: `
 -- One job. Params: ? id. Returns: the row or nothing.
 SELECT * FROM jobs WHERE id = ?`,
 
   jobUpdateQueued: `
--- Change a queued job's editable fields; NULL keeps the old value. Params: @id @priority @runAt @data @maxAttempts @now. Returns: the row if it was queued.
+-- Change a waiting or queued job's editable fields; NULL keeps the old value. Params: @id @priority @runAt @data @maxAttempts @now. Returns: the row if it was waiting or queued.
 UPDATE jobs SET
   priority = coalesce(@priority, priority),
   run_at = coalesce(@runAt, run_at),
   data = coalesce(@data, data),
   max_attempts = coalesce(@maxAttempts, max_attempts),
   updated_at = @now
-WHERE id = @id AND status = ${QUEUED}
+WHERE id = @id AND status IN (${WAITING}, ${QUEUED})
 RETURNING *`,
 
   jobRetry: `
--- Re-queue a failed or cancelled job with fresh attempts, due now. Params: @id @now. Returns: the row if it was failed or cancelled.
-UPDATE jobs SET status = ${QUEUED}, attempts = 0, run_at = @now, error = NULL, result = NULL, progress = NULL,
+-- Re-queue a failed or cancelled job with fresh attempts, due now; waiting while @pending dependencies have not completed. Params: @id @pending @now. Returns: the row if it was failed or cancelled.
+UPDATE jobs SET status = CASE WHEN @pending > 0 THEN ${WAITING} ELSE ${QUEUED} END, pending_dependencies = @pending, attempts = 0, run_at = @now, error = NULL, result = NULL, progress = NULL,
   cancel_requested_at = NULL, finished_at = NULL, started_at = NULL, updated_at = @now
 WHERE id = @id AND status IN (${FAILED}, ${CANCELLED})
 RETURNING *`,
@@ -68,8 +120,8 @@ UPDATE jobs SET status = ${RUNNING}, attempts = attempts + 1, lease_owner = @wor
 WHERE id IN (SELECT value FROM json_each(@ids)) AND status = ${QUEUED}`,
 
   claimedFields: `
--- The fields of jobs just claimed that neither their candidate rows nor the claim set (read back: in SQLite RETURNING costs more, ~5 µs a row). Params: @ids (JSON array). Returns: id, data, attempts, lease_token, max_attempts, unique_key, timeout_ms, orphan, created_at, cancel_requested_at, error.
-SELECT id, data, attempts, lease_token, max_attempts, unique_key, timeout_ms, orphan, created_at, cancel_requested_at, error
+-- The fields of jobs just claimed that neither their candidate rows nor the claim set (read back: in SQLite RETURNING costs more, ~5 µs a row). Params: @ids (JSON array). Returns: id, data, attempts, lease_token, max_attempts, unique_key, timeout_ms, orphan, created_at, cancel_requested_at, error, on_dependency_failure.
+SELECT id, data, attempts, lease_token, max_attempts, unique_key, timeout_ms, orphan, created_at, cancel_requested_at, error, on_dependency_failure
 FROM jobs WHERE id IN (SELECT value FROM json_each(@ids))`,
 
   attemptRecord: `
@@ -97,8 +149,8 @@ RETURNING id`,
 SELECT status, type, run_at, started_at, finished_at, attempts, max_attempts, lease_token, lease_owner, cancel_requested_at FROM jobs WHERE id = ?`,
 
   leaseRows: `
--- The fields finishing writes decide on, for several jobs at once. Params: @ids (JSON array). Returns: id and the leaseRow fields.
-SELECT id, status, type, run_at, started_at, attempts, max_attempts, lease_token, lease_owner, cancel_requested_at
+-- The fields finishing writes decide on, for several jobs at once. Params: @ids (JSON array). Returns: id, the leaseRow fields, has_dependents.
+SELECT id, status, type, run_at, started_at, attempts, max_attempts, lease_token, lease_owner, cancel_requested_at, has_dependents
 FROM jobs WHERE id IN (SELECT value FROM json_each(@ids))`,
 
   settleFinal: `
@@ -119,11 +171,14 @@ UPDATE jobs SET status = ${QUEUED}, run_at = @runAt, attempts = attempts - @refu
   finished_at = NULL, updated_at = @now, lease_owner = NULL, lease_expires_at = NULL
 WHERE id = @id AND lease_token = @token AND status = ${RUNNING}`,
 
+  cancelable: `
+-- The waiting and queued jobs among some ids (a cancel ends them at once). Params: @ids (JSON array). Returns: id, type, status, has_dependents.
+SELECT id, type, status, has_dependents FROM jobs WHERE id IN (SELECT value FROM json_each(@ids)) AND status IN (${WAITING}, ${QUEUED})`,
+
   cancelQueued: `
--- Cancel queued jobs by id. Params: @ids (JSON array) @reason @now. Returns: id and type of each cancelled job.
+-- Cancel waiting and queued jobs by id. Params: @ids (JSON array) @reason @now. Returns: changes.
 UPDATE jobs SET status = ${CANCELLED}, error = @reason, finished_at = @now, updated_at = @now
-WHERE id IN (SELECT value FROM json_each(@ids)) AND status = ${QUEUED}
-RETURNING id, type`,
+WHERE id IN (SELECT value FROM json_each(@ids)) AND status IN (${WAITING}, ${QUEUED})`,
 
   cancelRequest: `
 -- Ask running jobs to stop. Params: @ids (JSON array) @now. Returns: id of each job asked.
@@ -133,13 +188,13 @@ RETURNING id`,
 
   cancelTargets: `
 -- Ids of active jobs matching a filter; a null list matches any. Params: @types @statuses (JSON arrays or null). Returns: id.
-SELECT id FROM jobs WHERE status IN (${QUEUED}, ${RUNNING})
+SELECT id FROM jobs WHERE status IN (${WAITING}, ${QUEUED}, ${RUNNING})
   AND (@types IS NULL OR type IN (SELECT value FROM json_each(@types)))
   AND (@statuses IS NULL OR status IN (SELECT value FROM json_each(@statuses)))`,
 
   rescueCandidates: `
--- Running jobs whose lease expired, oldest expiry first, with what settling them decides on. Params: @now @limit. Returns: id, the leaseRow fields, orphan.
-SELECT id, status, type, run_at, started_at, attempts, max_attempts, lease_token, lease_owner, cancel_requested_at, orphan FROM jobs INDEXED BY jobs_running_lease
+-- Running jobs whose lease expired, oldest expiry first, with what settling them decides on. Params: @now @limit. Returns: id, the leaseRow fields, orphan, has_dependents.
+SELECT id, status, type, run_at, started_at, attempts, max_attempts, lease_token, lease_owner, cancel_requested_at, orphan, has_dependents FROM jobs INDEXED BY jobs_running_lease
 WHERE status = ${RUNNING} AND lease_expires_at < @now
 ORDER BY lease_expires_at LIMIT (SELECT @limit)`,
 

@@ -8,9 +8,16 @@ export interface Migration {
   version: number;
   description: string;
   sql: string;
+  /**
+   * The migration rebuilds a table others reference: it runs with foreign keys off (else dropping
+   * the old table would cascade to its children), then checks every reference before committing.
+   */
+  rebuild?: boolean;
 }
 
 const finished = `'${S.completed}', '${S.failed}', '${S.cancelled}'`;
+const jobColumns = `id, type, data, status, priority, run_at, attempts, max_attempts, lease_owner, lease_token, lease_expires_at,
+  progress, result, error, unique_key, group_key, timeout_ms, orphan, cancel_requested_at, created_at, updated_at, started_at, finished_at`;
 
 export const migrations: readonly Migration[] = [
   {
@@ -227,6 +234,74 @@ CREATE TABLE session_defaults (
     sql: `
 -- JSON text (see SessionWorktree), or NULL: the agent works in project_path itself.
 ALTER TABLE sessions ADD COLUMN worktree TEXT;
+`,
+  },
+  {
+    version: 8,
+    description: 'job dependencies: the waiting state, what a job waits for, and the edges between jobs',
+    rebuild: true,
+    sql: `
+-- SQLite cannot change a CHECK constraint in place: the jobs table is built again with 'waiting'
+-- among its states (a copy of every row: about a second per 100,000 jobs, once).
+CREATE TABLE jobs_new (
+  id                    INTEGER PRIMARY KEY,
+  type                  TEXT    NOT NULL,
+  data                  TEXT    NOT NULL DEFAULT 'null',
+  status                TEXT    NOT NULL DEFAULT '${S.queued}'
+                        CHECK (status IN ('${S.waiting}', '${S.queued}', '${S.running}', ${finished})),
+  priority              INTEGER NOT NULL DEFAULT 0,
+  run_at                INTEGER NOT NULL,
+  attempts              INTEGER NOT NULL DEFAULT 0,
+  max_attempts          INTEGER NOT NULL DEFAULT 3 CHECK (max_attempts >= 1),
+  lease_owner           TEXT,
+  lease_token           INTEGER NOT NULL DEFAULT 0,
+  lease_expires_at      INTEGER,
+  progress              TEXT,
+  result                TEXT,
+  error                 TEXT,
+  unique_key            TEXT,
+  group_key             TEXT,
+  timeout_ms            INTEGER,
+  orphan                TEXT    NOT NULL DEFAULT 'retry' CHECK (orphan IN ('retry', 'fail')),
+  cancel_requested_at   INTEGER,
+  created_at            INTEGER NOT NULL,
+  updated_at            INTEGER NOT NULL,
+  started_at            INTEGER,
+  finished_at           INTEGER,
+  -- Dependencies not yet completed: the job is 'waiting' while this is above zero.
+  pending_dependencies  INTEGER NOT NULL DEFAULT 0,
+  on_dependency_failure TEXT    NOT NULL DEFAULT 'fail' CHECK (on_dependency_failure IN ('fail', 'cancel', 'run')),
+  -- 1 once some job depends on this one: only then does its end look for jobs to wake.
+  has_dependents        INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO jobs_new (${jobColumns}) SELECT ${jobColumns} FROM jobs;
+DROP TABLE jobs;
+ALTER TABLE jobs_new RENAME TO jobs;
+
+CREATE INDEX jobs_claim_type ON jobs (type, priority DESC, run_at, id) WHERE status = '${S.queued}';
+CREATE INDEX jobs_queued_type_run_at ON jobs (type, run_at) WHERE status = '${S.queued}';
+CREATE INDEX jobs_running_lease ON jobs (lease_expires_at) WHERE status = '${S.running}';
+CREATE INDEX jobs_running_group ON jobs (group_key) WHERE status = '${S.running}' AND group_key IS NOT NULL;
+-- A waiting job holds its unique key too.
+CREATE UNIQUE INDEX jobs_unique_key ON jobs (unique_key)
+  WHERE unique_key IS NOT NULL AND status IN ('${S.waiting}', '${S.queued}', '${S.running}');
+CREATE INDEX jobs_status_id ON jobs (status, id);
+CREATE INDEX jobs_type_id ON jobs (type, id);
+CREATE INDEX jobs_group_id ON jobs (group_key, id) WHERE group_key IS NOT NULL;
+CREATE INDEX jobs_created ON jobs (created_at, id);
+CREATE INDEX jobs_completed_at ON jobs (finished_at) WHERE status = '${S.completed}';
+CREATE INDEX jobs_failed_at ON jobs (finished_at) WHERE status = '${S.failed}';
+CREATE INDEX jobs_cancelled_at ON jobs (finished_at) WHERE status = '${S.cancelled}';
+
+-- Job job_id runs after job depends_on_id. Edges are only ever made to jobs that exist already (or
+-- earlier items of the same batch), so they can never form a cycle. Removing either job removes the edge.
+CREATE TABLE job_dependencies (
+  job_id        INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+  depends_on_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+  PRIMARY KEY (job_id, depends_on_id)
+) WITHOUT ROWID;
+-- The jobs waiting on one that just ended.
+CREATE INDEX job_dependents ON job_dependencies (depends_on_id, job_id);
 `,
   },
 ];

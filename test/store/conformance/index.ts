@@ -17,6 +17,7 @@ import { conformanceStats } from './stats.js';
 import { conformanceCleanup } from './cleanup.js';
 import { conformanceSchedules } from './schedules.js';
 import { conformanceClose } from './close.js';
+import { conformanceDependencies } from './dependencies.js';
 
 export type { StoreHarness } from './context.js';
 
@@ -41,6 +42,7 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
     conformanceStats(ctx);
     conformanceCleanup(ctx);
     conformanceSchedules(ctx);
+    conformanceDependencies(ctx);
     conformanceClose(ctx);
   });
 }

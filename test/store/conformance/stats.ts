@@ -59,7 +59,7 @@ export function conformanceStats(ctx: ConformanceContext): void {
         ],
       });
       const stats = await ctx.store.jobStats({ now: T0 + 3_000 });
-      expect(stats.byStatus).toEqual({ queued: 1, running: 0, completed: 1, failed: 1, cancelled: 0 });
+      expect(stats.byStatus).toEqual({ waiting: 0, queued: 1, running: 0, completed: 1, failed: 1, cancelled: 0 });
       expect(stats.due).toBe(0);
       expect(stats.lastHour).toEqual({ completed: 1, failed: 1 });
       expect(stats.lastMinute).toEqual({ completed: 1, failed: 1 });
