@@ -4,7 +4,7 @@ import type { LoaderArgs } from '../api.server';
 import { field, formatTime, send, timeAgo } from '../lib/format';
 import { useStream, useThrottled } from '../lib/live';
 
-const STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
+const STATUSES = ['waiting', 'queued', 'running', 'completed', 'failed', 'cancelled'] as const;
 
 export async function loader({ context, request }: LoaderArgs) {
   const { api } = context.agentq;
@@ -126,7 +126,7 @@ export default function Jobs() {
                   <td>{j.attempts}/{j.maxAttempts}</td>
                   <td className="hide-narrow" title={formatTime(j.createdAt)}>{timeAgo(j.createdAt, d.now)}</td>
                   <td>
-                    {(j.status === 'queued' || j.status === 'running') && <button type="button" className="danger" onClick={() => { void act('DELETE', `/api/jobs/${String(j.id)}`); }} aria-label={`Cancel job ${String(j.id)}`}>Cancel</button>}
+                    {(j.status === 'waiting' || j.status === 'queued' || j.status === 'running') && <button type="button" className="danger" onClick={() => { void act('DELETE', `/api/jobs/${String(j.id)}`); }} aria-label={`Cancel job ${String(j.id)}`}>Cancel</button>}
                     {(j.status === 'failed' || j.status === 'cancelled') && <button type="button" onClick={() => { void act('PUT', `/api/jobs/${String(j.id)}`, { action: 'retry' }); }} aria-label={`Retry job ${String(j.id)}`}>Retry</button>}
                   </td>
                 </tr>

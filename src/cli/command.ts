@@ -52,6 +52,8 @@ export const OPTIONS = {
   'unique-key': { type: 'string' },
   group: { type: 'string' },
   'max-attempts': { type: 'string' },
+  after: { type: 'string' },
+  'on-dependency-failure': { type: 'string' },
   status: { type: 'string' },
   type: { type: 'string' },
   limit: { type: 'string' },
@@ -142,9 +144,9 @@ export function int(name: string, raw: string | undefined, min: number, max: num
   return raw === undefined ? undefined : parseInteger(`--${name}`, raw, min, max);
 }
 
-export function jobId(raw: string | undefined): number {
+export function jobId(raw: string | undefined, field = 'id'): number {
   if (raw === undefined) throw new UsageError('give a job id, e.g. `agentq jobs get 42`');
-  return parseInteger('id', raw, 1, Number.MAX_SAFE_INTEGER);
+  return parseInteger(field, raw, 1, Number.MAX_SAFE_INTEGER);
 }
 
 export function states(raw: string | undefined): JobState[] | undefined {

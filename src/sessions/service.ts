@@ -370,12 +370,31 @@ export class SessionService {
     return { session: (await this.store.sessionGet({ id: session.id })) as Session, job };
   }
 
-  /** Queue a prompt; it runs after the turns already queued for the session. */
-  async send(sessionId: number, prompt: string): Promise<Job> {
+  /**
+   * Queue a prompt; it runs after the turns already queued for the session. With `after`, it also
+   * waits for the newest turn of another session to complete (chaining agents: "review what the
+   * first one did"); if that turn fails for good or is stopped, this one fails, naming it.
+   */
+  async send(sessionId: number, prompt: string, options: { after?: { sessionId: number } } = {}): Promise<Job> {
     const session = await this.require(sessionId);
     if (typeof prompt !== 'string' || prompt.trim() === '') throw new ValidationError('prompt', 'must be a non-empty string');
     if (session.archived) throw new StateConflictError(`session ${sessionId} is archived; unarchive it to send prompts`);
-    const { job } = await this.system.enqueueAny(SESSION_RUN, { sessionId, prompt }, { groupKey: sessionGroupKey(sessionId) });
+    const dependsOn: number[] = [];
+    if (options.after !== undefined) {
+      const otherId = options.after.sessionId;
+      if (otherId === sessionId) throw new ValidationError('after.sessionId', 'names this session: its prompts already run in order; name another session');
+      const other = await this.require(otherId);
+      const last = (await this.system.listJobs({ groupKey: sessionGroupKey(other.id), type: [SESSION_RUN], limit: 1 })).jobs[0];
+      if (last === undefined) throw new StateConflictError(`session ${other.id} has no turn to wait for; send it a prompt first`);
+      dependsOn.push(last.id);
+    }
+    // A turn of this session that waits for another session's keeps its place: later prompts wait for it.
+    const waiting = (await this.system.listJobs({ groupKey: sessionGroupKey(sessionId), type: [SESSION_RUN], status: ['waiting'], limit: 1 })).jobs[0];
+    if (waiting !== undefined) dependsOn.push(waiting.id);
+    const { job } = await this.system.enqueueAny(SESSION_RUN, { sessionId, prompt }, {
+      groupKey: sessionGroupKey(sessionId),
+      ...(dependsOn.length === 0 ? {} : { dependsOn, onDependencyFailure: options.after === undefined ? 'run' : 'fail' }),
+    });
     if (session.status !== SESSION_STATES.processing) await this.setStatus(sessionId, SESSION_STATES.queued);
     return job;
   }
@@ -416,7 +435,7 @@ export class SessionService {
 
   /** Prompts queued behind the running turn, oldest first. */
   async queuedPrompts(sessionId: number): Promise<{ jobId: number; prompt: string }[]> {
-    const page = await this.system.listJobs({ groupKey: sessionGroupKey(sessionId), type: [SESSION_RUN], status: ['queued'], sort: 'id', limit: 100 });
+    const page = await this.system.listJobs({ groupKey: sessionGroupKey(sessionId), type: [SESSION_RUN], status: ['waiting', 'queued'], sort: 'id', limit: 100 });
     return page.jobs.map((j) => ({ jobId: j.id, prompt: (j.data as SessionRunData).prompt }));
   }
 
@@ -515,7 +534,7 @@ export class SessionService {
 
   private async activeJobIds(sessionId: number): Promise<number[]> {
     // Turns only: a git job already running finishes (it is short, and half a merge helps nobody).
-    const page = await this.system.listJobs({ groupKey: sessionGroupKey(sessionId), type: [SESSION_RUN], status: ['queued', 'running'], limit: 500 });
+    const page = await this.system.listJobs({ groupKey: sessionGroupKey(sessionId), type: [SESSION_RUN], status: ['waiting', 'queued', 'running'], limit: 500 });
     return page.jobs.map((j) => j.id);
   }
 
@@ -539,7 +558,7 @@ export class SessionService {
       // A turn a crash cut short failed as orphaned (its last attempt's outcome says so): interrupted, to resume.
       const orphaned = last?.status === 'failed' && (await this.system.jobAttempts(last.id)).at(-1)?.outcome === ATTEMPT_OUTCOMES.orphaned;
       const status = last === undefined || orphaned ? SESSION_STATES.interrupted
-        : ({ running: SESSION_STATES.processing, queued: SESSION_STATES.queued, cancelled: SESSION_STATES.stopped, completed: SESSION_STATES.waiting_for_input } as Partial<Record<string, SessionState>>)[last.status]
+        : ({ running: SESSION_STATES.processing, queued: SESSION_STATES.queued, waiting: SESSION_STATES.queued, cancelled: SESSION_STATES.stopped, completed: SESSION_STATES.waiting_for_input } as Partial<Record<string, SessionState>>)[last.status]
           ?? SESSION_STATES.error;
       await this.setStatus(session.id, status, status === SESSION_STATES.error ? { error: last?.error ?? null } : {});
       fixed += 1;
@@ -794,7 +813,7 @@ export class SessionService {
     }
     const { subtype } = turn.summary;
     // Turns only: a merge queued behind this turn leaves the session waiting for input.
-    const more = (await this.system.listJobs({ groupKey: sessionGroupKey(session.id), type: [SESSION_RUN], status: ['queued'], limit: 1 })).total > 0;
+    const more = (await this.system.listJobs({ groupKey: sessionGroupKey(session.id), type: [SESSION_RUN], status: ['waiting', 'queued'], limit: 1 })).total > 0;
     const status = subtype === 'success' ? (more ? SESSION_STATES.queued : SESSION_STATES.waiting_for_input) : SESSION_STATES.error;
     await this.setStatus(session.id, status, status === SESSION_STATES.error ? { error: endedBecause(subtype, session.settings) } : {});
     turn.summary.durationMs = Date.now() - turn.started;

@@ -136,6 +136,30 @@ describe.skipIf(!browserTestsRun)('the dashboard in a real browser', () => {
     await page.close();
   });
 
+  it('shows what a waiting job runs after and what runs after it, and follows them', async () => {
+    const server = await serve();
+    // Children scheduled an hour ahead: the parent waits on them for the whole test.
+    const later = Date.now() + 3_600_000;
+    const flow = await server.call('POST', '/api/jobs', { body: {
+      type: 'demo.echo', data: 'parent', onDependencyFailure: 'cancel',
+      children: [{ type: 'demo.echo', data: 'a', runAt: later }, { type: 'demo.echo', data: 'b', runAt: later }],
+    } });
+    const page = await open(server, `/jobs/${String(flow.body.job.id)}`);
+    expect(await page.getByTestId('status').textContent()).toBe('waiting');
+    expect(await page.getByTestId('waiting').textContent()).toMatch(/Waiting for 2 of 2 jobs to complete; if one fails for good or is cancelled, this job is cancelled/);
+    const after = page.getByRole('region', { name: 'Runs after' });
+    expect(await after.locator('tbody tr').count()).toBe(2);
+    await screenshot(page, 'job-waiting');
+    await after.getByRole('link', { name: String(flow.body.flow.children[0].id) }).click();
+    const before = page.getByRole('region', { name: 'Runs before' });
+    await expect.poll(() => before.locator('tbody tr').count()).toBe(1);
+    expect(await before.textContent()).toContain('waiting');
+    // Cancelling the child cancels the parent by its policy; the page follows.
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await expect.poll(() => before.locator('.status').first().textContent()).toBe('cancelled');
+    await page.close();
+  });
+
   it('opens a 5,000-event session at its end, renders only what is in view, and loads earlier messages as the reader scrolls up', async () => {
     const server = await serve();
     const store = server.services.api.sessionStore;

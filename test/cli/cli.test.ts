@@ -94,6 +94,31 @@ describe('agentq enqueue, jobs, stats', () => {
     expect((await agentq('stats')).stdout).toMatch(/queued 2 \(due 0\)/);
   });
 
+  it('queues a job after others and shows both sides of the dependency', async () => {
+    await agentq('enqueue', 'demo.echo', '--delay', '1h');
+    await agentq('enqueue', 'demo.echo', '--delay', '1h');
+    const after = await agentq('enqueue', 'demo.echo', '--after', '1, 2', '--on-dependency-failure', 'cancel', '--json');
+    expect(after.stderr).toBe('');
+    expect((JSON.parse(after.stdout) as { job: unknown }).job).toMatchObject({ id: 3, status: 'waiting', pendingDependencies: 2, onDependencyFailure: 'cancel' });
+    expect((await agentq('jobs', 'get', '3')).stdout).toMatch(/#3 demo\.echo waiting[\s\S]*waiting for 2 of 2 jobs \(if one fails: cancel\)\nruns after: #1 queued, #2 queued/);
+    expect((await agentq('jobs', 'get', '1')).stdout).toMatch(/runs before: #3 waiting/);
+    const json = JSON.parse((await agentq('jobs', 'get', '3', '--json')).stdout) as { dependencies: { dependsOn: unknown[] } };
+    expect(json.dependencies.dependsOn).toHaveLength(2);
+    await agentq('jobs', 'cancel', '1');
+    expect((await agentq('jobs', 'get', '3')).stdout).toMatch(/#3 demo\.echo cancelled/);
+    for (const [args, message] of [
+      [['enqueue', 'demo.echo', '--after', 'x'], /--after: must be a whole number/],
+      [['enqueue', 'demo.echo', '--after', '99'], /dependsOn: names job 99, which does not exist/],
+      [['enqueue', 'demo.echo', '--after', '1', '--on-dependency-failure', 'skip'], /--on-dependency-failure: must be "fail", "cancel" or "run"/],
+      [['enqueue', 'demo.echo', '--on-dependency-failure', 'run'], /give --after too/],
+    ] as [string[], RegExp][]) {
+      const r = await agentq(...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toMatch(message);
+    }
+    expect((JSON.parse((await agentq('jobs', 'list', '--json')).stdout) as { jobs: unknown[] }).jobs).toHaveLength(3);
+  });
+
   it('rejects bad input with exit 2 and a message naming it, writing nothing', async () => {
     const cases: [string[], RegExp][] = [
       [['enqueue'], /give the job type/],

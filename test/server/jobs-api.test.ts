@@ -44,6 +44,46 @@ describeServersOnEachBackend((serve) => {
       expect(await jobCount(server)).toBe(4);
     });
 
+    it('creates a job that runs after others, and a whole flow with children; the job page lists both sides', async () => {
+      const server = await serve();
+      const flow = await server.call('POST', '/api/jobs', { body: {
+        type: 'demo.echo', data: { root: true }, onDependencyFailure: 'run',
+        children: [{ type: 'demo.echo', data: { leaf: 1 } }, { type: 'demo.echo', data: { leaf: 2 }, children: [{ type: 'demo.echo', data: { leaf: 3 } }] }],
+      } });
+      expect(flow.status).toBe(201);
+      expect(flow.body.job).toMatchObject({ data: { root: true }, status: 'waiting', pendingDependencies: 2, onDependencyFailure: 'run' });
+      expect(flow.body.flow.children).toHaveLength(2);
+      expect(flow.body.flow.children[1].children).toHaveLength(1);
+      const after = await server.call('POST', '/api/jobs', { body: { type: 'demo.echo', data: 'after', dependsOn: [flow.body.job.id] } });
+      // Waiting, unless the flow (fast echo jobs) completed before it was made.
+      expect(after.body.job.pendingDependencies).toBe(after.body.job.status === 'waiting' ? 1 : 0);
+      expect(['waiting', 'queued']).toContain(after.body.job.status);
+      const done = await waitForServerJob(server, after.body.job.id, 'completed');
+      expect(done.result).toBe('after');
+      const page = await server.call('GET', `/api/jobs/${String(flow.body.job.id)}`);
+      expect(page.body.dependencies).toMatchObject({
+        dependsOnTotal: 2, dependentsTotal: 1,
+        dependsOn: flow.body.flow.children.map((c: { id: number }) => ({ id: c.id, type: 'demo.echo', status: 'completed' })),
+        dependents: [{ id: after.body.job.id, status: 'completed' }],
+      });
+      expect(page.body.dependencies.dependsOn[0]).not.toHaveProperty('result');
+      const before = await jobCount(server);
+      for (const [body, field] of [
+        [{ type: 'demo.echo', dependsOn: [999_999] }, 'dependsOn'],
+        [{ type: 'demo.echo', dependsOn: 'x' }, 'dependsOn'],
+        [{ type: 'demo.echo', onDependencyFailure: 'skip', dependsOn: [1] }, 'onDependencyFailure'],
+        [{ type: 'demo.echo', children: {} }, 'children'],
+        [{ type: 'demo.echo', children: [{ type: 'no.such.type' }] }, 'children[0].type'],
+        [{ type: 'demo.echo', children: [{ type: 'demo.echo', colour: 1 }] }, 'children[0].colour'],
+        [{ type: 'demo.echo', children: [{ type: 'demo.echo', runAt: 'soon' }] }, 'children[0].runAt'],
+      ] as [unknown, string][]) {
+        const r = await server.call('POST', '/api/jobs', { body });
+        expect(r.status, JSON.stringify(body)).toBe(400);
+        expect(r.body.error.field, JSON.stringify(body)).toBe(field);
+      }
+      expect(await jobCount(server)).toBe(before);
+    });
+
     it('runs what it queues: the job completes with its result', async () => {
       const server = await serve();
       const r = await server.call('POST', '/api/jobs', { body: { type: 'demo.echo', data: { hello: 'world' } } });

@@ -84,6 +84,46 @@ describeServersOnEachBackend((serve) => {
       expect(again.status).toBe(409);
     });
 
+    it('chains agents: a prompt waits for another session\'s turn, keeps its place in its own session, and fails when that turn is stopped', async () => {
+      const server = await serve({ providers: [new ReplayProvider({ messagesPerSecond: 10 })] });
+      const first = await server.call('POST', '/api/sessions', { body: { projectPath: project(server), prompt: 'write it', provider: 'replay', settings: { transcript: 'refactor' } } });
+      const reviewer = await server.call('POST', '/api/sessions', { body: { projectPath: project(server), prompt: 'hi', provider: 'replay', settings: { transcript: 'hello' } } });
+      const firstId = first.body.session.id as number;
+      const reviewerId = reviewer.body.session.id as number;
+      await waitForSession(server, reviewerId, ['waiting_for_input']);
+      await waitForServerJob(server, first.body.job.id as number, 'running');
+      const review = await server.call('POST', `/api/sessions/${String(reviewerId)}/prompts`, { body: { prompt: 'review what the first agent did', after: { sessionId: firstId } } });
+      expect(review.status).toBe(202);
+      expect(review.body).toMatchObject({ queued: false, job: { status: 'waiting', pendingDependencies: 1 } });
+      // A later prompt of the reviewer's session waits behind the chained one.
+      const later = await server.call('POST', `/api/sessions/${String(reviewerId)}/prompts`, { body: { prompt: 'and summarise' } });
+      expect(later.body.job).toMatchObject({ status: 'waiting', pendingDependencies: 1 });
+      expect((await server.call('GET', `/api/sessions/${String(reviewerId)}`)).body.queuedPrompts.map((p: { prompt: string }) => p.prompt)).toEqual(['review what the first agent did', 'and summarise']);
+      const done = await waitForServerJob(server, review.body.job.id as number, ['completed', 'failed']);
+      expect(done.status).toBe('completed');
+      expect(done.startedAt).toBeGreaterThanOrEqual((await server.system.getJob(first.body.job.id as number))!.finishedAt!);
+      expect((await waitForServerJob(server, later.body.job.id as number, ['completed', 'failed'])).status).toBe('completed');
+      // Chained to a turn that is then stopped: the chained turn fails, naming it; the session says so.
+      const next = await server.call('POST', `/api/sessions/${String(firstId)}/prompts`, { body: { prompt: 'more' } });
+      await waitForServerJob(server, next.body.job.id as number, 'running');
+      const doomed = await server.call('POST', `/api/sessions/${String(reviewerId)}/prompts`, { body: { prompt: 'review again', after: { sessionId: firstId } } });
+      await server.call('POST', `/api/sessions/${String(firstId)}/stop`);
+      expect(await waitForServerJob(server, doomed.body.job.id as number, ['failed', 'completed'])).toMatchObject({ status: 'failed', error: `dependency cancelled: job ${String(next.body.job.id)}` });
+      // The reconciler (every 5 s) moves a session whose turn ended without running; run it now.
+      await server.services.api.sessions.reconcile();
+      expect(await waitForSession(server, reviewerId, ['error'])).toMatchObject({ error: `dependency cancelled: job ${String(next.body.job.id)}` });
+      for (const [body, status, field] of [
+        [{ prompt: 'x', after: { sessionId: reviewerId } }, 400, 'after.sessionId'],
+        [{ prompt: 'x', after: { sessionId: 'one' } }, 400, 'after.sessionId'],
+        [{ prompt: 'x', after: { id: 1 } }, 400, 'after.id'],
+        [{ prompt: 'x', after: { sessionId: 999 } }, 404, undefined],
+      ] as [unknown, number, string | undefined][]) {
+        const r = await server.call('POST', `/api/sessions/${String(reviewerId)}/prompts`, { body });
+        expect(r.status, JSON.stringify(body)).toBe(status);
+        if (field !== undefined) expect(r.body.error.field, JSON.stringify(body)).toBe(field);
+      }
+    });
+
     it('rejects bad input with 400 naming the field, unknown sessions with 404, and writes nothing', async () => {
       const server = await serve();
       const dir = project(server);

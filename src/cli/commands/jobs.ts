@@ -1,14 +1,14 @@
 /** Jobs from the command line: enqueue, list, inspect, retry, cancel; queue statistics. */
 import { resolve } from 'node:path';
 import { SESSION_RUN } from '../../sessions/service.js';
-import { LIMITS, parseTime } from '../../store/validation.js';
+import { LIMITS, parseTime, validateDependencyPolicy } from '../../store/validation.js';
 import { NotFoundError, ValidationError } from '../../store/errors.js';
 import { EXIT, UsageError, type Command, knownTypes, withSystem, json, int, jobId, states, parseDuration, parseData, reportCancel, formatJob } from '../command.js';
 
 export const enqueue: Command = {
-  usage: 'agentq enqueue <type> [--data <json>] [--priority <n>] [--delay <ms|30s|5m>] [--run-at <ISO date>] [--unique-key <key>] [--group <key>] [--max-attempts <n>]',
-  summary: 'queue a job',
-  options: ['data', 'priority', 'delay', 'run-at', 'unique-key', 'group', 'max-attempts'],
+  usage: 'agentq enqueue <type> [--data <json>] [--priority <n>] [--delay <ms|30s|5m>] [--run-at <ISO date>] [--unique-key <key>] [--group <key>] [--max-attempts <n>] [--after <id,id>] [--on-dependency-failure fail|cancel|run]',
+  summary: 'queue a job (--after: once those jobs completed)',
+  options: ['data', 'priority', 'delay', 'run-at', 'unique-key', 'group', 'max-attempts', 'after', 'on-dependency-failure'],
   example: 'agentq enqueue demo.sleep --data \'{"ms": 5000}\' --priority 5',
   run: async (ctx) => {
     const type = ctx.args[0];
@@ -23,6 +23,9 @@ export const enqueue: Command = {
     const v = ctx.values;
     const priority = int('priority', v.priority, -LIMITS.priority, LIMITS.priority);
     const maxAttempts = int('max-attempts', v['max-attempts'], 1, LIMITS.maxAttempts);
+    const after = v.after === undefined ? undefined : v.after.split(',').map((id) => jobId(id.trim(), '--after'));
+    const policy = v['on-dependency-failure'];
+    if (policy !== undefined && after === undefined) throw new UsageError('--on-dependency-failure says what to do when a job given with --after fails; give --after too');
     return withSystem(ctx.settings, async (system) => {
       const { job, created } = await system.enqueueAny(type, data, {
         ...(priority === undefined ? {} : { priority }),
@@ -31,6 +34,8 @@ export const enqueue: Command = {
         ...(v['run-at'] === undefined ? {} : { runAt: parseTime('--run-at', v['run-at']) }),
         ...(v['unique-key'] === undefined ? {} : { uniqueKey: v['unique-key'] }),
         ...(v.group === undefined ? {} : { groupKey: v.group }),
+        ...(after === undefined ? {} : { dependsOn: after }),
+        ...(policy === undefined ? {} : { onDependencyFailure: validateDependencyPolicy(policy, '--on-dependency-failure') }),
       });
       if (v.json === true) json(ctx, { job, created });
       else ctx.io.out(created ? `queued ${formatJob(job)}\n` : `not queued: job #${String(job.id)} holds unique key "${String(job.uniqueKey)}" (${job.status})\n`);
@@ -70,10 +75,16 @@ export const jobs: Command = {
         const id = jobId(rest[0]);
         const job = await system.getJob(id);
         if (job === null) throw new NotFoundError('job', id);
-        const attempts = await system.jobAttempts(id);
-        if (v.json === true) json(ctx, { job, attempts });
+        const [attempts, dependencies] = await Promise.all([system.jobAttempts(id), system.jobDependencies(id)]);
+        if (v.json === true) json(ctx, { job, attempts, dependencies });
         else {
           ctx.io.out(`${formatJob(job)}\ndata: ${JSON.stringify(job.data)}\n${job.result === null ? '' : `result: ${JSON.stringify(job.result)}\n`}`);
+          const side = (label: string, list: { id: number; status: string }[], total: number): void => {
+            if (total > 0) ctx.io.out(`${label}: ${list.map((d) => `#${String(d.id)} ${d.status}`).join(', ')}${total > list.length ? ` and ${String(total - list.length)} more` : ''}\n`);
+          };
+          if (job.status === 'waiting') ctx.io.out(`waiting for ${String(job.pendingDependencies)} of ${String(dependencies.dependsOn.length)} jobs (if one fails: ${job.onDependencyFailure})\n`);
+          side('runs after', dependencies.dependsOn.slice(0, 20), dependencies.dependsOn.length);
+          side('runs before', dependencies.dependents.slice(0, 20), dependencies.dependentsTotal);
           for (const a of attempts) ctx.io.out(`  attempt ${String(a.attempt)} ${a.outcome} on ${a.workerId}${a.error === null ? '' : `: ${a.error}`}\n`);
         }
         return EXIT.ok;
@@ -84,7 +95,7 @@ export const jobs: Command = {
         if (rest.length > 0 && (status !== undefined || v.type !== undefined)) throw new UsageError('give ids or --status/--type, not both');
         if (rest.length > 0) {
           const total = { cancelled: 0, requested: 0 };
-          for (const id of rest.map(jobId)) {
+          for (const id of rest.map((raw) => jobId(raw))) {
             const r = await system.cancelJob(id, 'cancelled from the command line');
             total.cancelled += r.cancelled;
             total.requested += r.requested;

@@ -4,14 +4,16 @@
  */
 import { JOB_STATE_LIST, isJobState, type JobState } from '../../store/states.js';
 import { ValidationError } from '../../store/errors.js';
-import type { EnqueueOptions } from '../../system/job-system.js';
-import type { JobPatch, ScheduleInput } from '../../store/contract.js';
+import type { EnqueueOptions, FlowNode } from '../../system/job-system.js';
+import type { JobDependency, JobPatch, ScheduleInput } from '../../store/contract.js';
 import type { ApiContext, RouteArgs } from './context.js';
 import { LIMITS, parseTime, validateInteger } from '../../store/validation.js';
 import { HttpError, Query, badRequest, json, methodNotAllowed, objectBody, pathId, readJson } from './http.js';
 
 const LIST_PARAMS = ['status', 'type', 'group', 'createdAfter', 'createdBefore', 'cursor', 'limit', 'sort', 'action'] as const;
-const CREATE_FIELDS = ['type', 'data', 'priority', 'runAt', 'delay', 'maxAttempts', 'uniqueKey', 'groupKey', 'timeoutMs'] as const;
+const CREATE_FIELDS = ['type', 'data', 'priority', 'runAt', 'delay', 'maxAttempts', 'uniqueKey', 'groupKey', 'timeoutMs', 'dependsOn', 'onDependencyFailure', 'children'] as const;
+/** Dependencies and dependents a job page shows (all of them through the library's jobDependencies). */
+const DEPENDENCIES_SHOWN = 200;
 const PATCH_FIELDS = ['priority', 'runAt', 'data', 'maxAttempts', 'action'] as const;
 /** Largest page a client may ask for. */
 export const LIST_LIMIT_MAX = 500;
@@ -77,12 +79,39 @@ async function createJob(ctx: ApiContext, request: Request): Promise<Response> {
   if (!ctx.enqueueable(type)) {
     badRequest('type', `"${type}" is not a job type this server accepts; register its definition (or list it in acceptTypes) first`);
   }
-  if (body.runAt !== undefined && body.delay !== undefined) badRequest('delay', 'give either runAt or delay, not both');
-  const options = given(body, ['priority', 'maxAttempts', 'uniqueKey', 'groupKey', 'timeoutMs']) as EnqueueOptions;
-  if (body.runAt !== undefined) options.runAt = parseTime('runAt', body.runAt);
-  if (body.delay !== undefined) options.delayMs = validateInteger('delay', body.delay, 0, LIMITS.epochMs);
-  const { job, created } = await ctx.system.enqueueAny(type, body.data ?? null, options);
+  if (body.children !== undefined) {
+    const root = flowNode(ctx, body, '');
+    const flow = await ctx.system.enqueueFlow(root);
+    const job = await ctx.system.getJob(flow.id);
+    return json(flow.created ? 201 : 200, { job, created: flow.created, flow });
+  }
+  const { job, created } = await ctx.system.enqueueAny(type, body.data ?? null, createOptions(body));
   return json(created ? 201 : 200, { job, created });
+}
+
+/** The enqueue options of a create body (times written as text turned into values; the library checks the rest). */
+function createOptions(body: Record<string, unknown>, at = ''): EnqueueOptions {
+  if (body.runAt !== undefined && body.delay !== undefined) badRequest(`${at}delay`, 'give either runAt or delay, not both');
+  const options = given(body, ['priority', 'maxAttempts', 'uniqueKey', 'groupKey', 'timeoutMs', 'dependsOn', 'onDependencyFailure']) as EnqueueOptions;
+  if (body.runAt !== undefined) options.runAt = parseTime(`${at}runAt`, body.runAt);
+  if (body.delay !== undefined) options.delayMs = validateInteger(`${at}delay`, body.delay, 0, LIMITS.epochMs);
+  return options;
+}
+
+/** A create body with `children`, as a flow for enqueueFlow: every node's type must be one this server accepts. */
+function flowNode(ctx: ApiContext, value: unknown, at: string): FlowNode {
+  const body = objectBody(value, CREATE_FIELDS, at === '' ? undefined : at);
+  const field = (f: string): string => (at === '' ? f : `${at}.${f}`);
+  if (typeof body.type !== 'string' || body.type === '') badRequest(field('type'), 'must be the name of a job type');
+  if (!ctx.enqueueable(body.type)) badRequest(field('type'), `"${body.type}" is not a job type this server accepts; register its definition (or list it in acceptTypes) first`);
+  const children = body.children ?? [];
+  if (!Array.isArray(children)) badRequest(field('children'), 'must be an array of jobs, each { type, data, children? }');
+  return {
+    type: body.type,
+    data: body.data ?? null,
+    ...createOptions(body, at === '' ? '' : `${at}.`),
+    children: children.map((c, i) => flowNode(ctx, c, field(`children[${i}]`))),
+  };
 }
 
 async function cancelJobs(ctx: ApiContext, request: Request): Promise<Response> {
@@ -114,7 +143,20 @@ export async function jobLoader(ctx: ApiContext, { request, params }: RouteArgs)
   const id = pathId('jobId', params.jobId);
   const job = await ctx.system.getJob(id);
   if (job === null) throw new HttpError(404, 'NOT_FOUND', `job ${String(id)} does not exist; check the id (it may have been cleaned up)`);
-  return json(200, { job, attempts: await ctx.system.jobAttempts(id) });
+  const [attempts, dependencies] = await Promise.all([ctx.system.jobAttempts(id), jobDependencySummary(ctx, id)]);
+  return json(200, { job, attempts, dependencies });
+}
+
+/** What a job runs after and what runs after it, without results (those come from the library), each list capped. */
+export async function jobDependencySummary(ctx: Pick<ApiContext, 'system'>, id: number): Promise<{
+  dependsOn: Omit<JobDependency, 'result'>[]; dependsOnTotal: number; dependents: Omit<JobDependency, 'result'>[]; dependentsTotal: number;
+}> {
+  const d = await ctx.system.jobDependencies(id, DEPENDENCIES_SHOWN);
+  const brief = ({ result: _result, ...rest }: JobDependency): Omit<JobDependency, 'result'> => rest;
+  return {
+    dependsOn: d.dependsOn.slice(0, DEPENDENCIES_SHOWN).map(brief), dependsOnTotal: d.dependsOn.length,
+    dependents: d.dependents.map(brief), dependentsTotal: d.dependentsTotal,
+  };
 }
 
 /** PUT /api/jobs/:jobId (change a queued job, or `{"action":"retry"}`), DELETE /api/jobs/:jobId (cancel). */

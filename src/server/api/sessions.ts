@@ -6,7 +6,7 @@ import { checkFolder, type SettingsChange, type WorktreeAction } from '../../ses
 import { repositoryOf, type MergeMode } from '../../sessions/worktrees.js';
 import { withSuggestion } from '../../sessions/rules.js';
 import { APPROVAL_STATE_LIST, type ApprovalState, type SessionSettings } from '../../store/session-contract.js';
-import { SESSION_SETTING_KEYS } from '../../store/validation.js';
+import { SESSION_SETTING_KEYS, validateInteger } from '../../store/validation.js';
 import { readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { ApiContext, RouteArgs } from './context.js';
@@ -104,14 +104,19 @@ export async function eventsLoader(ctx: ApiContext, { request, params }: RouteAr
   return json(200, { events, lastSeq: session.lastSeq });
 }
 
-/** POST /api/sessions/:sessionId/prompts: a follow-up; it runs after the turns already queued. */
+/** POST /api/sessions/:sessionId/prompts: a follow-up; it runs after the turns already queued (and, with `after: { sessionId }`, after that session's newest turn). */
 export async function promptsAction(ctx: ApiContext, { request, params }: RouteArgs): Promise<Response> {
   if (request.method !== 'POST') methodNotAllowed(request.method, ['POST']);
   new Query(new URL(request.url), []);
   const id = pathId('sessionId', params.sessionId);
-  const body = objectBody(await readJson(request), ['prompt']);
+  const body = objectBody(await readJson(request), ['prompt', 'after']);
   const prompt = text(body, 'prompt', true) as string;
-  const job = await ctx.sessions.send(id, prompt);
+  let after: { sessionId: number } | undefined;
+  if (body.after !== undefined) {
+    const a = objectBody(body.after, ['sessionId'], 'after');
+    after = { sessionId: validateInteger('after.sessionId', a.sessionId, 1, Number.MAX_SAFE_INTEGER) };
+  }
+  const job = await ctx.sessions.send(id, prompt, after === undefined ? {} : { after });
   return json(202, { job, queued: job.status === 'queued' });
 }
 

@@ -31,11 +31,11 @@ SELECT x.session_id, x.seq, x.type, x.payload::json, $5
 FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[]) WITH ORDINALITY AS x(session_id, seq, type, payload, ord) ORDER BY x.ord
 RETURNING id, session_id, seq`,
   stale: `
--- Sessions 'processing' without a running job, or 'queued' without a queued or running one. Params: $1 group prefix. Returns: rows.
+-- Sessions 'processing' without a running job, or 'queued' without a waiting, queued or running one. Params: $1 group prefix. Returns: rows.
 SELECT s.* FROM sessions AS s
 WHERE s.status IN ('queued', 'processing')
   AND NOT EXISTS (SELECT 1 FROM jobs AS j WHERE j.group_key = $1 || s.id
-                  AND (j.status = 'running' OR (j.status = 'queued' AND s.status = 'queued')))`,
+                  AND (j.status = 'running' OR (j.status IN ('queued', 'waiting') AND s.status = 'queued')))`,
   lastPrompts: `
 -- A session's newest prompts. Params: $1 session id, $2 limit. Returns: rows, newest first.
 SELECT * FROM events WHERE session_id = $1 AND type = 'user_prompt' ORDER BY seq DESC LIMIT $2`,

@@ -30,11 +30,11 @@ INSERT INTO events (session_id, seq, type, payload, created_at) VALUES (@session
 -- Set a session's preview. Params: @id @preview @now. Returns: nothing.
 UPDATE sessions SET preview = @preview, updated_at = @now WHERE id = @id`,
   stale: `
--- Sessions 'processing' without a running job, or 'queued' without a queued or running one. Params: @prefix. Returns: rows.
+-- Sessions 'processing' without a running job, or 'queued' without a waiting, queued or running one. Params: @prefix. Returns: rows.
 SELECT s.* FROM sessions AS s INDEXED BY sessions_busy
 WHERE s.status IN ('queued', 'processing')
   AND NOT EXISTS (SELECT 1 FROM jobs AS j INDEXED BY jobs_group_id WHERE j.group_key = @prefix || s.id
-                  AND (j.status = 'running' OR (j.status = 'queued' AND s.status = 'queued')))`,
+                  AND (j.status = 'running' OR (j.status IN ('queued', 'waiting') AND s.status = 'queued')))`,
   lastPrompts: `
 -- A session's newest prompts. Params: @sessionId @limit. Returns: rows, newest first.
 SELECT * FROM events INDEXED BY events_prompts WHERE session_id = @sessionId AND type = 'user_prompt' ORDER BY seq DESC LIMIT (SELECT @limit)`,
