@@ -12,6 +12,7 @@ import { defineJob } from '../src/queue/registry.js';
 import { createSqliteStore } from '../src/store/sqlite/store.js';
 import { createJobSystem } from '../src/system/job-system.js';
 import { readyStore, type DatabaseSpec } from '../src/store/open.js';
+import type { NewJob } from '../src/store/contract.js';
 import { alternate, emit, medianOf, percentile, withTempDir } from './lib.js';
 import { rawDrain, rawEndToEnd } from './raw-queue.js';
 
@@ -65,6 +66,41 @@ async function drain(concurrency: number, cpu?: number[]): Promise<number> {
     await until(() => done >= DRAIN_JOBS, system.events);
     const rate = DRAIN_JOBS / ((performance.now() - t0) / 1_000);
     cpu?.push(cpuPerJob(cpu0, DRAIN_JOBS));
+    await system.close();
+    return rate;
+  });
+}
+
+const FLOW_PARENTS = 1_000;
+const FLOW_CHILDREN = 10;
+
+/**
+ * Jobs a second draining 11,000 queued no-op jobs at concurrency 10: either FLOW_PARENTS flows of
+ * FLOW_CHILDREN children and a parent that runs once they completed, or as many independent jobs.
+ */
+async function flowDrain(flows: boolean): Promise<number> {
+  return withTempDir(async (dir) => {
+    const path = join(dir, 'flow.db');
+    const seed = createSqliteStore({ path });
+    const total = FLOW_PARENTS * (FLOW_CHILDREN + 1);
+    // 100 flows (or 1,100 jobs) per call; a parent names its children by their place in the call.
+    for (let b = 0; b < FLOW_PARENTS / 100; b++) {
+      const jobs: NewJob[] = [];
+      for (let f = 0; f < 100; f++) {
+        const first = jobs.length;
+        for (let c = 0; c < FLOW_CHILDREN; c++) jobs.push({ type: 'bench.noop', data: c });
+        jobs.push(flows ? { type: 'bench.noop', data: 'parent', dependsOnItems: Array.from({ length: FLOW_CHILDREN }, (_, c) => first + c) } : { type: 'bench.noop', data: 'parent' });
+      }
+      await seed.jobCreateMany({ jobs, now: Date.now() });
+    }
+    await seed.close();
+    const system = createJobSystem({ database: path, jobs: [noop], concurrency: 10, maintenance: false });
+    let done = 0;
+    system.events.on('job:completed', () => { done += 1; });
+    const t0 = performance.now();
+    system.start();
+    await until(() => done >= total, system.events);
+    const rate = total / ((performance.now() - t0) / 1_000);
     await system.close();
     return rate;
   });
@@ -166,6 +202,11 @@ export async function workerBench(): Promise<void> {
   emit({
     part, metric: 'e2e_c10', ...e2e.agentq, unit: 'jobs/s', baseline: e2e.plain.value,
     note: `${String(E2E_JOBS)} jobs, producer and worker (concurrency 10) in one process, the producer awaiting each enqueue and yielding every ${String(E2E_IN_FLIGHT)}; baseline: the raw queue doing the same (one INSERT per job, one job per claim transaction, woken in-process); target ratio ≥ 1.2`,
+  });
+  const flow = await alternate(RUNS, { flows: () => flowDrain(true), independent: () => flowDrain(false) });
+  emit({
+    part, metric: 'flow_ratio', ...flow.flows, unit: 'jobs/s', baseline: flow.independent.value,
+    note: `${String(FLOW_PARENTS)} parents × ${String(FLOW_CHILDREN)} children (each parent waits for its children), drained at concurrency 10; baseline: as many independent jobs; target ratio ≥ 0.8`,
   });
   const inproc = await pickupInProcess();
   emit({ part, metric: 'pickup_inproc_p50', value: percentile(inproc, 50), unit: 'ms', note: 'target ≤ 1.0 ms' });
