@@ -29,6 +29,14 @@ export async function loader({ context, request }: LoaderArgs) {
     throughput: stats.jobs.throughput,
     lastHour: stats.jobs.lastHour,
     paused: stats.worker.pausedTypes,
+    typeRows: [...new Set([...stats.jobs.byType.map((t) => t.type), ...stats.controls.map((c) => c.type)])].sort().map((type) => {
+      const counts = stats.jobs.byType.find((t) => t.type === type);
+      const control = stats.controls.find((c) => c.type === type);
+      return {
+        type, waiting: counts?.waiting ?? 0, queued: counts?.queued ?? 0, running: counts?.running ?? 0, failed: counts?.failed ?? 0,
+        paused: control?.paused ?? null, rateLimit: control?.rateLimit ?? null,
+      };
+    }),
     jobs: page.jobs.map((j) => ({ id: j.id, type: j.type, status: j.status, priority: j.priority, attempts: j.attempts, maxAttempts: j.maxAttempts, createdAt: j.createdAt, runAt: j.runAt, error: j.error })),
     nextCursor: page.nextCursor,
     total: page.total,
@@ -94,6 +102,7 @@ export default function Jobs() {
           ))}
         </div>
       )}
+      <TypesTable rows={d.typeRows} act={act} />
       <Form className="filters" method="get" aria-label="Filter jobs">
         <label>Status
           <select name="status" defaultValue={d.status}>
@@ -160,6 +169,62 @@ export default function Jobs() {
         </div>
       )}
     </main>
+  );
+}
+
+interface TypeRow {
+  type: string; waiting: number; queued: number; running: number; failed: number;
+  paused: { at: number; by: string; reason: string | null } | null;
+  rateLimit: { max: number; windowMs: number } | null;
+}
+
+/** Every type with jobs or controls: pause and resume it by hand, and set its rate limit (for every process). */
+function TypesTable({ rows, act }: { rows: TypeRow[]; act: (method: string, path: string, body?: unknown) => Promise<void> }) {
+  const [editing, setEditing] = useState<string | null>(null);
+  if (rows.length === 0) return null;
+  const path = (type: string, tail = ''): string => `/api/types/${encodeURIComponent(type)}${tail}`;
+  const saveLimit = (type: string, e: SyntheticEvent<HTMLFormElement>): void => {
+    e.preventDefault();
+    const form = new FormData(e.currentTarget);
+    setEditing(null);
+    void act('PUT', path(type), { rateLimit: { max: Number(field(form, 'max')), windowMs: Math.round(Number(field(form, 'seconds')) * 1_000) } });
+  };
+  return (
+    <section aria-label="Job types" style={{ marginTop: '1rem' }}>
+      <h2>Job types</h2>
+      <div className="table-wrap">
+        <table data-testid="types">
+          <thead><tr><th>Type</th><th>Queued</th><th>Running</th><th className="hide-narrow">Failed</th><th>State</th><th>Rate limit</th><th /></tr></thead>
+          <tbody>
+            {rows.map((t) => (
+              <tr key={t.type} data-type={t.type}>
+                <td>{t.type}</td>
+                <td>{t.queued}{t.waiting > 0 && <span className="muted"> (+{t.waiting} waiting)</span>}</td>
+                <td>{t.running}</td>
+                <td className="hide-narrow">{t.failed}</td>
+                <td data-testid="type-state">{t.paused === null ? 'running' : <span title={t.paused.reason ?? ''}>paused by {t.paused.by}, {timeAgo(t.paused.at)}{t.paused.reason === null ? '' : `: ${t.paused.reason}`}</span>}</td>
+                <td data-testid="type-limit">
+                  {editing === t.type ? (
+                    <form className="inline" onSubmit={(e) => { saveLimit(t.type, e); }} aria-label={`Rate limit of ${t.type}`}>
+                      <input name="max" type="number" min={1} required defaultValue={t.rateLimit?.max ?? 60} aria-label="Starts" style={{ width: '5rem' }} /> per{' '}
+                      <input name="seconds" type="number" min={0.001} step="any" required defaultValue={(t.rateLimit?.windowMs ?? 60_000) / 1_000} aria-label="Seconds" style={{ width: '5rem' }} /> s{' '}
+                      <button type="submit">Save</button>
+                    </form>
+                  ) : t.rateLimit === null ? <span className="muted">none</span> : `${String(t.rateLimit.max)} per ${String(t.rateLimit.windowMs / 1_000)} s`}
+                </td>
+                <td className="actions">
+                  {t.paused === null
+                    ? <button type="button" onClick={() => { void act('POST', path(t.type, '/pause')); }} aria-label={`Pause ${t.type}`}>Pause</button>
+                    : <button type="button" onClick={() => { void act('POST', path(t.type, '/resume')); }} aria-label={`Resume ${t.type}`}>Resume</button>}
+                  {editing !== t.type && <button type="button" onClick={() => { setEditing(t.type); }} aria-label={`Set the rate limit of ${t.type}`}>Limit…</button>}
+                  {t.rateLimit !== null && <button type="button" onClick={() => { void act('PUT', path(t.type), { rateLimit: null }); }} aria-label={`Remove the rate limit of ${t.type}`}>No limit</button>}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </section>
   );
 }
 

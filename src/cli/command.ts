@@ -53,6 +53,8 @@ export const OPTIONS = {
   group: { type: 'string' },
   'max-attempts': { type: 'string' },
   after: { type: 'string' },
+  max: { type: 'string' },
+  off: { type: 'boolean' },
   'on-dependency-failure': { type: 'string' },
   status: { type: 'string' },
   type: { type: 'string' },

@@ -439,7 +439,7 @@ export class JobWorker {
 
   /** Sleep until the earliest scheduled job of our types is due (at most one poll interval). */
   private async armWakeTimer(claimedAt: number): Promise<void> {
-    const next = await this.store.jobNextRunAt({ types: this.claimableTypes(false) });
+    const next = await this.store.jobNextRunAt({ types: this.claimableTypes(false), now: this.clock() });
     if (this.wakeTimer !== null) clearTimeout(this.wakeTimer);
     this.wakeTimer = null;
     if (next === null || this.stopping) return;

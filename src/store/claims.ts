@@ -15,6 +15,34 @@ export function roomByType(types: readonly string[], typeLimits: Readonly<Record
   return room;
 }
 
+/** A type's operator controls, as a claim reads them (rows exist only for controlled types). */
+export interface TypeControlRow {
+  type: string;
+  paused_at: number | null;
+  rate_max: number | null;
+  rate_window_ms: number | null;
+}
+
+/**
+ * Apply operator controls to a claim: paused types are left out; a rate-limited type's room is at
+ * most its starts left in the window (`starts`: starts counted in the window now). Narrows `room`;
+ * returns the types that may be claimed.
+ */
+export function applyTypeControls(types: readonly string[], controls: readonly TypeControlRow[], starts: ReadonlyMap<string, number>, room: Map<string, number>): string[] {
+  const byType = new Map(controls.map((c) => [c.type, c]));
+  return types.filter((t) => {
+    const c = byType.get(t);
+    if (c === undefined) return room.get(t) !== 0;
+    if (c.paused_at !== null) return false;
+    if (c.rate_max !== null) {
+      const left = Math.max(0, c.rate_max - (starts.get(t) ?? 0));
+      const limit = room.get(t);
+      room.set(t, limit === undefined ? left : Math.min(limit, left));
+    }
+    return room.get(t) !== 0;
+  });
+}
+
 export interface ClaimCandidate {
   id: number;
   type: string;

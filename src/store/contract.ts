@@ -252,6 +252,23 @@ export interface JobStats {
   throughput: { minute: number; completed: number; failed: number }[];
 }
 
+/** At most `max` jobs of a type start in any `windowMs`, counted across every process. */
+export interface RateLimit {
+  max: number;
+  windowMs: number;
+}
+
+/** What an operator set for a job type: a pause by hand (who, when, why) and a rate limit. */
+export interface TypeControl {
+  type: string;
+  /** Null unless paused by hand: no job of the type is claimed while paused (running ones finish). */
+  paused: { at: number; by: string; reason: string | null } | null;
+  /** The last resume, if any. */
+  resumed: { at: number; by: string } | null;
+  rateLimit: RateLimit | null;
+  updatedAt: number;
+}
+
 export type RetentionMs = Partial<Record<FinishedState, number>>;
 
 export interface JobCleanupParams {
@@ -380,7 +397,8 @@ export interface JobStore {
   jobDependencies(params: { id: number; limit?: number }): Promise<JobDependenciesResult>;
   /**
    * Claim up to `limit` due jobs atomically: highest priority, then runAt, then id. Never two
-   * running jobs of one group key; never more running jobs of a type than `typeLimits[type]`.
+   * running jobs of one group key; never more running jobs of a type than `typeLimits[type]`; no job
+   * of a type paused by hand; never more starts of a rate-limited type in any window than its limit.
    * Each claimed job is `running` with a new lease token and one more attempt.
    */
   jobClaim(params: JobClaimParams): Promise<Job[]>;
@@ -401,8 +419,20 @@ export interface JobStore {
    * that completed the job (recorded by the job row itself, not by an attempt record).
    */
   jobAttempts(params: { id: number }): Promise<JobAttempt[]>;
-  /** Earliest runAt among queued jobs of these types, or null. Lets a worker sleep until then. */
-  jobNextRunAt(params: { types: readonly string[] }): Promise<number | null>;
+  /**
+   * Earliest time a queued job of these types may start, or null: its runAt, or later for a type
+   * whose rate limit is used up (when its window frees a start); paused types are left out. Lets a
+   * worker sleep until then.
+   */
+  jobNextRunAt(params: { types: readonly string[]; now?: number }): Promise<number | null>;
+  /** Pause a type by hand: no job of it is claimed, by any process, until resumed (running ones finish). Records who and why. */
+  typePause(params: { type: string; by: string; reason?: string | null; now: number }): Promise<TypeControl>;
+  /** Resume a type paused by hand; `resumed` is false (nothing changed) when it was not paused. */
+  typeResume(params: { type: string; by: string; now: number }): Promise<{ resumed: boolean; control: TypeControl }>;
+  /** Set (or, with null, remove) a type's rate limit; applies to the next claim of every process. */
+  typeRateLimitSet(params: { type: string; rateLimit: RateLimit | null; now: number }): Promise<TypeControl>;
+  /** Every type with a control set, by name. */
+  typeList(): Promise<TypeControl[]>;
   /** Queue statistics; cheap at millions of rows. */
   jobStats(params: { now: number }): Promise<JobStats>;
   /** Delete finished jobs past retention, in bounded batches. */

@@ -17,11 +17,11 @@
  * Every backend passes the same conformance suite (`test/store/conformance/`), through the front.
  */
 import type {
-  HeartbeatResult, Job, JobCancelResult, JobCreateManyItem, JobCreateResult, JobFinishResult, LeaseRef, Schedule, ScheduleFireResult,
+  HeartbeatResult, Job, JobCancelResult, JobCreateManyItem, JobCreateResult, JobFinishResult, LeaseRef, RateLimit, Schedule, ScheduleFireResult,
 } from './contract.js';
 import type { LeaseRow } from './attempts.js';
 import type { DependencyRow } from './dependencies.js';
-import type { AttemptRow, JobRow, ScheduleRow } from './rows.js';
+import type { AttemptRow, JobRow, ScheduleRow, TypeRow } from './rows.js';
 import type { CountRow, ThroughputBucket } from './stats.js';
 import type { JobState } from './states.js';
 import type {
@@ -81,8 +81,16 @@ export interface JobDriver {
   jobRescue(params: { now: number; limit: number }): MaybePromise<{ id: number; status: JobState }[]>;
   /** A job's recorded attempts (oldest first) and its row, which stands for an attempt in progress. */
   jobAttempts(params: { id: number }): MaybePromise<{ recorded: AttemptRow[]; lease: LeaseRow | undefined }>;
-  /** The earliest due time of a queued job of `types` (never empty), or null. */
-  jobNextRunAt(params: { types: string[] }): MaybePromise<number | null>;
+  /** The earliest time a queued job of `types` (never empty) may start, or null: rate limits and pauses applied (see `JobStore.jobNextRunAt`). */
+  jobNextRunAt(params: { types: string[]; now: number }): MaybePromise<number | null>;
+  /** Pause a type (upserting its controls); its row after. */
+  typePause(params: { type: string; by: string; reason: string | null; now: number }): MaybePromise<TypeRow>;
+  /** Resume a paused type; whether it was paused, and its row (null when the type has none). */
+  typeResume(params: { type: string; by: string; now: number }): MaybePromise<{ resumed: boolean; row: TypeRow | null }>;
+  /** Set or remove a type's rate limit (removing it forgets its start log); its row after. */
+  typeRateLimitSet(params: { type: string; rateLimit: RateLimit | null; now: number }): MaybePromise<TypeRow>;
+  /** Every type's controls, by name. */
+  typeList(): MaybePromise<TypeRow[]>;
   /** The live counters, the queued jobs not yet due at `now`, and the throughput buckets since `sinceMinute`. */
   jobStats(params: { now: number; sinceMinute: number }): MaybePromise<{ counts: CountRow[]; scheduled: number; buckets: ThroughputBucket[] }>;
   /** Delete up to `limit` jobs in `state` finished before `before`; how many went. */

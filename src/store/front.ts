@@ -16,8 +16,9 @@
 import type {
   HeartbeatResult, Job, JobAttempt, JobCancelParams, JobCancelResult, JobClaimParams, JobCleanupParams, JobCleanupResult,
   JobCreateManyItem, JobCreateResult, JobDependenciesResult, JobDependency, JobFinishResult, JobListParams, JobListResult, JobOutcome, JobPatch, JobRescueResult,
-  JobStats, JobStore, LeaseRef, NewJob, Schedule, ScheduleFireResult, ScheduleInput,
+  JobStats, JobStore, LeaseRef, NewJob, RateLimit, Schedule, ScheduleFireResult, ScheduleInput, TypeControl,
 } from './contract.js';
+import { rowToTypeControl } from './rows.js';
 import type { JobDriver } from './driver.js';
 import { attemptHistory } from './attempts.js';
 import type { DependencyRow } from './dependencies.js';
@@ -29,7 +30,8 @@ import { MINUTE, buildJobStats, countsToStats } from './stats.js';
 import {
   LIMITS, PROGRESS_MAX_BYTES, normalizeCancelParams, normalizeClaimParams, normalizeCleanupParams, normalizeListParams, normalizeOutcomes,
   serializeJson, validateId, validateInteger, validateJobBatch, validateLeases, validateLimit, validateNewJob, validateNow, validatePatch,
-  validateScheduleInput, validateScheduleName, validateTime, validateTypeList, validateWorkerId, type NormalizedJob, type NormalizedOutcome,
+  validateScheduleInput, validateScheduleName, validateTime, validateTypeList, validateWorkerId, validateActor, validateJobType,
+  validateOptionalText, validateRateLimit, type NormalizedJob, type NormalizedOutcome,
 } from './validation.js';
 
 /** Largest `maxDataBytes` a store accepts. */
@@ -252,11 +254,44 @@ export class JobStoreFront implements JobStore {
     return attemptHistory(id, recorded, lease);
   }
 
-  async jobNextRunAt(params: { types: readonly string[] }): Promise<number | null> {
+  async jobNextRunAt(params: { types: readonly string[]; now?: number }): Promise<number | null> {
     const types = validateTypeList(params.types, 'types');
+    const now = this.at(params.now === undefined ? Date.now() : validateNow(params.now));
     if (types.length === 0) return null;
     this.check();
-    return this.driver.jobNextRunAt({ types });
+    const next = await this.driver.jobNextRunAt({ types, now });
+    return next === null ? null : next - this.driver.clockOffsetMs;
+  }
+
+  async typePause(params: { type: string; by: string; reason?: string | null; now: number }): Promise<TypeControl> {
+    const type = validateJobType(params.type);
+    const by = validateActor(params.by);
+    const reason = validateOptionalText('reason', params.reason, 1_000);
+    const now = this.at(validateNow(params.now));
+    this.check();
+    return rowToTypeControl(await this.driver.typePause({ type, by, reason, now }));
+  }
+
+  async typeResume(params: { type: string; by: string; now: number }): Promise<{ resumed: boolean; control: TypeControl }> {
+    const type = validateJobType(params.type);
+    const by = validateActor(params.by);
+    const now = this.at(validateNow(params.now));
+    this.check();
+    const { resumed, row } = await this.driver.typeResume({ type, by, now });
+    return { resumed, control: row === null ? { type, paused: null, resumed: null, rateLimit: null, updatedAt: now } : rowToTypeControl(row) };
+  }
+
+  async typeRateLimitSet(params: { type: string; rateLimit: RateLimit | null; now: number }): Promise<TypeControl> {
+    const type = validateJobType(params.type);
+    const rateLimit = validateRateLimit(params.rateLimit);
+    const now = this.at(validateNow(params.now));
+    this.check();
+    return rowToTypeControl(await this.driver.typeRateLimitSet({ type, rateLimit, now }));
+  }
+
+  async typeList(): Promise<TypeControl[]> {
+    this.check();
+    return (await this.driver.typeList()).map(rowToTypeControl);
   }
 
   async jobStats(params: { now: number }): Promise<JobStats> {

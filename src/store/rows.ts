@@ -2,7 +2,7 @@
  * Rows as every backend's SQL returns them (snake_case columns; times as epoch-ms integers; JSON
  * values as their text), and their conversion to the contract's records.
  */
-import type { Job, Schedule } from './contract.js';
+import type { Job, Schedule, TypeControl } from './contract.js';
 import type {
   Approval, ApprovalScope, ApprovalState, Session, SessionEvent, SessionListResult, SessionPatch, SessionSettings, SessionState, SessionWorktree,
 } from './session-contract.js';
@@ -80,6 +80,28 @@ export function rowToJob(row: JobRow): Job {
     updatedAt: row.updated_at,
     startedAt: row.started_at,
     finishedAt: row.finished_at,
+  };
+}
+
+export interface TypeRow {
+  type: string;
+  paused_at: number | null;
+  paused_by: string | null;
+  pause_reason: string | null;
+  resumed_at: number | null;
+  resumed_by: string | null;
+  rate_max: number | null;
+  rate_window_ms: number | null;
+  updated_at: number;
+}
+
+export function rowToTypeControl(r: TypeRow): TypeControl {
+  return {
+    type: r.type,
+    paused: r.paused_at === null ? null : { at: r.paused_at, by: r.paused_by ?? '', reason: r.pause_reason },
+    resumed: r.resumed_at === null ? null : { at: r.resumed_at, by: r.resumed_by ?? '' },
+    rateLimit: r.rate_max === null || r.rate_window_ms === null ? null : { max: r.rate_max, windowMs: r.rate_window_ms },
+    updatedAt: r.updated_at,
   };
 }
 

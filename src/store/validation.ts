@@ -13,7 +13,7 @@ import {
   DEPENDENCY_FAILURE_POLICIES, FINISHED_STATES, JOB_STATE_LIST, ORPHAN_POLICIES, type DependencyFailurePolicy, type JobState, type OrphanPolicy,
 } from './states.js';
 import type {
-  JobCancelParams, JobClaimParams, JobCleanupParams, JobListParams, JobOutcome, JobPatch, JobSortKey, LeaseRef, NewJob, ScheduleInput,
+  JobCancelParams, JobClaimParams, JobCleanupParams, JobListParams, JobOutcome, JobPatch, JobSortKey, LeaseRef, NewJob, RateLimit, ScheduleInput,
 } from './contract.js';
 import { cronNext, parseCron } from './cron.js';
 import { APPROVAL_STATE_LIST, PERMISSION_MODES, SESSION_STATE_LIST } from './session-contract.js';
@@ -160,6 +160,21 @@ export interface NormalizedDependencies {
 }
 
 /** Validate a job to create. `at` prefixes field names (e.g. `jobs[3].`) for batch input. */
+/** Who did something (a pause, a resume): a short label such as "cli alice@host" or "dashboard". */
+export function validateActor(value: unknown, field = 'by'): string {
+  return validateText(field, value, LIMITS.keyLength);
+}
+
+/** A rate limit: at least one start per window; windows from 1 ms to a day. Null removes it. */
+export function validateRateLimit(value: unknown, field = 'rateLimit'): RateLimit | null {
+  if (value === null) return null;
+  if (typeof value !== 'object' || Array.isArray(value)) fail(field, '{ max, windowMs } (starts per window), or null to remove it', value);
+  const { max, windowMs, ...rest } = value as Record<string, unknown>;
+  const extra = Object.keys(rest)[0];
+  if (extra !== undefined) throw new ValidationError(`${field}.${extra}`, 'is not a field of a rate limit; give max and windowMs');
+  return { max: validateInteger(`${field}.max`, max, 1, 1_000_000), windowMs: validateInteger(`${field}.windowMs`, windowMs, 1, 86_400_000) };
+}
+
 export function validateDependencyPolicy(value: unknown, field = 'onDependencyFailure'): DependencyFailurePolicy {
   if (value === DEPENDENCY_FAILURE_POLICIES.fail || value === DEPENDENCY_FAILURE_POLICIES.cancel || value === DEPENDENCY_FAILURE_POLICIES.run) return value;
   return fail(field, '"fail", "cancel" or "run"', value);

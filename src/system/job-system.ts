@@ -7,7 +7,8 @@
  * that arrives at run time (HTTP, CLI); it validates through the definition when one is registered.
  */
 import type {
-  Job, JobCancelResult, JobDependenciesResult, JobListParams, JobListResult, JobPatch, JobStats, JobStore, NewJob, Schedule, ScheduleInput,
+  Job, JobCancelResult, JobDependenciesResult, JobListParams, JobListResult, JobPatch, JobStats, JobStore, NewJob, RateLimit, Schedule, ScheduleInput,
+  TypeControl,
 } from '../store/contract.js';
 import { AgentqError, NotFoundError, StateConflictError, ValidationError, describeThrown } from '../store/errors.js';
 import { openStore, type DatabaseSpec } from '../store/open.js';
@@ -100,6 +101,8 @@ export interface SystemStats {
   worker: WorkerStats;
   /** Types with queued jobs that no handler in this process knows (they wait for a process that does). */
   unhandledTypes: { type: string; queued: number }[];
+  /** Types an operator paused by hand or rate-limited (for every process). */
+  controls: TypeControl[];
 }
 
 type TypeName<Defs extends readonly AnyJobDefinition[]> = Defs[number]['type'];
@@ -281,10 +284,37 @@ export class JobSystem<Defs extends readonly AnyJobDefinition[] = readonly AnyJo
     return result;
   }
 
+  /**
+   * Pause a type by hand in every process sharing the store: no job of it is claimed until resumed
+   * (running ones finish). `by` says who (kept with the pause, as is `reason`).
+   */
+  pauseType(type: string, by: string, reason?: string | null): Promise<TypeControl> {
+    return this.store.typePause({ type, by, reason: reason ?? null, now: this.clock() });
+  }
+
+  /**
+   * Resume a type: the pause by hand (in every process) and this process's automatic pause after
+   * repeated failures. `resumed` is false when it was paused neither way.
+   */
+  async resumeType(type: string, by: string): Promise<{ resumed: boolean; control: TypeControl }> {
+    const r = await this.store.typeResume({ type, by, now: this.clock() });
+    const automatic = this.worker.resumeType(type);
+    if (r.resumed) this.worker.wake();
+    return { resumed: r.resumed || automatic, control: r.control };
+  }
+
+  /** Set (or, with null, remove) a type's rate limit: at most `max` starts in any `windowMs`, across every process. */
+  async setRateLimit(type: string, rateLimit: RateLimit | null): Promise<TypeControl> {
+    const control = await this.store.typeRateLimitSet({ type, rateLimit, now: this.clock() });
+    this.worker.wake();
+    return control;
+  }
+
   async stats(): Promise<SystemStats> {
-    const jobs = await this.store.jobStats({ now: this.clock() });
+    const [jobs, controls] = await Promise.all([this.store.jobStats({ now: this.clock() }), this.store.typeList()]);
     return {
       jobs,
+      controls,
       worker: this.worker.stats(),
       unhandledTypes: jobs.byType.filter((t) => t[JOB_STATES.queued] > 0 && !this.registry.has(t.type))
         .map((t) => ({ type: t.type, queued: t.queued })),

@@ -160,6 +160,30 @@ describe.skipIf(!browserTestsRun)('the dashboard in a real browser', () => {
     await page.close();
   });
 
+  it('pauses and resumes a job type from the console, saying who paused it, and sets and removes its rate limit', async () => {
+    const server = await serve();
+    await server.call('POST', '/api/jobs', { body: { type: 'demo.echo', delay: 3_600_000 } });
+    const page = await open(server, '/jobs');
+    const row = page.locator('[data-testid=types] tr[data-type="demo.echo"]');
+    await expect.poll(() => row.count()).toBe(1);
+    expect(await row.getByTestId('type-state').textContent()).toBe('running');
+    await page.getByRole('button', { name: 'Pause demo.echo' }).click();
+    await expect.poll(() => row.getByTestId('type-state').textContent()).toMatch(/^paused by dashboard \(browser [\w-]{8}\)/);
+    expect((await server.system.store.typeList())[0]?.paused?.by).toMatch(/^dashboard/);
+    await page.getByRole('button', { name: 'Set the rate limit of demo.echo' }).click();
+    await page.getByRole('spinbutton', { name: 'Starts' }).fill('5');
+    await page.getByRole('spinbutton', { name: 'Seconds' }).fill('2');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(() => row.getByTestId('type-limit').textContent()).toBe('5 per 2 s');
+    await screenshot(page, 'jobs-types');
+    await page.getByRole('button', { name: 'Resume demo.echo' }).click();
+    await expect.poll(() => row.getByTestId('type-state').textContent()).toBe('running');
+    await page.getByRole('button', { name: 'Remove the rate limit of demo.echo' }).click();
+    await expect.poll(() => row.getByTestId('type-limit').textContent()).toBe('none');
+    expect((await server.system.store.typeList())[0]).toMatchObject({ paused: null, rateLimit: null, resumed: { by: expect.stringMatching(/^dashboard/) as unknown } });
+    await page.close();
+  });
+
   it('opens a 5,000-event session at its end, renders only what is in view, and loads earlier messages as the reader scrolls up', async () => {
     const server = await serve();
     const store = server.services.api.sessionStore;

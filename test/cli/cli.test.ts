@@ -119,6 +119,33 @@ describe('agentq enqueue, jobs, stats', () => {
     expect((JSON.parse((await agentq('jobs', 'list', '--json')).stdout) as { jobs: unknown[] }).jobs).toHaveLength(3);
   });
 
+  it('pauses and resumes a type by hand, naming who did it, and rate-limits it', async () => {
+    expect((await agentq('types')).stdout).toBe('no type is paused or rate-limited\n');
+    const paused = await agentq('types', 'pause', 'demo.echo', '--message', 'upstream down');
+    expect(paused.code).toBe(0);
+    expect(paused.stdout).toMatch(/^demo\.echo: paused by cli \S+@\S+ at \d{4}-\d\d-\d\dT[\d:.]+Z \(upstream down\)\n$/);
+    const limited = await agentq('types', 'limit', 'demo.echo', '--max', '50', '--every', '1m', '--json');
+    expect((JSON.parse(limited.stdout) as { control: unknown }).control).toMatchObject({ type: 'demo.echo', paused: { reason: 'upstream down' }, rateLimit: { max: 50, windowMs: 60_000 } });
+    expect((await agentq('types', 'list')).stdout).toMatch(/demo\.echo: paused by .*, at most 50 starts per 60000 ms/);
+    expect((await agentq('types', 'resume', 'demo.echo')).stdout).toMatch(/^demo\.echo: running, at most 50 starts per 60000 ms\n$/);
+    expect((await agentq('types', 'resume', 'demo.echo')).code).toBe(4);
+    expect((await agentq('types', 'limit', 'demo.echo', '--off')).stdout).toBe('demo.echo: running\n');
+    for (const [args, message] of [
+      [['types', 'pause'], /give the job type/],
+      [['types', 'pause', 'a.b', 'c.d'], /one type at a time/],
+      [['types', 'limit', 'demo.echo', '--max', '5'], /give --max <starts> and --every <window>/],
+      [['types', 'limit', 'demo.echo', '--off', '--max', '5'], /give --off alone/],
+      [['types', 'limit', 'demo.echo', '--max', '0', '--every', '1m'], /--max|max/],
+      [['types', 'limit', 'demo.echo', '--max', '5', '--every', 'soon'], /--every: must be a duration/],
+      [['types', 'pause', 'not a type'], /type/],
+      [['types', 'stop'], /"types stop" is not a command/],
+    ] as [string[], RegExp][]) {
+      const r = await agentq(...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toMatch(message);
+    }
+  });
+
   it('rejects bad input with exit 2 and a message naming it, writing nothing', async () => {
     const cases: [string[], RegExp][] = [
       [['enqueue'], /give the job type/],

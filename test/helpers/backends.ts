@@ -9,7 +9,7 @@ import { beforeAll, beforeEach, describe } from 'vitest';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { openStore, type AgentqStore, type DatabaseSpec } from '../../src/store/open.js';
-import { PG_URL, freshSchema, pgStore, postgresAvailable } from './postgres.js';
+import { EMPTY_SCHEMA_SQL, PG_URL, freshSchema, pgStore, postgresAvailable } from './postgres.js';
 
 export type BackendName = 'sqlite' | 'postgres';
 
@@ -64,7 +64,7 @@ export function useBackend(name: BackendName, env: { readonly dir: string }): Te
     await store.close();
   });
   beforeEach(async () => {
-    await exec('TRUNCATE jobs, job_attempts, job_counts, job_throughput, schedules, sessions, events RESTART IDENTITY CASCADE');
+    await exec(EMPTY_SCHEMA_SQL);
   });
   return {
     exec,

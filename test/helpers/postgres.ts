@@ -62,9 +62,12 @@ export function pgStore(schema: string, options: Partial<PostgresJobStoreOptions
   return createPostgresStore({ url: PG_URL, schema, poolSize: 4, ...options });
 }
 
+/** The statement that empties every table of a schema and restarts its ids (between tests of one file). */
+export const EMPTY_SCHEMA_SQL = 'TRUNCATE jobs, job_dependencies, job_attempts, job_types, job_starts, job_counts, job_throughput, schedules, sessions, events, approvals, session_defaults RESTART IDENTITY CASCADE';
+
 /** Empty every table of a schema and restart its ids (between tests of one file). */
 export async function truncateSchema(store: PostgresJobStore): Promise<void> {
-  await store.query('TRUNCATE jobs, job_attempts, job_counts, job_throughput, schedules, sessions, events, approvals, session_defaults RESTART IDENTITY CASCADE');
+  await store.query(EMPTY_SCHEMA_SQL);
 }
 
 /** A store on `schema`, connected and migrated, with every table emptied: a test that starts from nothing. */

@@ -368,8 +368,58 @@ describeServersOnEachBackend((serve) => {
       const waiting = await server.call('POST', '/api/jobs', { body: { type: 'test.flaky' } });
       const r = await server.call('POST', '/api/types/test.flaky/resume');
       expect(r.status).toBe(200);
-      expect(r.body).toEqual({ resumed: true });
+      expect(r.body).toMatchObject({ resumed: true, control: { type: 'test.flaky', paused: null } });
       expect((await waitForServerJob(server, waiting.body.job.id as number, 'completed')).result).toBe('up');
+    });
+  });
+
+  describe('/api/types: pause by hand, rate limits', () => {
+    it('pauses a type by hand (who, when, why), lists it, and resumes it; its queued jobs then run', async () => {
+      const server = await serve();
+      const paused = await server.call('POST', '/api/types/demo.echo/pause', { body: { reason: 'maintenance window' } });
+      expect(paused.status).toBe(200);
+      expect(paused.body.control).toMatchObject({ type: 'demo.echo', paused: { by: 'api (token)', reason: 'maintenance window', at: expect.any(Number) as unknown } });
+      const job = await server.call('POST', '/api/jobs', { body: { type: 'demo.echo', data: 'held' } });
+      const list = await server.call('GET', '/api/types');
+      const echo = list.body.types.find((t: { type: string }) => t.type === 'demo.echo');
+      expect(echo).toMatchObject({ counts: { queued: 1 }, control: { paused: { reason: 'maintenance window' } }, autoPaused: null });
+      expect(list.body.types.map((t: { type: string }) => t.type)).toContain('demo.sleep');
+      // Nothing claims it while paused: a job of another type queued after it has run, and it is still queued.
+      const later = await server.call('POST', '/api/jobs', { body: { type: 'demo.sleep', data: { ms: 1 } } });
+      await waitForServerJob(server, later.body.job.id as number, 'completed');
+      expect((await server.system.getJob(job.body.job.id as number))!.status).toBe('queued');
+      const resumed = await server.call('POST', '/api/types/demo.echo/resume');
+      expect(resumed.body).toMatchObject({ resumed: true, control: { paused: null, resumed: { by: 'api (token)' } } });
+      expect((await waitForServerJob(server, job.body.job.id as number, 'completed')).result).toBe('held');
+      expect((await server.call('POST', '/api/types/demo.echo/resume')).status).toBe(404);
+      const noReason = await server.call('POST', '/api/types/demo.sleep/pause');
+      expect(noReason.body.control.paused.reason).toBeNull();
+    });
+
+    it('sets, changes and removes a rate limit; bad input is refused by name', async () => {
+      const server = await serve();
+      const set = await server.call('PUT', '/api/types/demo.echo', { body: { rateLimit: { max: 50, windowMs: 60_000 } } });
+      expect(set.status).toBe(200);
+      expect(set.body.control.rateLimit).toEqual({ max: 50, windowMs: 60_000 });
+      expect((await server.call('GET', '/api/jobs?action=stats')).body.controls).toMatchObject([{ type: 'demo.echo', rateLimit: { max: 50 } }]);
+      const off = await server.call('PUT', '/api/types/demo.echo', { body: { rateLimit: null } });
+      expect(off.body.control.rateLimit).toBeNull();
+      for (const [method, path, body, field] of [
+        ['PUT', '/api/types/demo.echo', {}, 'rateLimit'],
+        ['PUT', '/api/types/demo.echo', { rateLimit: { max: 0, windowMs: 10 } }, 'rateLimit.max'],
+        ['PUT', '/api/types/demo.echo', { rateLimit: { max: 1 } }, 'rateLimit.windowMs'],
+        ['PUT', '/api/types/demo.echo', { limit: 5 }, 'limit'],
+        ['PUT', '/api/types/not%20a%20type', { rateLimit: null }, 'type'],
+        ['POST', '/api/types/demo.echo/pause', { reason: 7 }, 'reason'],
+        ['POST', '/api/types/demo.echo/pause', { why: 'x' }, 'why'],
+      ] as [string, string, unknown, string][]) {
+        const r = await server.call(method, path, { body });
+        expect(r.status, `${method} ${path} ${JSON.stringify(body)}`).toBe(400);
+        expect(r.body.error.field, `${method} ${path} ${JSON.stringify(body)}`).toBe(field);
+      }
+      expect((await server.call('GET', '/api/types/demo.echo')).status).toBe(405);
+      expect((await server.call('POST', '/api/types')).status).toBe(405);
+      expect((await server.system.store.typeList()).map((c) => [c.type, c.paused, c.rateLimit])).toEqual([['demo.echo', null, null]]);
     });
   });
 });

@@ -2,7 +2,9 @@
 import { resolve } from 'node:path';
 import { SESSION_RUN } from '../../sessions/service.js';
 import { LIMITS, parseTime, validateDependencyPolicy } from '../../store/validation.js';
-import { NotFoundError, ValidationError } from '../../store/errors.js';
+import { hostname, userInfo } from 'node:os';
+import { NotFoundError, StateConflictError, ValidationError } from '../../store/errors.js';
+import type { TypeControl } from '../../store/contract.js';
 import { EXIT, UsageError, type Command, knownTypes, withSystem, json, int, jobId, states, parseDuration, parseData, reportCancel, formatJob } from '../command.js';
 
 export const enqueue: Command = {
@@ -116,6 +118,73 @@ export const jobs: Command = {
   }),
 };
 
+/** Who runs a command, as a pause or a resume records it. */
+function actor(): string {
+  let user = 'unknown';
+  try {
+    user = userInfo().username;
+  } catch {
+    // No passwd entry (a container's arbitrary uid): keep "unknown".
+  }
+  return `cli ${user}@${hostname()}`;
+}
+
+export const types: Command = {
+  usage: 'agentq types [list] | pause <type> [--message <reason>] | resume <type> | limit <type> --max <n> --every <ms|1s|1m> | limit <type> --off',
+  summary: 'pause and resume job types by hand, and rate-limit them, for every process',
+  options: ['message', 'max', 'every', 'off'],
+  example: 'agentq types limit mail.send --max 50 --every 1m',
+  run: (ctx) => withSystem(ctx.settings, async (system) => {
+    const [sub, type, ...extra] = ctx.args;
+    const v = ctx.values;
+    if (extra.length > 0) throw new UsageError(`one type at a time: agentq types ${sub ?? ''} <type>`);
+    const show = (c: TypeControl): string => {
+      const parts = [c.paused === null ? 'running' : `paused by ${c.paused.by} at ${new Date(c.paused.at).toISOString()}${c.paused.reason === null ? '' : ` (${c.paused.reason})`}`];
+      if (c.rateLimit !== null) parts.push(`at most ${String(c.rateLimit.max)} starts per ${String(c.rateLimit.windowMs)} ms`);
+      return `${c.type}: ${parts.join(', ')}\n`;
+    };
+    const need = (): string => {
+      if (type === undefined) throw new UsageError(`give the job type: agentq types ${sub ?? ''} <type>`);
+      return type;
+    };
+    switch (sub) {
+      case 'list':
+      case undefined: {
+        const stats = await system.stats();
+        if (v.json === true) json(ctx, { controls: stats.controls, autoPaused: stats.worker.pausedTypes });
+        else if (stats.controls.length === 0) ctx.io.out('no type is paused or rate-limited\n');
+        else for (const c of stats.controls) ctx.io.out(show(c));
+        return EXIT.ok;
+      }
+      case 'pause': {
+        const control = await system.pauseType(need(), actor(), v.message ?? null);
+        if (v.json === true) json(ctx, { control });
+        else ctx.io.out(show(control));
+        return EXIT.ok;
+      }
+      case 'resume': {
+        const { resumed, control } = await system.resumeType(need(), actor());
+        if (!resumed) throw new StateConflictError(`job type "${control.type}" is not paused; agentq types list says which are`);
+        if (v.json === true) json(ctx, { resumed, control });
+        else ctx.io.out(show(control));
+        return EXIT.ok;
+      }
+      case 'limit': {
+        const name = need();
+        if (v.off === true && (v.max !== undefined || v.every !== undefined)) throw new UsageError('give --off alone, or --max with --every');
+        if (v.off !== true && (v.max === undefined || v.every === undefined)) throw new UsageError('give --max <starts> and --every <window>, e.g. --max 50 --every 1m; or --off to remove the limit');
+        const rateLimit = v.off === true ? null : { max: int('max', v.max, 1, 1_000_000) as number, windowMs: parseDuration('--every', v.every as string) };
+        const control = await system.setRateLimit(name, rateLimit);
+        if (v.json === true) json(ctx, { control });
+        else ctx.io.out(show(control));
+        return EXIT.ok;
+      }
+      default:
+        throw new UsageError(`"types ${sub}" is not a command; use types list, pause, resume or limit`);
+    }
+  }),
+};
+
 export const stats: Command = {
   usage: 'agentq stats',
   summary: 'queue statistics',
@@ -128,7 +197,7 @@ export const stats: Command = {
       return EXIT.ok;
     }
     const s = stats.jobs.byStatus;
-    ctx.io.out(`queued ${String(s.queued)} (due ${String(stats.jobs.due)})  running ${String(s.running)}  completed ${String(s.completed)}  failed ${String(s.failed)}  cancelled ${String(s.cancelled)}\n`);
+    ctx.io.out(`${s.waiting > 0 ? `waiting ${String(s.waiting)}  ` : ''}queued ${String(s.queued)} (due ${String(stats.jobs.due)})  running ${String(s.running)}  completed ${String(s.completed)}  failed ${String(s.failed)}  cancelled ${String(s.cancelled)}\n`);
     ctx.io.out(`last hour: ${String(stats.jobs.lastHour.completed)} completed, ${String(stats.jobs.lastHour.failed)} failed\n`);
     for (const t of stats.jobs.byType) ctx.io.out(`  ${t.type}: ${String(t.queued)} queued, ${String(t.running)} running, ${String(t.completed)} completed, ${String(t.failed)} failed\n`);
     return EXIT.ok;

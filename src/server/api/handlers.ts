@@ -6,7 +6,9 @@
 import type { ApiContext, RouteArgs } from './context.js';
 import { browserSessionAction, browserSessionsLoader, loginCodesAction, logoutAction } from './auth.js';
 import { errorJson, errorResponse } from './http.js';
-import { jobAction, jobLoader, jobsAction, jobsLoader, scheduleAction, scheduleLoader, schedulesAction, schedulesLoader, typeResumeAction } from './jobs.js';
+import {
+  jobAction, jobLoader, jobsAction, jobsLoader, scheduleAction, scheduleLoader, schedulesAction, schedulesLoader, typeAction, typePauseAction, typeResumeAction, typesLoader,
+} from './jobs.js';
 import {
   approvalAction, approvalLoader, approvalsLoader, eventsLoader, foldersLoader, promptsAction, resumeAction, sessionAction, sessionApprovalsLoader, sessionLoader, sessionsAction,
   sessionsLoader, settingsAction, settingsLoader, stopAction, worktreeAction, worktreeLoader,
@@ -17,7 +19,7 @@ export type Handler = (ctx: ApiContext, args: RouteArgs) => Promise<Response>;
 
 const table = {
   jobsLoader, jobsAction, jobLoader, jobAction,
-  schedulesLoader, schedulesAction, scheduleLoader, scheduleAction, typeResumeAction,
+  schedulesLoader, schedulesAction, scheduleLoader, scheduleAction, typeResumeAction, typePauseAction, typeAction, typesLoader,
   sessionsLoader, sessionsAction, sessionLoader, sessionAction, eventsLoader, promptsAction, stopAction, resumeAction, worktreeLoader, worktreeAction,
   sessionApprovalsLoader, approvalsLoader, approvalLoader, approvalAction, foldersLoader, settingsLoader, settingsAction,
   loginCodesAction, browserSessionsLoader, browserSessionAction, logoutAction,

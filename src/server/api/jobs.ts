@@ -5,7 +5,7 @@
 import { JOB_STATE_LIST, isJobState, type JobState } from '../../store/states.js';
 import { ValidationError } from '../../store/errors.js';
 import type { EnqueueOptions, FlowNode } from '../../system/job-system.js';
-import type { JobDependency, JobPatch, ScheduleInput } from '../../store/contract.js';
+import type { JobDependency, JobPatch, RateLimit, ScheduleInput } from '../../store/contract.js';
 import type { ApiContext, RouteArgs } from './context.js';
 import { LIMITS, parseTime, validateInteger } from '../../store/validation.js';
 import { HttpError, Query, badRequest, json, methodNotAllowed, objectBody, pathId, readJson } from './http.js';
@@ -236,12 +236,52 @@ export async function scheduleAction(ctx: ApiContext, { request, params }: Route
   return json(200, { schedule: await ctx.system.schedules.update(input) });
 }
 
-/** POST /api/types/:type/resume: run a type again that was paused after repeated failures. */
+/** Who made a request, as a pause or a resume records it: a browser session (by its public id) or the token. */
+function actorOf(ctx: ApiContext, request: Request): string {
+  const browser = ctx.auth.browserSessionOf(request);
+  return browser === null ? 'api (token)' : `dashboard (browser ${browser.id.slice(0, 8)})`;
+}
+
+/** GET /api/types: every type with jobs, a definition here, or a control; its counts, its controls and any automatic pause here. */
+export async function typesLoader(ctx: ApiContext, { request }: RouteArgs): Promise<Response> {
+  new Query(new URL(request.url), []);
+  const stats = await ctx.system.stats();
+  const names = new Set([
+    ...stats.jobs.byType.map((t) => t.type), ...stats.controls.map((c) => c.type),
+    ...ctx.system.registry.types().filter((t) => ctx.enqueueable(t)),
+  ]);
+  const types = [...names].sort().map((type) => ({
+    type,
+    counts: stats.jobs.byType.find((t) => t.type === type) ?? { type, waiting: 0, queued: 0, running: 0, completed: 0, failed: 0, cancelled: 0 },
+    control: stats.controls.find((c) => c.type === type) ?? { type, paused: null, resumed: null, rateLimit: null, updatedAt: null },
+    autoPaused: stats.worker.pausedTypes.find((p) => p.type === type) ?? null,
+  }));
+  return json(200, { types });
+}
+
+/** POST /api/types/:type/pause: stop claiming a type in every process, with an optional `reason`; who and when are recorded. */
+export async function typePauseAction(ctx: ApiContext, { request, params }: RouteArgs): Promise<Response> {
+  if (request.method !== 'POST') methodNotAllowed(request.method, ['POST']);
+  new Query(new URL(request.url), []);
+  const body = objectBody((await readJson(request, { required: false })) ?? {}, ['reason']);
+  return json(200, { control: await ctx.system.pauseType(params.type ?? '', actorOf(ctx, request), body.reason as string | null | undefined) });
+}
+
+/** POST /api/types/:type/resume: run a type again that was paused by hand or after repeated failures. */
 export async function typeResumeAction(ctx: ApiContext, { request, params }: RouteArgs): Promise<Response> {
   if (request.method !== 'POST') methodNotAllowed(request.method, ['POST']);
   new Query(new URL(request.url), []);
   const type = params.type ?? '';
-  const paused = (await ctx.system.stats()).worker.pausedTypes.some((p) => p.type === type);
-  if (!paused) throw new HttpError(404, 'NOT_FOUND', `job type "${type}" is not paused in this server`);
-  return json(200, { resumed: ctx.system.worker.resumeType(type) });
+  const { resumed, control } = await ctx.system.resumeType(type, actorOf(ctx, request));
+  if (!resumed) throw new HttpError(404, 'NOT_FOUND', `job type "${type}" is not paused; GET /api/types says which are`);
+  return json(200, { resumed, control });
+}
+
+/** PUT /api/types/:type `{ "rateLimit": { "max": 50, "windowMs": 60000 } }` (or null to remove it). */
+export async function typeAction(ctx: ApiContext, { request, params }: RouteArgs): Promise<Response> {
+  if (request.method !== 'PUT') methodNotAllowed(request.method, ['PUT']);
+  new Query(new URL(request.url), []);
+  const body = objectBody(await readJson(request), ['rateLimit']);
+  if (!('rateLimit' in body)) badRequest('rateLimit', 'give { "max": <starts>, "windowMs": <ms> }, or null to remove the limit');
+  return json(200, { control: await ctx.system.setRateLimit(params.type ?? '', body.rateLimit as RateLimit | null) });
 }

@@ -14,15 +14,15 @@
  */
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import type {
-  HeartbeatResult, Job, JobCancelResult, JobCreateManyItem, JobCreateResult, JobFinishResult, LeaseRef, Schedule, ScheduleFireResult,
+  HeartbeatResult, Job, JobCancelResult, JobCreateManyItem, JobCreateResult, JobFinishResult, LeaseRef, RateLimit, Schedule, ScheduleFireResult,
 } from '../contract.js';
 import type { JobDriver, RetryRefusal } from '../driver.js';
 import { AgentqError, ValidationError } from '../errors.js';
 import type { DependencyRow } from '../dependencies.js';
 import { attemptError, holdsLease, settleOrphan, settleOutcome, type LeaseRow, type Settlement } from '../attempts.js';
-import { claimOrder, pickClaims, roomByType } from '../claims.js';
+import { applyTypeControls, claimOrder, pickClaims, roomByType, type TypeControlRow } from '../claims.js';
 import { jobListQueries } from '../lists.js';
-import { rowToJob, rowToSchedule, type AttemptRow, type JobRow, type ScheduleRow } from '../rows.js';
+import { rowToJob, rowToSchedule, type AttemptRow, type JobRow, type ScheduleRow, type TypeRow } from '../rows.js';
 import type { CountRow, ThroughputBucket } from '../stats.js';
 import { DEPENDENCY_FAILURE_POLICIES, FINISHED_STATES, JOB_STATES, type JobState, type OrphanPolicy } from '../states.js';
 import {
@@ -30,7 +30,7 @@ import {
   type NormalizedPatch, type NormalizedSchedule,
 } from '../validation.js';
 import { PG_CODES, createClient, createPool, inTransaction, pgCode, prepared, redactUrl, translatePgError } from './connection.js';
-import { JOB_SQL, LIST_DIALECT, SCHEDULE_SQL, timed, type Clock } from './jobs.sql.js';
+import { JOB_SQL, LIST_DIALECT, SCHEDULE_SQL, TYPE_SQL, timed, type Clock } from './jobs.sql.js';
 import { migrate } from './migrations.js';
 
 export interface PostgresDriverOptions {
@@ -41,6 +41,10 @@ export interface PostgresDriverOptions {
   clock: Clock;
   applicationName: string;
 }
+
+/** How often the set of rate-limited types is read again (see `ratedTypes`). */
+const RATED_TYPES_REFRESH_MS = 1_000;
+const TYPE_SQL_RATED = JOB_SQL.ratedTypes;
 
 /** Retries of a claim that collided with another on a group key (the unique index said no). */
 const CLAIM_RETRIES = 5;
@@ -75,6 +79,7 @@ export class PostgresJobDriver implements JobDriver {
   private readonly watchers = new Set<() => Promise<void>>();
   private offsetMs = 0;
   private offsetTimer: NodeJS.Timeout | null = null;
+  private rated: { at: number; types: ReadonlySet<string> } = { at: 0, types: new Set() };
 
   constructor(options: PostgresDriverOptions) {
     this.url = options.url;
@@ -306,11 +311,24 @@ export class PostgresJobDriver implements JobDriver {
     return { job: null, refusal: { reason: 'state', status: (await this.jobGet({ id }))?.status ?? null } };
   }
 
+  /**
+   * The types with a rate limit, as last read (at most a second ago). Claims of these take the
+   * counting path; the fast path leaves out every controlled type by itself, so a limit set
+   * elsewhere since the last read only delays that type's claims until the next read.
+   */
+  private async ratedTypes(): Promise<ReadonlySet<string>> {
+    if (Date.now() - this.rated.at > RATED_TYPES_REFRESH_MS) {
+      this.rated = { at: Date.now(), types: new Set((await this.query<{ type: string }>(TYPE_SQL_RATED)).map((r) => r.type)) };
+    }
+    return this.rated.types;
+  }
+
   async jobClaim(params: NormalizedClaim): Promise<Job[]> {
     const { workerId, types, limit, now, leaseMs, typeLimits } = params;
     // Over-fetch a little: rows dropped (a second job of one group, a full type) leave room for others.
     const scan = Math.min(LIMITS.batchMax, limit * 2 + 8);
-    const limited = types.filter((t) => typeLimits[t] !== undefined).sort();
+    const rated = await this.ratedTypes();
+    const limited = types.filter((t) => typeLimits[t] !== undefined || rated.has(t)).sort();
     if (limited.length === 0) {
       for (let attempt = 0; ; attempt += 1) {
         try {
@@ -325,7 +343,11 @@ export class PostgresJobDriver implements JobDriver {
       await client.query(prepared(JOB_SQL.typeLocks, [limited]));
       const { rows: counts } = await client.query<{ type: string; n: number }>(prepared(JOB_SQL.runningCountsByType, [limited]));
       const room = roomByType(types, typeLimits, new Map(counts.map((r) => [r.type, r.n])));
-      const eligible = types.filter((t) => room.get(t) !== 0);
+      // Read under the type locks: every claim of a rate-limited type counts starts one at a time.
+      const { rows: controls } = await client.query<TypeControlRow>(prepared(JOB_SQL.typeControls, [types]));
+      const rates = controls.filter((c) => c.paused_at === null && c.rate_max !== null);
+      const startRows = rates.length === 0 ? [] : (await client.query<{ type: string; n: number }>(prepared(this.sql.startsSince, [now, rates.map((c) => c.type), rates.map((c) => c.rate_window_ms)]))).rows;
+      const eligible = applyTypeControls(types, controls, new Map(startRows.map((r) => [r.type, r.n])), room);
       if (eligible.length === 0) return [];
       const { rows: candidates } = await client.query<{ id: number; type: string; group_key: string | null }>(prepared(this.sql.claimCandidates, [now, eligible, scan]));
       const groups = [...new Set(candidates.flatMap((c) => (c.group_key === null ? [] : [c.group_key])))];
@@ -339,6 +361,12 @@ export class PostgresJobDriver implements JobDriver {
       const picked = pickClaims(candidates, limit, room, (g) => busy.has(g));
       if (picked.length === 0) return [];
       const { rows } = await client.query<JobRow>(prepared(this.sql.claimMark, [now, picked.map((c) => c.id), workerId, leaseMs]));
+      if (rates.length > 0) {
+        const ratedTypes = new Set(rates.map((c) => c.type));
+        const started = rows.filter((r) => ratedTypes.has(r.type)).map((r) => r.type);
+        if (started.length > 0) await client.query(prepared(this.sql.startAdd, [now, started]));
+        await client.query(prepared(this.sql.startsPrune, [now, rates.map((c) => c.type), rates.map((c) => c.rate_window_ms)]));
+      }
       return claimOrder(rows);
     });
   }
@@ -456,9 +484,57 @@ export class PostgresJobDriver implements JobDriver {
     return { recorded, lease };
   }
 
-  async jobNextRunAt(params: { types: string[] }): Promise<number | null> {
-    const [row] = await this.query<{ run_at: number | null }>(JOB_SQL.nextRunAt, [params.types]);
-    return row?.run_at ?? null;
+  async jobNextRunAt(params: { types: string[]; now: number }): Promise<number | null> {
+    const { types, now } = params;
+    const controls = new Map((await this.query<TypeControlRow>(JOB_SQL.typeControls, [types])).map((c) => [c.type, c]));
+    const free = types.filter((t) => controls.get(t) === undefined || (controls.get(t) as TypeControlRow).paused_at === null);
+    const rated = free.filter((t) => controls.get(t)?.rate_max != null);
+    const plain = free.filter((t) => !rated.includes(t));
+    let next: number | null = null;
+    const earliest = (at: number | null): void => { if (at !== null && (next === null || at < next)) next = at; };
+    if (plain.length > 0) earliest((await this.query<{ run_at: number | null }>(JOB_SQL.nextRunAt, [plain]))[0]?.run_at ?? null);
+    for (const type of rated) {
+      const [row] = await this.query<{ run_at: number | null }>(JOB_SQL.nextRunAt, [[type]]);
+      if (row?.run_at == null) continue;
+      earliest(Math.max(row.run_at, await this.rateFreeAt(controls.get(type) as TypeControlRow, now)));
+    }
+    return next;
+  }
+
+  /** When a rate-limited type may start one more job (by the clock claims count windows on). */
+  private async rateFreeAt(c: TypeControlRow, now: number): Promise<number> {
+    const window = c.rate_window_ms as number;
+    const [{ n }] = await this.query<{ n: number }>(this.sql.startsSince, [now, [c.type], [window]]) as [{ n: number }];
+    if (n < (c.rate_max as number)) return (await this.query<{ now: number }>(this.sql.nowMs, [now]))[0]?.now ?? now;
+    const [row] = await this.query<{ started_at: number }>(this.sql.startFreeing, [now, c.type, window, n - (c.rate_max as number)]);
+    return (row as { started_at: number }).started_at + window;
+  }
+
+  async typePause(params: { type: string; by: string; reason: string | null; now: number }): Promise<TypeRow> {
+    const [row] = await this.query<TypeRow>(TYPE_SQL.typePause, [params.type, params.by, params.reason, params.now]);
+    return row as TypeRow;
+  }
+
+  async typeResume(params: { type: string; by: string; now: number }): Promise<{ resumed: boolean; row: TypeRow | null }> {
+    const [resumed] = await this.query<TypeRow>(TYPE_SQL.typeResume, [params.type, params.by, params.now]);
+    // Workers of other processes sleep through a paused type's due jobs: wake them.
+    if (resumed !== undefined) await this.query('SELECT pg_notify($1, $2)', [`${this.schema}.jobs`, 'queued'], false);
+    const row = resumed ?? (await this.query<TypeRow>(TYPE_SQL.typeGet, [params.type]))[0] ?? null;
+    return { resumed: resumed !== undefined, row };
+  }
+
+  async typeRateLimitSet(params: { type: string; rateLimit: RateLimit | null; now: number }): Promise<TypeRow> {
+    const { type, rateLimit, now } = params;
+    return this.transaction(async (client) => {
+      const { rows: [row] } = await client.query<TypeRow>(prepared(TYPE_SQL.typeRateLimit, [type, rateLimit?.max ?? null, rateLimit?.windowMs ?? null, now]));
+      if (rateLimit === null) await client.query(prepared(TYPE_SQL.typeStartsForget, [type]));
+      this.rated.at = 0;
+      return row as TypeRow;
+    });
+  }
+
+  async typeList(): Promise<TypeRow[]> {
+    return this.query<TypeRow>(TYPE_SQL.typeAll);
   }
 
   async jobStats(params: { now: number; sinceMinute: number }): Promise<{ counts: CountRow[]; scheduled: number; buckets: ThroughputBucket[] }> {

@@ -117,9 +117,12 @@ WHERE id = $2 AND status IN (${FAILED}, ${CANCELLED})
 RETURNING jobs.*`,
 
   claimFast: `
--- Claim due jobs of some types in one statement: lock candidates (skipping rows others hold), keep the first of each group whose group has no running job and whose group lock is free, take up to the limit. Params: $1 now, $2 types, $3 scan per type, $4 limit, $5 worker id, $6 lease ms. Returns: the claimed rows.
-WITH cand AS MATERIALIZED (
-  SELECT c.* FROM unnest($2::text[]) AS t(type) CROSS JOIN LATERAL (
+-- Claim due jobs of some types in one statement: lock candidates (skipping rows others hold), keep the first of each group whose group has no running job and whose group lock is free, take up to the limit. Types paused or rate-limited by an operator are left out (a rate limit takes the counting path). Params: $1 now, $2 types, $3 scan per type, $4 limit, $5 worker id, $6 lease ms. Returns: the claimed rows.
+WITH free AS (
+  SELECT u.type FROM unnest($2::text[]) AS u(type)
+  WHERE NOT EXISTS (SELECT 1 FROM job_types x WHERE x.type = u.type AND (x.paused_at IS NOT NULL OR x.rate_max IS NOT NULL))
+), cand AS MATERIALIZED (
+  SELECT c.* FROM free AS t CROSS JOIN LATERAL (
     SELECT j.id, j.group_key, j.priority, j.run_at FROM jobs j
     WHERE j.status = ${QUEUED} AND j.type = t.type AND j.run_at <= {now}
     ORDER BY j.priority DESC, j.run_at, j.id LIMIT $3
@@ -275,6 +278,37 @@ SELECT status, type, run_at, started_at, finished_at, attempts, max_attempts, le
 SELECT min(n.run_at) AS run_at FROM unnest($1::text[]) AS t(type) CROSS JOIN LATERAL (
   SELECT run_at FROM jobs WHERE status = ${QUEUED} AND type = t.type ORDER BY run_at LIMIT 1) AS n`,
 
+  typeControls: `
+-- The controls of some types, for a claim. Params: $1 types. Returns: type, paused_at, rate_max, rate_window_ms.
+SELECT type, paused_at, rate_max, rate_window_ms FROM job_types WHERE type = ANY($1::text[])`,
+
+  ratedTypes: `
+-- Every type with a rate limit (claims of these take the counting path). Params: none. Returns: type.
+SELECT type FROM job_types WHERE rate_max IS NOT NULL`,
+
+  startsSince: `
+-- Starts of rate-limited types within their windows. Params: $1 now, $2 types, $3 their window ms. Returns: type, n.
+SELECT w.type, count(s.type)::int AS n FROM unnest($2::text[], $3::bigint[]) AS w(type, window_ms)
+LEFT JOIN job_starts s ON s.type = w.type AND s.started_at > {now} - w.window_ms
+GROUP BY w.type`,
+
+  startFreeing: `
+-- The start whose leaving the window frees room for one more: the ($4+1)-th oldest in it. Params: $1 now, $2 type, $3 window ms, $4 skip. Returns: started_at or nothing.
+SELECT started_at FROM job_starts WHERE type = $2 AND started_at > {now} - $3::bigint ORDER BY started_at OFFSET $4 LIMIT 1`,
+
+  nowMs: `
+-- The time rate windows are counted at. Params: $1 now. Returns: now.
+SELECT {now} AS now`,
+
+  startAdd: `
+-- Log starts of rate-limited types, one row per job started. Params: $1 now, $2 types (one per start). Returns: nothing.
+INSERT INTO job_starts (type, started_at) SELECT t, {now} FROM unnest($2::text[]) AS t`,
+
+  startsPrune: `
+-- Forget starts that have left their windows. Params: $1 now, $2 types, $3 their window ms. Returns: nothing.
+DELETE FROM job_starts s USING unnest($2::text[], $3::bigint[]) AS w(type, window_ms)
+WHERE s.type = w.type AND s.started_at <= {now} - w.window_ms`,
+
   countsAll: `
 -- Live counters summed over slots. Params: none. Returns: type, status, n (zero rows omitted).
 SELECT type, status, sum(n) AS n FROM job_counts GROUP BY type, status HAVING sum(n) > 0 ORDER BY type, status`,
@@ -305,6 +339,39 @@ ON CONFLICT (type, status, slot) DO UPDATE SET n = c.n + excluded.n`,
 DELETE FROM jobs WHERE id IN (
   SELECT id FROM jobs WHERE status = $1 AND finished_at < $2 LIMIT $3 FOR UPDATE SKIP LOCKED)
 RETURNING id`,
+} as const;
+
+/** Statements for operator controls per job type. */
+export const TYPE_SQL = {
+  typePause: `
+-- Pause a type by hand, recording who, when and why. Params: $1 type, $2 by, $3 reason, $4 now. Returns: the row.
+INSERT INTO job_types (type, paused_at, paused_by, pause_reason, updated_at) VALUES ($1, $4, $2, $3, $4)
+ON CONFLICT (type) DO UPDATE SET paused_at = excluded.paused_at, paused_by = excluded.paused_by, pause_reason = excluded.pause_reason, updated_at = excluded.updated_at
+RETURNING *`,
+
+  typeResume: `
+-- Resume a paused type, recording who and when. Params: $1 type, $2 by, $3 now. Returns: the row if it was paused.
+UPDATE job_types SET paused_at = NULL, paused_by = NULL, pause_reason = NULL, resumed_at = $3, resumed_by = $2, updated_at = $3
+WHERE type = $1 AND paused_at IS NOT NULL
+RETURNING *`,
+
+  typeRateLimit: `
+-- Set (or, with NULLs, remove) a type's rate limit. Params: $1 type, $2 max, $3 window ms, $4 now. Returns: the row.
+INSERT INTO job_types (type, rate_max, rate_window_ms, updated_at) VALUES ($1, $2, $3, $4)
+ON CONFLICT (type) DO UPDATE SET rate_max = excluded.rate_max, rate_window_ms = excluded.rate_window_ms, updated_at = excluded.updated_at
+RETURNING *`,
+
+  typeStartsForget: `
+-- Forget a type's start log (its rate limit was removed). Params: $1 type. Returns: nothing.
+DELETE FROM job_starts WHERE type = $1`,
+
+  typeGet: `
+-- One type's controls. Params: $1 type. Returns: the row or nothing.
+SELECT * FROM job_types WHERE type = $1`,
+
+  typeAll: `
+-- Every type's controls by name. Params: none. Returns: rows.
+SELECT * FROM job_types ORDER BY type`,
 } as const;
 
 export const SCHEDULE_SQL = {

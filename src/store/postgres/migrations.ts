@@ -414,6 +414,29 @@ BEGIN
 END $$;
 `,
   },
+  {
+    version: 6,
+    description: 'operator controls per job type (paused by hand, rate limits) and the start log rate limits count',
+    sql: `
+CREATE TABLE job_types (
+  type            text    PRIMARY KEY,
+  paused_at       bigint,
+  paused_by       text,
+  pause_reason    text,
+  resumed_at      bigint,
+  resumed_by      text,
+  rate_max        integer,
+  rate_window_ms  bigint,
+  updated_at      bigint  NOT NULL,
+  CHECK ((rate_max IS NULL) = (rate_window_ms IS NULL))
+);
+CREATE TABLE job_starts (
+  type       text   NOT NULL,
+  started_at bigint NOT NULL
+);
+CREATE INDEX job_starts_type_at ON job_starts (type, started_at);
+`,
+  },
 ];
 
 export const PG_LATEST_VERSION = PG_MIGRATIONS.length;

@@ -8,15 +8,15 @@
  */
 import type { Statement } from 'better-sqlite3';
 import type {
-  HeartbeatResult, Job, JobCancelResult, JobCreateManyItem, JobCreateResult, JobFinishResult, LeaseRef, Schedule, ScheduleFireResult,
+  HeartbeatResult, Job, JobCancelResult, JobCreateManyItem, JobCreateResult, JobFinishResult, LeaseRef, RateLimit, Schedule, ScheduleFireResult,
 } from '../contract.js';
 import type { JobDriver, MaybePromise, RetryRefusal } from '../driver.js';
 import { AgentqError, ValidationError } from '../errors.js';
 import { dependentAfter, pendingOnRetry, type DependencyRow, type EndedDependency, type WaitingJob } from '../dependencies.js';
 import { attemptError, holdsLease, settleOrphan, settleOutcome, type LeaseRow, type Settlement } from '../attempts.js';
-import { pickClaims, roomByType } from '../claims.js';
+import { applyTypeControls, pickClaims, roomByType, type TypeControlRow } from '../claims.js';
 import { jobListQueries } from '../lists.js';
-import { rowToJob, rowToSchedule, type AttemptRow, type JobRow, type ScheduleRow } from '../rows.js';
+import { rowToJob, rowToSchedule, type AttemptRow, type JobRow, type ScheduleRow, type TypeRow } from '../rows.js';
 import { MINUTE, type CountRow, type ThroughputBucket } from '../stats.js';
 import { DEPENDENCY_FAILURE_POLICIES, FINISHED_STATES, JOB_STATES, type JobState, type OrphanPolicy } from '../states.js';
 import {
@@ -25,7 +25,7 @@ import {
 } from '../validation.js';
 import { Checkpointer } from './checkpointer.js';
 import { openDatabase, translateSqliteError, type OpenDatabaseOptions, type SqliteDatabase } from './database.js';
-import { JOB_SQL, LIST_DIALECT, SCHEDULE_SQL } from './jobs.sql.js';
+import { JOB_SQL, LIST_DIALECT, SCHEDULE_SQL, TYPE_SQL } from './jobs.sql.js';
 
 export interface SqliteDriverOptions extends OpenDatabaseOptions {
   /**
@@ -51,6 +51,7 @@ export class SqliteJobDriver implements JobDriver {
   private closed = false;
   private readonly stmts: Prepared<typeof JOB_SQL>;
   private readonly scheduleStmts: Prepared<typeof SCHEDULE_SQL>;
+  private readonly typeStmts: Prepared<typeof TYPE_SQL>;
   private readonly cleanupStmts: Map<string, Statement>;
   private readonly dynamic = new Map<string, Statement>();
   private readonly tx: { immediate: <T>(fn: (tally: Tally) => T) => T };
@@ -68,6 +69,7 @@ export class SqliteJobDriver implements JobDriver {
     }
     this.stmts = prepareAll(this.db, JOB_SQL);
     this.scheduleStmts = prepareAll(this.db, SCHEDULE_SQL);
+    this.typeStmts = prepareAll(this.db, TYPE_SQL);
     this.cleanupStmts = new Map(FINISHED_STATES.map((s) => [s, this.db.prepare(JOB_SQL.cleanupBatch(s))]));
     // One transaction wrapper for the driver's lifetime: creating one per call costs more than the insert.
     const tx = this.db.transaction((fn: (tally: Tally) => unknown) => {
@@ -291,7 +293,11 @@ export class SqliteJobDriver implements JobDriver {
           .map((r) => [r.type, r.n]),
       );
       const room = roomByType(types, typeLimits, running);
-      const eligible = types.filter((t) => room.get(t) !== 0);
+      // Paused types and rate limits, as every process set them (rows exist only for controlled types).
+      const controls = this.stmts.typeControls.all({ types: JSON.stringify(types) }) as TypeControlRow[];
+      const rated = controls.filter((c) => c.paused_at === null && c.rate_max !== null);
+      const starts = new Map(rated.map((c) => [c.type, (this.stmts.startsSince.get({ type: c.type, since: now - (c.rate_window_ms as number) }) as { n: number }).n]));
+      const eligible = applyTypeControls(types, controls, starts, room);
       if (eligible.length === 0) return [];
       // Over-fetch a little: rows dropped below (a second job of one group, a full type) leave room for others.
       const scan = Math.min(LIMITS.batchMax, limit * 2 + 8);
@@ -307,6 +313,10 @@ export class SqliteJobDriver implements JobDriver {
       const ids = JSON.stringify(picked.map((c) => c.id));
       // Inside this IMMEDIATE transaction every candidate is still queued: the update takes them all.
       this.stmts.claimMark.run({ ids, workerId, expires, now });
+      for (const c of rated) {
+        for (const p of picked) if (p.type === c.type) this.stmts.startAdd.run({ type: c.type, now });
+        this.stmts.startsPrune.run({ type: c.type, since: now - (c.rate_window_ms as number) });
+      }
       const fields = new Map((this.stmts.claimedFields.all({ ids }) as (ClaimedFields & { id: number })[]).map((f) => [f.id, f]));
       return picked.map((c) => {
         tally.move(c.type, JOB_STATES.queued, JOB_STATES.running);
@@ -434,15 +444,58 @@ export class SqliteJobDriver implements JobDriver {
     }));
   }
 
-  jobNextRunAt(params: { types: string[] }): number | null {
+  jobNextRunAt(params: { types: string[]; now: number }): number | null {
+    const { types, now } = params;
     return this.read(() => {
+      const controls = new Map((this.stmts.typeControls.all({ types: JSON.stringify(types) }) as TypeControlRow[]).map((c) => [c.type, c]));
       let next: number | null = null;
-      for (const type of params.types) {
+      for (const type of types) {
+        const c = controls.get(type);
+        if (c !== undefined && c.paused_at !== null) continue;
         const row = this.stmts.nextRunAt.get({ type }) as { run_at: number } | undefined;
-        if (row !== undefined && (next === null || row.run_at < next)) next = row.run_at;
+        if (row === undefined) continue;
+        let at = row.run_at;
+        if (c !== undefined && c.rate_max !== null) at = Math.max(at, this.rateFreeAt(c, now));
+        if (next === null || at < next) next = at;
       }
       return next;
     });
+  }
+
+  /** When a rate-limited type may start one more job: now if its window has room, else when its window frees one. */
+  private rateFreeAt(c: TypeControlRow, now: number): number {
+    const window = c.rate_window_ms as number;
+    const since = now - window;
+    const n = (this.stmts.startsSince.get({ type: c.type, since }) as { n: number }).n;
+    if (n < (c.rate_max as number)) return now;
+    return (this.stmts.startFreeing.get({ type: c.type, since, skip: n - (c.rate_max as number) }) as { started_at: number }).started_at + window;
+  }
+
+  typePause(params: { type: string; by: string; reason: string | null; now: number }): MaybePromise<TypeRow> {
+    return this.write(() => {
+      this.typeStmts.typePause.run(params);
+      return this.typeStmts.typeGet.get(params.type) as TypeRow;
+    });
+  }
+
+  typeResume(params: { type: string; by: string; now: number }): MaybePromise<{ resumed: boolean; row: TypeRow | null }> {
+    return this.write(() => {
+      const resumed = this.typeStmts.typeResume.run(params).changes === 1;
+      return { resumed, row: (this.typeStmts.typeGet.get(params.type) as TypeRow | undefined) ?? null };
+    });
+  }
+
+  typeRateLimitSet(params: { type: string; rateLimit: RateLimit | null; now: number }): MaybePromise<TypeRow> {
+    const { type, rateLimit, now } = params;
+    return this.write(() => {
+      this.typeStmts.typeRateLimit.run({ type, max: rateLimit?.max ?? null, windowMs: rateLimit?.windowMs ?? null, now });
+      if (rateLimit === null) this.typeStmts.typeStartsForget.run(type);
+      return this.typeStmts.typeGet.get(type) as TypeRow;
+    });
+  }
+
+  typeList(): TypeRow[] {
+    return this.read(() => this.typeStmts.typeAll.all() as TypeRow[]);
   }
 
   jobStats(params: { now: number; sinceMinute: number }): { counts: CountRow[]; scheduled: number; buckets: ThroughputBucket[] } {

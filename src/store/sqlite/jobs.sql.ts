@@ -208,6 +208,26 @@ SELECT run_at FROM jobs INDEXED BY jobs_queued_type_run_at
 WHERE status = ${QUEUED} AND type = @type
 ORDER BY run_at LIMIT 1`,
 
+  typeControls: `
+-- The controls of some types, for a claim (types without a row run freely). Params: @types (JSON array). Returns: type, paused_at, rate_max, rate_window_ms.
+SELECT type, paused_at, rate_max, rate_window_ms FROM job_types WHERE type IN (SELECT value FROM json_each(@types))`,
+
+  startsSince: `
+-- Starts of a rate-limited type within its window. Params: @type @since (exclusive). Returns: n.
+SELECT count(*) AS n FROM job_starts WHERE type = @type AND started_at > @since`,
+
+  startFreeing: `
+-- The start whose leaving the window frees room for one more: the (@skip+1)-th oldest in it. Params: @type @since @skip. Returns: started_at or nothing.
+SELECT started_at FROM job_starts WHERE type = @type AND started_at > @since ORDER BY started_at LIMIT 1 OFFSET (SELECT @skip)`,
+
+  startAdd: `
+-- Log a start of a rate-limited type. Params: @type @now. Returns: nothing.
+INSERT INTO job_starts (type, started_at) VALUES (@type, @now)`,
+
+  startsPrune: `
+-- Forget starts that have left their window. Params: @type @since. Returns: nothing.
+DELETE FROM job_starts WHERE type = @type AND started_at <= @since`,
+
   countsAll: `
 -- Live counters. Params: none. Returns: type, status, n (zero rows omitted).
 SELECT type, status, n FROM job_counts WHERE n > 0 ORDER BY type, status`,
@@ -245,6 +265,36 @@ SELECT id, type FROM jobs INDEXED BY jobs_${status}_at WHERE status = ${q(status
   cleanupDelete: `
 -- Delete jobs by id (their attempts cascade). Params: ? ids (JSON array). Returns: changes.
 DELETE FROM jobs WHERE id IN (SELECT value FROM json_each(?))`,
+} as const;
+
+/** Statements for operator controls per job type. */
+export const TYPE_SQL = {
+  typePause: `
+-- Pause a type by hand, recording who, when and why. Params: @type @by @reason @now. Returns: nothing.
+INSERT INTO job_types (type, paused_at, paused_by, pause_reason, updated_at) VALUES (@type, @now, @by, @reason, @now)
+ON CONFLICT (type) DO UPDATE SET paused_at = excluded.paused_at, paused_by = excluded.paused_by, pause_reason = excluded.pause_reason, updated_at = excluded.updated_at`,
+
+  typeResume: `
+-- Resume a paused type, recording who and when. Params: @type @by @now. Returns: changes 1 if it was paused.
+UPDATE job_types SET paused_at = NULL, paused_by = NULL, pause_reason = NULL, resumed_at = @now, resumed_by = @by, updated_at = @now
+WHERE type = @type AND paused_at IS NOT NULL`,
+
+  typeRateLimit: `
+-- Set (or, with NULLs, remove) a type's rate limit. Params: @type @max @windowMs @now. Returns: nothing.
+INSERT INTO job_types (type, rate_max, rate_window_ms, updated_at) VALUES (@type, @max, @windowMs, @now)
+ON CONFLICT (type) DO UPDATE SET rate_max = excluded.rate_max, rate_window_ms = excluded.rate_window_ms, updated_at = excluded.updated_at`,
+
+  typeStartsForget: `
+-- Forget a type's start log (its rate limit was removed). Params: ? type. Returns: nothing.
+DELETE FROM job_starts WHERE type = ?`,
+
+  typeGet: `
+-- One type's controls. Params: ? type. Returns: the row or nothing.
+SELECT * FROM job_types WHERE type = ?`,
+
+  typeAll: `
+-- Every type's controls by name. Params: none. Returns: rows.
+SELECT * FROM job_types ORDER BY type`,
 } as const;
 
 /** Statements for recurring schedules. */

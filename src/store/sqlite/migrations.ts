@@ -304,6 +304,32 @@ CREATE TABLE job_dependencies (
 CREATE INDEX job_dependents ON job_dependencies (depends_on_id, job_id);
 `,
   },
+  {
+    version: 9,
+    description: 'operator controls per job type (paused by hand, rate limits) and the start log rate limits count',
+    sql: `
+-- One row per type an operator has controlled; types without a row run freely.
+CREATE TABLE job_types (
+  type            TEXT    PRIMARY KEY,
+  paused_at       INTEGER,
+  paused_by       TEXT,
+  pause_reason    TEXT,
+  resumed_at      INTEGER,
+  resumed_by      TEXT,
+  -- At most rate_max starts in any rate_window_ms, across every process.
+  rate_max        INTEGER,
+  rate_window_ms  INTEGER,
+  updated_at      INTEGER NOT NULL,
+  CHECK ((rate_max IS NULL) = (rate_window_ms IS NULL))
+) WITHOUT ROWID;
+-- Starts of rate-limited types within their window (older ones are pruned by the claims that count them).
+CREATE TABLE job_starts (
+  type       TEXT    NOT NULL,
+  started_at INTEGER NOT NULL
+);
+CREATE INDEX job_starts_type_at ON job_starts (type, started_at);
+`,
+  },
 ];
 
 export const LATEST_VERSION = migrations.length;

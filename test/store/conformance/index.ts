@@ -18,6 +18,7 @@ import { conformanceCleanup } from './cleanup.js';
 import { conformanceSchedules } from './schedules.js';
 import { conformanceClose } from './close.js';
 import { conformanceDependencies } from './dependencies.js';
+import { conformanceTypes } from './types.js';
 
 export type { StoreHarness } from './context.js';
 
@@ -43,6 +44,7 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
     conformanceCleanup(ctx);
     conformanceSchedules(ctx);
     conformanceDependencies(ctx);
+    conformanceTypes(ctx);
     conformanceClose(ctx);
   });
 }

@@ -1,0 +1,4 @@
+import { api } from '../api.server';
+
+export const loader = api('wrongMethod');
+export const action = api('typeAction');
