@@ -1,7 +1,7 @@
 /**
  * API bench: a real server on 127.0.0.1 over a database of 1,000,000 jobs (AGENTQ_BENCH_API_JOBS
  * changes it). p99 of GET /api/jobs (first page, and a page deep into the list through a cursor)
- * and of ?action=stats, each over 500 sequential requests; then POST /api/jobs from 64 keep-alive
+ * of ?action=stats and of GET /metrics, each over 500 sequential requests; then POST /api/jobs from 64 keep-alive
  * connections for 10 s. The load generator is a separate process (bench/http-client.ts).
  */
 import { execFile } from 'node:child_process';
@@ -43,6 +43,7 @@ export async function apiBench(): Promise<void> {
       await measure('list_deep_p99_ms', `/api/jobs?cursor=${encodeCursor(Math.floor(total / 2), Math.floor(total / 2))}`);
       await measure('list_filtered_p99_ms', `/api/jobs?type=bench.other&status=queued&cursor=${encodeCursor(Math.floor(total / 2), Math.floor(total / 2))}`);
       await measure('stats_p99_ms', '/api/jobs?action=stats');
+      await measure('metrics_p99_ms', '/metrics');
       const post = await client<{ requests: number; errors: number; rps: number }>('post', `${server.url}/api/jobs`, server.token, '10', '64');
       emit({ part, metric: 'post_rps', value: post.rps, unit: 'req/s', note: `${String(post.requests)} requests from 64 connections in 10 s; target ≥ 3,000` });
       emit({ part, metric: 'post_errors', value: post.errors, unit: 'requests' });

@@ -32,6 +32,7 @@ export const OPTIONS = {
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   port: { type: 'string' },
+  'metrics-port': { type: 'string' },
   host: { type: 'string' },
   token: { type: 'string' },
   'token-file': { type: 'string' },

@@ -14,6 +14,8 @@ export interface Settings {
   dataDir: string;
   database: string;
   port: number;
+  /** A loopback port that serves GET /metrics without the token, or undefined for none. */
+  metricsPort: number | undefined;
   host: string;
   token: string | undefined;
   allowHosts: string[];
@@ -42,6 +44,7 @@ export interface Settings {
 /** Keys of config.json, with the environment variable of each. */
 export const SETTINGS = {
   port: { env: 'AGENTQ_PORT', doc: 'port of `serve` (default 4317; 0 picks a free one)' },
+  metricsPort: { env: 'AGENTQ_METRICS_PORT', doc: 'also serve GET /metrics on this port of 127.0.0.1, without the token, for a Prometheus scraper (default: none; /metrics on the main port needs the token)' },
   host: { env: 'AGENTQ_HOST', doc: 'interface of `serve` (default 127.0.0.1; any other needs a token)' },
   token: { env: 'AGENTQ_TOKEN', doc: 'access token (default: generated into <data dir>/token); --token shows it to every user in the process list, prefer --token-file' },
   tokenFile: { env: 'AGENTQ_TOKEN_FILE', doc: 'a file holding the access token (its first line)' },
@@ -68,6 +71,7 @@ export interface Flags {
   'data-dir'?: string;
   db?: string;
   port?: string;
+  'metrics-port'?: string;
   host?: string;
   token?: string;
   'token-file'?: string;
@@ -139,6 +143,7 @@ export function resolveSettings(flags: Flags, env: NodeJS.ProcessEnv = process.e
     return null;
   };
   const port = pick('port', flags.port);
+  const metricsPort = pick('metricsPort', flags['metrics-port']);
   const host = pick('host', flags.host);
   const token = pick('token', flags.token);
   const tokenFile = pick('tokenFile', flags['token-file']);
@@ -180,6 +185,7 @@ export function resolveSettings(flags: Flags, env: NodeJS.ProcessEnv = process.e
     warnings,
     database: database === null ? resolve(dataDir, 'agentq.db') : isPostgresUrl(database.value) ? database.value : resolve(text(database)),
     port: port === null ? 4317 : integer(port.source, port.value, 0, 65_535),
+    metricsPort: metricsPort === null ? undefined : integer(metricsPort.source, metricsPort.value, 0, 65_535),
     host: host === null ? '127.0.0.1' : text(host),
     token: tokenValue,
     allowHosts: hosts === null ? [] : list(hosts.source, hosts.value),

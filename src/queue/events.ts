@@ -9,8 +9,10 @@ import type { JOB_EVENT_NAMES } from './event-names.js';
 export interface JobEventMap {
   /** A job was created (not emitted when a unique key returned an existing job). */
   'job:enqueued': { job: Job };
-  /** A handler started an attempt. */
-  'job:started': { jobId: number; type: string; attempt: number; workerId: string };
+  /** A batch created jobs (`enqueueMany`, `enqueueFlow`): how many of each type. */
+  'jobs:enqueued': { byType: Record<string, number> };
+  /** A handler started an attempt; `waitMs`: from the time it was due to its claim. */
+  'job:started': { jobId: number; type: string; attempt: number; workerId: string; waitMs: number };
   'job:progress': { jobId: number; type: string; progress: unknown };
   'job:completed': { jobId: number; type: string; result: unknown; durationMs: number };
   /** The job failed for good (attempts spent, unrecoverable, or orphaned under the `fail` policy). */

@@ -486,7 +486,9 @@ export class JobWorker {
     slot.state = 'running';
     slot.startedAt = performance.now();
     const { job, def } = slot;
-    this.events.emit('job:started', { jobId: job.id, type: job.type, attempt: job.attempts, workerId: this.workerId });
+    this.events.emit('job:started', {
+      jobId: job.id, type: job.type, attempt: job.attempts, workerId: this.workerId, waitMs: Math.max(0, (job.startedAt ?? job.runAt) - job.runAt),
+    });
     const timeoutMs = job.timeoutMs ?? def.timeoutMs;
     if (timeoutMs !== null) {
       const t = setTimeout(() => { this.abort(slot, 'timeout'); }, timeoutMs);

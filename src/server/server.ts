@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -25,6 +25,7 @@ import { DEMO_JOBS } from './demo-jobs.js';
 import { BodyTooLargeError } from './api/http.js';
 import { hasBody, readBody, sendJson, sendLoginPage, sendResponse, serveStatic, toRequest } from './node-http.js';
 import { BrowserSessions } from './browser-sessions.js';
+import { Metrics } from './metrics.js';
 import { SecurityGate, isLoopback, loadOrCreateToken, normalizePublicOrigin } from './security.js';
 import { openRuntime, type Runtime } from './runtime.js';
 
@@ -93,6 +94,11 @@ export interface ServerOptions {
   build?: ServerBuild | string;
   /** Log lines (default: stderr). */
   log?: (line: string) => void;
+  /**
+   * Also serve GET /metrics on this port of 127.0.0.1, without the token, for a Prometheus scraper
+   * on this machine (0 picks a free port). The main port serves /metrics too, behind the token.
+   */
+  metricsPort?: number;
 }
 
 export interface AgentqServer {
@@ -108,6 +114,8 @@ export interface AgentqServer {
   loginUrl(): string;
   /** The browsers logged in (see browser-sessions.ts). */
   readonly browserSessions: BrowserSessions;
+  /** The metrics port's URL (`http://127.0.0.1:<port>/metrics`) when one was asked for, else null. */
+  readonly metricsUrl: string | null;
   /** Stop accepting requests, end streams, drain jobs, close the database. */
   close(): Promise<void>;
 }
@@ -205,6 +213,16 @@ export async function startServer(options: ServerOptions = {}): Promise<AgentqSe
     log: (message, error) => { log(`${message}: ${error instanceof Error ? error.stack ?? error.message : String(error)}`); },
   };
   const services = createServices(api);
+  const metrics = new Metrics({ system, sessionStore: store.sessions });
+  const sendMetrics = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      sendJson(res, 405, { error: { code: 'METHOD_NOT_ALLOWED', message: `${String(req.method)} is not supported on /metrics; use GET` } }, { allow: 'GET, HEAD' });
+      return;
+    }
+    const { contentType, body } = await metrics.render();
+    res.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  };
   const handle = createRequestHandler(build, 'production');
 
   system.start();
@@ -229,6 +247,10 @@ export async function startServer(options: ServerOptions = {}): Promise<AgentqSe
         const message = 'log in: open the login link agentq printed when it started, or run `agentq url` on the machine it runs on for a new one; API clients send Authorization: Bearer <token>, with the token from the file named "token" in agentq\'s data directory';
         if (req.method === 'GET' && !url.pathname.startsWith('/api/') && (req.headers.accept ?? '').includes('text/html')) sendLoginPage(res, message);
         else sendJson(res, 401, { error: { code: 'UNAUTHORIZED', message } });
+        return;
+      }
+      if (url.pathname === '/metrics') {
+        await sendMetrics(req, res);
         return;
       }
       const tooLarge = (): void => {
@@ -278,6 +300,35 @@ export async function startServer(options: ServerOptions = {}): Promise<AgentqSe
     if (code === 'EADDRINUSE') throw new ServerConfigError(`port ${String(options.port)} is in use; choose another with --port (or stop the other agentq)`);
     throw error;
   }
+  let metricsServer: Server | null = null;
+  let metricsUrl: string | null = null;
+  if (options.metricsPort !== undefined) {
+    const only = createServer((req, res) => {
+      const path = (req.url ?? '/').split('?')[0];
+      const done = path === '/metrics' ? sendMetrics(req, res) : Promise.resolve(sendJson(res, 404, { error: { code: 'NOT_FOUND', message: 'this port serves GET /metrics only' } }));
+      done.catch((error: unknown) => {
+        api.log('metrics failed', error);
+        if (!res.headersSent) sendJson(res, 500, { error: { code: 'INTERNAL', message: 'the metrics could not be read; the server log says why' } });
+      });
+    });
+    const started = only;
+    try {
+      await new Promise<void>((resolveListen, reject) => {
+        started.once('error', reject);
+        // Loopback only: the figures are read without the token.
+        started.listen(options.metricsPort, '127.0.0.1', () => { started.off('error', reject); resolveListen(); });
+      });
+    } catch (error) {
+      server.close();
+      stream.close();
+      metrics.close();
+      await runtime.close({ graceMs: 0 });
+      if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new ServerConfigError(`metrics port ${String(options.metricsPort)} is in use; choose another with --metrics-port`);
+      throw error;
+    }
+    metricsServer = started;
+    metricsUrl = `http://127.0.0.1:${String((started.address() as AddressInfo).port)}/metrics`;
+  }
   const port = (server.address() as AddressInfo).port;
   gate.setPort(port);
   const urlHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
@@ -297,9 +348,13 @@ export async function startServer(options: ServerOptions = {}): Promise<AgentqSe
     services,
     browserSessions,
     loginUrl: () => `${url}/?login=${gate.loginCode().code}`,
+    metricsUrl,
     close: () => {
       closing ??= (async () => {
         const closed = new Promise<void>((r) => server.close(() => { r(); }));
+        metricsServer?.close();
+        metricsServer?.closeAllConnections();
+        metrics.close();
         stream.close();
         server.closeIdleConnections();
         await runtime.close(options.graceMs === undefined ? {} : { graceMs: options.graceMs });

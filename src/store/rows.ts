@@ -4,7 +4,7 @@
  */
 import type { Job, Schedule, TypeControl } from './contract.js';
 import type {
-  Approval, ApprovalScope, ApprovalState, Session, SessionEvent, SessionListResult, SessionPatch, SessionSettings, SessionState, SessionWorktree,
+  Approval, ApprovalScope, ApprovalState, Session, SessionEvent, SessionListResult, SessionPatch, SessionSettings, SessionState, SessionTotals, SessionWorktree,
 } from './session-contract.js';
 import { encodeCursor } from './validation.js';
 import { JOB_STATES, type AttemptOutcome, type DependencyFailurePolicy, type JobState, type OrphanPolicy } from './states.js';
@@ -160,6 +160,24 @@ export function rowToSession(r: SessionRow): Session {
     outputTokens: r.output_tokens, cacheReadTokens: r.cache_read_tokens, cacheCreationTokens: r.cache_creation_tokens, lastSeq: r.last_seq, pendingApprovals: r.pending_approvals, preview: r.preview, error: r.error, archived: r.archived === 1 || r.archived === true,
     createdAt: r.created_at, updatedAt: r.updated_at, lastActivityAt: r.last_activity_at,
   };
+}
+
+export interface SessionTotalsRow {
+  status: string; n: number; cost_usd: number; input_tokens: number; output_tokens: number; cache_read_tokens: number; cache_creation_tokens: number;
+}
+
+/** Sessions by state and summed usage, from one row per state. */
+export function sessionTotals(rows: readonly SessionTotalsRow[]): SessionTotals {
+  const totals: SessionTotals = { byStatus: {}, costUsd: 0, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheCreationTokens: 0 };
+  for (const r of rows) {
+    totals.byStatus[r.status] = r.n;
+    totals.costUsd += r.cost_usd;
+    totals.inputTokens += r.input_tokens;
+    totals.outputTokens += r.output_tokens;
+    totals.cacheReadTokens += r.cache_read_tokens;
+    totals.cacheCreationTokens += r.cache_creation_tokens;
+  }
+  return totals;
 }
 
 /** Page a list fetched with one extra row: the page, and the cursor of the next one. */

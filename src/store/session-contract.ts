@@ -194,6 +194,16 @@ export interface SessionListResult {
   nextCursor: string | null;
 }
 
+/** Sessions counted by state, and what their agents used, all told (archived sessions included). */
+export interface SessionTotals {
+  byStatus: Record<string, number>;
+  costUsd: number;
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheCreationTokens: number;
+}
+
 export interface SessionStore {
   sessionCreate(params: { session: NewSession; now: number }): Promise<Session>;
   sessionGet(params: { id: number }): Promise<Session | null>;
@@ -206,6 +216,8 @@ export interface SessionStore {
    * `<groupPrefix><id>`: what a crash or a lost update left behind. Cheap however many are busy.
    */
   sessionStale(params: { groupPrefix: string }): Promise<Session[]>;
+  /** Sessions by state and their agents' summed tokens and cost (one aggregate over the sessions table). */
+  sessionTotals(): Promise<SessionTotals>;
   /** The newest `user_prompt` events of a session, newest first, without reading its other events. */
   eventLastPrompts(params: { sessionId: number; limit?: number }): Promise<SessionEvent[]>;
   /**

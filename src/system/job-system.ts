@@ -177,7 +177,10 @@ export class JobSystem<Defs extends readonly AnyJobDefinition[] = readonly AnyJo
     const now = this.clock();
     const newJobs = jobs.map(({ type, data, ...options }, i) => this.newJob(type, data, options, now, undefined, `jobs[${i}].`));
     const result = await this.store.jobCreateMany({ jobs: newJobs, now });
-    if (result.some((r, i) => r.created && this.registry.get(newJobs[i]?.type ?? '') !== undefined)) this.worker.wake();
+    const byType: Record<string, number> = {};
+    for (const [i, r] of result.entries()) if (r.created) byType[newJobs[i]?.type ?? ''] = (byType[newJobs[i]?.type ?? ''] ?? 0) + 1;
+    if (Object.keys(byType).length > 0) this.events.emit('jobs:enqueued', { byType });
+    if (Object.keys(byType).some((type) => this.registry.get(type) !== undefined)) this.worker.wake();
     return result;
   }
 

@@ -53,6 +53,19 @@ export function runSessionConformance(name: string, makeHarness: () => Promise<S
       expect(cleared).toMatchObject({ preview: null, agentSessionId: null, error: 'boom' });
     });
 
+    it('counts sessions by state and sums what their agents used, archived ones too', async () => {
+      const s = store.sessions;
+      expect(await s.sessionTotals()).toEqual({ byStatus: {}, costUsd: 0, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheCreationTokens: 0 });
+      const a = await s.sessionCreate({ session: { projectPath: '/p/a' }, now: T0 });
+      const b = await s.sessionCreate({ session: { projectPath: '/p/b' }, now: T0 });
+      await s.sessionCreate({ session: { projectPath: '/p/c' }, now: T0 });
+      await s.sessionUpdate({ id: a.id, patch: { status: 'processing', costUsd: 0.25, inputTokens: 100, outputTokens: 20, cacheReadTokens: 5, cacheCreationTokens: 1 }, now: T0 + 1 });
+      await s.sessionUpdate({ id: b.id, patch: { status: 'processing', costUsd: 0.5, inputTokens: 10, outputTokens: 2, archived: true }, now: T0 + 1 });
+      expect(await s.sessionTotals()).toEqual({
+        byStatus: { not_started: 1, processing: 2 }, costUsd: 0.75, inputTokens: 110, outputTokens: 22, cacheReadTokens: 5, cacheCreationTokens: 1,
+      });
+    });
+
     it('keeps a session\'s worktree, replaces and clears it, and refuses a malformed one', async () => {
       const s = store.sessions;
       const worktree = { repo: '/p/repo', path: '/data/worktrees/repo-abc123', branch: 'agentq/abc123-fix', base: 'main', subdir: 'web' };

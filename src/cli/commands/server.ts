@@ -5,20 +5,20 @@ import { redactUrl } from '../../store/postgres/connection.js';
 import { EXIT, type Command, demoJobs, openBrowser, untilSignal, errorOf, callServer } from '../command.js';
 
 export const serve: Command = {
-  usage: 'agentq [serve] [--port <n>] [--host <addr>] [--token-file <file>] [--allow-host <name>] [--public-origin <https://…>] [--project-root <folder>] [--no-open] [--concurrency <n>] [--session-concurrency <n>] [--claude-executable <path>] [--allow-bypass-permissions] [--approval-timeout <minutes>]',
+  usage: 'agentq [serve] [--port <n>] [--metrics-port <n>] [--host <addr>] [--token-file <file>] [--allow-host <name>] [--public-origin <https://…>] [--project-root <folder>] [--no-open] [--concurrency <n>] [--session-concurrency <n>] [--claude-executable <path>] [--allow-bypass-permissions] [--approval-timeout <minutes>]',
   summary: 'the web app and the job worker (the default command)',
-  options: ['port', 'host', 'token', 'token-file', 'allow-host', 'public-origin', 'project-root', 'no-open', 'concurrency', 'session-concurrency', 'claude-executable', 'allow-bypass-permissions', 'approval-timeout'],
+  options: ['port', 'metrics-port', 'host', 'token', 'token-file', 'allow-host', 'public-origin', 'project-root', 'no-open', 'concurrency', 'session-concurrency', 'claude-executable', 'allow-bypass-permissions', 'approval-timeout'],
   example: 'agentq serve --port 8080 --no-open',
   run: async (ctx) => {
     const s = ctx.settings;
     const server = await startServer({
-      dataDir: s.dataDir, database: s.database, port: s.port, host: s.host, concurrency: s.concurrency,
+      dataDir: s.dataDir, database: s.database, port: s.port, host: s.host, concurrency: s.concurrency, ...(s.metricsPort === undefined ? {} : { metricsPort: s.metricsPort }),
       sessionConcurrency: s.sessionConcurrency, allowBypassPermissions: s.allowBypassPermissions, approvalTimeoutMs: s.approvalTimeoutMs, ...(s.claudeExecutable === undefined ? {} : { claude: { executable: s.claudeExecutable } }),
       allowedHosts: s.allowHosts, publicOrigins: s.publicOrigins, projectRoots: s.projectRoots, acceptTypes: s.acceptTypes, demo: s.demo, ...(s.token === undefined ? {} : { token: s.token }),
     });
     const login = server.loginUrl();
     if (s.allowBypassPermissions) ctx.io.err('agentq: --allow-bypass-permissions is on: sessions may run any command without asking\n');
-    ctx.io.out(`agentq is running at ${server.url}\nOpen ${login} to log in (the link works once; \`agentq url\` prints another).\nCtrl-C stops it: running jobs get 10 s to finish; queued ones wait for the next start.\n`);
+    ctx.io.out(`agentq is running at ${server.url}${server.metricsUrl === null ? '' : ` (metrics for a scraper at ${server.metricsUrl})`}\nOpen ${login} to log in (the link works once; \`agentq url\` prints another).\nCtrl-C stops it: running jobs get 10 s to finish; queued ones wait for the next start.\n`);
     if (s.open) openBrowser(login);
     return untilSignal(ctx, () => server.close(), 'the server');
   },

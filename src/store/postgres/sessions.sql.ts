@@ -30,6 +30,11 @@ INSERT INTO events (session_id, seq, type, payload, created_at)
 SELECT x.session_id, x.seq, x.type, x.payload::json, $5
 FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[]) WITH ORDINALITY AS x(session_id, seq, type, payload, ord) ORDER BY x.ord
 RETURNING id, session_id, seq`,
+  totals: `
+-- Sessions by state with their summed usage. Params: none. Returns: status, n, cost_usd, input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens.
+SELECT status, count(*)::int AS n, sum(cost_usd)::float8 AS cost_usd, sum(input_tokens)::float8 AS input_tokens, sum(output_tokens)::float8 AS output_tokens,
+  sum(cache_read_tokens)::float8 AS cache_read_tokens, sum(cache_creation_tokens)::float8 AS cache_creation_tokens
+FROM sessions GROUP BY status ORDER BY status`,
   stale: `
 -- Sessions 'processing' without a running job, or 'queued' without a waiting, queued or running one. Params: $1 group prefix. Returns: rows.
 SELECT s.* FROM sessions AS s

@@ -6,12 +6,12 @@
  * skips an event another host committed later with a lower id.
  */
 import type { PoolClient, QueryResultRow } from 'pg';
-import type { Approval, ApprovalAnswer, ApprovalState, NewApproval, NewSession, Session, SessionSettings, SessionEvent, SessionListResult, SessionPatch, SessionStore } from '../session-contract.js';
+import type { Approval, ApprovalAnswer, ApprovalState, NewApproval, NewSession, Session, SessionSettings, SessionEvent, SessionListResult, SessionPatch, SessionStore, SessionTotals } from '../session-contract.js';
 import { NotFoundError, StateConflictError } from '../errors.js';
 import {
   validateId, validateNow, validateText, approvalClosedMessage, normalizeApprovalAnswer, normalizeApprovalClose, normalizeApprovalList, normalizeDefaults, normalizeNewApproval, normalizeBatches, normalizeEventList, normalizeEventTail, normalizeEvents, normalizeLastPrompts, normalizeNewSession, normalizeSessionList, normalizeSessionPatch, type NormalizedBatch,
 } from '../validation.js';
-import { PATCH_COLUMNS, rowToApproval, type ApprovalRow, rowToEvent, rowToSession, sessionPage, type EventRow, type SessionRow } from '../rows.js';
+import { PATCH_COLUMNS, rowToApproval, type ApprovalRow, rowToEvent, rowToSession, sessionPage, sessionTotals, type EventRow, type SessionRow, type SessionTotalsRow } from '../rows.js';
 import { prepared } from './connection.js';
 import { SESSION_SQL } from './sessions.sql.js';
 
@@ -58,6 +58,10 @@ export class PostgresSessionStore implements SessionStore {
   async sessionStale(params: { groupPrefix: string }): Promise<Session[]> {
     const prefix = validateText('groupPrefix', params.groupPrefix, 100);
     return (await this.db.query<SessionRow>(SESSION_SQL.stale, [prefix])).map(rowToSession);
+  }
+
+  async sessionTotals(): Promise<SessionTotals> {
+    return sessionTotals(await this.db.query<SessionTotalsRow>(SESSION_SQL.totals));
   }
 
   async eventLastPrompts(params: { sessionId: number; limit?: number }): Promise<SessionEvent[]> {

@@ -29,6 +29,11 @@ INSERT INTO events (session_id, seq, type, payload, created_at) VALUES (@session
   previewSet: `
 -- Set a session's preview. Params: @id @preview @now. Returns: nothing.
 UPDATE sessions SET preview = @preview, updated_at = @now WHERE id = @id`,
+  totals: `
+-- Sessions by state with their summed usage. Params: none. Returns: status, n, cost_usd, input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens.
+SELECT status, count(*) AS n, sum(cost_usd) AS cost_usd, sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
+  sum(cache_read_tokens) AS cache_read_tokens, sum(cache_creation_tokens) AS cache_creation_tokens
+FROM sessions GROUP BY status ORDER BY status`,
   stale: `
 -- Sessions 'processing' without a running job, or 'queued' without a waiting, queued or running one. Params: @prefix. Returns: rows.
 SELECT s.* FROM sessions AS s INDEXED BY sessions_busy

@@ -4,12 +4,12 @@
  * The SQLite SessionStore: sessions and their event logs, on the job store's connection.
  */
 import type { Statement } from 'better-sqlite3';
-import type { Approval, ApprovalAnswer, ApprovalState, NewApproval, NewSession, Session, SessionSettings, SessionEvent, SessionListResult, SessionPatch, SessionStore } from '../session-contract.js';
+import type { Approval, ApprovalAnswer, ApprovalState, NewApproval, NewSession, Session, SessionSettings, SessionEvent, SessionListResult, SessionPatch, SessionStore, SessionTotals } from '../session-contract.js';
 import { NotFoundError, StateConflictError } from '../errors.js';
 import {
   LIMITS, validateId, validateNow, validateText, approvalClosedMessage, normalizeApprovalAnswer, normalizeApprovalClose, normalizeApprovalList, normalizeDefaults, normalizeNewApproval, normalizeBatches, normalizeEventList, normalizeEventTail, normalizeEvents, normalizeLastPrompts, normalizeNewSession, normalizeSessionList, normalizeSessionPatch, type NormalizedBatch,
 } from '../validation.js';
-import { PATCH_COLUMNS, rowToApproval, type ApprovalRow, rowToEvent, rowToSession, sessionPage, type EventRow, type SessionRow } from '../rows.js';
+import { PATCH_COLUMNS, rowToApproval, type ApprovalRow, rowToEvent, rowToSession, sessionPage, sessionTotals, type EventRow, type SessionRow, type SessionTotalsRow } from '../rows.js';
 import type { SqliteDatabase } from './database.js';
 import { translateSqliteError } from './database.js';
 import { SESSION_SQL } from './sessions.sql.js';
@@ -91,6 +91,10 @@ export class SqliteSessionStore implements SessionStore {
   async sessionStale(params: { groupPrefix: string }): Promise<Session[]> {
     const prefix = validateText('groupPrefix', params.groupPrefix, 100);
     return this.run(() => (this.stmts.stale.all({ prefix }) as SessionRow[]).map(rowToSession));
+  }
+
+  async sessionTotals(): Promise<SessionTotals> {
+    return sessionTotals(this.run(() => this.stmts.totals.all() as SessionTotalsRow[]));
   }
 
   async eventLastPrompts(params: { sessionId: number; limit?: number }): Promise<SessionEvent[]> {
