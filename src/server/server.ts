@@ -305,8 +305,11 @@ export async function startServer(options: ServerOptions = {}): Promise<AgentqSe
   if (options.metricsPort !== undefined) {
     const only = createServer((req, res) => {
       const path = (req.url ?? '/').split('?')[0];
-      const done = path === '/metrics' ? sendMetrics(req, res) : Promise.resolve(sendJson(res, 404, { error: { code: 'NOT_FOUND', message: 'this port serves GET /metrics only' } }));
-      done.catch((error: unknown) => {
+      if (path !== '/metrics') {
+        sendJson(res, 404, { error: { code: 'NOT_FOUND', message: 'this port serves GET /metrics only' } });
+        return;
+      }
+      sendMetrics(req, res).catch((error: unknown) => {
         api.log('metrics failed', error);
         if (!res.headersSent) sendJson(res, 500, { error: { code: 'INTERNAL', message: 'the metrics could not be read; the server log says why' } });
       });
