@@ -62,6 +62,7 @@ export default function Jobs() {
     refresh();
   };
   const max = Math.max(1, ...d.throughput.map((b) => b.completed + b.failed));
+  const maxWait = Math.max(0, ...d.throughput.map((b) => b.meanWaitMs ?? 0));
   const filterLink = (status: string): string => {
     const p = new URLSearchParams(params);
     p.delete('cursor');
@@ -88,6 +89,14 @@ export default function Jobs() {
         <div className="chart" role="img" aria-label={`Jobs finished per minute over the last hour; ${String(d.lastHour.completed)} completed, ${String(d.lastHour.failed)} failed`}>
           {d.throughput.map((b) => (
             <span key={b.minute} title={`${new Date(b.minute).toLocaleTimeString()}: ${String(b.completed)} completed, ${String(b.failed)} failed`} className={b.failed > b.completed ? 'failed' : ''} style={{ height: `${String(((b.completed + b.failed) / max) * 100)}%` }} />
+          ))}
+        </div>
+        <div className="muted" style={{ fontSize: '.85rem', margin: '.6rem 0 .4rem' }}>
+          Wait from due to start, mean per minute{maxWait > 0 ? `; longest ${formatMs(maxWait)}` : ''}
+        </div>
+        <div className="chart wait" role="img" data-testid="wait-chart" aria-label={`Mean wait from due to start per minute over the last hour; longest ${formatMs(maxWait)}`}>
+          {d.throughput.map((b) => (
+            <span key={b.minute} title={`${new Date(b.minute).toLocaleTimeString()}: ${b.meanWaitMs === null ? 'nothing finished' : `mean wait ${formatMs(b.meanWaitMs)}`}`} style={{ height: `${String(((b.meanWaitMs ?? 0) / Math.max(1, maxWait)) * 100)}%` }} />
           ))}
         </div>
       </div>
@@ -226,6 +235,13 @@ function TypesTable({ rows, act }: { rows: TypeRow[]; act: (method: string, path
       </div>
     </section>
   );
+}
+
+/** A duration for a chart label: ms below a second, then seconds, then minutes. */
+function formatMs(ms: number): string {
+  if (ms < 1_000) return `${String(Math.round(ms))} ms`;
+  if (ms < 60_000) return `${(ms / 1_000).toFixed(1)} s`;
+  return `${(ms / 60_000).toFixed(1)} min`;
 }
 
 function EnqueueForm({ types, onDone, onError }: { types: string[]; onDone: () => void; onError: (e: string | null) => void }) {

@@ -248,8 +248,8 @@ export interface JobStats {
   /** Mean ms from runAt to start, and from start to finish, over the jobs finished in the last hour. */
   meanWaitMs: number | null;
   meanRunMs: number | null;
-  /** Per-minute finished counts for the last hour, oldest first (for charts). */
-  throughput: { minute: number; completed: number; failed: number }[];
+  /** Per-minute finished counts for the last hour, oldest first, with the mean wait (due to start) of the jobs that finished in each minute (for charts). */
+  throughput: { minute: number; completed: number; failed: number; meanWaitMs: number | null }[];
 }
 
 /** At most `max` jobs of a type start in any `windowMs`, counted across every process. */

@@ -50,7 +50,8 @@ export function buildJobStats(p: { byStatus: Record<JobState, number>; byType: T
   const throughput = Array.from({ length: 60 }, (_, i) => {
     const minute = nowMinute - 59 + i;
     const b = byMinute.get(minute);
-    return { minute: minute * MINUTE, completed: b?.completed ?? 0, failed: b?.failed ?? 0 };
+    const done = (b?.completed ?? 0) + (b?.failed ?? 0);
+    return { minute: minute * MINUTE, completed: b?.completed ?? 0, failed: b?.failed ?? 0, meanWaitMs: b === undefined || done === 0 ? null : b.wait_ms_sum / done };
   });
   // The last 60 s: this minute so far plus the unelapsed share of the previous minute.
   const share = 1 - (p.now % MINUTE) / MINUTE;

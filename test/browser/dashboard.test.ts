@@ -114,6 +114,9 @@ describe.skipIf(!browserTestsRun)('the dashboard in a real browser', () => {
     await expect.poll(() => row.count()).toBe(1);
     await expect.poll(() => row.getAttribute('data-status')).toBe('completed');
     await expect.poll(() => page.locator('[data-count=completed] b').textContent()).toBe('1');
+    // The wait chart: one minute with a finished job, its mean wait from due to start.
+    expect(await page.getByTestId('wait-chart').getAttribute('aria-label')).toMatch(/^Mean wait from due to start per minute over the last hour; longest \d+ ms$/);
+    expect(await page.getByTestId('wait-chart').locator('span[title*="mean wait"]').count()).toBe(1);
     await screenshot(page, 'jobs-completed');
     const slow = await server.call('POST', '/api/jobs', { body: { type: 'demo.sleep', data: { ms: 60_000, steps: 60 } } });
     await waitForServerJob(server, slow.body.job.id as number, 'running');

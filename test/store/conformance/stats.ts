@@ -67,6 +67,8 @@ export function conformanceStats(ctx: ConformanceContext): void {
       expect(stats.meanRunMs).toBe(2_000);
       expect(stats.throughput).toHaveLength(60);
       expect(stats.throughput.reduce((s, m) => s + m.completed, 0)).toBe(1);
+      // The minute both finished in: their mean wait (1 s each); minutes where nothing finished have none.
+      expect(stats.throughput.filter((m) => m.meanWaitMs !== null)).toEqual([{ minute: Math.floor((T0 + 3_000) / 60_000) * 60_000, completed: 1, failed: 1, meanWaitMs: 1_000 }]);
       expect(stats.byType.find((t) => t.type === 't.b')).toEqual({ type: 't.b', waiting: 0, queued: 1, running: 0, completed: 0, failed: 0, cancelled: 0 });
       const later = await ctx.store.jobStats({ now: T0 + 2 * 3_600_000 });
       expect(later).toMatchObject({ due: 1, lastHour: { completed: 0, failed: 0 }, meanWaitMs: null, meanRunMs: null });
