@@ -34,3 +34,17 @@ it('replay-session: an agent session stores every message in order', async () =>
   expect(r.code).toBe(0);
   expect(r.stdout).toMatch(/^ {2}1 user_prompt\n {2}2 system\n {2}3 assistant\n[\s\S]*13 result\nsession 1 is waiting_for_input; cost \$0\.\d{4}\n$/);
 }, 30_000);
+
+it('flow: children first, then the merge that reads their results, then the job that depends on it', async () => {
+  const r = await run('flow.ts', join(tmp.dir, 'f.db'));
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  expect(r.stdout).toBe('merge 4 waits for 3 reports; publish 5 is waiting\nmerged: {"month":"2026-11","total":800}\npublished: "sent to board@example.com"\n');
+}, 30_000);
+
+it('type-controls: a paused type waits, then runs at its rate limit', async () => {
+  const r = await run('type-controls.ts', join(tmp.dir, 'c.db'));
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  expect(r.stdout).toBe('paused by example: provider outage\n10 sent; the first 5 within true a second, the 6th after true a second\n');
+}, 30_000);
