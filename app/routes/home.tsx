@@ -51,6 +51,11 @@ export default function Home() {
   }, []);
   const live = useStream('?topics=sessions', (event, payload) => {
     if (event === 'resync') void revalidator.revalidate();
+    if (event === 'session:deleted') {
+      const gone = (payload as { sessionId: number }).sessionId;
+      setSessions((list) => list.filter((s) => s.id !== gone));
+      return;
+    }
     if (event !== 'session:updated') return;
     const card = toCard((payload as { session: Card }).session);
     setSessions((list) => {

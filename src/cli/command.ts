@@ -54,6 +54,7 @@ export const OPTIONS = {
   group: { type: 'string' },
   'max-attempts': { type: 'string' },
   after: { type: 'string' },
+  archived: { type: 'boolean' },
   max: { type: 'string' },
   off: { type: 'boolean' },
   'on-dependency-failure': { type: 'string' },

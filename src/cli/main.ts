@@ -11,7 +11,7 @@ import { AgentqError, NotFoundError, StateConflictError, ValidationError } from 
 import { SETTINGS, resolveSettings } from './config.js';
 import { EXIT, GLOBAL, OPTIONS, UsageError, type Command, type Io, type Values } from './command.js';
 import { serve, url, worker } from './commands/server.js';
-import { worktree, approvals, defaults } from './commands/sessions.js';
+import { worktree, approvals, defaults, sessions } from './commands/sessions.js';
 import { enqueue, jobs, stats, types } from './commands/jobs.js';
 import { schedules } from './commands/schedules.js';
 import { backup, restore, vacuum, cleanup, migrateTo } from './commands/maintenance.js';
@@ -20,7 +20,7 @@ export { EXIT } from './command.js';
 
 /** Every command, in the order `agentq --help` lists them. Each lives in commands/, by what it works on. */
 const COMMANDS: Record<string, Command> = {
-  serve, url, worker, worktree, enqueue, jobs, types, approvals, defaults, stats, schedules, backup, restore, vacuum, cleanup, 'migrate-to': migrateTo,
+  serve, url, worker, sessions, worktree, enqueue, jobs, types, approvals, defaults, stats, schedules, backup, restore, vacuum, cleanup, 'migrate-to': migrateTo,
 };
 
 

@@ -52,6 +52,8 @@ export interface SessionEventMap {
   'session:events': { sessionId: number; events: SessionEvent[] };
   /** A session's status (or totals) changed. */
   'session:updated': { session: Session };
+  /** A session was deleted with its log. */
+  'session:deleted': { sessionId: number };
   /**
    * What the agent is writing right now (the SDK's partial messages): broadcast live, never stored.
    * The stored `assistant` message that follows replaces it.
@@ -431,6 +433,21 @@ export class SessionService {
     const session = await this.store.sessionUpdate({ id: sessionId, patch: { archived }, now: Date.now() });
     this.events.emit('session:updated', { session });
     return session;
+  }
+
+  /**
+   * Delete a session with its log and approval requests. Refused (StateConflictError) while a turn
+   * runs or waits (stop it first) and while it has a worktree (merge or discard that first: its
+   * work would be lost without a word).
+   */
+  async delete(sessionId: number): Promise<void> {
+    const session = await this.require(sessionId);
+    if ((await this.activeJobIds(sessionId)).length > 0) throw new StateConflictError(`session ${sessionId} has a turn running or queued; stop it first`);
+    if (session.worktree !== null) {
+      throw new StateConflictError(`session ${sessionId} has a worktree (${session.worktree.branch}); merge or discard it first (agentq worktree ${sessionId} discard --yes), then delete the session`);
+    }
+    await this.store.sessionDelete({ id: sessionId });
+    this.events.emit('session:deleted', { sessionId });
   }
 
   /** Prompts queued behind the running turn, oldest first. */

@@ -216,6 +216,8 @@ export interface SessionStore {
    * `<groupPrefix><id>`: what a crash or a lost update left behind. Cheap however many are busy.
    */
   sessionStale(params: { groupPrefix: string }): Promise<Session[]>;
+  /** Delete a session with its events and approval requests; false when there was none. (Its turns' jobs stay, as job history.) */
+  sessionDelete(params: { id: number }): Promise<boolean>;
   /** Sessions by state and their agents' summed tokens and cost (one aggregate over the sessions table). */
   sessionTotals(): Promise<SessionTotals>;
   /** The newest `user_prompt` events of a session, newest first, without reading its other events. */

@@ -288,6 +288,32 @@ describe('configuration', () => {
   }, 60_000);
 });
 
+/**
+ * Resolve once every one of `ids` is waiting for input: listens on the server's live stream first,
+ * then reads the sessions as they are, so no update falls between the two.
+ */
+async function untilSessionsWaiting(url: string, token: string, ids: number[]): Promise<void> {
+  const controller = new AbortController();
+  const res = await fetch(`${url}/api/stream?topics=sessions`, { headers: { authorization: `Bearer ${token}` }, signal: controller.signal });
+  const waiting = new Set<number>();
+  const list = (await (await fetch(`${url}/api/sessions`, { headers: { authorization: `Bearer ${token}` } })).json()) as { sessions: { id: number; status: string }[] };
+  for (const s of list.sessions) if (s.status === 'waiting_for_input') waiting.add(s.id);
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  while (!ids.every((id) => waiting.has(id))) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error('the stream ended before the sessions were waiting for input');
+    buffer += decoder.decode(value, { stream: true });
+    for (const line of buffer.split('\n').filter((l) => l.startsWith('data: '))) {
+      const session = (JSON.parse(line.slice(6)) as { session?: { id: number; status: string } }).session;
+      if (session?.status === 'waiting_for_input') waiting.add(session.id);
+    }
+    buffer = buffer.slice(buffer.lastIndexOf('\n') + 1);
+  }
+  controller.abort();
+}
+
 describe('agentq serve, url and worker', () => {
   it('serves the app with a login URL, answers `agentq url`, and drains on SIGTERM', async () => {
     const child = start(['--port', '0']);
@@ -349,6 +375,48 @@ describe('agentq serve, url and worker', () => {
     } finally {
       repo.cleanup();
     }
+  }, 60_000);
+
+  it('lists, shows, prompts (after another session), archives and deletes sessions through the running server; serves metrics on its own port', async () => {
+    const child = start(['--port', '0', '--metrics-port', '0']);
+    const exited = waitForExit(child);
+    const [, url, metrics] = await output(child, /running at (http:\S+) \(metrics for a scraper at (http:\/\/127\.0\.0\.1:\d+\/metrics)\)\n/);
+    expect((await fetch(metrics!)).status).toBe(200);
+    const token = readFileSync(join(tmp.dir, 'token'), 'utf8').trim();
+    const create = async (prompt: string): Promise<{ session: { id: number }; job: { id: number } }> => (await (await fetch(`${url!}/api/sessions`, {
+      method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ projectPath: tmp.dir, prompt, provider: 'replay', title: prompt, settings: { transcript: 'hello', messagesPerSecond: 200 } }),
+    })).json()) as { session: { id: number }; job: { id: number } };
+    const first = await create('first');
+    const second = await create('second');
+    await untilSessionsWaiting(url!, token, [first.session.id, second.session.id]);
+    const list = await agentq('sessions');
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(/^#2 waiting_for_input {2}second {2}.* \$\d\.\d{4}\n#1 waiting_for_input {2}first/);
+    expect((await agentq('sessions', 'show', '1')).stdout).toMatch(/^#1 waiting_for_input {2}first [\s\S]*provider replay, \d+ tokens in/);
+    const chained = await agentq('sessions', 'prompt', '2', 'review', 'what', '1', 'did', '--after', '1', '--json');
+    expect((JSON.parse(chained.stdout) as { job: { data: unknown } }).job.data).toEqual({ sessionId: 2, prompt: 'review what 1 did' });
+    expect((await agentq('sessions', 'archive', '1')).stdout).toMatch(/^#1 \S+ \(archived\)/);
+    expect((await agentq('sessions', 'list', '--archived')).stdout).toMatch(/^#1 /);
+    expect((await agentq('sessions', 'unarchive', '1')).stdout).not.toMatch(/archived/);
+    const refused = await agentq('sessions', 'delete', '1');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/removes its whole conversation; say --yes/);
+    expect((await agentq('sessions', 'delete', '1', '--yes')).stdout).toBe('session 1 deleted\n');
+    expect((await agentq('sessions', 'show', '1')).code).toBe(3);
+    for (const [args, code, message] of [
+      [['sessions', 'show'], 2, /give the session's id/],
+      [['sessions', 'prompt', '2'], 2, /give the prompt/],
+      [['sessions', 'fly'], 2, /"sessions fly" is not a command/],
+      [['sessions', 'stop', '2', '--yes'], 2, /--yes goes with delete/],
+      [['sessions', 'prompt', '2', 'x', '--after', '2'], 2, /names this session/],
+    ] as [string[], number, RegExp][]) {
+      const r = await agentq(...args);
+      expect(r.code, args.join(' ')).toBe(code);
+      expect(r.stderr, args.join(' ')).toMatch(message);
+    }
+    child.kill('SIGTERM');
+    await exited;
   }, 60_000);
 
   it('takes the token from --token-file (or the environment), and warns that --token shows it to every user', async () => {

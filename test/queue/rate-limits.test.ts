@@ -34,10 +34,11 @@ function whenCompleted(children: ChildProcess[], n: number): Promise<void> {
 describeEachBackend(env, (backend) => {
   it(`never starts more than ${String(MAX)} jobs of a limited type in any ${String(WINDOW_MS)} ms, across three processes`, async () => {
     const store = backend.other();
+    let children: ChildProcess[] = [];
     try {
       await store.typeRateLimitSet({ type: 'rate.tick', rateLimit: { max: MAX, windowMs: WINDOW_MS }, now: Date.now() });
       await store.jobCreateMany({ jobs: Array.from({ length: JOBS }, (_, i) => ({ type: 'rate.tick', data: i })), now: Date.now() });
-      const children = [0, 1, 2].map(() => spawnTs('test/fixtures/rate-worker.ts', [], { AQ_DB: backend.url() }));
+      children = [0, 1, 2].map(() => spawnTs('test/fixtures/rate-worker.ts', [], { AQ_DB: backend.url() }));
       const exits = children.map((c) => waitForExit(c));
       const completed = whenCompleted(children, JOBS);
       await Promise.all(children.map((c) => waitForLine(c, 'ready')));
@@ -61,6 +62,8 @@ describeEachBackend(env, (backend) => {
       for (const j of jobs) for (const a of await store.jobAttempts({ id: j.id })) workers.add(a.workerId);
       expect(workers.size).toBeGreaterThan(1);
     } finally {
+      // A failed run must not leave workers behind (they would claim in later tests' databases).
+      for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
       await store.close();
     }
   });

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { ReplayProvider } from '../../src/sessions/replay.js';
 import type { Session, SessionState } from '../../src/store/session-contract.js';
 import { describeServersOnEachBackend, waitForServerJob, type TestServer } from '../helpers/server.js';
+import { gitRepo } from '../helpers/git.js';
 
 
 function project(server: TestServer): string {
@@ -121,6 +122,38 @@ describeServersOnEachBackend((serve) => {
         const r = await server.call('POST', `/api/sessions/${String(reviewerId)}/prompts`, { body });
         expect(r.status, JSON.stringify(body)).toBe(status);
         if (field !== undefined) expect(r.body.error.field, JSON.stringify(body)).toBe(field);
+      }
+    });
+
+    it('deletes a session with its log; refuses while a turn runs or a worktree is kept', async () => {
+      const server = await serve({ providers: [new ReplayProvider({ messagesPerSecond: 5 })] });
+      const created = await server.call('POST', '/api/sessions', { body: { projectPath: project(server), prompt: 'first', provider: 'replay', settings: { transcript: 'refactor' } } });
+      const id = created.body.session.id as number;
+      await waitForServerJob(server, created.body.job.id as number, 'running');
+      const busy = await server.call('DELETE', `/api/sessions/${String(id)}`);
+      expect(busy.status).toBe(409);
+      expect(busy.body.error.message).toMatch(/has a turn running or queued; stop it first/);
+      await server.call('POST', `/api/sessions/${String(id)}/stop`);
+      await waitForSession(server, id, ['stopped']);
+      const deleted = new Promise<number>((resolve) => { server.sessions.events.on('session:deleted', ({ sessionId }) => { resolve(sessionId); }); });
+      expect((await server.call('DELETE', `/api/sessions/${String(id)}`)).body).toEqual({ deleted: true });
+      expect(await deleted).toBe(id);
+      expect((await server.call('GET', `/api/sessions/${String(id)}`)).status).toBe(404);
+      expect((await server.call('GET', `/api/sessions/${String(id)}/events`)).status).toBe(404);
+      expect((await server.call('DELETE', `/api/sessions/${String(id)}`)).status).toBe(404);
+      // The turn's job stays, as job history.
+      expect((await server.system.getJob(created.body.job.id as number))?.status).toBe('cancelled');
+      const repo = gitRepo();
+      try {
+        const isolated = await server.call('POST', '/api/sessions', { body: { projectPath: repo.dir, prompt: 'hi', provider: 'replay', settings: { transcript: 'hello', messagesPerSecond: 200 }, isolation: 'worktree' } });
+        const wid = isolated.body.session.id as number;
+        await waitForServerJob(server, isolated.body.job.id as number, 'completed');
+        const kept = await server.call('DELETE', `/api/sessions/${String(wid)}`);
+        expect(kept.status).toBe(409);
+        expect(kept.body.error.message).toMatch(/has a worktree \(agentq\/.*\); merge or discard it first \(agentq worktree \d+ discard --yes\)/);
+        expect((await server.call('GET', `/api/sessions/${String(wid)}`)).status).toBe(200);
+      } finally {
+        repo.cleanup();
       }
     });
 

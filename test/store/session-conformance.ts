@@ -53,6 +53,21 @@ export function runSessionConformance(name: string, makeHarness: () => Promise<S
       expect(cleared).toMatchObject({ preview: null, agentSessionId: null, error: 'boom' });
     });
 
+    it('deletes a session with its events and approval requests; false for one that is not there', async () => {
+      const s = store.sessions;
+      const a = await s.sessionCreate({ session: { projectPath: '/p/a' }, now: T0 });
+      const b = await s.sessionCreate({ session: { projectPath: '/p/b' }, now: T0 });
+      await s.eventAppend({ sessionId: a.id, events: [{ type: 'user_prompt', payload: { prompt: 'x' } }], now: T0 });
+      await s.eventAppend({ sessionId: b.id, events: [{ type: 'user_prompt', payload: { prompt: 'y' } }], now: T0 });
+      await s.approvalCreate({ approval: { sessionId: a.id, tool: 'Bash', input: { command: 'ls' } }, now: T0 });
+      expect(await s.sessionDelete({ id: a.id })).toBe(true);
+      expect(await s.sessionGet({ id: a.id })).toBeNull();
+      expect((await s.eventTail({ afterId: 0 })).map((e) => e.sessionId)).toEqual([b.id]);
+      expect(await s.approvalList({})).toEqual([]);
+      expect(await s.sessionDelete({ id: a.id })).toBe(false);
+      await expect(s.sessionDelete({ id: 0 })).rejects.toThrow(/id/);
+    });
+
     it('counts sessions by state and sums what their agents used, archived ones too', async () => {
       const s = store.sessions;
       expect(await s.sessionTotals()).toEqual({ byStatus: {}, costUsd: 0, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheCreationTokens: 0 });

@@ -2,7 +2,7 @@
 import { assertDefaultsAllowed } from '../../sessions/service.js';
 import { LIMITS, parseInteger } from '../../store/validation.js';
 import { NotFoundError, ValidationError } from '../../store/errors.js';
-import { APPROVAL_STATE_LIST, type Approval, type ApprovalState } from '../../store/session-contract.js';
+import { APPROVAL_STATE_LIST, type Approval, type ApprovalState, type Session } from '../../store/session-contract.js';
 import { SESSION_SETTING_KEYS } from '../../store/validation.js';
 import { answerFor } from '../../sessions/rules.js';
 import { EXIT, UsageError, type Command, withStore, describeToolInput, json, int, errorOf, callServer } from '../command.js';
@@ -135,4 +135,100 @@ export const defaults: Command = {
     else for (const [k, v] of Object.entries(defaults)) ctx.io.out(`${k}: ${JSON.stringify(v)}\n`);
     return EXIT.ok;
   }),
+};
+
+/** A session in one line, as `sessions list` and `show` print it. */
+function sessionLine(s: Session): string {
+  return `#${String(s.id)} ${s.status}${s.archived ? ' (archived)' : ''}  ${s.title}  ${s.projectPath}  $${s.costUsd.toFixed(4)}`;
+}
+
+export const sessions: Command = {
+  usage: 'agentq sessions [list] [--archived] | show <id> | prompt <id> <text> [--after <session id>] | stop <id> | resume <id> [<text>] | archive <id> | unarchive <id> | delete <id> --yes',
+  summary: 'agent sessions from the command line: list, show, send a prompt (optionally after another session\'s turn), stop, resume, archive, delete (through the running server)',
+  options: ['token-file', 'archived', 'after', 'yes'],
+  example: 'agentq sessions prompt 12 "review what session 11 did" --after 11',
+  run: async (ctx) => {
+    const [sub = 'list', raw, ...words] = ctx.args;
+    const v = ctx.values;
+    const need = (): number => {
+      if (raw === undefined) throw new UsageError(`give the session's id: agentq sessions ${sub} <id>`);
+      return parseInteger('session id', raw, 1, Number.MAX_SAFE_INTEGER);
+    };
+    const known = ['list', 'show', 'prompt', 'stop', 'resume', 'archive', 'unarchive', 'delete'];
+    if (!known.includes(sub)) throw new UsageError(`"sessions ${sub}" is not a command; use ${known.join(', ')}`);
+    if (v.after !== undefined && sub !== 'prompt') throw new UsageError('--after goes with prompt');
+    if (v.yes === true && sub !== 'delete') throw new UsageError('--yes goes with delete');
+    if (v.archived === true && sub !== 'list') throw new UsageError('--archived goes with list');
+    let r: { status: number; body: unknown } | number;
+    switch (sub) {
+      case 'list':
+        r = await callServer(ctx, 'GET', `/api/sessions?limit=500${v.archived === true ? '&archived=true' : ''}`);
+        break;
+      case 'show':
+        r = await callServer(ctx, 'GET', `/api/sessions/${String(need())}`);
+        break;
+      case 'prompt': {
+        const id = need();
+        const prompt = words.join(' ').trim();
+        if (prompt === '') throw new UsageError('give the prompt: agentq sessions prompt <id> "<text>"');
+        const after = v.after === undefined ? undefined : parseInteger('--after', v.after, 1, Number.MAX_SAFE_INTEGER);
+        r = await callServer(ctx, 'POST', `/api/sessions/${String(id)}/prompts`, { prompt, ...(after === undefined ? {} : { after: { sessionId: after } }) });
+        break;
+      }
+      case 'stop':
+        r = await callServer(ctx, 'POST', `/api/sessions/${String(need())}/stop`);
+        break;
+      case 'resume': {
+        const id = need();
+        const prompt = words.join(' ').trim();
+        r = await callServer(ctx, 'POST', `/api/sessions/${String(id)}/resume`, prompt === '' ? {} : { prompt });
+        break;
+      }
+      case 'archive':
+      case 'unarchive':
+        r = await callServer(ctx, 'PUT', `/api/sessions/${String(need())}`, { archived: sub === 'archive' });
+        break;
+      default: {
+        const id = need();
+        if (v.yes !== true) throw new UsageError(`deleting session ${String(id)} removes its whole conversation; say --yes to do it`);
+        r = await callServer(ctx, 'DELETE', `/api/sessions/${String(id)}`);
+      }
+    }
+    if (typeof r === 'number') return r;
+    if (r.status >= 400) {
+      ctx.io.err(`agentq: ${errorOf(r.body)}\n`);
+      return r.status === 404 ? EXIT.notFound : r.status === 409 ? EXIT.conflict : r.status === 400 ? EXIT.usage : EXIT.failed;
+    }
+    if (v.json === true) {
+      json(ctx, r.body);
+      return EXIT.ok;
+    }
+    const body = r.body as { sessions?: Session[]; session?: Session; queuedPrompts?: { jobId: number; prompt: string }[]; job?: { id: number; status: string }; cancelled?: number; requested?: number };
+    switch (sub) {
+      case 'list':
+        if ((body.sessions ?? []).length === 0) ctx.io.out(v.archived === true ? 'no archived sessions\n' : 'no sessions\n');
+        for (const s of body.sessions ?? []) ctx.io.out(`${sessionLine(s)}\n`);
+        break;
+      case 'show': {
+        const s = body.session as Session;
+        ctx.io.out(`${sessionLine(s)}\nprovider ${s.provider}, ${String(s.inputTokens)} tokens in, ${String(s.outputTokens)} out${s.error === null ? '' : `\nerror: ${s.error}`}${s.preview === null ? '' : `\nlast: ${s.preview}`}\n`);
+        for (const p of body.queuedPrompts ?? []) ctx.io.out(`  queued #${String(p.jobId)}: ${p.prompt}\n`);
+        break;
+      }
+      case 'prompt':
+      case 'resume':
+        ctx.io.out(`job #${String(body.job?.id)} ${String(body.job?.status)}\n`);
+        break;
+      case 'stop':
+        ctx.io.out(`stopped: ${String(body.requested ?? 0)} running, ${String(body.cancelled ?? 0)} queued\n`);
+        break;
+      case 'archive':
+      case 'unarchive':
+        ctx.io.out(`${sessionLine(body.session as Session)}\n`);
+        break;
+      default:
+        ctx.io.out(`session ${raw ?? ''} deleted\n`);
+    }
+    return EXIT.ok;
+  },
 };

@@ -76,12 +76,17 @@ export async function sessionLoader(ctx: ApiContext, { request, params }: RouteA
 /**
  * PUT /api/sessions/:sessionId: `{ "archived": bool }`, `{ "title": "…" }` and/or
  * `{ "settings": { …changes } }` (null removes a setting; a permission mode reaches a running turn at once).
+ * DELETE /api/sessions/:sessionId: the session, its log and approvals (409 while a turn runs or a worktree is kept).
  */
 export async function sessionAction(ctx: ApiContext, { request, params }: RouteArgs): Promise<Response> {
-  if (request.method !== 'PUT') methodNotAllowed(request.method, ['GET', 'PUT']);
+  if (request.method !== 'PUT' && request.method !== 'DELETE') methodNotAllowed(request.method, ['GET', 'PUT', 'DELETE']);
   new Query(new URL(request.url), []);
   // The session service checks that the session exists (404 otherwise).
   const id = pathId('sessionId', params.sessionId);
+  if (request.method === 'DELETE') {
+    await ctx.sessions.delete(id);
+    return json(200, { deleted: true });
+  }
   const body = objectBody(await readJson(request), ['archived', 'title', 'settings']);
   if (body.archived === undefined && body.title === undefined && body.settings === undefined) badRequest('body', 'name archived, title and/or settings');
   if (body.archived !== undefined && typeof body.archived !== 'boolean') badRequest('archived', 'must be true or false');

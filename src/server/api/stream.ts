@@ -230,6 +230,9 @@ export class StreamHub {
         this.notice('jobs', null, name, slim(name, payload));
       }));
     }
+    this.offs.push(this.parts.sessions.events.on('session:deleted', ({ sessionId }) => {
+      this.notice('sessions', sessionId, 'session:deleted', { sessionId });
+    }));
     this.offs.push(this.parts.sessions.events.on('session:updated', ({ session }) => {
       this.notice('sessions', session.id, 'session:updated', { session });
     }));

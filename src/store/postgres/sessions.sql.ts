@@ -30,6 +30,9 @@ INSERT INTO events (session_id, seq, type, payload, created_at)
 SELECT x.session_id, x.seq, x.type, x.payload::json, $5
 FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[]) WITH ORDINALITY AS x(session_id, seq, type, payload, ord) ORDER BY x.ord
 RETURNING id, session_id, seq`,
+  delete: `
+-- Delete a session; its events and approvals go with it (foreign keys cascade). Params: $1 id. Returns: id if it existed.
+DELETE FROM sessions WHERE id = $1 RETURNING id`,
   totals: `
 -- Sessions by state with their summed usage. Params: none. Returns: status, n, cost_usd, input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens.
 SELECT status, count(*)::int AS n, sum(cost_usd)::float8 AS cost_usd, sum(input_tokens)::float8 AS input_tokens, sum(output_tokens)::float8 AS output_tokens,

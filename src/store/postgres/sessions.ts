@@ -60,6 +60,11 @@ export class PostgresSessionStore implements SessionStore {
     return (await this.db.query<SessionRow>(SESSION_SQL.stale, [prefix])).map(rowToSession);
   }
 
+  async sessionDelete(params: { id: number }): Promise<boolean> {
+    const id = validateId(params.id);
+    return (await this.db.query(SESSION_SQL.delete, [id])).length === 1;
+  }
+
   async sessionTotals(): Promise<SessionTotals> {
     return sessionTotals(await this.db.query<SessionTotalsRow>(SESSION_SQL.totals));
   }

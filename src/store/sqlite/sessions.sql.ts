@@ -29,6 +29,9 @@ INSERT INTO events (session_id, seq, type, payload, created_at) VALUES (@session
   previewSet: `
 -- Set a session's preview. Params: @id @preview @now. Returns: nothing.
 UPDATE sessions SET preview = @preview, updated_at = @now WHERE id = @id`,
+  delete: `
+-- Delete a session; its events and approvals go with it (foreign keys cascade). Params: ? id. Returns: changes.
+DELETE FROM sessions WHERE id = ?`,
   totals: `
 -- Sessions by state with their summed usage. Params: none. Returns: status, n, cost_usd, input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens.
 SELECT status, count(*) AS n, sum(cost_usd) AS cost_usd, sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,

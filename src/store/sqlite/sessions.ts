@@ -93,6 +93,11 @@ export class SqliteSessionStore implements SessionStore {
     return this.run(() => (this.stmts.stale.all({ prefix }) as SessionRow[]).map(rowToSession));
   }
 
+  async sessionDelete(params: { id: number }): Promise<boolean> {
+    const id = validateId(params.id);
+    return this.write(() => this.stmts.delete.run(id).changes === 1);
+  }
+
   async sessionTotals(): Promise<SessionTotals> {
     return sessionTotals(this.run(() => this.stmts.totals.all() as SessionTotalsRow[]));
   }
