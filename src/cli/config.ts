@@ -44,7 +44,6 @@ export interface Settings {
 /** Keys of config.json, with the environment variable of each. */
 export const SETTINGS = {
   port: { env: 'AGENTQ_PORT', doc: 'port of `serve` (default 4317; 0 picks a free one)' },
-  metricsPort: { env: 'AGENTQ_METRICS_PORT', doc: 'also serve GET /metrics on this port of 127.0.0.1, without the token, for a Prometheus scraper (default: none; /metrics on the main port needs the token)' },
   host: { env: 'AGENTQ_HOST', doc: 'interface of `serve` (default 127.0.0.1; any other needs a token)' },
   token: { env: 'AGENTQ_TOKEN', doc: 'access token (default: generated into <data dir>/token); --token shows it to every user in the process list, prefer --token-file' },
   tokenFile: { env: 'AGENTQ_TOKEN_FILE', doc: 'a file holding the access token (its first line)' },
@@ -60,6 +59,7 @@ export const SETTINGS = {
   approvalTimeout: { env: 'AGENTQ_APPROVAL_TIMEOUT', doc: 'minutes an agent\'s request to use a tool waits for an answer before it is denied (default 30)' },
   acceptTypes: { env: 'AGENTQ_ACCEPT_TYPES', doc: 'job types accepted for workers elsewhere (comma-separated in the environment)' },
   database: { env: 'AGENTQ_DB', doc: 'the SQLite file (default <data dir>/agentq.db), or a postgres:// URL' },
+  metricsPort: { env: 'AGENTQ_METRICS_PORT', doc: 'also serve GET /metrics on this port of 127.0.0.1, without the token, for a Prometheus scraper (default: none; /metrics on the main port needs the token)' },
 } as const;
 
 type Key = keyof typeof SETTINGS;

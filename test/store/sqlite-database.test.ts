@@ -405,7 +405,7 @@ describe('migration 8 (the jobs table built again for dependencies)', () => {
     const path = join(tmp.dir, 'v7.db');
     const db = version7(path);
     migrate(db);
-    expect(db.pragma('user_version', { simple: true })).toBe(8);
+    expect(db.pragma('user_version', { simple: true })).toBe(LATEST_VERSION);
     expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
     expect(db.prepare('SELECT id, data, status, unique_key, pending_dependencies, on_dependency_failure, has_dependents FROM jobs ORDER BY id').all()).toEqual([
       { id: 1, data: '{"x":1}', status: 'queued', unique_key: 'k1', pending_dependencies: 0, on_dependency_failure: 'fail', has_dependents: 0 },
