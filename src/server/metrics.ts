@@ -23,14 +23,8 @@ const TIME_BUCKETS = [0.001, 0.005, 0.025, 0.1, 0.5, 1, 5, 15, 60, 300, 900, 3_6
 async function databaseBytes(store: JobStore): Promise<{ database: number; wal: number | null }> {
   const sqlite = store as Partial<{ db: { name: string } }>;
   if (sqlite.db !== undefined) {
-    const size = (path: string): number => {
-      try {
-        return statSync(path).size;
-      } catch {
-        // In memory, or no WAL yet.
-        return 0;
-      }
-    };
+    // 0 in memory, or before the WAL exists.
+    const size = (path: string): number => statSync(path, { throwIfNoEntry: false })?.size ?? 0;
     return { database: size(sqlite.db.name), wal: size(`${sqlite.db.name}-wal`) };
   }
   const pg = store as Partial<{ query: (sql: string, values?: unknown[]) => Promise<{ bytes: number | null }[]>; schema: string }>;

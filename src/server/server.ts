@@ -228,6 +228,12 @@ export async function startServer(options: ServerOptions = {}): Promise<AgentqSe
   system.start();
   await system.ready;
 
+  /** A request that threw: logged, answered 500 (or cut off, when its answer had begun). */
+  const failedRequest = (res: ServerResponse) => (error: unknown): void => {
+    api.log('request failed', error);
+    if (!res.headersSent) sendJson(res, 500, { error: { code: 'INTERNAL', message: 'the server failed to handle this request; its log says why' } });
+    else res.destroy();
+  };
   const server: Server = createServer((req, res) => {
     void (async () => {
       const decision = gate.checkOrigin(req);
@@ -278,11 +284,7 @@ export async function startServer(options: ServerOptions = {}): Promise<AgentqSe
       const nonce = randomBytes(16).toString('base64');
       const response = await handle(request, { agentq: services, nonce });
       await sendResponse(res, response, request.method, nonce);
-    })().catch((error: unknown) => {
-      api.log('request failed', error);
-      if (!res.headersSent) sendJson(res, 500, { error: { code: 'INTERNAL', message: 'the server failed to handle this request; its log says why' } });
-      else res.destroy();
-    });
+    })().catch(failedRequest(res));
   });
   server.keepAliveTimeout = 5_000;
   server.headersTimeout = 20_000;
@@ -309,10 +311,7 @@ export async function startServer(options: ServerOptions = {}): Promise<AgentqSe
         sendJson(res, 404, { error: { code: 'NOT_FOUND', message: 'this port serves GET /metrics only' } });
         return;
       }
-      sendMetrics(req, res).catch((error: unknown) => {
-        api.log('metrics failed', error);
-        if (!res.headersSent) sendJson(res, 500, { error: { code: 'INTERNAL', message: 'the metrics could not be read; the server log says why' } });
-      });
+      sendMetrics(req, res).catch(failedRequest(res));
     });
     const started = only;
     try {
@@ -326,8 +325,7 @@ export async function startServer(options: ServerOptions = {}): Promise<AgentqSe
       stream.close();
       metrics.close();
       await runtime.close({ graceMs: 0 });
-      if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new ServerConfigError(`metrics port ${String(options.metricsPort)} is in use; choose another with --metrics-port`);
-      throw error;
+      throw (error as NodeJS.ErrnoException).code === 'EADDRINUSE' ? new ServerConfigError(`metrics port ${String(options.metricsPort)} is in use; choose another with --metrics-port`) : error;
     }
     metricsServer = started;
     metricsUrl = `http://127.0.0.1:${String((started.address() as AddressInfo).port)}/metrics`;

@@ -364,6 +364,8 @@ describeServersOnEachBackend((serve) => {
       await paused;
       const stats = await server.call('GET', '/api/jobs?action=stats');
       expect(stats.body.worker.pausedTypes.map((p: { type: string }) => p.type)).toEqual(['test.flaky']);
+      const types = await server.call('GET', '/api/types');
+      expect(types.body.types.find((t: { type: string }) => t.type === 'test.flaky')).toMatchObject({ autoPaused: { failures: 5 }, control: { paused: null } });
       fail = false;
       const waiting = await server.call('POST', '/api/jobs', { body: { type: 'test.flaky' } });
       const r = await server.call('POST', '/api/types/test.flaky/resume');

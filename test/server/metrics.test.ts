@@ -5,6 +5,7 @@
  */
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { describe, expect, it } from 'vitest';
+import { defineJob } from '../../src/queue/registry.js';
 import { describeServersOnEachBackend, waitForServerJob, type TestServer } from '../helpers/server.js';
 
 type Families = ReturnType<typeof parsePrometheusTextFormat>;
@@ -63,6 +64,18 @@ describeServersOnEachBackend((serve) => {
       expect((await fetch(server.metricsUrl as string, { method: 'POST' })).status).toBe(405);
       // The main port wants the token.
       expect((await server.call('GET', '/metrics', { token: null })).status).toBe(401);
+    });
+
+    it('counts retries and failures; refuses a metrics port in use, starting nothing', async () => {
+      const flaky = defineJob({ type: 'test.flaky', retry: { maxAttempts: 2, baseMs: 1, maxMs: 1 }, run: () => Promise.reject(new Error('down')) });
+      const server = await serve({ jobs: [flaky], metricsPort: 0 });
+      const r = await server.call('POST', '/api/jobs', { body: { type: 'test.flaky' } });
+      await waitForServerJob(server, r.body.job.id as number, 'failed');
+      const { families } = await scrape(server);
+      expect(sample(families, 'agentq_jobs_retried_total', { type: 'test.flaky' })).toBe(1);
+      expect(sample(families, 'agentq_jobs_failed_total', { type: 'test.flaky' })).toBe(1);
+      const taken = Number(new URL(server.metricsUrl as string).port);
+      await expect(serve({ metricsPort: taken })).rejects.toThrow(`metrics port ${String(taken)} is in use; choose another with --metrics-port`);
     });
 
     it('counts sessions by state and what their agents used', async () => {

@@ -190,6 +190,30 @@ export function conformanceDependencies(ctx: ConformanceContext): void {
       expect((await ctx.store.jobList({ status: ['waiting'] })).jobs).toEqual([]);
     });
 
+    it('a new job meeting a finished dependency moves only itself on, not the jobs already waiting on it', async () => {
+      const a = await ctx.create({ type: 't.a' });
+      const done = await ctx.create({ type: 't.b' });
+      await end('t.b', 'completed', T0 + 1);
+      const older = await ctx.create({ type: 'dep.x', dependsOn: [a.id, done.id] }, T0 + 2);
+      expect(older).toMatchObject({ status: 'waiting', pendingDependencies: 1 });
+      const newer = await ctx.create({ type: 'dep.x', dependsOn: [done.id] }, T0 + 3);
+      expect(newer).toMatchObject({ status: 'queued', pendingDependencies: 0 });
+      expect(await get(older.id)).toMatchObject({ status: 'waiting', pendingDependencies: 1 });
+      // A job with dependencies whose unique key is held returns the holder and records no edge.
+      const held = await ctx.store.jobCreate({ job: { type: 'dep.x', uniqueKey: 'k', dependsOn: [a.id] }, now: T0 + 4 });
+      const again = await ctx.store.jobCreate({ job: { type: 'dep.x', uniqueKey: 'k', dependsOn: [done.id] }, now: T0 + 5 });
+      expect(again).toEqual({ created: false, job: held.job });
+      expect((await ctx.store.jobDependencies({ id: done.id })).dependentsTotal).toBe(2);
+      const batch = await ctx.store.jobCreateMany({ jobs: [{ type: 'dep.x', uniqueKey: 'k', dependsOn: [done.id] }], now: T0 + 6 });
+      expect(batch).toEqual([{ id: held.job.id, created: false }]);
+    });
+
+    it('tells a worker when a rate-limited type with room is due: now, not later', async () => {
+      await ctx.create({ type: 't.a' });
+      await ctx.store.typeRateLimitSet({ type: 't.a', rateLimit: { max: 2, windowMs: 1_000 }, now: T0 });
+      expect(await ctx.store.jobNextRunAt({ types: ['t.a'], now: T0 + 50 })).toBe(T0 + 50);
+    });
+
     it('an item that names an earlier item held by another job by its unique key waits for that job', async () => {
       const holder = await ctx.create({ type: 't.a', uniqueKey: 'held' });
       const items = await ctx.store.jobCreateMany({
