@@ -128,6 +128,7 @@ export default function Jobs() {
         <button type="submit">Filter</button>
       </Form>
       <EnqueueForm types={d.types} onDone={refresh} onError={setError} />
+      <BulkAction status={d.status} type={d.type} total={d.total} exact={d.totalExact} act={act} />
       {d.jobs.length === 0 ? (
         <div className="empty">No jobs{d.status === '' && d.type === '' ? ' yet' : ' match this filter'}.</div>
       ) : (
@@ -234,6 +235,32 @@ function TypesTable({ rows, act }: { rows: TypeRow[]; act: (method: string, path
         </table>
       </div>
     </section>
+  );
+}
+
+/**
+ * Retry (failed, cancelled) or cancel (waiting, queued, running) every job the filter shows, after
+ * saying how many and asking once more.
+ */
+function BulkAction({ status, type, total, exact, act }: { status: string; type: string; total: number; exact: boolean; act: (method: string, path: string, body?: unknown) => Promise<void> }) {
+  const [asking, setAsking] = useState(false);
+  const retry = status === 'failed' || status === 'cancelled';
+  const cancel = status === 'waiting' || status === 'queued' || status === 'running';
+  if ((!retry && !cancel) || total === 0) return null;
+  const count = exact ? total.toLocaleString() : `${total.toLocaleString()}+`;
+  const what = `${count} ${status}${type === '' ? '' : ` ${type}`} ${total === 1 ? 'job' : 'jobs'}`;
+  const filter = { status: [status], ...(type === '' ? {} : { type: [type] }) };
+  const go = (): void => {
+    setAsking(false);
+    void (retry ? act('PUT', '/api/jobs', { action: 'retry', filter }) : act('DELETE', '/api/jobs', { filter }));
+  };
+  if (!asking) return <p><button type="button" onClick={() => { setAsking(true); }}>{retry ? 'Retry' : 'Cancel'} all {what}…</button></p>;
+  return (
+    <div className="panel" role="alertdialog" aria-label={`${retry ? 'Retry' : 'Cancel'} ${what}`} style={{ margin: '.5rem 0' }}>
+      <p style={{ marginTop: 0 }}>{retry ? `Retry ${what}? They run again with fresh attempts${exact ? '' : ' (10,000 at a time)'}.` : `Cancel ${what}? Waiting and queued ones end now; running ones are asked to stop.`}</p>
+      <button type="button" className={retry ? 'primary' : 'danger'} onClick={go}>{retry ? 'Retry' : 'Cancel'} {count}</button>{' '}
+      <button type="button" onClick={() => { setAsking(false); }}>Keep them</button>
+    </div>
   );
 }
 

@@ -267,6 +267,40 @@ export class JobSystem<Defs extends readonly AnyJobDefinition[] = readonly AnyJo
   }
 
   /**
+   * Retry the failed and cancelled jobs a filter matches (`status`: failed and/or cancelled, default
+   * both; `type`), oldest first, at most `limit` (default and most 10,000) in one call: `more` says
+   * whether more remain. A job whose unique key another active job holds now is skipped and counted.
+   * Count them first with `listJobs({ status, type, limit: 1 }).total`.
+   */
+  async retryJobs(filter: { status?: JobState[]; type?: string[] } = {}, limit = LIMITS.batchMax): Promise<{ retried: number; skipped: number; more: boolean }> {
+    const status = filter.status ?? [JOB_STATES.failed, JOB_STATES.cancelled];
+    for (const [i, st] of status.entries()) {
+      if (st !== JOB_STATES.failed && st !== JOB_STATES.cancelled) throw new ValidationError(`status[${i}]`, `only failed or cancelled jobs can be retried (got "${st}")`);
+    }
+    const max = validateInteger('limit', limit, 1, LIMITS.batchMax);
+    const result = { retried: 0, skipped: 0, more: false };
+    let cursor: string | null = null;
+    while (result.retried + result.skipped < max) {
+      const page: JobListResult = await this.store.jobList({ status, ...(filter.type === undefined ? {} : { type: filter.type }), sort: 'id', limit: Math.min(500, max - result.retried - result.skipped), cursor });
+      for (const job of page.jobs) {
+        try {
+          await this.store.jobRetry({ id: job.id, now: this.clock() });
+          result.retried += 1;
+        } catch (error) {
+          // Retried or cancelled meanwhile, or its unique key taken: leave it, and say how many.
+          if (!(error instanceof StateConflictError)) throw error;
+          result.skipped += 1;
+        }
+      }
+      cursor = page.nextCursor;
+      if (cursor === null) break;
+    }
+    result.more = cursor !== null;
+    if (result.retried > 0) this.worker.wake();
+    return result;
+  }
+
+  /**
    * Cancel one job: a queued one at once, a running one by asking its worker (here: aborted now).
    * NotFoundError if missing; StateConflictError if it already finished.
    */

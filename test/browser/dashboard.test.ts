@@ -187,6 +187,25 @@ describe.skipIf(!browserTestsRun)('the dashboard in a real browser', () => {
     await page.close();
   });
 
+  it('retries every cancelled job the filter shows, after saying how many and asking once more', async () => {
+    const server = await serve();
+    for (let i = 0; i < 2; i += 1) await server.call('POST', '/api/jobs', { body: { type: 'demo.echo', data: i, delay: 3_600_000 } });
+    await server.call('DELETE', '/api/jobs', { body: { filter: { type: ['demo.echo'] } } });
+    const page = await open(server, '/jobs?status=cancelled');
+    await page.getByRole('button', { name: 'Retry all 2 cancelled jobs…' }).click();
+    const dialog = page.getByRole('alertdialog', { name: 'Retry 2 cancelled jobs' });
+    expect(await dialog.textContent()).toContain('Retry 2 cancelled jobs? They run again with fresh attempts.');
+    await dialog.getByRole('button', { name: 'Keep them' }).click();
+    expect(await page.getByRole('alertdialog').count()).toBe(0);
+    expect((await server.system.listJobs({ status: ['cancelled'] })).total).toBe(2);
+    await page.getByRole('button', { name: 'Retry all 2 cancelled jobs…' }).click();
+    await page.getByRole('alertdialog').getByRole('button', { name: 'Retry 2' }).click();
+    // Retried jobs are due at once: the worker runs them.
+    await expect.poll(async () => (await server.system.listJobs({ status: ['completed'] })).total).toBe(2);
+    await expect.poll(() => page.getByRole('button', { name: /Retry all/ }).count()).toBe(0);
+    await page.close();
+  });
+
   it('opens a 5,000-event session at its end, renders only what is in view, and loads earlier messages as the reader scrolls up', async () => {
     const server = await serve();
     const store = server.services.api.sessionStore;

@@ -184,6 +184,11 @@ describe('agentq enqueue, jobs, stats', () => {
     expect((await agentq('jobs', 'get', '99')).stderr).toMatch(/job 99 does not exist/);
     const byType = await agentq('jobs', 'cancel', '--type', 'demo.sleep', '--json');
     expect(JSON.parse(byType.stdout)).toEqual({ cancelled: 1, requested: 0 });
+    const ask = await agentq('jobs', 'retry', '--status', 'cancelled');
+    expect(ask.code).toBe(2);
+    expect(ask.stderr).toMatch(/this retries 2 jobs; say --yes to do it/);
+    expect((await agentq('jobs', 'retry', '--type', 'demo.sleep', '--yes')).stdout).toBe('retried 1\n');
+    expect((await agentq('jobs', 'cancel', '--type', 'demo.sleep')).code).toBe(0);
     const retried = await agentq('jobs', 'retry', '1');
     expect(retried.code).toBe(0);
     expect(retried.stdout).toMatch(/queued again: #1 demo\.echo queued/);

@@ -375,6 +375,38 @@ describeServersOnEachBackend((serve) => {
     });
   });
 
+  describe('PUT /api/jobs: retry many', () => {
+    it('retries the failed jobs a filter matches, skipping one whose unique key is held, and refuses bad filters', async () => {
+      const flaky = defineJob({ type: 'test.flaky', retry: { maxAttempts: 1 }, run: (d: { fail: boolean }) => (d.fail ? Promise.reject(new Error('down')) : Promise.resolve('up')) });
+      const server = await serve({ jobs: [flaky] });
+      const ids: number[] = [];
+      for (let i = 0; i < 3; i += 1) ids.push((await server.call('POST', '/api/jobs', { body: { type: 'test.flaky', data: { fail: true }, uniqueKey: `k${String(i)}` } })).body.job.id as number);
+      for (const id of ids) await waitForServerJob(server, id, 'failed');
+      // An active job takes the first one's key: that one cannot be retried.
+      await server.call('POST', '/api/jobs', { body: { type: 'demo.echo', uniqueKey: 'k0', delay: 3_600_000 } });
+      const count = await server.call('GET', '/api/jobs?status=failed&type=test.flaky&limit=1');
+      expect(count.body.total).toBe(3);
+      const r = await server.call('PUT', '/api/jobs', { body: { action: 'retry', filter: { status: ['failed'], type: ['test.flaky'] } } });
+      expect(r.status).toBe(200);
+      expect(r.body).toEqual({ retried: 2, skipped: 1, more: false });
+      expect((await server.system.getJob(ids[0]!))!.status).toBe('failed');
+      for (const [body, field] of [
+        [{ action: 'cancel' }, 'action'],
+        [{ action: 'retry', filter: { status: ['queued'] } }, 'status[0]'],
+        [{ action: 'retry', filter: { status: 'failed' } }, 'filter.status'],
+        [{ action: 'retry', filter: { status: ['zombie'] } }, 'filter.status'],
+        [{ action: 'retry', filter: { type: 'x' } }, 'filter.type'],
+        [{ action: 'retry', filter: { colour: 'red' } }, 'filter.colour'],
+      ] as [unknown, string][]) {
+        const bad = await server.call('PUT', '/api/jobs', { body });
+        expect(bad.status, JSON.stringify(body)).toBe(400);
+        expect(bad.body.error.field, JSON.stringify(body)).toBe(field);
+      }
+      const everything = await server.call('PUT', '/api/jobs', { body: { action: 'retry' } });
+      expect(everything.body).toMatchObject({ skipped: 1, more: false });
+    });
+  });
+
   describe('/api/types: pause by hand, rate limits', () => {
     it('pauses a type by hand (who, when, why), lists it, and resumes it; its queued jobs then run', async () => {
       const server = await serve();

@@ -19,6 +19,21 @@ afterEach(() => {
 const square = defineJob({ type: 'sys.square', run: (n: number) => n * n, validate: (d) => { if (typeof d !== 'number') throw new Error('a number, please'); return d; } });
 
 describe('JobSystem', () => {
+  it('retries what a filter matches in bounded calls, saying whether more remain', async () => {
+    const s = createJobSystem({ database: join(tmp.dir, 'retry.db'), maintenance: false });
+    try {
+      for (let i = 0; i < 3; i += 1) await s.enqueueAny('other.type', i, { delayMs: 3_600_000 });
+      await s.cancel({ filter: { type: ['other.type'] } });
+      expect(await s.retryJobs({ status: ['cancelled'] }, 2)).toEqual({ retried: 2, skipped: 0, more: true });
+      expect(await s.retryJobs({ type: ['other.type'] }, 2)).toEqual({ retried: 1, skipped: 0, more: false });
+      expect(await s.retryJobs()).toEqual({ retried: 0, skipped: 0, more: false });
+      await expect(s.retryJobs({}, 0)).rejects.toThrow(/limit/);
+    } finally {
+      await s.close();
+    }
+  });
+
+
   it('enqueues with options, in batches, and reports field errors with the batch position', async () => {
     const s = createJobSystem({ database: { path: join(tmp.dir, 'a.db'), synchronous: 'FULL' }, jobs: [square], maxDataBytes: 1_000 });
     const t0 = Date.now();

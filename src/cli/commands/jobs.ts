@@ -5,6 +5,7 @@ import { LIMITS, parseTime, validateDependencyPolicy } from '../../store/validat
 import { hostname, userInfo } from 'node:os';
 import { NotFoundError, StateConflictError, ValidationError } from '../../store/errors.js';
 import type { TypeControl } from '../../store/contract.js';
+import type { JobState } from '../../store/states.js';
 import { EXIT, UsageError, type Command, knownTypes, withSystem, json, int, jobId, states, parseDuration, parseData, reportCancel, formatJob } from '../command.js';
 
 export const enqueue: Command = {
@@ -47,9 +48,9 @@ export const enqueue: Command = {
 };
 
 export const jobs: Command = {
-  usage: 'agentq jobs list [--status <s,s>] [--type <t>] [--limit <n>] [--cursor <c>] | get <id> | cancel <id...> | cancel --status <s> [--type <t>] | retry <id>',
+  usage: 'agentq jobs list [--status <s,s>] [--type <t>] [--limit <n>] [--cursor <c>] | get <id> | cancel <id...> | cancel --status <s> [--type <t>] | retry <id> | retry --status <failed,cancelled> [--type <t>] --yes',
   summary: 'list, inspect, cancel and retry jobs',
-  options: ['status', 'type', 'limit', 'cursor'],
+  options: ['status', 'type', 'limit', 'cursor', 'yes'],
   example: 'agentq jobs list --status failed --limit 20',
   run: (ctx) => withSystem(ctx.settings, async (system) => {
     const [sub, ...rest] = ctx.args;
@@ -107,6 +108,16 @@ export const jobs: Command = {
         return reportCancel(ctx, await system.cancel({ filter: { ...(status === undefined ? {} : { status }), ...(v.type === undefined ? {} : { type: v.type.split(',') }) }, reason: 'cancelled from the command line' }));
       }
       case 'retry': {
+        if (rest.length === 0 && (v.status !== undefined || v.type !== undefined)) {
+          const filter = { ...(v.status === undefined ? {} : { status: states(v.status) as JobState[] }), ...(v.type === undefined ? {} : { type: v.type.split(',') }) };
+          const page = await system.listJobs({ status: filter.status ?? ['failed', 'cancelled'], ...(filter.type === undefined ? {} : { type: filter.type }), limit: 1 });
+          const count = `${page.total.toLocaleString('en-US')}${page.totalExact ? '' : '+'}`;
+          if (v.yes !== true) throw new UsageError(`this retries ${count} ${page.total === 1 ? 'job' : 'jobs'}; say --yes to do it`);
+          const r = await system.retryJobs(filter);
+          if (v.json === true) json(ctx, r);
+          else ctx.io.out(`retried ${String(r.retried)}${r.skipped > 0 ? `, skipped ${String(r.skipped)} (their unique key is held, or they changed meanwhile)` : ''}${r.more ? '; more match: run it again' : ''}\n`);
+          return EXIT.ok;
+        }
         const job = await system.retryJob(jobId(rest[0]));
         if (v.json === true) json(ctx, { job });
         else ctx.io.out(`queued again: ${formatJob(job)}\n`);

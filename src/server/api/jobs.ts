@@ -64,11 +64,23 @@ export async function jobsLoader(ctx: ApiContext, { request }: RouteArgs): Promi
   return json(200, page);
 }
 
-/** POST /api/jobs (create), DELETE /api/jobs (cancel many). */
+/** POST /api/jobs (create), PUT /api/jobs (retry many), DELETE /api/jobs (cancel many). */
 export async function jobsAction(ctx: ApiContext, { request }: RouteArgs): Promise<Response> {
   if (request.method === 'POST') return createJob(ctx, request);
+  if (request.method === 'PUT') return retryJobs(ctx, request);
   if (request.method === 'DELETE') return cancelJobs(ctx, request);
-  return methodNotAllowed(request.method, ['GET', 'POST', 'DELETE']);
+  return methodNotAllowed(request.method, ['GET', 'POST', 'PUT', 'DELETE']);
+}
+
+/** PUT /api/jobs `{ "action": "retry", "filter": { "status": ["failed"], "type": ["…"] } }`: retry what the filter matches (at most 10,000 a call). */
+async function retryJobs(ctx: ApiContext, request: Request): Promise<Response> {
+  new Query(new URL(request.url), []);
+  const body = objectBody(await readJson(request), ['action', 'filter']);
+  if (body.action !== 'retry') badRequest('action', `${JSON.stringify(body.action)} is not an action of PUT /api/jobs; use "retry" (with a filter)`);
+  const filter = objectBody(body.filter ?? {}, ['status', 'type'], 'filter');
+  const status = filter.status === undefined ? undefined : states('filter.status', Array.isArray(filter.status) ? filter.status as string[] : badRequest('filter.status', 'must be a list of states: failed, cancelled'));
+  if (filter.type !== undefined && !(Array.isArray(filter.type) && filter.type.every((t) => typeof t === 'string'))) badRequest('filter.type', 'must be a list of job types');
+  return json(200, await ctx.system.retryJobs({ ...(status === undefined ? {} : { status }), ...(filter.type === undefined ? {} : { type: filter.type as string[] }) }));
 }
 
 async function createJob(ctx: ApiContext, request: Request): Promise<Response> {
