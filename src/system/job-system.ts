@@ -272,7 +272,7 @@ export class JobSystem<Defs extends readonly AnyJobDefinition[] = readonly AnyJo
    * whether more remain. A job whose unique key another active job holds now is skipped and counted.
    * Count them first with `listJobs({ status, type, limit: 1 }).total`.
    */
-  async retryJobs(filter: { status?: JobState[]; type?: string[] } = {}, limit = LIMITS.batchMax): Promise<{ retried: number; skipped: number; more: boolean }> {
+  async retryJobs(filter: { status?: JobState[]; type?: string[] } = {}, limit: number = LIMITS.batchMax): Promise<{ retried: number; skipped: number; more: boolean }> {
     const status = filter.status ?? [JOB_STATES.failed, JOB_STATES.cancelled];
     for (const [i, st] of status.entries()) {
       if (st !== JOB_STATES.failed && st !== JOB_STATES.cancelled) throw new ValidationError(`status[${i}]`, `only failed or cancelled jobs can be retried (got "${st}")`);
