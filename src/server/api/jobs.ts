@@ -80,7 +80,7 @@ async function retryJobs(ctx: ApiContext, request: Request): Promise<Response> {
   const filter = objectBody(body.filter ?? {}, ['status', 'type'], 'filter');
   const status = filter.status === undefined ? undefined : states('filter.status', Array.isArray(filter.status) ? filter.status as string[] : badRequest('filter.status', 'must be a list of states: failed, cancelled'));
   if (filter.type !== undefined && !(Array.isArray(filter.type) && filter.type.every((t) => typeof t === 'string'))) badRequest('filter.type', 'must be a list of job types');
-  return json(200, await ctx.system.retryJobs({ ...(status === undefined ? {} : { status }), ...(filter.type === undefined ? {} : { type: filter.type as string[] }) }));
+  return json(200, await ctx.system.retryJobs({ ...(status === undefined ? {} : { status }), ...(filter.type === undefined ? {} : { type: filter.type }) }));
 }
 
 async function createJob(ctx: ApiContext, request: Request): Promise<Response> {
