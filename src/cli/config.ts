@@ -16,6 +16,8 @@ export interface Settings {
   port: number;
   /** A loopback port that serves GET /metrics without the token, or undefined for none. */
   metricsPort: number | undefined;
+  /** Archived sessions idle this long (ms) are deleted by the hourly cleanup; undefined keeps them. */
+  archivedSessionRetentionMs: number | undefined;
   host: string;
   token: string | undefined;
   allowHosts: string[];
@@ -60,6 +62,7 @@ export const SETTINGS = {
   acceptTypes: { env: 'AGENTQ_ACCEPT_TYPES', doc: 'job types accepted for workers elsewhere (comma-separated in the environment)' },
   database: { env: 'AGENTQ_DB', doc: 'the SQLite file (default <data dir>/agentq.db), or a postgres:// URL' },
   metricsPort: { env: 'AGENTQ_METRICS_PORT', doc: 'also serve GET /metrics on this port of 127.0.0.1, without the token, for a Prometheus scraper (default: none; /metrics on the main port needs the token)' },
+  archivedSessionRetention: { env: 'AGENTQ_ARCHIVED_SESSION_RETENTION', doc: 'delete archived sessions (and their conversations) idle this long, e.g. 90d (default: keep them)' },
 } as const;
 
 type Key = keyof typeof SETTINGS;
@@ -93,6 +96,16 @@ function integer(source: string, raw: unknown, min: number, max: number): number
     throw new ValidationError(source, `must be a whole number from ${String(min)} to ${String(max)} (got ${JSON.stringify(raw)})`);
   }
   return n;
+}
+
+/** A duration such as 90d, 12h, 30m, 45s or plain milliseconds. */
+function duration(source: string, raw: unknown): number {
+  const m = typeof raw === 'string' ? /^(\d{1,12})(ms|s|m|h|d)?$/.exec(raw.trim()) : null;
+  if (m === null) {
+    if (typeof raw === 'number' && Number.isInteger(raw) && raw >= 0) return raw;
+    throw new ValidationError(source, `must be a duration such as 90d, 12h or 30m (got ${JSON.stringify(raw)})`);
+  }
+  return Number(m[1]) * ({ ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] ?? 'ms'] ?? 1);
 }
 
 function list(source: string, raw: unknown): string[] {
@@ -144,6 +157,7 @@ export function resolveSettings(flags: Flags, env: NodeJS.ProcessEnv = process.e
   };
   const port = pick('port', flags.port);
   const metricsPort = pick('metricsPort', flags['metrics-port']);
+  const archivedRetention = pick('archivedSessionRetention', undefined);
   const host = pick('host', flags.host);
   const token = pick('token', flags.token);
   const tokenFile = pick('tokenFile', flags['token-file']);
@@ -186,6 +200,7 @@ export function resolveSettings(flags: Flags, env: NodeJS.ProcessEnv = process.e
     database: database === null ? resolve(dataDir, 'agentq.db') : isPostgresUrl(database.value) ? database.value : resolve(text(database)),
     port: port === null ? 4317 : integer(port.source, port.value, 0, 65_535),
     metricsPort: metricsPort === null ? undefined : integer(metricsPort.source, metricsPort.value, 0, 65_535),
+    archivedSessionRetentionMs: archivedRetention === null ? undefined : duration(archivedRetention.source, archivedRetention.value),
     host: host === null ? '127.0.0.1' : text(host),
     token: tokenValue,
     allowHosts: hosts === null ? [] : list(hosts.source, hosts.value),

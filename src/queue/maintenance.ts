@@ -1,6 +1,7 @@
 /**
  * The maintenance job types, registered by default in every job system:
- * - `maintenance.cleanup`: deletes finished jobs past retention, in short batches.
+ * - `maintenance.cleanup`: deletes finished jobs past retention, in short batches, and archived
+ *   agent sessions idle past their retention (when one is set).
  * - `maintenance.vacuum`: returns free pages to the file system (on a worker thread).
  * - `maintenance.backup`: an online, checked copy of the database into the backup directory.
  * Each runs one at a time across processes and reports progress through the job.
@@ -8,6 +9,7 @@
 import type { BackupResult, JobCleanupResult, JobStore, RetentionMs, VacuumResult } from '../store/contract.js';
 import { UnrecoverableError, ValidationError } from '../store/errors.js';
 import { FINISHED_STATES } from '../store/states.js';
+import { SESSION_GROUP_PREFIX, type SessionStore } from '../store/session-contract.js';
 import { LIMITS, validateInteger } from '../store/validation.js';
 import { defineJob, type AnyJobDefinition } from './registry.js';
 
@@ -30,6 +32,11 @@ export const DEFAULT_MAINTENANCE_SCHEDULES = Object.freeze({
 export interface MaintenanceOptions {
   /** Retention per finished state, in ms (defaults: completed 7 days, failed and cancelled 30 days). */
   retention?: RetentionMs;
+  /**
+   * Delete archived agent sessions (with their conversations) idle this long, in ms. Default: keep
+   * them. Sessions that keep a worktree or have a turn not yet finished are kept.
+   */
+  archivedSessionsMs?: number | null;
   /** Where backups go (default: `backups/` beside the database). */
   backupDir?: string;
   /** Automatic backups to keep. Default 7. */
@@ -61,6 +68,18 @@ function validateRetention(value: unknown, field: string): RetentionMs {
 export function maintenanceJobs(store: JobStore, options: MaintenanceOptions = {}): AnyJobDefinition[] {
   const retention = { ...DEFAULT_RETENTION, ...(options.retention === undefined ? {} : validateRetention(options.retention, 'retention')) };
   const keep = validateInteger('keepBackups', options.keepBackups ?? 7, 1, 10_000);
+  const archivedMs = options.archivedSessionsMs == null ? null : validateInteger('archivedSessionsMs', options.archivedSessionsMs, 0, LIMITS.epochMs);
+  const sessions = (store as Partial<{ sessions: SessionStore }>).sessions;
+  /** Archived sessions past retention, 100 at a time; how many went. */
+  const cleanSessions = async (now: number): Promise<number> => {
+    if (archivedMs === null || sessions === undefined) return 0;
+    let deleted = 0;
+    for (let n = -1; n !== 0;) {
+      n = await sessions.sessionCleanup({ before: now - archivedMs, groupPrefix: SESSION_GROUP_PREFIX, limit: 100 });
+      deleted += n;
+    }
+    return deleted;
+  };
   const tools = (): NonNullable<JobStore['maintenance']> => {
     if (store.maintenance === undefined) throw new UnrecoverableError('this database backend has no vacuum or backup; use its own tools');
     return store.maintenance;
@@ -76,12 +95,15 @@ export function maintenanceJobs(store: JobStore, options: MaintenanceOptions = {
       const olderThan = (data as { olderThan?: unknown }).olderThan;
       return olderThan === undefined ? {} : { olderThan: validateRetention(olderThan, 'olderThan') };
     },
-    run: (data: { olderThan?: RetentionMs } | null, ctx): Promise<JobCleanupResult> =>
-      store.jobCleanup({
-        now: Date.now(),
+    run: async (data: { olderThan?: RetentionMs } | null, ctx): Promise<JobCleanupResult & { sessionsDeleted: number }> => {
+      const now = Date.now();
+      const jobs = await store.jobCleanup({
+        now,
         olderThan: { ...retention, ...(data?.olderThan ?? {}) },
         onProgress: (deleted) => { ctx.progress({ deleted }); },
-      }),
+      });
+      return { ...jobs, sessionsDeleted: await cleanSessions(now) };
+    },
   });
 
   const vacuum = defineJob({

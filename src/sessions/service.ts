@@ -16,6 +16,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
+import { SESSION_GROUP_PREFIX } from '../store/session-contract.js';
 import type { Job } from '../store/contract.js';
 import { ATTEMPT_OUTCOMES } from '../store/states.js';
 import { AgentqError, NotFoundError, SnoozeError, StateConflictError, UnrecoverableError, ValidationError } from '../store/errors.js';
@@ -129,8 +130,7 @@ export interface SessionServiceOptions {
 export const WORKTREE_ACTIONS = Object.freeze(['commit', 'merge', 'rebase', 'discard'] as const);
 export type WorktreeAction = (typeof WORKTREE_ACTIONS)[number];
 
-/** The prefix of every session's group key (see sessionGroupKey). */
-export const SESSION_GROUP_PREFIX = 'session:';
+export { SESSION_GROUP_PREFIX };
 
 /** The group key of a session's jobs (its turns and git jobs): they run one at a time, in order. */
 export function sessionGroupKey(sessionId: number): string {

@@ -20,6 +20,9 @@ export const SESSION_STATES = Object.freeze({
 export type SessionState = (typeof SESSION_STATES)[keyof typeof SESSION_STATES];
 export const SESSION_STATE_LIST: readonly SessionState[] = Object.freeze(Object.values(SESSION_STATES));
 
+/** The prefix of every session's group key: its turns and git jobs run in group `session:<id>`. */
+export const SESSION_GROUP_PREFIX = 'session:';
+
 export const PERMISSION_MODES = Object.freeze(['default', 'acceptEdits', 'bypassPermissions', 'plan'] as const);
 export type PermissionMode = (typeof PERMISSION_MODES)[number];
 
@@ -218,6 +221,11 @@ export interface SessionStore {
   sessionStale(params: { groupPrefix: string }): Promise<Session[]>;
   /** Delete a session with its events and approval requests; false when there was none. (Its turns' jobs stay, as job history.) */
   sessionDelete(params: { id: number }): Promise<boolean>;
+  /**
+   * Delete up to `limit` archived sessions last active before `before` (with their logs), leaving
+   * any that keep a worktree or have a turn not yet finished in group `<groupPrefix><id>`. How many went.
+   */
+  sessionCleanup(params: { before: number; groupPrefix: string; limit: number }): Promise<number>;
   /** Sessions by state and their agents' summed tokens and cost (one aggregate over the sessions table). */
   sessionTotals(): Promise<SessionTotals>;
   /** The newest `user_prompt` events of a session, newest first, without reading its other events. */

@@ -290,6 +290,12 @@ describe('configuration', () => {
     const port = await agentq('stats');
     expect(port.code).toBe(2);
     expect(port.stderr).toMatch(/config\.json: port: must be a whole number from 0 to 65535 \(got "eighty"\)/);
+    writeFileSync(join(tmp.dir, 'config.json'), JSON.stringify({ archivedSessionRetention: 'a while' }));
+    expect((await agentq('stats')).stderr).toMatch(/config\.json: archivedSessionRetention: must be a duration such as 90d, 12h or 30m \(got "a while"\)/);
+    writeFileSync(join(tmp.dir, 'config.json'), JSON.stringify({ archivedSessionRetention: 3_600_000 }));
+    expect((await agentq('stats')).code).toBe(0);
+    const withEnv = await waitForExit(start(['stats'], { AGENTQ_ARCHIVED_SESSION_RETENTION: '90d' }));
+    expect(withEnv.code).toBe(0);
   }, 60_000);
 });
 

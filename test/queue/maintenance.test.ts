@@ -9,6 +9,7 @@ import { openDatabase } from '../../src/store/sqlite/database.js';
 import { backupFileName, databaseInUse, restoreBackup, runThread, sqliteBackup, validateBackupName } from '../../src/store/sqlite/maintenance.js';
 import { createSqliteStore, type SqliteJobStore } from '../../src/store/sqlite/store.js';
 import type { JobStore } from '../../src/store/contract.js';
+import type { SessionStore } from '../../src/store/session-contract.js';
 import { createJobSystem, type JobSystem } from '../../src/system/job-system.js';
 import { faultyStore } from '../helpers/faulty-store.js';
 import { waitForEvent, waitForJob } from '../helpers/jobs.js';
@@ -76,7 +77,26 @@ describe('maintenance.cleanup', () => {
     await expect(s.enqueueAny('maintenance.cleanup', { olderThan: 5 })).rejects.toThrow(/olderThan: must be an object/);
     await expect(s.enqueueAny('maintenance.cleanup', [])).rejects.toThrow(/data must be/);
     expect(() => maintenanceJobs(s.store, { retention: { completed: -1 } })).toThrow(/retention.completed/);
+    expect(() => maintenanceJobs(s.store, { archivedSessionsMs: -1 })).toThrow(/archivedSessionsMs/);
     expect(DEFAULT_RETENTION).toEqual({ completed: 7 * DAY, failed: 30 * DAY, cancelled: 30 * DAY });
+  });
+
+  it('deletes archived sessions idle past their retention when one is set, and none otherwise', async () => {
+    const now = Date.now();
+    const s = system({ maintenance: { archivedSessionsMs: DAY, schedules: { cleanup: false, backup: false, vacuum: false } } });
+    const sessions = (s.store as unknown as { sessions: SessionStore }).sessions;
+    for (const at of [now - 2 * DAY, now - 2 * DAY, now]) {
+      const x = await sessions.sessionCreate({ session: { projectPath: '/p' }, now: at });
+      await sessions.sessionUpdate({ id: x.id, patch: { archived: true }, now: at });
+    }
+    s.start();
+    const { job } = await s.enqueueAny('maintenance.cleanup', {});
+    expect((await waitForJob(s.store, s.events, job.id, 'completed')).result).toMatchObject({ deleted: 0, sessionsDeleted: 2 });
+    expect((await sessions.sessionList({ archived: true })).sessions).toHaveLength(1);
+    const keepAll = env.track(createJobSystem({ database: join(tmp.dir, 'keep.db'), maintenance: { schedules: { cleanup: false, backup: false, vacuum: false } } }));
+    keepAll.start();
+    const again = await keepAll.enqueueAny('maintenance.cleanup', {});
+    expect((await waitForJob(keepAll.store, keepAll.events, again.job.id, 'completed')).result).toMatchObject({ sessionsDeleted: 0 });
   });
 });
 

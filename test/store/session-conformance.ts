@@ -68,6 +68,26 @@ export function runSessionConformance(name: string, makeHarness: () => Promise<S
       await expect(s.sessionDelete({ id: 0 })).rejects.toThrow(/id/);
     });
 
+    it('cleans up archived sessions idle past a time, keeping those with a worktree or an unfinished turn', async () => {
+      const s = store.sessions;
+      const make = async (archived: boolean, at: number, worktree = false) => {
+        const x = await s.sessionCreate({ session: { projectPath: '/p/x', ...(worktree ? { worktree: { repo: '/p/x', path: '/w', branch: 'agentq/1-x', base: 'main', subdir: '' } } : {}) }, now: at });
+        return s.sessionUpdate({ id: x.id, patch: { archived }, now: at });
+      };
+      const old = await make(true, T0);
+      const recent = await make(true, T0 + 10_000);
+      const live = await make(false, T0);
+      const kept = await make(true, T0, true);
+      const busy = await make(true, T0);
+      await store.jobCreate({ job: { type: 'session.run', groupKey: `session:${String(busy.id)}` }, now: T0 });
+      await s.eventAppend({ sessionId: old.id, events: [{ type: 'user_prompt', payload: {} }], now: T0 });
+      expect(await s.sessionCleanup({ before: T0 + 5_000, groupPrefix: 'session:', limit: 100 })).toBe(1);
+      expect(await s.sessionGet({ id: old.id })).toBeNull();
+      for (const x of [recent, live, kept, busy]) expect(await s.sessionGet({ id: x.id })).not.toBeNull();
+      expect(await s.sessionCleanup({ before: T0 + 5_000, groupPrefix: 'session:', limit: 100 })).toBe(0);
+      await expect(s.sessionCleanup({ before: T0, groupPrefix: 'session:', limit: 0 })).rejects.toThrow(/limit/);
+    });
+
     it('counts sessions by state and sums what their agents used, archived ones too', async () => {
       const s = store.sessions;
       expect(await s.sessionTotals()).toEqual({ byStatus: {}, costUsd: 0, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheCreationTokens: 0 });

@@ -13,6 +13,7 @@ export const serve: Command = {
     const s = ctx.settings;
     const server = await startServer({
       dataDir: s.dataDir, database: s.database, port: s.port, host: s.host, concurrency: s.concurrency, ...(s.metricsPort === undefined ? {} : { metricsPort: s.metricsPort }),
+      ...(s.archivedSessionRetentionMs === undefined ? {} : { maintenance: { archivedSessionsMs: s.archivedSessionRetentionMs } }),
       sessionConcurrency: s.sessionConcurrency, allowBypassPermissions: s.allowBypassPermissions, approvalTimeoutMs: s.approvalTimeoutMs, ...(s.claudeExecutable === undefined ? {} : { claude: { executable: s.claudeExecutable } }),
       allowedHosts: s.allowHosts, publicOrigins: s.publicOrigins, projectRoots: s.projectRoots, acceptTypes: s.acceptTypes, demo: s.demo, ...(s.token === undefined ? {} : { token: s.token }),
     });
@@ -52,6 +53,7 @@ export const worker: Command = {
     const s = ctx.settings;
     const runtime = await openRuntime({
       dataDir: s.dataDir, database: s.database, jobs: demoJobs(s), concurrency: s.concurrency, demo: s.demo,
+      ...(s.archivedSessionRetentionMs === undefined ? {} : { maintenance: { archivedSessionsMs: s.archivedSessionRetentionMs } }),
       ...(s.claudeExecutable === undefined ? {} : { claude: { executable: s.claudeExecutable } }),
       sessionConcurrency: s.sessionConcurrency, allowBypassPermissions: s.allowBypassPermissions, approvalTimeoutMs: s.approvalTimeoutMs,
       projectRoots: s.projectRoots, log: (line) => { ctx.io.err(`${line}\n`); },

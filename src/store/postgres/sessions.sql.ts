@@ -30,6 +30,14 @@ INSERT INTO events (session_id, seq, type, payload, created_at)
 SELECT x.session_id, x.seq, x.type, x.payload::json, $5
 FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[]) WITH ORDINALITY AS x(session_id, seq, type, payload, ord) ORDER BY x.ord
 RETURNING id, session_id, seq`,
+  cleanup: `
+-- Delete archived sessions idle since before a time, without a worktree or an unfinished turn. Params: $1 before, $2 group prefix, $3 limit. Returns: id of each deleted.
+DELETE FROM sessions WHERE id IN (
+  SELECT s.id FROM sessions AS s
+  WHERE s.archived AND s.last_activity_at < $1 AND s.worktree IS NULL
+    AND NOT EXISTS (SELECT 1 FROM jobs AS j WHERE j.group_key = $2 || s.id AND j.status IN ('waiting', 'queued', 'running'))
+  ORDER BY s.last_activity_at LIMIT $3)
+RETURNING id`,
   delete: `
 -- Delete a session; its events and approvals go with it (foreign keys cascade). Params: $1 id. Returns: id if it existed.
 DELETE FROM sessions WHERE id = $1 RETURNING id`,

@@ -9,7 +9,7 @@ import type { PoolClient, QueryResultRow } from 'pg';
 import type { Approval, ApprovalAnswer, ApprovalState, NewApproval, NewSession, Session, SessionSettings, SessionEvent, SessionListResult, SessionPatch, SessionStore, SessionTotals } from '../session-contract.js';
 import { NotFoundError, StateConflictError } from '../errors.js';
 import {
-  validateId, validateNow, validateText, approvalClosedMessage, normalizeApprovalAnswer, normalizeApprovalClose, normalizeApprovalList, normalizeDefaults, normalizeNewApproval, normalizeBatches, normalizeEventList, normalizeEventTail, normalizeEvents, normalizeLastPrompts, normalizeNewSession, normalizeSessionList, normalizeSessionPatch, type NormalizedBatch,
+  LIMITS, validateId, validateInteger, validateNow, validateText, validateTime, approvalClosedMessage, normalizeApprovalAnswer, normalizeApprovalClose, normalizeApprovalList, normalizeDefaults, normalizeNewApproval, normalizeBatches, normalizeEventList, normalizeEventTail, normalizeEvents, normalizeLastPrompts, normalizeNewSession, normalizeSessionList, normalizeSessionPatch, type NormalizedBatch,
 } from '../validation.js';
 import { PATCH_COLUMNS, rowToApproval, type ApprovalRow, rowToEvent, rowToSession, sessionPage, sessionTotals, type EventRow, type SessionRow, type SessionTotalsRow } from '../rows.js';
 import { prepared } from './connection.js';
@@ -63,6 +63,13 @@ export class PostgresSessionStore implements SessionStore {
   async sessionDelete(params: { id: number }): Promise<boolean> {
     const id = validateId(params.id);
     return (await this.db.query(SESSION_SQL.delete, [id])).length === 1;
+  }
+
+  async sessionCleanup(params: { before: number; groupPrefix: string; limit: number }): Promise<number> {
+    const before = validateTime('before', params.before);
+    const prefix = validateText('groupPrefix', params.groupPrefix, 100);
+    const limit = validateInteger('limit', params.limit, 1, LIMITS.batchMax);
+    return (await this.db.query(SESSION_SQL.cleanup, [before, prefix, limit])).length;
   }
 
   async sessionTotals(): Promise<SessionTotals> {

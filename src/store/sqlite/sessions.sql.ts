@@ -29,6 +29,13 @@ INSERT INTO events (session_id, seq, type, payload, created_at) VALUES (@session
   previewSet: `
 -- Set a session's preview. Params: @id @preview @now. Returns: nothing.
 UPDATE sessions SET preview = @preview, updated_at = @now WHERE id = @id`,
+  cleanup: `
+-- Delete archived sessions idle since before a time, without a worktree or an unfinished turn. Params: @before @prefix @limit. Returns: changes.
+DELETE FROM sessions WHERE id IN (
+  SELECT s.id FROM sessions AS s
+  WHERE s.archived = 1 AND s.last_activity_at < @before AND s.worktree IS NULL
+    AND NOT EXISTS (SELECT 1 FROM jobs AS j INDEXED BY jobs_group_id WHERE j.group_key = @prefix || s.id AND j.status IN ('waiting', 'queued', 'running'))
+  ORDER BY s.last_activity_at LIMIT (SELECT @limit))`,
   delete: `
 -- Delete a session; its events and approvals go with it (foreign keys cascade). Params: ? id. Returns: changes.
 DELETE FROM sessions WHERE id = ?`,

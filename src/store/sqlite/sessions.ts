@@ -7,7 +7,7 @@ import type { Statement } from 'better-sqlite3';
 import type { Approval, ApprovalAnswer, ApprovalState, NewApproval, NewSession, Session, SessionSettings, SessionEvent, SessionListResult, SessionPatch, SessionStore, SessionTotals } from '../session-contract.js';
 import { NotFoundError, StateConflictError } from '../errors.js';
 import {
-  LIMITS, validateId, validateNow, validateText, approvalClosedMessage, normalizeApprovalAnswer, normalizeApprovalClose, normalizeApprovalList, normalizeDefaults, normalizeNewApproval, normalizeBatches, normalizeEventList, normalizeEventTail, normalizeEvents, normalizeLastPrompts, normalizeNewSession, normalizeSessionList, normalizeSessionPatch, type NormalizedBatch,
+  LIMITS, validateId, validateInteger, validateNow, validateText, validateTime, approvalClosedMessage, normalizeApprovalAnswer, normalizeApprovalClose, normalizeApprovalList, normalizeDefaults, normalizeNewApproval, normalizeBatches, normalizeEventList, normalizeEventTail, normalizeEvents, normalizeLastPrompts, normalizeNewSession, normalizeSessionList, normalizeSessionPatch, type NormalizedBatch,
 } from '../validation.js';
 import { PATCH_COLUMNS, rowToApproval, type ApprovalRow, rowToEvent, rowToSession, sessionPage, sessionTotals, type EventRow, type SessionRow, type SessionTotalsRow } from '../rows.js';
 import type { SqliteDatabase } from './database.js';
@@ -96,6 +96,13 @@ export class SqliteSessionStore implements SessionStore {
   async sessionDelete(params: { id: number }): Promise<boolean> {
     const id = validateId(params.id);
     return this.write(() => this.stmts.delete.run(id).changes === 1);
+  }
+
+  async sessionCleanup(params: { before: number; groupPrefix: string; limit: number }): Promise<number> {
+    const before = validateTime('before', params.before);
+    const prefix = validateText('groupPrefix', params.groupPrefix, 100);
+    const limit = validateInteger('limit', params.limit, 1, LIMITS.batchMax);
+    return this.write(() => this.stmts.cleanup.run({ before, prefix, limit }).changes);
   }
 
   async sessionTotals(): Promise<SessionTotals> {
