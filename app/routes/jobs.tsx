@@ -3,6 +3,7 @@ import { Form, Link, useLoaderData, useRevalidator, useSearchParams } from 'reac
 import type { LoaderArgs } from '../api.server';
 import { field, formatTime, send, timeAgo } from '../lib/format';
 import { useStream, useThrottled } from '../lib/live';
+import { parseDataSearch } from '../../src/store/validation';
 
 const STATUSES = ['waiting', 'queued', 'running', 'completed', 'failed', 'cancelled'] as const;
 
@@ -12,6 +13,12 @@ export async function loader({ context, request }: LoaderArgs) {
   const status = url.searchParams.get('status') ?? '';
   const type = url.searchParams.get('type') ?? '';
   const cursor = url.searchParams.get('cursor');
+  // A search: `where` is `<data path>=<value>` (values read as in the API), `error` text the error contains.
+  const where = url.searchParams.get('where') ?? '';
+  const errorText = url.searchParams.get('error') ?? '';
+  const at = where.indexOf('=');
+  const data = at > 0 ? parseDataSearch([[where.slice(0, at).trim().replace(/^data\./, ''), where.slice(at + 1).trim()]]) : undefined;
+  let searchError: string | null = where !== '' && at <= 0 ? 'search: write <data path>=<value>, e.g. path=a.png' : null;
   const [stats, page, schedules] = await Promise.all([
     api.system.stats(),
     api.system.listJobs({
@@ -19,11 +26,16 @@ export async function loader({ context, request }: LoaderArgs) {
       ...(STATUSES.includes(status as (typeof STATUSES)[number]) ? { status: [status as (typeof STATUSES)[number]] } : {}),
       ...(type === '' ? {} : { type: [type] }),
       ...(cursor === null ? {} : { cursor }),
-    }).catch(() => ({ jobs: [], nextCursor: null, total: 0, totalExact: true })),
+      ...(data === undefined ? {} : { data }),
+      ...(errorText === '' ? {} : { error: errorText }),
+    }).catch((e: unknown) => {
+      searchError ??= e instanceof Error ? e.message : String(e);
+      return { jobs: [], nextCursor: null, total: 0, totalExact: true, searchBounded: false };
+    }),
     api.system.schedules.list(),
   ]);
   return {
-    status, type, cursor,
+    status, type, cursor, where, errorText, searchError, searchBounded: page.searchBounded === true,
     counts: stats.jobs.byStatus,
     types: stats.jobs.byType.map((t) => t.type),
     throughput: stats.jobs.throughput,
@@ -125,8 +137,16 @@ export default function Jobs() {
             {d.types.map((t) => <option key={t} value={t}>{t}</option>)}
           </select>
         </label>
+        <label>Data
+          <input name="where" defaultValue={d.where} placeholder="path=a.png" aria-label="Data field equals" style={{ width: '11rem' }} />
+        </label>
+        <label>Error contains
+          <input name="error" defaultValue={d.errorText} style={{ width: '10rem' }} />
+        </label>
         <button type="submit">Filter</button>
       </Form>
+      {d.searchError !== null && <p role="alert" className="error">{d.searchError}</p>}
+      {d.searchBounded && <p className="muted" data-testid="search-bounded">Searched the 10,000 jobs the other filters match first; more may match further on (next page).</p>}
       <EnqueueForm types={d.types} onDone={refresh} onError={setError} />
       <BulkAction status={d.status} type={d.type} total={d.total} exact={d.totalExact} act={act} />
       {d.jobs.length === 0 ? (
@@ -157,7 +177,7 @@ export default function Jobs() {
       <div className="pager">
         <span className="muted">{d.totalExact ? d.total.toLocaleString() : `${d.total.toLocaleString()}+`} jobs</span>
         {d.cursor !== null && <Link to={filterLink(d.status)}>First page</Link>}
-        {d.nextCursor !== null && <Link to={`/jobs?${new URLSearchParams({ ...(d.status === '' ? {} : { status: d.status }), ...(d.type === '' ? {} : { type: d.type }), cursor: d.nextCursor }).toString()}`}>Next page →</Link>}
+        {d.nextCursor !== null && <Link to={`/jobs?${new URLSearchParams({ ...(d.status === '' ? {} : { status: d.status }), ...(d.type === '' ? {} : { type: d.type }), ...(d.where === '' ? {} : { where: d.where }), ...(d.errorText === '' ? {} : { error: d.errorText }), cursor: d.nextCursor }).toString()}`}>Next page →</Link>}
       </div>
       <h2>Schedules</h2>
       {d.schedules.length === 0 ? <div className="empty">No schedules. Create them with POST /api/schedules.</div> : (

@@ -55,6 +55,8 @@ export const OPTIONS = {
   'max-attempts': { type: 'string' },
   after: { type: 'string' },
   archived: { type: 'boolean' },
+  where: { type: 'string', multiple: true },
+  error: { type: 'string' },
   max: { type: 'string' },
   off: { type: 'boolean' },
   'on-dependency-failure': { type: 'string' },

@@ -129,6 +129,13 @@ export interface JobListParams {
   limit?: number;
   /** One of the whitelisted keys; prefix `-` for descending. Default `-id` (newest first). */
   sort?: string;
+  /**
+   * Fields of `data` that must equal a value: dotted paths to strings, numbers, booleans or null
+   * (`{ "path": "a.png", "user.id": 7 }`). No index serves this: see `searchBounded`.
+   */
+  data?: Record<string, string | number | boolean | null>;
+  /** Text the job's error must contain, in any case. No index serves this: see `searchBounded`. */
+  error?: string;
 }
 
 export interface JobListResult {
@@ -138,6 +145,13 @@ export interface JobListResult {
   /** Number of jobs matching the filter; exact when `totalExact`, otherwise a lower bound. */
   total: number;
   totalExact: boolean;
+  /**
+   * With `data` or `error`: these are looked for in at most 10,000 jobs (those the other filters
+   * match, in the list's order) per page. True when that bound was reached: the page may hold fewer
+   * matches than `limit` while more exist further on; `nextCursor` goes on from the last job looked
+   * at, and `total` counts the matches among the first 10,000.
+   */
+  searchBounded?: boolean;
 }
 
 export interface JobPatch {

@@ -54,8 +54,8 @@ export interface JobDriver {
   jobInsertMany(params: { jobs: NormalizedJob[] }): MaybePromise<JobCreateManyItem[]>;
   /** One job, or null. */
   jobGet(params: { id: number }): MaybePromise<Job | null>;
-  /** A page of jobs (one row past the limit), and either the live counters or a capped count (see `lists.ts`). */
-  jobList(params: { list: NormalizedList }): MaybePromise<{ rows: JobRow[]; counts: CountRow[] | null; counted: number | null }>;
+  /** A page of jobs (one row past the limit), either the live counters or a capped count, and a search's scan boundary (see `lists.ts`). */
+  jobList(params: { list: NormalizedList }): MaybePromise<{ rows: JobRow[]; counts: CountRow[] | null; counted: number | null; boundary: { k: number; id: number } | null }>;
   /** Change a queued job; else the job's state (null: no such job). */
   jobUpdate(params: { id: number; patch: NormalizedPatch; now: number }): MaybePromise<{ job: Job } | { job: null; status: JobState | null }>;
   /** Queue a failed or cancelled job again with fresh attempts (waiting while dependencies are pending: `pendingOnRetry`); else why not. */

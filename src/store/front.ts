@@ -134,8 +134,8 @@ export class JobStoreFront implements JobStore {
   async jobList(params: JobListParams = {}): Promise<JobListResult> {
     const list = normalizeListParams(params);
     this.check();
-    const { rows, counts, counted } = await this.driver.jobList({ list });
-    return jobListResult(list, rows, counts, counted);
+    const { rows, counts, counted, boundary } = await this.driver.jobList({ list });
+    return jobListResult(list, rows, counts, counted, boundary);
   }
 
   async jobUpdate(params: { id: number; patch: JobPatch; now: number }): Promise<Job> {

@@ -396,6 +396,28 @@ export interface NormalizedList {
   limit: number;
   sort: ParsedSort;
   cursor: [number, number] | null;
+  /** Fields of `data` that must equal a value (a path of keys each), or null. */
+  data: { path: string[]; value: string | number | boolean | null }[] | null;
+  /** Text the error must contain (any case), or null. */
+  error: string | null;
+}
+
+/** A `data` filter: dotted paths of keys (letters, digits, _ and -; up to 8 deep) to scalar JSON values. */
+function validateDataFilter(value: unknown): NormalizedList['data'] {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail('data', 'an object of dotted paths to values, e.g. { "path": "a.png", "user.id": 7 }', value);
+  const entries = Object.entries(value);
+  if (entries.length === 0) return null;
+  if (entries.length > 8) throw new ValidationError('data', `may test at most 8 fields (got ${entries.length})`);
+  return entries.map(([key, v]) => {
+    const path = key.split('.');
+    if (path.length > 8 || path.some((p) => !/^[A-Za-z0-9_-]{1,64}$/.test(p))) {
+      throw new ValidationError(`data.${key}`, 'is not a path of keys: give keys of letters, digits, _ and - joined by dots, at most 8 deep');
+    }
+    if (v !== null && typeof v !== 'string' && typeof v !== 'boolean' && !(typeof v === 'number' && Number.isFinite(v))) {
+      fail(`data.${key}`, 'a string, number, boolean or null (searches compare one value)', v);
+    }
+    return { path, value: v as string | number | boolean | null };
+  });
 }
 
 export function normalizeListParams(params: JobListParams): NormalizedList {
@@ -410,6 +432,8 @@ export function normalizeListParams(params: JobListParams): NormalizedList {
     limit: params.limit === undefined ? LIMITS.listLimitDefault : validateLimit(params.limit),
     sort: validateSort(params.sort ?? '-id'),
     cursor: params.cursor === undefined || params.cursor === null ? null : decodeCursor(params.cursor),
+    data: params.data === undefined ? null : validateDataFilter(params.data),
+    error: params.error === undefined || params.error === '' ? null : validateText('error', params.error, LIMITS.keyLength),
   };
 }
 
@@ -834,4 +858,22 @@ export function parseTime(field: string, raw: unknown): number {
   }
   const ms = probe.getTime() + fraction - offsetMinutes * 60_000;
   return ms;
+}
+
+/**
+ * A `data` search from `path=value` pairs as text (a query string, `--where`): a value that reads
+ * as JSON (a number, true, false, null or a "quoted string") is that value, anything else is the
+ * text itself. Undefined for no pairs; the store checks paths and values.
+ */
+export function parseDataSearch(pairs: readonly (readonly [string, string])[]): Record<string, string | number | boolean | null> | undefined {
+  if (pairs.length === 0) return undefined;
+  return Object.fromEntries(pairs.map(([path, raw]) => {
+    let value: unknown = raw;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      // Plain text: the value is the string as written.
+    }
+    return [path, value !== null && typeof value === 'object' ? raw : value];
+  })) as Record<string, string | number | boolean | null>;
 }

@@ -206,6 +206,22 @@ describe.skipIf(!browserTestsRun)('the dashboard in a real browser', () => {
     await page.close();
   });
 
+  it('searches jobs by a field of their data from the console, and says what it cannot search', async () => {
+    const server = await serve();
+    const hit = await server.call('POST', '/api/jobs', { body: { type: 'demo.echo', data: { path: 'a.png' }, delay: 3_600_000 } });
+    await server.call('POST', '/api/jobs', { body: { type: 'demo.echo', data: { path: 'b.png' }, delay: 3_600_000 } });
+    const page = await open(server, '/jobs');
+    await page.getByRole('textbox', { name: 'Data field equals' }).fill('path=a.png');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await expect.poll(() => page.locator('[data-testid=jobs] tbody tr').count()).toBe(1);
+    expect(await page.locator(`[data-job="${String(hit.body.job.id)}"]`).count()).toBe(1);
+    expect(page.url()).toContain('where=path%3Da.png');
+    await page.getByRole('textbox', { name: 'Data field equals' }).fill('a..b=1');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/data\.a\.\.b: is not a path of keys/);
+    await page.close();
+  });
+
   it('opens a 5,000-event session at its end, renders only what is in view, and loads earlier messages as the reader scrolls up', async () => {
     const server = await serve();
     const store = server.services.api.sessionStore;

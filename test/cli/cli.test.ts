@@ -87,6 +87,11 @@ describe('agentq enqueue, jobs, stats', () => {
     const text = await agentq('jobs', 'list', '--limit', '1');
     expect(text.stdout).toMatch(/^#2 demo\.echo queued/);
     expect(text.stdout).toMatch(/more: agentq jobs list --cursor \S+/);
+    const searched = await agentq('jobs', 'list', '--where', 'n=1', '--json');
+    expect((JSON.parse(searched.stdout) as { jobs: { id: number }[] }).jobs.map((j) => j.id)).toEqual([1]);
+    expect((await agentq('jobs', 'list', '--where', 'n=2')).stdout).toBe('no jobs match\n');
+    expect((await agentq('jobs', 'list', '--where', 'n')).stderr).toMatch(/--where n: give <path>=<value>/);
+    expect((await agentq('jobs', 'list', '--error', 'boom')).stdout).toBe('no jobs match\n');
     const got = await agentq('jobs', 'get', '1');
     expect(got.stdout).toMatch(/#1 demo\.echo queued[\s\S]*data: \{"n":1\}/);
     const stats = await agentq('stats', '--json');

@@ -375,6 +375,23 @@ describeServersOnEachBackend((serve) => {
     });
   });
 
+  describe('GET /api/jobs: search', () => {
+    it('finds jobs by a field of their data and by their error text, and names a bad search', async () => {
+      const server = await serve();
+      const a = await server.call('POST', '/api/jobs', { body: { type: 'demo.echo', data: { path: 'a.png', n: 5 }, delay: 3_600_000 } });
+      await server.call('POST', '/api/jobs', { body: { type: 'demo.echo', data: { path: 'b.png', n: '5' }, delay: 3_600_000 } });
+      const found = await server.call('GET', '/api/jobs?data.path=a.png');
+      expect(found.body).toMatchObject({ jobs: [{ id: a.body.job.id }], total: 1, totalExact: true, searchBounded: false });
+      expect((await server.call('GET', '/api/jobs?data.n=5')).body.jobs.map((j: { id: number }) => j.id)).toEqual([a.body.job.id]);
+      expect((await server.call('GET', '/api/jobs?data.n=%225%22')).body.jobs).toHaveLength(1);
+      expect((await server.call('GET', '/api/jobs?data.path=a.png&status=queued&error=nothing')).body.jobs).toEqual([]);
+      const bad = await server.call('GET', '/api/jobs?data.a..b=1');
+      expect(bad.status).toBe(400);
+      expect(bad.body.error.field).toBe('data.a..b');
+      expect((await server.call('GET', '/api/jobs?datum=1')).status).toBe(400);
+    });
+  });
+
   describe('PUT /api/jobs: retry many', () => {
     it('retries the failed jobs a filter matches, skipping one whose unique key is held, and refuses bad filters', async () => {
       const flaky = defineJob({ type: 'test.flaky', retry: { maxAttempts: 1 }, run: (d: { fail: boolean }) => (d.fail ? Promise.reject(new Error('down')) : Promise.resolve('up')) });

@@ -1,7 +1,7 @@
 /** Jobs from the command line: enqueue, list, inspect, retry, cancel; queue statistics. */
 import { resolve } from 'node:path';
 import { SESSION_RUN } from '../../sessions/service.js';
-import { LIMITS, parseTime, validateDependencyPolicy } from '../../store/validation.js';
+import { LIMITS, parseDataSearch, parseTime, validateDependencyPolicy } from '../../store/validation.js';
 import { hostname, userInfo } from 'node:os';
 import { NotFoundError, StateConflictError, ValidationError } from '../../store/errors.js';
 import type { TypeControl } from '../../store/contract.js';
@@ -48,9 +48,9 @@ export const enqueue: Command = {
 };
 
 export const jobs: Command = {
-  usage: 'agentq jobs list [--status <s,s>] [--type <t>] [--limit <n>] [--cursor <c>] | get <id> | cancel <id...> | cancel --status <s> [--type <t>] | retry <id> | retry --status <failed,cancelled> [--type <t>] --yes',
+  usage: 'agentq jobs list [--status <s,s>] [--type <t>] [--where <data.path>=<value>]... [--error <text>] [--limit <n>] [--cursor <c>] | get <id> | cancel <id...> | cancel --status <s> [--type <t>] | retry <id> | retry --status <failed,cancelled> [--type <t>] --yes',
   summary: 'list, inspect, cancel and retry jobs',
-  options: ['status', 'type', 'limit', 'cursor', 'yes'],
+  options: ['status', 'type', 'where', 'error', 'limit', 'cursor', 'yes'],
   example: 'agentq jobs list --status failed --limit 20',
   run: (ctx) => withSystem(ctx.settings, async (system) => {
     const [sub, ...rest] = ctx.args;
@@ -60,7 +60,14 @@ export const jobs: Command = {
       case undefined: {
         const status = states(v.status);
         const limit = int('limit', v.limit, 1, LIMITS.listLimitMax);
+        const where = v.where === undefined ? undefined : parseDataSearch(v.where.map((w) => {
+          const at = w.indexOf('=');
+          if (at <= 0) throw new UsageError(`--where ${w}: give <path>=<value>, e.g. --where path=a.png or --where user.id=7`);
+          return [w.slice(0, at).replace(/^data\./, ''), w.slice(at + 1)] as const;
+        }));
         const page = await system.listJobs({
+          ...(where === undefined ? {} : { data: where }),
+          ...(v.error === undefined ? {} : { error: v.error }),
           ...(status === undefined ? {} : { status }),
           ...(v.type === undefined ? {} : { type: v.type.split(',') }),
           ...(limit === undefined ? {} : { limit }),
@@ -70,7 +77,8 @@ export const jobs: Command = {
         else {
           if (page.jobs.length === 0) ctx.io.out('no jobs match\n');
           for (const job of page.jobs) ctx.io.out(`${formatJob(job)}\n`);
-          if (page.nextCursor !== null) ctx.io.out(`more: agentq jobs list --cursor ${page.nextCursor}${v.status === undefined ? '' : ` --status ${v.status}`}${v.type === undefined ? '' : ` --type ${v.type}`}\n`);
+          if (page.searchBounded === true) ctx.io.out('(searched the first 10,000 jobs the other filters match; go on with --cursor)\n');
+          if (page.nextCursor !== null) ctx.io.out(`more: agentq jobs list --cursor ${page.nextCursor}${v.status === undefined ? '' : ` --status ${v.status}`}${v.type === undefined ? '' : ` --type ${v.type}`}${(v.where ?? []).map((w) => ` --where ${w}`).join('')}${v.error === undefined ? '' : ` --error ${JSON.stringify(v.error)}`}\n`);
         }
         return EXIT.ok;
       }

@@ -7,10 +7,15 @@ import { ValidationError } from '../../store/errors.js';
 import type { EnqueueOptions, FlowNode } from '../../system/job-system.js';
 import type { JobDependency, JobPatch, RateLimit, ScheduleInput } from '../../store/contract.js';
 import type { ApiContext, RouteArgs } from './context.js';
-import { LIMITS, parseTime, validateInteger } from '../../store/validation.js';
+import { LIMITS, parseDataSearch, parseTime, validateInteger } from '../../store/validation.js';
 import { HttpError, Query, badRequest, json, methodNotAllowed, objectBody, pathId, readJson } from './http.js';
 
-const LIST_PARAMS = ['status', 'type', 'group', 'createdAfter', 'createdBefore', 'cursor', 'limit', 'sort', 'action'] as const;
+const LIST_PARAMS = ['status', 'type', 'group', 'createdAfter', 'createdBefore', 'cursor', 'limit', 'sort', 'action', 'error'] as const;
+
+/** `data.<path>=<value>` query parameters as a `data` search (values read as in `parseDataSearch`). */
+function dataSearch(url: URL): Record<string, string | number | boolean | null> | undefined {
+  return parseDataSearch([...url.searchParams.entries()].filter(([k]) => k.startsWith('data.')).map(([k, v]) => [k.slice('data.'.length), v]));
+}
 const CREATE_FIELDS = ['type', 'data', 'priority', 'runAt', 'delay', 'maxAttempts', 'uniqueKey', 'groupKey', 'timeoutMs', 'dependsOn', 'onDependencyFailure', 'children'] as const;
 /** Dependencies and dependents a job page shows (all of them through the library's jobDependencies). */
 const DEPENDENCIES_SHOWN = 200;
@@ -36,7 +41,7 @@ function given(body: Record<string, unknown>, fields: readonly string[]): Record
 /** GET /api/jobs (list, or `?action=stats`). */
 export async function jobsLoader(ctx: ApiContext, { request }: RouteArgs): Promise<Response> {
   const url = new URL(request.url);
-  const q = new Query(url, LIST_PARAMS);
+  const q = new Query(url, [...LIST_PARAMS, ...[...url.searchParams.keys()].filter((k) => k.startsWith('data.'))]);
   const action = q.string('action');
   if (action !== undefined) {
     if (action !== 'stats') badRequest('action', `"${action}" is not an action of GET /api/jobs; use action=stats`);
@@ -51,7 +56,11 @@ export async function jobsLoader(ctx: ApiContext, { request }: RouteArgs): Promi
   const limit = q.integer('limit', 1, LIST_LIMIT_MAX);
   const status = states('status', q.list('status'));
   const type = q.list('type');
+  const error = q.string('error');
+  const data = dataSearch(url);
   const page = await ctx.system.listJobs({
+    ...(data === undefined ? {} : { data }),
+    ...(error === undefined ? {} : { error }),
     ...(status === undefined ? {} : { status }),
     ...(type === undefined ? {} : { type }),
     ...(group === undefined ? {} : { groupKey: group }),

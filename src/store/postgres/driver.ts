@@ -269,15 +269,16 @@ export class PostgresJobDriver implements JobDriver {
     return row === undefined ? null : rowToJob(row);
   }
 
-  async jobList(params: { list: NormalizedList }): Promise<{ rows: JobRow[]; counts: CountRow[] | null; counted: number | null }> {
+  async jobList(params: { list: NormalizedList }): Promise<{ rows: JobRow[]; counts: CountRow[] | null; counted: number | null; boundary: { k: number; id: number } | null }> {
     // Built per filter: run unprepared, so that one-off shapes do not pile up as prepared statements.
-    const { page, count } = jobListQueries(params.list, LIST_DIALECT);
-    const [rows, counts, counted] = await Promise.all([
+    const { page, count, boundary } = jobListQueries(params.list, LIST_DIALECT);
+    const [rows, counts, counted, edge] = await Promise.all([
       this.query<JobRow>(page.sql, page.args, false),
       count === null ? this.query<CountRow>(JOB_SQL.countsAll) : null,
       count === null ? null : this.query<{ n: number }>(count.sql, count.args, false).then(([r]) => (r as { n: number }).n),
+      boundary === null ? [] : this.query<{ k: number; id: number }>(boundary.sql, boundary.args, false),
     ]);
-    return { rows, counts, counted };
+    return { rows, counts, counted, boundary: edge[0] ?? null };
   }
 
   async jobUpdate(params: { id: number; patch: NormalizedPatch; now: number }): Promise<{ job: Job } | { job: null; status: JobState | null }> {

@@ -423,4 +423,6 @@ export const LIST_DIALECT: ListDialect = {
   param: (n) => `$${String(n)}`,
   limit: (placeholder) => placeholder,
   oneOf: (column, values, arg) => `${column} = ANY(${arg(values)}::text[])`,
+  dataEquals: (path, value, arg) => `data::jsonb #> ${arg(path)}::text[] = ${arg(JSON.stringify(value))}::jsonb`,
+  contains: (column, text, arg) => `strpos(lower(${column}), lower(${arg(text)})) > 0`,
 };

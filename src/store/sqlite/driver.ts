@@ -242,12 +242,13 @@ export class SqliteJobDriver implements JobDriver {
     return row === undefined ? null : rowToJob(row);
   }
 
-  jobList(params: { list: NormalizedList }): { rows: JobRow[]; counts: CountRow[] | null; counted: number | null } {
-    const { page, count } = jobListQueries(params.list, LIST_DIALECT);
+  jobList(params: { list: NormalizedList }): { rows: JobRow[]; counts: CountRow[] | null; counted: number | null; boundary: { k: number; id: number } | null } {
+    const { page, count, boundary } = jobListQueries(params.list, LIST_DIALECT);
     return this.read(() => ({
       rows: this.prepareDynamic(page.sql).all(...page.args) as JobRow[],
       counts: count === null ? this.stmts.countsAll.all() as CountRow[] : null,
       counted: count === null ? null : (this.prepareDynamic(count.sql).get(...count.args) as { n: number }).n,
+      boundary: boundary === null ? null : (this.prepareDynamic(boundary.sql).get(...boundary.args) as { k: number; id: number } | undefined) ?? null,
     }));
   }
 

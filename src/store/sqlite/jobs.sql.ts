@@ -342,4 +342,12 @@ export const LIST_DIALECT: ListDialect = {
   param: () => '?',
   limit: (placeholder) => `(SELECT ${placeholder})`,
   oneOf: (column, values, arg) => `${column} IN (${values.map(arg).join(', ')})`,
+  dataEquals: (path, value, arg) => {
+    const at = `$.${path.join('.')}`;
+    // json_extract gives SQL values (text, integer, real): a string never equals a number.
+    if (value === null) return `json_type(data, ${arg(at)}) = 'null'`;
+    if (typeof value === 'boolean') return `json_type(data, ${arg(at)}) = '${String(value)}'`;
+    return `json_extract(data, ${arg(at)}) = ${arg(value)}`;
+  },
+  contains: (column, text, arg) => `instr(lower(${column}), lower(${arg(text)})) > 0`,
 };

@@ -51,5 +51,54 @@ export function conformanceList(ctx: ConformanceContext): void {
       }
       expect((await ctx.store.jobList({})).jobs).toHaveLength(23);
     });
+
+    it('searches a field of data and the error text, with the other filters', async () => {
+      const ids = [];
+      for (const data of [
+        { path: 'a.png', n: 1, ok: true, user: { id: 7 }, none: null },
+        { path: 'b.png', n: '1', ok: false, user: { id: 8 } },
+        { path: 'a.png', n: 2 },
+        'not an object',
+      ]) ids.push((await ctx.create({ type: 't.a', data })).id);
+      const ids1 = (r: { jobs: { id: number }[] }): number[] => r.jobs.map((j) => j.id);
+      const a = await ctx.store.jobList({ data: { path: 'a.png' } });
+      expect(ids1(a)).toEqual([ids[2], ids[0]]);
+      expect(a).toMatchObject({ total: 2, totalExact: true, searchBounded: false, nextCursor: null });
+      expect(ids1(await ctx.store.jobList({ data: { n: 1 } }))).toEqual([ids[0]]);
+      expect(ids1(await ctx.store.jobList({ data: { n: '1' } }))).toEqual([ids[1]]);
+      expect(ids1(await ctx.store.jobList({ data: { ok: true } }))).toEqual([ids[0]]);
+      expect(ids1(await ctx.store.jobList({ data: { ok: false } }))).toEqual([ids[1]]);
+      expect(ids1(await ctx.store.jobList({ data: { none: null } }))).toEqual([ids[0]]);
+      expect(ids1(await ctx.store.jobList({ data: { 'user.id': 8 } }))).toEqual([ids[1]]);
+      expect(ids1(await ctx.store.jobList({ data: { path: 'a.png', n: 2 } }))).toEqual([ids[2]]);
+      expect(ids1(await ctx.store.jobList({ data: { path: 'a.png' }, sort: 'id', limit: 1 }))).toEqual([ids[0]]);
+      const [claimed] = await ctx.claim(1, T0, { types: ['t.a'] });
+      await ctx.store.jobFinish({ now: T0 + 1, outcomes: [{ kind: 'failed', id: claimed!.id, token: claimed!.leaseToken, error: 'Connection TIMEOUT after 30 s', retryAt: null }] });
+      expect(ids1(await ctx.store.jobList({ error: 'timeout' }))).toEqual([claimed!.id]);
+      expect(ids1(await ctx.store.jobList({ error: 'timeout', status: ['queued'] }))).toEqual([]);
+      expect(ids1(await ctx.store.jobList({ error: 'refused' }))).toEqual([]);
+      expect(await ctx.store.jobList({ data: {} })).toMatchObject({ total: 4 });
+    });
+
+    it('looks at most 10,000 jobs a page when searching, says so, and goes on from where it stopped', async () => {
+      const needle = await ctx.create({ type: 't.a', data: { find: 'me' } });
+      for (let i = 0; i < 12; i += 1) await ctx.store.jobCreateMany({ jobs: Array.from({ length: 1_000 }, () => ({ type: 't.a', data: { find: 'not' } })), now: T0 });
+      const first = await ctx.store.jobList({ data: { find: 'me' } });
+      expect(first).toMatchObject({ jobs: [], searchBounded: true, totalExact: false, total: 0 });
+      expect(first.nextCursor).not.toBeNull();
+      const second = await ctx.store.jobList({ data: { find: 'me' }, cursor: first.nextCursor });
+      expect(second.jobs.map((j) => j.id)).toEqual([needle.id]);
+      expect(second).toMatchObject({ searchBounded: false, nextCursor: null });
+    });
+
+    it('refuses a search it cannot run, naming the field', async () => {
+      await ctx.expectRejected(() => ctx.store.jobList({ data: 'path=a' as never }), 'data');
+      await ctx.expectRejected(() => ctx.store.jobList({ data: { 'a..b': 1 } }), 'data.a..b');
+      await ctx.expectRejected(() => ctx.store.jobList({ data: { "x'; drop": 1 } }), "data.x'; drop");
+      await ctx.expectRejected(() => ctx.store.jobList({ data: { a: { b: 1 } } as never }), 'data.a');
+      await ctx.expectRejected(() => ctx.store.jobList({ data: { a: Number.NaN } }), 'data.a');
+      await ctx.expectRejected(() => ctx.store.jobList({ data: Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`k${String(i)}`, i])) }), 'data');
+      await ctx.expectRejected(() => ctx.store.jobList({ error: 'x'.repeat(300) }), 'error');
+    });
   });
 }
