@@ -106,6 +106,47 @@ async function flowDrain(flows: boolean): Promise<number> {
   });
 }
 
+const RATE_MAX = 100;
+const RATE_WINDOW_MS = 500;
+const RATE_JOBS = 1_000;
+const OTHER_JOBS = 10_000;
+
+/**
+ * A type limited to RATE_MAX starts in any RATE_WINDOW_MS beside OTHER_JOBS unlimited no-op jobs
+ * (or those alone), concurrency 10: the unlimited jobs' rate, and how far the limited type's
+ * busiest window went past its limit, in % (from the start times its claims recorded).
+ */
+async function rateLimited(withLimited: boolean): Promise<{ othersRate: number; excessPct: number }> {
+  return withTempDir(async (dir) => {
+    const path = join(dir, 'rate.db');
+    const starts: number[] = [];
+    const limited = defineJob({ type: 'bench.limited', run: (_data: unknown, ctx) => { starts.push(ctx.job.startedAt ?? 0); } });
+    const seed = createSqliteStore({ path });
+    await seed.typeRateLimitSet({ type: 'bench.limited', rateLimit: { max: RATE_MAX, windowMs: RATE_WINDOW_MS }, now: Date.now() });
+    if (withLimited) await seed.jobCreateMany({ jobs: Array.from({ length: RATE_JOBS }, () => ({ type: 'bench.limited' })), now: Date.now() });
+    for (let b = 0; b < OTHER_JOBS / 1_000; b++) await seed.jobCreateMany({ jobs: Array.from({ length: 1_000 }, () => ({ type: 'bench.noop' })), now: Date.now() });
+    await seed.close();
+    const system = createJobSystem({ database: path, jobs: [noop, limited], concurrency: 10, maintenance: false });
+    let others = 0;
+    let total = 0;
+    system.events.on('job:completed', (e) => { total += 1; if (e.type === 'bench.noop') others += 1; });
+    const t0 = performance.now();
+    system.start();
+    await until(() => others >= OTHER_JOBS, system.events);
+    const othersRate = OTHER_JOBS / ((performance.now() - t0) / 1_000);
+    await until(() => total >= OTHER_JOBS + (withLimited ? RATE_JOBS : 0), system.events);
+    await system.close();
+    starts.sort((a, b) => a - b);
+    let busiest = 0;
+    for (const [i, s0] of starts.entries()) {
+      let n = 0;
+      for (let k = i; k < starts.length && (starts[k] as number) < s0 + RATE_WINDOW_MS; k += 1) n += 1;
+      busiest = Math.max(busiest, n);
+    }
+    return { othersRate, excessPct: Math.max(0, ((busiest - RATE_MAX) / RATE_MAX) * 100) };
+  });
+}
+
 async function endToEnd(concurrency: number): Promise<number> {
   return withTempDir(async (dir) => {
     const system = createJobSystem({ database: join(dir, 'e2e.db'), jobs: [noop], concurrency });
@@ -207,6 +248,23 @@ export async function workerBench(): Promise<void> {
   emit({
     part, metric: 'flow_ratio', ...flow.flows, unit: 'jobs/s', baseline: flow.independent.value,
     note: `${String(FLOW_PARENTS)} parents × ${String(FLOW_CHILDREN)} children (each parent waits for its children), drained at concurrency 10; baseline: as many independent jobs; target ratio ≥ 0.8`,
+  });
+  const excess: number[] = [];
+  const rate = await alternate(RUNS, {
+    beside: async () => {
+      const r = await rateLimited(true);
+      excess.push(r.excessPct);
+      return r.othersRate;
+    },
+    alone: async () => (await rateLimited(false)).othersRate,
+  });
+  emit({
+    part, metric: 'rate_limit_excess_pct', value: Math.max(...excess), unit: '%',
+    note: `the busiest ${String(RATE_WINDOW_MS)} ms window of a type limited to ${String(RATE_MAX)} starts, past its limit, the worst of ${String(RUNS)} runs (${String(RATE_JOBS)} limited jobs beside ${String(OTHER_JOBS)} others, concurrency 10); target ≤ 1`,
+  });
+  emit({
+    part, metric: 'rate_limit_others', ...rate.beside, unit: 'jobs/s', baseline: rate.alone.value,
+    note: `${String(OTHER_JOBS)} unlimited no-op jobs drained beside the rate-limited type; baseline: the same jobs alone; target: full speed (ratio ≈ 1)`,
   });
   const inproc = await pickupInProcess();
   emit({ part, metric: 'pickup_inproc_p50', value: percentile(inproc, 50), unit: 'ms', note: 'target ≤ 1.0 ms' });

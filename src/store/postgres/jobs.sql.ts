@@ -335,9 +335,11 @@ SELECT type, status, 0, sum(n) FROM gone GROUP BY type, status ORDER BY type, st
 ON CONFLICT (type, status, slot) DO UPDATE SET n = c.n + excluded.n`,
 
   cleanupBatch: `
--- Delete one batch of jobs of a finished state finished before a time (attempts cascade), skipping rows others hold. Params: $1 status, $2 before, $3 limit. Returns: id of each deleted job.
+-- Delete one batch of jobs of a finished state finished before a time (attempts cascade), skipping rows others hold and jobs a waiting job still depends on. Params: $1 status, $2 before, $3 limit. Returns: id of each deleted job.
 DELETE FROM jobs WHERE id IN (
-  SELECT id FROM jobs WHERE status = $1 AND finished_at < $2 LIMIT $3 FOR UPDATE SKIP LOCKED)
+  SELECT j.id FROM jobs j WHERE j.status = $1 AND j.finished_at < $2
+    AND (NOT j.has_dependents OR NOT EXISTS (SELECT 1 FROM job_dependencies d JOIN jobs w ON w.id = d.job_id WHERE d.depends_on_id = j.id AND w.status = ${WAITING}))
+  LIMIT $3 FOR UPDATE OF j SKIP LOCKED)
 RETURNING id`,
 } as const;
 

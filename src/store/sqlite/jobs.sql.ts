@@ -259,8 +259,11 @@ ON CONFLICT (minute, type) DO UPDATE SET
 DELETE FROM job_throughput WHERE minute < ?`,
 
   cleanupBatch: (status: string): string => `
--- One batch of '${status}' jobs finished before a time. Params: @before @limit. Returns: id, type.
-SELECT id, type FROM jobs INDEXED BY jobs_${status}_at WHERE status = ${q(status)} AND finished_at < @before LIMIT (SELECT @limit)`,
+-- One batch of '${status}' jobs finished before a time, but none a waiting job still depends on (its count would never reach zero). Params: @before @limit. Returns: id, type.
+SELECT id, type FROM jobs INDEXED BY jobs_${status}_at WHERE status = ${q(status)} AND finished_at < @before
+  AND (has_dependents = 0 OR NOT EXISTS (SELECT 1 FROM job_dependencies AS d INDEXED BY job_dependents JOIN jobs AS w ON w.id = d.job_id
+    WHERE d.depends_on_id = jobs.id AND w.status = ${WAITING}))
+LIMIT (SELECT @limit)`,
 
   cleanupDelete: `
 -- Delete jobs by id (their attempts cascade). Params: ? ids (JSON array). Returns: changes.

@@ -178,6 +178,20 @@ export function conformanceDependencies(ctx: ConformanceContext): void {
       expect((await ctx.store.jobStats({ now: T0 + 8 })).byStatus).toMatchObject({ waiting: 0, queued: 2 });
     });
 
+    it('cleanup keeps a finished job a waiting job still depends on, and removes it once nothing waits', async () => {
+      const a = await ctx.create({ type: 't.a' });
+      const w = await ctx.create({ type: 't.b', dependsOn: [a.id] });
+      await end('t.a', 'failed', T0 + 1);
+      await ctx.store.jobRetry({ id: w.id, now: T0 + 2 });
+      const first = await ctx.store.jobCleanup({ now: T0 + 10, olderThan: { failed: 0 } });
+      expect(first.deleted).toBe(0);
+      expect((await get(a.id)).status).toBe('failed');
+      await ctx.store.jobCancel({ ids: [w.id], now: T0 + 11 });
+      const second = await ctx.store.jobCleanup({ now: T0 + 20, olderThan: { failed: 0, cancelled: 0 } });
+      expect(second.deleted).toBe(2);
+      expect(await ctx.store.jobGet({ id: a.id })).toBeNull();
+    });
+
     it('a waiting job holds its unique key, can be changed, and can be cancelled by filter', async () => {
       const a = await ctx.create({ type: 't.a' });
       const w = await ctx.create({ type: 't.b', uniqueKey: 'k', dependsOn: [a.id] });
