@@ -38,8 +38,11 @@ export interface EnqueueOptions {
   onDependencyFailure?: DependencyFailurePolicy;
 }
 
-/** A job and the jobs it runs after, for `enqueueFlow`: children run first, the parent once they all completed. */
-export interface FlowNode extends EnqueueOptions {
+/**
+ * A job and the jobs it runs after, for `enqueueFlow`: children run first, the parent once they all
+ * completed. (`dependsOnItems` has no place here: a flow's shape says what runs after what.)
+ */
+export interface FlowNode extends Omit<EnqueueOptions, 'dependsOnItems'> {
   type: string;
   data?: unknown;
   children?: FlowNode[];
@@ -178,7 +181,10 @@ export class JobSystem<Defs extends readonly AnyJobDefinition[] = readonly AnyJo
     const newJobs = jobs.map(({ type, data, ...options }, i) => this.newJob(type, data, options, now, undefined, `jobs[${i}].`));
     const result = await this.store.jobCreateMany({ jobs: newJobs, now });
     const byType: Record<string, number> = {};
-    for (const [i, r] of result.entries()) if (r.created) byType[newJobs[i]?.type ?? ''] = (byType[newJobs[i]?.type ?? ''] ?? 0) + 1;
+    for (const [i, r] of result.entries()) {
+      const type = (newJobs[i] as NewJob).type;
+      if (r.created) byType[type] = (byType[type] ?? 0) + 1;
+    }
     if (Object.keys(byType).length > 0) this.events.emit('jobs:enqueued', { byType });
     if (Object.keys(byType).some((type) => this.registry.get(type) !== undefined)) this.worker.wake();
     return result;
@@ -196,10 +202,13 @@ export class JobSystem<Defs extends readonly AnyJobDefinition[] = readonly AnyJo
       if (typeof node !== 'object' || (node as unknown) === null) throw new ValidationError(at === '' ? 'flow' : at, 'must be a job { type, data, children? }');
       if (depth > 1_000) throw new ValidationError(at, 'nests more than 1,000 levels deep; flatten the flow');
       const { children = [], ...job } = node;
-      if (!Array.isArray(children)) throw new ValidationError(`${at === '' ? '' : `${at}.`}children`, 'must be an array of jobs');
-      const kids = children.map((child, i) => visit(child, `${at === '' ? '' : `${at}.`}children[${i}]`, depth + 1));
+      const field = (name: string): string => (at === '' ? name : `${at}.${name}`);
+      if (!Array.isArray(children)) throw new ValidationError(field('children'), 'must be an array of jobs');
+      // Positions in the flattened batch mean nothing to the caller: the tree's shape says it.
+      if ('dependsOnItems' in job) throw new ValidationError(field('dependsOnItems'), 'has no place in a flow: make the jobs to run first children of this one (dependsOn still names existing jobs)');
+      const kids = children.map((child, i) => visit(child, field(`children[${i}]`), depth + 1));
       const index = items.length;
-      items.push(kids.length === 0 ? job : { ...job, dependsOnItems: [...(job.dependsOnItems ?? []), ...kids] });
+      items.push(kids.length === 0 ? job : { ...job, dependsOnItems: kids });
       shape.push({ index, children: kids });
       return index;
     };

@@ -88,6 +88,7 @@ describe.each([['sqlite'], ...(available ? [['postgres']] : [])] as ['sqlite' | 
     await expect(s.enqueueFlow(null as never)).rejects.toBeInstanceOf(ValidationError);
     await expect(s.enqueueFlow({ type: 'flow.sum', children: 'x' as never })).rejects.toThrow(/children/);
     await expect(s.enqueueFlow({ type: 'flow.sum', children: [{ type: 'flow.leaf', data: 'x', priority: 0.5 }] })).rejects.toThrow(/jobs\[0\]\.priority/);
+    await expect(s.enqueueFlow({ type: 'flow.sum', children: [{ type: 'flow.leaf', data: 1, dependsOnItems: [0] } as never] })).rejects.toThrow(/children\[0\]\.dependsOnItems: has no place in a flow/);
     let deep: Parameters<JobSystem['enqueueFlow']>[0] = { type: 'flow.leaf', data: 1 };
     for (let i = 0; i < 1_001; i += 1) deep = { type: 'flow.sum', data: 'x', children: [deep] };
     await expect(s.enqueueFlow(deep)).rejects.toThrow(/1,000 levels/);
